@@ -1,0 +1,211 @@
+//! The TOML configuration: types, loading, validation.
+//!
+//! Owns the shape of `config.toml` and every error an admin can make in it.
+//! Every section denies unknown keys; errors name the file, the line, the key
+//! and what is wrong, and a mistyped key names the nearest valid one. Paths
+//! are relative to the folder of the config file. Secrets are never read from
+//! the file itself: only `*_file` keys or environment variables name them.
+//!
+//! `config.example.toml` at the top of the repository documents every key and
+//! is embedded in the binary ([`EXAMPLE`]) as the default configuration.
+
+mod error;
+mod types;
+
+pub use error::ConfigError;
+pub use types::*;
+
+use std::path::{Path, PathBuf};
+
+/// The example configuration, embedded: `ticketd --config config.example.toml`
+/// and the tests use it as the default desk.
+pub const EXAMPLE: &str = include_str!("../../config.example.toml");
+
+/// Default location of the config file.
+pub const DEFAULT_PATH: &str = "/etc/ticketd/config.toml";
+
+impl Config {
+    /// Load and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Config::from_str_at(&text, path, &base)
+    }
+
+    /// Parse `text` as if read from `path`; relative paths resolve against `base`.
+    pub fn from_str_at(text: &str, path: &Path, base: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, e))?;
+        cfg.source_path = path.to_path_buf();
+        cfg.resolve_paths(base);
+        cfg.validate(text)?;
+        Ok(cfg)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let abs = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        abs(&mut self.database.path);
+        abs(&mut self.attachments.dir);
+        if let Some(p) = self.mailbox.path.as_mut() {
+            abs(p);
+        }
+        if let Some(p) = self.outgoing.dir.as_mut() {
+            abs(p);
+        }
+        for p in [
+            &mut self.mailbox.password_file,
+            &mut self.mailbox.ca_file,
+            &mut self.outgoing.password_file,
+            &mut self.outgoing.ca_file,
+            &mut self.templates.confirmation,
+            &mut self.templates.clarification,
+            &mut self.templates.too_large,
+        ] {
+            if let Some(p) = p.as_mut() {
+                abs(p);
+            }
+        }
+    }
+
+    /// Checks that go beyond the types: values, files, cross references.
+    fn validate(&self, text: &str) -> Result<(), ConfigError> {
+        let bad = |key: &str, reason: String| ConfigError::invalid(&self.source_path, text, key, reason);
+        if !self.desk.support_address.contains('@') {
+            return Err(bad(
+                "desk.support_address",
+                format!("`{}` is not an e-mail address", self.desk.support_address),
+            ));
+        }
+        if self.tickets.prefix.is_empty()
+            || !self.tickets.prefix.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(bad(
+                "tickets.prefix",
+                "must be non-empty ASCII letters or digits (e.g. \"TP\")".into(),
+            ));
+        }
+        if !self.desk.default_area_code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad("desk.default_area_code", "must be digits only (e.g. \"4012\")".into()));
+        }
+        match self.mailbox.kind {
+            MailboxKind::Maildir if self.mailbox.path.is_none() => {
+                return Err(bad("mailbox.path", "kind = \"maildir\" needs the Maildir root in `path`".into()))
+            }
+            MailboxKind::Imap => {
+                for (k, v) in [("mailbox.host", self.mailbox.host.is_some()), ("mailbox.user", self.mailbox.user.is_some())] {
+                    if !v {
+                        return Err(bad(k, "kind = \"imap\" needs this key".into()));
+                    }
+                }
+                let host = self.mailbox.host.as_deref().unwrap_or_default();
+                if self.mailbox.tls == Tls::None && !is_loopback(host) {
+                    return Err(bad(
+                        "mailbox.tls",
+                        format!("tls = \"none\" sends the password in clear and is allowed only for a loopback host, not `{host}`; use \"implicit\" or \"starttls\""),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        match self.outgoing.kind {
+            OutgoingKind::File if self.outgoing.dir.is_none() => {
+                return Err(bad("outgoing.dir", "kind = \"file\" needs the folder in `dir`".into()))
+            }
+            OutgoingKind::Smtp => {
+                let Some(host) = self.outgoing.host.as_deref() else {
+                    return Err(bad("outgoing.host", "kind = \"smtp\" needs this key".into()));
+                };
+                if self.outgoing.tls == Tls::None && !is_loopback(host) {
+                    return Err(bad(
+                        "outgoing.tls",
+                        format!("tls = \"none\" is allowed only for a loopback host, not `{host}`; use \"implicit\" or \"starttls\""),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        for (key, p) in [
+            ("mailbox.password_file", &self.mailbox.password_file),
+            ("mailbox.ca_file", &self.mailbox.ca_file),
+            ("outgoing.password_file", &self.outgoing.password_file),
+            ("outgoing.ca_file", &self.outgoing.ca_file),
+        ] {
+            if let Some(p) = p {
+                if !p.is_file() {
+                    return Err(bad(key, format!("file `{}` does not exist or is not a file", p.display())));
+                }
+            }
+        }
+        for (key, p) in [
+            ("templates.confirmation", &self.templates.confirmation),
+            ("templates.clarification", &self.templates.clarification),
+            ("templates.too_large", &self.templates.too_large),
+        ] {
+            if let Some(p) = p {
+                let body = std::fs::read_to_string(p)
+                    .map_err(|e| bad(key, format!("cannot read template `{}`: {e}", p.display())))?;
+                crate::outbox::template::check(&body)
+                    .map_err(|e| bad(key, format!("template `{}`: {e}", p.display())))?;
+            }
+        }
+        if let Some(dir) = self.database.path.parent() {
+            if dir.exists() && !dir.is_dir() {
+                return Err(bad("database.path", format!("`{}` is not a folder", dir.display())));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parse options derived from the config.
+    pub fn parse_options(&self) -> crate::parse::ParseOptions {
+        crate::parse::ParseOptions {
+            default_area_code: self.desk.default_area_code.clone(),
+            limits: crate::parse::ParseLimits {
+                max_attachment_bytes: (self.attachments.max_size_mb * 1024.0 * 1024.0) as usize,
+                max_attachments: self.attachments.max_count,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// True for `localhost`, 127.0.0.0/8 and ::1.
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+}
+
+/// Read a secret from a file (trailing newline dropped) or an environment
+/// variable; the file wins when both are set.
+pub fn read_secret(file: Option<&Path>, env: Option<&str>, what: &str) -> Result<Option<String>, ConfigError> {
+    if let Some(f) = file {
+        let s = std::fs::read_to_string(f).map_err(|e| ConfigError::Secret {
+            what: what.to_string(),
+            reason: format!("cannot read `{}`: {e}", f.display()),
+        })?;
+        return Ok(Some(s.trim_end_matches(['\n', '\r']).to_string()));
+    }
+    if let Some(var) = env {
+        return match std::env::var(var) {
+            Ok(v) => Ok(Some(v)),
+            Err(_) => Err(ConfigError::Secret {
+                what: what.to_string(),
+                reason: format!("environment variable `{var}` is not set"),
+            }),
+        };
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests;

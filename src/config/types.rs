@@ -1,0 +1,231 @@
+//! The config file's sections as serde types. Every key is documented in
+//! `config.example.toml`; defaults here match that file.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub desk: Desk,
+    #[serde(default)]
+    pub log: Log,
+    pub database: Database,
+    pub attachments: Attachments,
+    #[serde(default)]
+    pub tickets: Tickets,
+    pub mailbox: Mailbox,
+    pub outgoing: Outgoing,
+    #[serde(default)]
+    pub templates: Templates,
+    /// The file this config was read from (not a key).
+    #[serde(skip)]
+    pub source_path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Desk {
+    /// The address users write to; letters from it are never new appeals.
+    pub support_address: String,
+    /// Display name on outgoing letters.
+    pub name: String,
+    /// Completes local phone numbers.
+    pub default_area_code: String,
+    /// IANA time zone for dates shown to people and the business calendar.
+    pub time_zone: String,
+}
+
+impl Default for Desk {
+    fn default() -> Self {
+        Desk {
+            support_address: "support@sed.example.org".into(),
+            name: "Служба технической поддержки СЭД".into(),
+            default_area_code: "4012".into(),
+            time_zone: "Europe/Kaliningrad".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// tracing filter (`info`, `ticketd=debug`); `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log { level: "info".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub path: PathBuf,
+    /// How long a writer waits for a lock before giving up, milliseconds.
+    #[serde(default = "default_busy_timeout")]
+    pub busy_timeout_ms: u64,
+}
+
+fn default_busy_timeout() -> u64 {
+    5000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachments {
+    pub dir: PathBuf,
+    #[serde(default = "default_max_size_mb")]
+    pub max_size_mb: f64,
+    #[serde(default = "default_max_count")]
+    pub max_count: usize,
+}
+
+fn default_max_size_mb() -> f64 {
+    10.0
+}
+fn default_max_count() -> usize {
+    20
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tickets {
+    pub prefix: String,
+}
+
+impl Default for Tickets {
+    fn default() -> Self {
+        Tickets { prefix: "TP".into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailboxKind {
+    Maildir,
+    Imap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    #[default]
+    Implicit,
+    Starttls,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterProcessing {
+    /// Move to `processed_folder`.
+    #[default]
+    Move,
+    /// Only set `\Seen`.
+    Flag,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mailbox {
+    pub kind: MailboxKind,
+    /// Maildir root (`kind = "maildir"`).
+    pub path: Option<PathBuf>,
+    /// Safety-net rescan of the Maildir / IMAP poll interval, seconds.
+    #[serde(default = "default_poll")]
+    pub poll_interval_secs: u64,
+    // --- IMAP ---
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// Name of an environment variable holding the password.
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub tls: Tls,
+    pub ca_file: Option<PathBuf>,
+    #[serde(default = "default_folder")]
+    pub folder: String,
+    #[serde(default = "default_processed")]
+    pub processed_folder: String,
+    #[serde(default)]
+    pub after_processing: AfterProcessing,
+    /// Re-issue IDLE after this many seconds.
+    #[serde(default = "default_idle_refresh")]
+    pub idle_refresh_secs: u64,
+    /// Letters larger than this are not downloaded whole but quarantined.
+    #[serde(default = "default_max_letter_mb")]
+    pub max_letter_mb: f64,
+}
+
+fn default_poll() -> u64 {
+    60
+}
+fn default_folder() -> String {
+    "INBOX".into()
+}
+fn default_processed() -> String {
+    "Processed".into()
+}
+fn default_idle_refresh() -> u64 {
+    300
+}
+fn default_max_letter_mb() -> f64 {
+    25.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutgoingKind {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outgoing {
+    pub kind: OutgoingKind,
+    /// Folder for `.eml` files (`kind = "file"`).
+    pub dir: Option<PathBuf>,
+    // --- SMTP ---
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: Tls,
+    pub user: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub password_env: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    /// First retry after a temporary failure, seconds; doubles each time.
+    #[serde(default = "default_retry_base")]
+    pub retry_base_secs: u64,
+    /// Longest wait between retries, seconds.
+    #[serde(default = "default_retry_cap")]
+    pub retry_cap_secs: u64,
+    /// A letter still not accepted after this many hours is marked failed.
+    #[serde(default = "default_give_up")]
+    pub give_up_hours: u64,
+}
+
+fn default_retry_base() -> u64 {
+    5
+}
+fn default_retry_cap() -> u64 {
+    600
+}
+fn default_give_up() -> u64 {
+    72
+}
+
+/// Files that override the built-in Russian templates.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Templates {
+    pub confirmation: Option<PathBuf>,
+    pub clarification: Option<PathBuf>,
+    pub too_large: Option<PathBuf>,
+}

@@ -1,0 +1,43 @@
+//! ticketd — an e-mail help desk for three-line technical support.
+//!
+//! # Layout
+//!
+//! The modules follow the flow of one letter, left to right:
+//!
+//! `source` → `parse` → `workflow` → `store` → `outbox`
+//!
+//! * [`source`]: where letters come from — a Maildir watched with inotify,
+//!   an IMAP mailbox (IDLE, polling as a fallback), or files / stdin for MTA
+//!   pipe delivery. A source hands raw bytes to the pipeline and acknowledges
+//!   a letter (moves it, flags it) only after the pipeline has committed it.
+//! * [`parse`]: raw RFC 5322 bytes → [`parse::ParsedLetter`]: headers, the
+//!   Table 2 form in whatever layout the user's client produced, the cleaned
+//!   body text, attachments judged by their bytes. Pure, bounded, never panics.
+//! * [`workflow`]: pure decisions over plain data — is this letter a new
+//!   appeal, a follow-up, a command, a confirmation, or something to ignore;
+//!   the status machine, classification, routing, deadlines on a business
+//!   calendar, escalation, loop protection. No I/O, table-tested.
+//! * [`store`]: SQLite (rusqlite, WAL). The single transaction that records a
+//!   letter as processed together with everything it caused, so that every
+//!   letter is handled exactly once across crashes. Also the outbox table,
+//!   quarantine and daemon state (IMAP UIDs, last sync).
+//! * [`outbox`]: composing outgoing letters from Russian templates and
+//!   delivering queued rows through a [`outbox::Transport`] — `.eml` files or
+//!   SMTP — with retries and backoff.
+//! * [`pipeline`]: glues one letter through parse → workflow → store; shared
+//!   by `ingest`, the Maildir watcher and the IMAP watcher so they behave the
+//!   same.
+//! * [`daemon`]: `ticketd run`: the tokio tasks (intake, sender, escalation
+//!   timer), signals (SIGTERM/SIGINT stop, SIGHUP reload), systemd notify.
+//! * [`config`] and [`cli`] sit at the edges: TOML config with errors that
+//!   name file, line and key; the clap command line.
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod outbox;
+pub mod parse;
+pub mod pipeline;
+pub mod source;
+pub mod store;
+pub mod workflow;

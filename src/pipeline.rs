@@ -1,0 +1,1 @@
+//! One letter through parse → workflow → store.

@@ -1,0 +1,1 @@
+//! Where letters come from: Maildir, IMAP, files and stdin.

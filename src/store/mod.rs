@@ -1,0 +1,1 @@
+//! SQLite storage (rusqlite, bundled SQLite, WAL).

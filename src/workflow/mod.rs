@@ -1,0 +1,4 @@
+//! Pure decisions over plain data: what a letter means for the desk.
+//!
+//! No I/O here: functions take parsed letters, ticket snapshots and config
+//! values and return decisions that the store carries out.
