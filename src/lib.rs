@@ -40,4 +40,5 @@ pub mod parse;
 pub mod pipeline;
 pub mod source;
 pub mod store;
+pub mod tls;
 pub mod workflow;

@@ -1,1 +1,2 @@
 //! Where letters come from: Maildir, IMAP, files and stdin.
+pub mod imap;

@@ -185,3 +185,14 @@ pub fn clear(user: &str, folder: &str) {
     });
     r.unwrap_or_else(|e| panic!("clear {user}/{folder}: {e}"));
 }
+
+/// Create `folder` of `user` (no error when it exists).
+pub fn create(user: &str, folder: &str) {
+    let r: Result<(), String> = block_on(async {
+        let mut s = login(user).await?;
+        let _ = s.create(folder).await;
+        let _ = s.logout().await;
+        Ok(())
+    });
+    r.unwrap_or_else(|e| panic!("create {user}/{folder}: {e}"));
+}

@@ -1,0 +1,375 @@
+//! IMAP intake: watch a mailbox folder (IDLE when offered, polling when
+//! not), hand every new letter to the pipeline, and acknowledge it on the
+//! server — MOVE to `processed_folder` or set `\Seen` — only after the
+//! pipeline has committed it.
+//!
+//! * [`conn`]: connecting, TLS (implicit / STARTTLS / none), login, capabilities.
+//! * [`sync`]: one pass over the folder: sizes first, oversize letters as
+//!   headers only, the rest fetched by UID in bounded batches, committed,
+//!   then acknowledged.
+//!
+//! The pipeline is reached through the [`Intake`] trait so this module can
+//! be driven by `pipeline::Handle` in the daemon and by a recorder in tests.
+//! Position (UIDVALIDITY, last UID) and the time of the last successful
+//! sync live in the store's daemon state under the `imap.*` keys.
+//! Connection loss is retried with backoff capped at 30 s and logged once
+//! per outage.
+
+pub mod conn;
+pub mod sync;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::config::Config;
+use conn::{proto, Caps, Session, Target};
+pub use sync::{uid_set, SyncReport};
+
+/// State key: UIDVALIDITY of the watched folder.
+pub const KEY_UIDVALIDITY: &str = "imap.uidvalidity";
+/// State key: highest UID committed and acknowledged.
+pub const KEY_LAST_UID: &str = "imap.last_uid";
+/// State key: RFC 3339 time of the last complete sync (for `ticketd status`).
+pub const KEY_LAST_SYNC: &str = "imap.last_sync";
+
+/// Longest wait between reconnection attempts.
+const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// Bound on any single IMAP command round trip outside IDLE.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A pipeline failure as the IMAP source sees it: transient ones (database
+/// locked, disk full) leave the letter on the server to be tried again.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct IntakeError {
+    pub message: String,
+    pub transient: bool,
+}
+
+/// What the IMAP source needs from the pipeline. Implemented for
+/// `pipeline::Handle`; every method commits before it returns `Ok`.
+pub trait Intake: Clone + Send + Sync + 'static {
+    /// Process one raw letter; `Ok` carries a one-line summary for the log.
+    fn ingest(&self, raw: Vec<u8>) -> impl Future<Output = Result<String, IntakeError>> + Send;
+    /// Record a letter too large to download from its headers alone.
+    fn reject_oversize(
+        &self,
+        headers: Vec<u8>,
+        size: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<String, IntakeError>> + Send;
+    fn state_get(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<String>, IntakeError>> + Send;
+    fn state_set(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), IntakeError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("IMAP configuration: {0}")]
+    Config(String),
+    #[error("IMAP TLS: {0}")]
+    Tls(String),
+    #[error("IMAP TLS setup: {0}")]
+    TlsSetup(#[from] crate::tls::TlsError),
+    #[error("IMAP connection: {0}")]
+    Connect(String),
+    #[error("IMAP login as `{user}` refused: {message} (check mailbox.user and the password in mailbox.password_file / mailbox.password_env)")]
+    Login { user: String, message: String },
+    #[error("IMAP: {0}")]
+    Protocol(String),
+    #[error("IMAP: timed out {0}")]
+    Timeout(String),
+    #[error("pipeline: {0} (the letter stays on the server and is tried again)")]
+    Intake(IntakeError),
+}
+
+/// Per-connection settings derived from `[mailbox]`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub folder: String,
+    pub processed_folder: String,
+    pub move_after: bool,
+    pub limit_bytes: u64,
+    pub idle_refresh: Duration,
+    pub poll_interval: Duration,
+}
+
+impl Settings {
+    pub fn from_config(cfg: &Config) -> Settings {
+        let m = &cfg.mailbox;
+        Settings {
+            folder: m.folder.clone(),
+            processed_folder: m.processed_folder.clone(),
+            move_after: m.after_processing == crate::config::AfterProcessing::Move,
+            limit_bytes: (m.max_letter_mb.max(0.0) * 1024.0 * 1024.0) as u64,
+            idle_refresh: Duration::from_secs(m.idle_refresh_secs.max(1)),
+            poll_interval: Duration::from_secs(m.poll_interval_secs.max(1)),
+        }
+    }
+}
+
+/// Delay before reconnection attempt `attempt` (0-based): 1, 2, 4, … s, capped at 30 s.
+pub fn backoff(attempt: u32) -> Duration {
+    let secs = 1u64.checked_shl(attempt.min(16)).unwrap_or(u64::MAX);
+    Duration::from_secs(secs).min(BACKOFF_CAP)
+}
+
+/// One complete pass for `ticketd run --once`: connect, process everything
+/// waiting in the folder, log out.
+pub async fn sync_once<I: Intake>(cfg: &Config, intake: &I) -> Result<SyncReport, ImapError> {
+    let target = Target::from_config(&cfg.mailbox)?;
+    let settings = Settings::from_config(cfg);
+    let (mut session, caps) = target.open().await?;
+    let mut pos = open_folder(&mut session, &settings, intake).await?;
+    let mut skip = HashSet::new();
+    let (_, never) = watch::channel(false);
+    let report = sync::until_quiet(
+        &mut session,
+        caps,
+        &settings,
+        intake,
+        &mut pos,
+        &mut skip,
+        &never,
+    )
+    .await?;
+    let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+    Ok(report)
+}
+
+/// The daemon's intake task: runs until `shutdown` turns true (or its
+/// sender is dropped). Returns an error only for a config that cannot
+/// work (missing keys, unreadable password or CA file); everything on the
+/// network is retried.
+pub async fn watch<I: Intake>(
+    cfg: &Config,
+    intake: I,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ImapError> {
+    let target = Target::from_config(&cfg.mailbox)?;
+    let settings = Settings::from_config(cfg);
+    let mut outage: Option<Instant> = None;
+    let mut attempt = 0u32;
+    let mut skip = HashSet::new();
+    loop {
+        if stopping(&shutdown) {
+            return Ok(());
+        }
+        match session_loop(
+            &target,
+            &settings,
+            &intake,
+            &mut shutdown,
+            &mut outage,
+            &mut skip,
+        )
+        .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                if outage.is_none() {
+                    tracing::warn!(mailbox = ?target, "{e}; reconnecting (backoff up to 30 s, logged again when restored)");
+                    outage = Some(Instant::now());
+                    attempt = 0;
+                } else {
+                    tracing::debug!(mailbox = ?target, attempt, "still failing: {e}");
+                }
+                let delay = backoff(attempt);
+                attempt = attempt.saturating_add(1);
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
+    *shutdown.borrow() || shutdown.has_changed().is_err()
+}
+
+/// Folder position as kept in the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    pub uidvalidity: u32,
+    pub last_uid: u32,
+}
+
+/// Decide the position after SELECT: a changed UIDVALIDITY restarts from
+/// UID 0 (the pipeline's Message-ID/content dedupe absorbs letters seen
+/// before); the same one keeps the stored last UID.
+pub fn resume(stored: Option<Position>, uidvalidity: u32) -> (Position, bool) {
+    match stored {
+        Some(p) if p.uidvalidity == uidvalidity => (p, false),
+        Some(_) => (
+            Position {
+                uidvalidity,
+                last_uid: 0,
+            },
+            true,
+        ),
+        None => (
+            Position {
+                uidvalidity,
+                last_uid: 0,
+            },
+            false,
+        ),
+    }
+}
+
+async fn open_folder<I: Intake>(
+    session: &mut Session,
+    s: &Settings,
+    intake: &I,
+) -> Result<Position, ImapError> {
+    if s.move_after {
+        // Create the destination first so a commit is never left unmovable;
+        // "already exists" is the normal answer.
+        let _ = timed("CREATE", session.create(&s.processed_folder)).await;
+    }
+    let mailbox = timed("SELECT", session.select(&s.folder))
+        .await?
+        .map_err(|e| {
+            ImapError::Protocol(format!("SELECT {}: {e} (check mailbox.folder)", s.folder))
+        })?;
+    let uidvalidity = mailbox.uid_validity.unwrap_or(0);
+    let stored_v = intake
+        .state_get(KEY_UIDVALIDITY)
+        .await
+        .map_err(ImapError::Intake)?;
+    let stored_u = intake
+        .state_get(KEY_LAST_UID)
+        .await
+        .map_err(ImapError::Intake)?;
+    let stored = match (
+        stored_v.and_then(|v| v.parse().ok()),
+        stored_u.and_then(|v| v.parse().ok()),
+    ) {
+        (Some(v), Some(u)) => Some(Position {
+            uidvalidity: v,
+            last_uid: u,
+        }),
+        (Some(v), None) => Some(Position {
+            uidvalidity: v,
+            last_uid: 0,
+        }),
+        _ => None,
+    };
+    let (pos, changed) = resume(stored, uidvalidity);
+    if changed {
+        tracing::warn!(folder = %s.folder, uidvalidity, "UIDVALIDITY changed: rescanning the folder; letters already processed are recognised as duplicates");
+    }
+    if stored != Some(pos) {
+        intake
+            .state_set(KEY_UIDVALIDITY, &pos.uidvalidity.to_string())
+            .await
+            .map_err(ImapError::Intake)?;
+        intake
+            .state_set(KEY_LAST_UID, &pos.last_uid.to_string())
+            .await
+            .map_err(ImapError::Intake)?;
+    }
+    Ok(pos)
+}
+
+/// Bound a command that should answer promptly.
+pub async fn timed<T>(what: &'static str, fut: impl Future<Output = T>) -> Result<T, ImapError> {
+    tokio::time::timeout(COMMAND_TIMEOUT, fut)
+        .await
+        .map_err(|_| ImapError::Timeout(what.to_string()))
+}
+
+enum Wake {
+    Data(Result<async_imap::extensions::idle::IdleResponse, async_imap::error::Error>),
+    Refresh,
+    Shutdown,
+}
+
+/// One connection's life: sync, then IDLE (or sleep) until something
+/// changes, repeat. `Ok` only on shutdown.
+async fn session_loop<I: Intake>(
+    target: &Target,
+    s: &Settings,
+    intake: &I,
+    shutdown: &mut watch::Receiver<bool>,
+    outage: &mut Option<Instant>,
+    skip: &mut HashSet<(u32, u32)>,
+) -> Result<(), ImapError> {
+    let (mut session, caps) = target.open().await?;
+    let mut pos = open_folder(&mut session, s, intake).await?;
+    match outage.take() {
+        Some(since) => {
+            tracing::info!(mailbox = ?target, "IMAP connection restored after {:.0?}", since.elapsed())
+        }
+        None => {
+            tracing::info!(mailbox = ?target, folder = %s.folder, idle = caps.idle, "IMAP connected")
+        }
+    }
+    loop {
+        sync::until_quiet(&mut session, caps, s, intake, &mut pos, skip, shutdown).await?;
+        if stopping(shutdown) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+            return Ok(());
+        }
+        if sync::drain_exists(&session) {
+            continue;
+        }
+        session = wait_for_change(session, caps, s, shutdown).await?;
+    }
+}
+
+async fn wait_for_change(
+    session: Session,
+    caps: Caps,
+    s: &Settings,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<Session, ImapError> {
+    if !caps.idle {
+        let mut session = session;
+        tokio::select! {
+            _ = tokio::time::sleep(s.poll_interval) => {}
+            _ = shutdown.changed() => {}
+        }
+        timed("NOOP", session.noop())
+            .await?
+            .map_err(proto("NOOP"))?;
+        return Ok(session);
+    }
+    let mut idle = session.idle();
+    timed("IDLE", idle.init()).await?.map_err(proto("IDLE"))?;
+    {
+        // Our own bound (the refresh) decides when to re-issue IDLE; the
+        // library's timeout is only a backstop since keepalives reset it.
+        let (fut, stop) = idle.wait_with_timeout(s.idle_refresh + Duration::from_secs(60));
+        tokio::pin!(fut);
+        let wake = tokio::select! {
+            r = &mut fut => Wake::Data(r),
+            _ = tokio::time::sleep(s.idle_refresh) => Wake::Refresh,
+            _ = shutdown.changed() => Wake::Shutdown,
+        };
+        let result = match wake {
+            Wake::Data(r) => r,
+            Wake::Refresh | Wake::Shutdown => {
+                drop(stop);
+                fut.await
+            }
+        };
+        result.map_err(proto("IDLE"))?;
+    }
+    let session = timed("DONE", idle.done()).await?.map_err(proto("DONE"))?;
+    Ok(session)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,364 @@
+//! One pass over the watched folder.
+//!
+//! 1. `UID FETCH n:* (UID RFC822.SIZE)`: what is there and how big.
+//! 2. Letters over the size limit: only `BODY.PEEK[HEADER]` is fetched and
+//!    handed to the pipeline's oversize path.
+//! 3. The rest in UID order, in batches bounded by count and bytes (so
+//!    memory stays near the largest letter), `BODY.PEEK[]` by UID.
+//! 4. Each letter is committed by the pipeline; the committed ones of a
+//!    batch are then acknowledged together (MOVE, or COPY + `\Deleted` +
+//!    UID EXPUNGE, or `+FLAGS (\Seen)`), and the last UID is recorded.
+//!
+//! A crash anywhere leaves uncommitted letters on the server; a committed
+//! but unacknowledged letter comes back as a duplicate and is acknowledged
+//! then. A transient pipeline failure ends the pass with the letter left.
+
+use std::collections::HashSet;
+
+use futures::TryStreamExt;
+use tokio::sync::watch;
+
+use super::conn::{proto, Caps, Session};
+use super::{timed, ImapError, Intake, Position, Settings, KEY_LAST_SYNC, KEY_LAST_UID};
+
+/// At most this many letters per body FETCH.
+const BATCH_LETTERS: usize = 64;
+/// At most this many bytes per body FETCH (a larger letter goes alone).
+const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What one sync did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Letters committed by the pipeline and acknowledged on the server.
+    pub letters: usize,
+    /// Of those, letters over the size limit handled from their headers.
+    pub oversize: usize,
+    /// Letters the pipeline refused permanently (left on the server, skipped).
+    pub failed: usize,
+}
+
+impl SyncReport {
+    fn add(&mut self, o: SyncReport) {
+        self.letters += o.letters;
+        self.oversize += o.oversize;
+        self.failed += o.failed;
+    }
+}
+
+/// A UID set in IMAP syntax, consecutive runs collapsed: `1:3,7,9:10`.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The work of a pass, decided from `(uid, size)` pairs: oversize letters,
+/// and batches of the rest bounded by `max_letters` and `max_bytes`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub oversize: Vec<(u32, u64)>,
+    pub batches: Vec<Vec<u32>>,
+}
+
+pub fn plan(mut items: Vec<(u32, u64)>, limit: u64, max_letters: usize, max_bytes: u64) -> Plan {
+    items.sort_unstable();
+    let mut p = Plan::default();
+    let mut cur: Vec<u32> = Vec::new();
+    let mut cur_bytes = 0u64;
+    for (uid, size) in items {
+        if size > limit {
+            p.oversize.push((uid, size));
+            continue;
+        }
+        if !cur.is_empty() && (cur.len() >= max_letters || cur_bytes + size > max_bytes) {
+            p.batches.push(std::mem::take(&mut cur));
+            cur_bytes = 0;
+        }
+        cur.push(uid);
+        cur_bytes += size;
+    }
+    if !cur.is_empty() {
+        p.batches.push(cur);
+    }
+    p
+}
+
+/// True when the server announced new letters that a pass may not have
+/// seen (unsolicited `EXISTS`/`RECENT`); empties the queue.
+pub fn drain_exists(session: &Session) -> bool {
+    let mut seen = false;
+    while let Ok(r) = session.unsolicited_responses.try_recv() {
+        if matches!(
+            r,
+            async_imap::types::UnsolicitedResponse::Exists(_)
+                | async_imap::types::UnsolicitedResponse::Recent(_)
+        ) {
+            seen = true;
+        }
+    }
+    seen
+}
+
+/// Passes until one finds nothing new; records the time of the sync.
+pub async fn until_quiet<I: Intake>(
+    session: &mut Session,
+    caps: Caps,
+    s: &Settings,
+    intake: &I,
+    pos: &mut Position,
+    skip: &mut HashSet<(u32, u32)>,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<SyncReport, ImapError> {
+    let mut total = SyncReport::default();
+    loop {
+        let (report, found) = pass(session, caps, s, intake, pos, skip, shutdown).await?;
+        total.add(report);
+        if found == 0 || *shutdown.borrow() {
+            break;
+        }
+    }
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    intake
+        .state_set(KEY_LAST_SYNC, &now)
+        .await
+        .map_err(ImapError::Intake)?;
+    Ok(total)
+}
+
+/// One pass; returns the report and how many letters it found to work on.
+async fn pass<I: Intake>(
+    session: &mut Session,
+    caps: Caps,
+    s: &Settings,
+    intake: &I,
+    pos: &mut Position,
+    skip: &mut HashSet<(u32, u32)>,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<(SyncReport, usize), ImapError> {
+    // Moved letters leave the folder, so everything there is unfinished
+    // (a crash may leave a committed one: it returns as a duplicate).
+    // Flagged letters stay, so only UIDs above the last one count.
+    let from = if s.move_after {
+        1
+    } else {
+        pos.last_uid.saturating_add(1)
+    };
+    let sizes: Vec<_> = timed("UID FETCH sizes", async {
+        session
+            .uid_fetch(format!("{from}:*"), "(UID RFC822.SIZE)")
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?
+    .map_err(proto("UID FETCH (RFC822.SIZE)"))?;
+    let items: Vec<(u32, u64)> = sizes
+        .iter()
+        .filter_map(|f| Some((f.uid?, u64::from(f.size.unwrap_or(0)))))
+        .filter(|(uid, _)| *uid >= from && !skip.contains(&(pos.uidvalidity, *uid)))
+        .collect();
+    let found = items.len();
+    let work = plan(items, s.limit_bytes, BATCH_LETTERS, BATCH_BYTES);
+    let mut report = SyncReport::default();
+
+    for (uid, size) in work.oversize {
+        if *shutdown.borrow() {
+            return Ok((report, found));
+        }
+        let fetched: Vec<_> = timed("UID FETCH header", async {
+            session
+                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[HEADER])")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?
+        .map_err(proto("UID FETCH (BODY.PEEK[HEADER])"))?;
+        let Some(headers) = fetched
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.header())
+        else {
+            continue; // expunged meanwhile
+        };
+        match intake
+            .reject_oversize(headers.to_vec(), size, s.limit_bytes)
+            .await
+        {
+            Ok(summary) => {
+                tracing::info!(
+                    uid,
+                    size,
+                    limit = s.limit_bytes,
+                    "oversize letter: {summary}"
+                );
+                acknowledge(session, caps, s, &[uid]).await?;
+                record(intake, pos, uid).await?;
+                report.letters += 1;
+                report.oversize += 1;
+            }
+            Err(e) => failed(e, uid, pos, skip, &mut report)?,
+        }
+    }
+
+    for batch in work.batches {
+        if *shutdown.borrow() {
+            break;
+        }
+        let fetched: Vec<_> = timed("UID FETCH body", async {
+            session
+                .uid_fetch(uid_set(&batch), "(UID BODY.PEEK[])")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?
+        .map_err(proto("UID FETCH (BODY.PEEK[])"))?;
+        let mut letters: Vec<(u32, Vec<u8>)> = fetched
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+            .filter(|(uid, _)| batch.contains(uid))
+            .collect();
+        drop(fetched);
+        letters.sort_by_key(|(uid, _)| *uid);
+        let mut done = Vec::with_capacity(letters.len());
+        let mut stop: Option<ImapError> = None;
+        for (uid, raw) in letters {
+            match intake.ingest(raw).await {
+                Ok(summary) => {
+                    tracing::debug!(uid, "{summary}");
+                    done.push(uid);
+                }
+                Err(e) if e.transient => {
+                    stop = Some(ImapError::Intake(e));
+                    break;
+                }
+                Err(e) => failed(e, uid, pos, skip, &mut report)?,
+            }
+        }
+        if !done.is_empty() {
+            acknowledge(session, caps, s, &done).await?;
+            if let Some(&last) = done.iter().max() {
+                record(intake, pos, last).await?;
+            }
+            report.letters += done.len();
+        }
+        if let Some(e) = stop {
+            return Err(e);
+        }
+    }
+    Ok((report, found))
+}
+
+fn failed(
+    e: super::IntakeError,
+    uid: u32,
+    pos: &Position,
+    skip: &mut HashSet<(u32, u32)>,
+    report: &mut SyncReport,
+) -> Result<(), ImapError> {
+    if e.transient {
+        return Err(ImapError::Intake(e));
+    }
+    tracing::error!(
+        uid,
+        "the pipeline refused the letter: {e}; it stays on the server and is skipped until restart"
+    );
+    skip.insert((pos.uidvalidity, uid));
+    report.failed += 1;
+    Ok(())
+}
+
+async fn record<I: Intake>(intake: &I, pos: &mut Position, uid: u32) -> Result<(), ImapError> {
+    if uid > pos.last_uid {
+        pos.last_uid = uid;
+        intake
+            .state_set(KEY_LAST_UID, &uid.to_string())
+            .await
+            .map_err(ImapError::Intake)?;
+    }
+    Ok(())
+}
+
+/// Acknowledge committed letters: move them to the processed folder or flag them seen.
+async fn acknowledge(
+    session: &mut Session,
+    caps: Caps,
+    s: &Settings,
+    uids: &[u32],
+) -> Result<(), ImapError> {
+    let set = uid_set(uids);
+    if !s.move_after {
+        return store(session, &set, "+FLAGS.SILENT (\\Seen)").await;
+    }
+    if caps.mv {
+        return timed("UID MOVE", session.uid_mv(&set, &s.processed_folder))
+            .await?
+            .map_err(|e| {
+                ImapError::Protocol(format!(
+                    "UID MOVE to {}: {e} (check mailbox.processed_folder)",
+                    s.processed_folder
+                ))
+            });
+    }
+    timed("UID COPY", session.uid_copy(&set, &s.processed_folder))
+        .await?
+        .map_err(|e| {
+            ImapError::Protocol(format!(
+                "UID COPY to {}: {e} (check mailbox.processed_folder)",
+                s.processed_folder
+            ))
+        })?;
+    store(session, &set, "+FLAGS.SILENT (\\Deleted)").await?;
+    if caps.uidplus {
+        timed("UID EXPUNGE", async {
+            session
+                .uid_expunge(&set)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?
+        .map_err(proto("UID EXPUNGE"))?;
+    } else {
+        timed("EXPUNGE", async {
+            session.expunge().await?.try_collect::<Vec<_>>().await
+        })
+        .await?
+        .map_err(proto("EXPUNGE"))?;
+    }
+    Ok(())
+}
+
+async fn store(session: &mut Session, set: &str, what: &str) -> Result<(), ImapError> {
+    timed("UID STORE", async {
+        session
+            .uid_store(set, what)
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?
+    .map_err(proto("UID STORE"))?;
+    Ok(())
+}
