@@ -31,7 +31,9 @@ pub fn parse(raw: &[u8], _opts: &ParseOptions) -> ParsedLetter {
     let text = msg.body_text(0).map(|t| t.to_string()).unwrap_or_default();
     let mut form = Form::default();
     for line in text.lines() {
-        let Some((k, v)) = line.split_once(':') else { continue };
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
         let (k, v) = (k.to_lowercase(), v.trim().to_string());
         if k.contains("ф.и.о") || k.contains("фио") {
             form.full_name = Some(v);

@@ -326,6 +326,10 @@ async fn session_loop<I: Intake>(
             continue;
         }
         session = wait_for_change(session, caps, s, shutdown).await?;
+        if stopping(shutdown) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+            return Ok(());
+        }
     }
 }
 
@@ -373,3 +377,51 @@ async fn wait_for_change(
 
 #[cfg(test)]
 mod tests;
+
+/// The daemon's pipeline as the IMAP source's [`Intake`].
+impl Intake for crate::pipeline::Handle {
+    async fn ingest(&self, raw: Vec<u8>) -> Result<String, IntakeError> {
+        crate::pipeline::Handle::ingest(self, raw)
+            .await
+            .map(|r| summary(&r))
+            .map_err(intake_error)
+    }
+    async fn reject_oversize(
+        &self,
+        headers: Vec<u8>,
+        size: u64,
+        limit: u64,
+    ) -> Result<String, IntakeError> {
+        crate::pipeline::Handle::reject_oversize(self, headers, size, limit)
+            .await
+            .map(|r| summary(&r))
+            .map_err(intake_error)
+    }
+    async fn state_get(&self, key: &str) -> Result<Option<String>, IntakeError> {
+        crate::pipeline::Handle::state_get(self, key)
+            .await
+            .map_err(intake_error)
+    }
+    async fn state_set(&self, key: &str, value: &str) -> Result<(), IntakeError> {
+        crate::pipeline::Handle::state_set(self, key, value)
+            .await
+            .map_err(intake_error)
+    }
+}
+
+fn summary(r: &crate::pipeline::IngestReport) -> String {
+    format!(
+        "{} {} ticket={} {}",
+        r.message_id.as_deref().unwrap_or("(no Message-ID)"),
+        r.outcome.as_str(),
+        r.ticket.as_deref().unwrap_or("-"),
+        r.reason.as_deref().unwrap_or("")
+    )
+}
+
+fn intake_error(e: crate::pipeline::IngestError) -> IntakeError {
+    IntakeError {
+        transient: e.is_transient(),
+        message: e.to_string(),
+    }
+}
