@@ -196,3 +196,24 @@ pub fn create(user: &str, folder: &str) {
     });
     r.unwrap_or_else(|e| panic!("create {user}/{folder}: {e}"));
 }
+
+/// How many of `letters` answer the test letter tagged `tag` (In-Reply-To).
+pub fn replies_to(letters: &[Stored], tag: &str) -> usize {
+    let want = format!("<{tag}@test.example>");
+    letters
+        .iter()
+        .filter(|l| l.header("In-Reply-To").is_some_and(|v| v.contains(&want)))
+        .count()
+}
+
+/// Wait for the auto-reply to the letter tagged `tag` in `user`'s INBOX.
+pub fn wait_reply(user: &str, tag: &str, timeout: Duration) -> Stored {
+    let letters = wait_until(user, "INBOX", timeout, &format!("the reply to {tag}"), |l| {
+        replies_to(l, tag) > 0
+    });
+    let want = format!("<{tag}@test.example>");
+    letters
+        .into_iter()
+        .find(|l| l.header("In-Reply-To").is_some_and(|v| v.contains(&want)))
+        .unwrap_or_else(|| panic!("reply to {tag} vanished"))
+}
