@@ -52,16 +52,25 @@ fn letter_becomes_ticket_and_reply_arrives_within_2s() {
     assert!(reply.header("Auto-Submitted").is_some());
     let processed = imap::list(SUPPORT, "Processed");
     assert!(
-        processed.iter().any(|l| l.text().contains(&format!("<{tag}@test.example>"))),
+        processed
+            .iter()
+            .any(|l| l.text().contains(&format!("<{tag}@test.example>"))),
         "the letter is in Processed"
     );
     assert!(
-        imap::list(SUPPORT, "INBOX").iter().all(|l| !l.text().contains(tag)),
+        imap::list(SUPPORT, "INBOX")
+            .iter()
+            .all(|l| !l.text().contains(tag)),
         "and no longer in INBOX"
     );
-    assert!(latency < Duration::from_secs(2), "IDLE latency {latency:?} ≥ 2 s");
+    assert!(
+        latency < Duration::from_secs(2),
+        "IDLE latency {latency:?} ≥ 2 s"
+    );
     daemon.signal("TERM");
-    assert!(daemon.wait_exit(Duration::from_secs(10)).is_some_and(|s| s.success()));
+    assert!(daemon
+        .wait_exit(Duration::from_secs(10))
+        .is_some_and(|s| s.success()));
 }
 
 /// Must show 6: implicit TLS and STARTTLS with the test CA work; without
@@ -69,7 +78,10 @@ fn letter_becomes_ticket_and_reply_arrives_within_2s() {
 /// fix it; `tls = "none"` to a non-loopback host is refused by check-config.
 #[test]
 fn tls_modes_ca_file_and_refusals() {
-    for (name, tls) in [("d-implicit", TestTls::Implicit), ("d-starttls", TestTls::Starttls)] {
+    for (name, tls) in [
+        ("d-implicit", TestTls::Implicit),
+        ("d-starttls", TestTls::Starttls),
+    ] {
         let dir = servers().test_dir(name);
         let opts = ConfigOpts {
             imap_tls: tls,
@@ -77,17 +89,33 @@ fn tls_modes_ca_file_and_refusals() {
             processed_folder: format!("{name}-done"),
             ..ConfigOpts::default()
         };
-        imap::append(SUPPORT, &opts.folder, &letters::appeal("user2@example.com", name));
+        imap::append(
+            SUPPORT,
+            &opts.folder,
+            &letters::appeal("user2@example.com", name),
+        );
         let config = servers().write_config(&dir, &opts);
         let out = ticketd(&config, &["run", "--once"]);
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(imap::count(SUPPORT, &opts.processed_folder), 1, "{name}");
         imap::wait_reply("user2@example.com", name, Duration::from_secs(10));
     }
 
     let dir = servers().test_dir("d-noca");
-    let opts = ConfigOpts { imap_ca: false, folder: "d-noca-in".into(), ..ConfigOpts::default() };
-    imap::append(SUPPORT, &opts.folder, &letters::appeal("user2@example.com", "d-noca"));
+    let opts = ConfigOpts {
+        imap_ca: false,
+        folder: "d-noca-in".into(),
+        ..ConfigOpts::default()
+    };
+    imap::append(
+        SUPPORT,
+        &opts.folder,
+        &letters::appeal("user2@example.com", "d-noca"),
+    );
     let config = servers().write_config(&dir, &opts);
     let out = ticketd(&config, &["run", "--once"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -107,8 +135,14 @@ fn tls_modes_ca_file_and_refusals() {
     let config = servers().write_config(&dir, &opts);
     let out = ticketd(&config, &["check-config"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "tls = none to a remote host must be refused");
-    assert!(err.contains("mailbox.tls") && err.contains("loopback"), "{err}");
+    assert!(
+        !out.status.success(),
+        "tls = none to a remote host must be refused"
+    );
+    assert!(
+        err.contains("mailbox.tls") && err.contains("loopback"),
+        "{err}"
+    );
 }
 
 /// Must show 7: SIGHUP with a broken config keeps the daemon on the old one
@@ -122,7 +156,11 @@ fn sighup_with_broken_config_keeps_running_and_sigterm_stops() {
     };
     let (config, mut daemon) = started("hup", opts);
     let good = std::fs::read_to_string(&config).expect("config");
-    std::fs::write(&config, good.replace("[mailbox]", "[mailbox]\nno_such_key = 1")).expect("write");
+    std::fs::write(
+        &config,
+        good.replace("[mailbox]", "[mailbox]\nno_such_key = 1"),
+    )
+    .expect("write");
     daemon.signal("HUP");
     assert!(
         daemon.wait_log("keeping the old config", Duration::from_secs(10)),
@@ -130,7 +168,11 @@ fn sighup_with_broken_config_keeps_running_and_sigterm_stops() {
         daemon.log_text()
     );
     assert!(daemon.running(), "the daemon must survive a broken config");
-    imap::append(SUPPORT, "hup-in", &letters::appeal("user1@example.com", "hup-1"));
+    imap::append(
+        SUPPORT,
+        "hup-in",
+        &letters::appeal("user1@example.com", "hup-1"),
+    );
     imap::wait_reply("user1@example.com", "hup-1", Duration::from_secs(10));
     let t0 = Instant::now();
     daemon.signal("TERM");

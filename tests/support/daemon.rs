@@ -72,10 +72,7 @@ impl Daemon {
     }
 
     pub fn signal(&self, sig: &str) {
-        let _ = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(self.pid().to_string())
-            .status();
+        super::signal_pid(&self.pid().to_string(), sig);
     }
 
     /// SIGKILL, no chance to clean up.

@@ -208,9 +208,13 @@ pub fn replies_to(letters: &[Stored], tag: &str) -> usize {
 
 /// Wait for the auto-reply to the letter tagged `tag` in `user`'s INBOX.
 pub fn wait_reply(user: &str, tag: &str, timeout: Duration) -> Stored {
-    let letters = wait_until(user, "INBOX", timeout, &format!("the reply to {tag}"), |l| {
-        replies_to(l, tag) > 0
-    });
+    let letters = wait_until(
+        user,
+        "INBOX",
+        timeout,
+        &format!("the reply to {tag}"),
+        |l| replies_to(l, tag) > 0,
+    );
     let want = format!("<{tag}@test.example>");
     letters
         .into_iter()

@@ -360,9 +360,24 @@ pub fn wait_port(port: u16, open: bool, timeout: Duration) -> Result<(), String>
 }
 
 fn kill_group(pgid: u32, signal: &str) {
+    if pgid > 1 {
+        signal_pid(&format!("-{pgid}"), signal);
+    }
+}
+
+/// Send `signal` to `target` (a pid, or `-pgid` for a group). Always the
+/// `-s SIG -- TARGET` form: procps' `kill -SIG -PGID` misreads the group as
+/// a signal number and may signal every process (`kill(-1)`).
+pub fn signal_pid(target: &str, signal: &str) {
+    if target
+        .trim_start_matches('-')
+        .parse::<u32>()
+        .map_or(true, |n| n <= 1)
+    {
+        return;
+    }
     let _ = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(format!("-{pgid}"))
+        .args(["-s", signal, "--", target])
         .stderr(Stdio::null())
         .status();
 }
@@ -375,9 +390,17 @@ fn spawn_reaper(dir: &Path) -> Result<(), String> {
     let script = r#"
 owner=$1; dir=$2
 while [ -d "/proc/$owner" ]; do sleep 0.2; done
-for f in "$dir"/*.pid; do [ "$f" != "$dir/owner.pid" ] && [ -f "$f" ] && kill -TERM "-$(cat "$f")" 2>/dev/null; done
+signal_all() {
+    for f in "$dir"/*.pid; do
+        [ "$f" != "$dir/owner.pid" ] && [ -f "$f" ] || continue
+        p=$(cat "$f")
+        case "$p" in ''|*[!0-9]*) continue ;; esac
+        [ "$p" -gt 1 ] && kill "-$1" "-$p" 2>/dev/null
+    done
+}
+signal_all TERM
 sleep 1
-for f in "$dir"/*.pid; do [ "$f" != "$dir/owner.pid" ] && [ -f "$f" ] && kill -KILL "-$(cat "$f")" 2>/dev/null; done
+signal_all KILL
 [ -n "${TICKETD_KEEP_MAILTEST:-}" ] || rm -rf "$dir"
 "#;
     Command::new("sh")
