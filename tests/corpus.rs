@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::path::Path;
 
 /// Letters that must match. Raised as the reader improves; never lowered.
-const REQUIRED_SCORE: usize = 5;
+const REQUIRED_SCORE: usize = 60;
 
 const SEED_LETTER: &str = "From: {addr}
 To: support@sed.example.org
