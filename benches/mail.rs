@@ -1,0 +1,303 @@
+//! `scripts/bench`: ticketd against the real test servers (tests/support),
+//! not part of the test suite.
+//!
+//! 1. Throughput: N Table 2 letters (every tenth with a ~150 KB screenshot)
+//!    are APPENDed to the support INBOX, then `ticketd run` starts; we time
+//!    the last reply accepted by the SMTP server (outbox row `sent`) and the
+//!    last reply delivered into the users' mailboxes.
+//! 2. Latency: with the daemon IDLE, letters are appended one at a time;
+//!    append → reply accepted, and append → reply in the user's mailbox.
+//! 3. Raw ceiling: ticketd's own IMAP connection and SMTP transport, without
+//!    the pipeline, FETCH the same N letters and send N replies.
+//! 4. Peak RSS of the daemon (VmHWM).
+//!
+//! Settings: BENCH_LETTERS (default 1000), BENCH_LATENCY (default 100).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use support::daemon::Daemon;
+use support::{imap, letters, servers, ConfigOpts, SUPPORT};
+
+const USERS: [&str; 2] = ["user1@example.com", "user2@example.com"];
+
+fn env_usize(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn screenshot(tag: &str) -> Vec<u8> {
+    // A PNG signature and ~150 KB of noise, base64 in 76-column lines.
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut x: u32 = 0x9e37_79b9 ^ tag.len() as u32;
+    for _ in 0..150_000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        bytes.push((x & 0xff) as u8);
+    }
+    let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    for (i, c) in bytes.chunks(3).enumerate() {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(table[((n >> (18 - 6 * k)) & 63) as usize]);
+            } else {
+                out.push(b'=');
+            }
+        }
+        if (i + 1) % 19 == 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn letter(i: usize, tag: &str) -> Vec<u8> {
+    let user = USERS[i % USERS.len()];
+    let plain = letters::appeal(user, tag);
+    if i % 10 != 9 {
+        return plain;
+    }
+    let text = String::from_utf8_lossy(&plain).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let head = head
+        .replace(
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Type: multipart/mixed; boundary=\"bb\"",
+        )
+        .replace("Content-Transfer-Encoding: 8bit\r\n", "");
+    let mut out = format!(
+        "{head}\r\n\r\n--bb\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n--bb\r\n\
+         Content-Type: image/png; name=\"screen.png\"\r\nContent-Disposition: attachment; filename=\"screen.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n"
+    )
+    .into_bytes();
+    out.extend_from_slice(&screenshot(tag));
+    out.extend_from_slice(b"--bb--\r\n");
+    out
+}
+
+fn sent_count(db: &std::path::Path) -> usize {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    conn.query_row(
+        "SELECT count(*) FROM outbox WHERE status = 'sent'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as usize)
+    .unwrap_or(0)
+}
+
+fn delivered() -> usize {
+    USERS.iter().map(|u| imap::count(u, "INBOX") as usize).sum()
+}
+
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let n = env_usize("BENCH_LETTERS", 1000);
+    let lat_n = env_usize("BENCH_LATENCY", 100);
+    let s = servers();
+    let dir = s.test_dir("bench");
+    let opts = ConfigOpts {
+        log_level: "warn".into(),
+        ..ConfigOpts::default()
+    };
+    let config = s.write_config(&dir, &opts);
+    let db = dir.join("ticketd.sqlite3");
+
+    let raws: Vec<Vec<u8>> = (0..n)
+        .map(|i| letter(i, &format!("bench-{i:05}")))
+        .collect();
+    let largest = raws.iter().map(Vec::len).max().unwrap_or(0);
+    let total_bytes: usize = raws.iter().map(Vec::len).sum();
+    eprintln!(
+        "appending {n} letters ({:.1} MB)…",
+        total_bytes as f64 / 1e6
+    );
+    imap::append_many(SUPPORT, "INBOX", &raws);
+
+    // 1. Throughput.
+    let t0 = Instant::now();
+    let mut daemon = Daemon::start(&config);
+    let mut accepted_at = None;
+    let deadline = t0 + Duration::from_secs(600);
+    while accepted_at.is_none() && Instant::now() < deadline {
+        if sent_count(&db) >= n {
+            accepted_at = Some(t0.elapsed());
+        } else {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let mut delivered_at = None;
+    while delivered_at.is_none() && Instant::now() < deadline {
+        if delivered() >= n {
+            delivered_at = Some(t0.elapsed());
+        } else {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let accepted_at = accepted_at
+        .unwrap_or_else(|| panic!("replies not accepted in time; log {}", daemon.log.display()));
+    let delivered_at = delivered_at.unwrap_or_else(|| panic!("replies not delivered in time"));
+
+    // 2. Latency, one letter at a time while the daemon IDLEs.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut lat_acc = Vec::new();
+    let mut lat_del = Vec::new();
+    for i in 0..lat_n {
+        let before_sent = sent_count(&db);
+        let before_del = imap::count(USERS[0], "INBOX");
+        let raw = letters::appeal(USERS[0], &format!("lat-{i:04}"));
+        let t = Instant::now();
+        imap::append(SUPPORT, "INBOX", &raw);
+        while sent_count(&db) <= before_sent {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "latency letter {i} not answered"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        lat_acc.push(t.elapsed());
+        while imap::count(USERS[0], "INBOX") <= before_del {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "latency reply {i} not delivered"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        lat_del.push(t.elapsed());
+    }
+    lat_acc.sort();
+    lat_del.sort();
+    let rss = peak_rss_kb(daemon.pid());
+    daemon.signal("TERM");
+    let _ = daemon.wait_exit(Duration::from_secs(10));
+
+    // 3. Raw ceiling with ticketd's own IMAP connection and SMTP transport.
+    let cfg = ticketd::config::Config::load(&config).unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let raw_time = rt.block_on(async {
+        let target = ticketd::source::imap::conn::Target::from_config(&cfg.mailbox).expect("target");
+        let smtp = ticketd::outbox::smtp::SmtpTransport::new(&cfg.outgoing).expect("smtp");
+        let t = Instant::now();
+        let (mut session, _) = target.open().await.expect("imap");
+        session.select("Processed").await.expect("select");
+        let mut fetched = 0usize;
+        let mut uid = 1u32;
+        while fetched < n {
+            let set = format!("{uid}:{}", uid + 63);
+            let batch: Vec<_> = session
+                .uid_fetch(&set, "(UID BODY.PEEK[])")
+                .await
+                .expect("fetch")
+                .try_collect()
+                .await
+                .expect("fetch");
+            if batch.is_empty() {
+                break;
+            }
+            for f in &batch {
+                fetched += 1;
+                let body = f.body().unwrap_or_default();
+                let letter = ticketd::outbox::QueuedLetter {
+                    id: fetched as i64,
+                    message_id: format!("raw-{fetched}@bench"),
+                    from: SUPPORT.into(),
+                    to: vec!["vacation@example.com".into()],
+                    raw: format!(
+                        "From: {SUPPORT}\r\nTo: vacation@example.com\r\nSubject: Re: raw {fetched}\r\nMessage-ID: <raw-{fetched}@bench>\r\n\r\nReceived {} bytes.\r\n",
+                        body.len()
+                    )
+                    .into_bytes(),
+                    attempts: 0,
+                    created_at: chrono::Utc::now(),
+                };
+                smtp.send(&letter).await.expect("send");
+            }
+            uid += 64;
+        }
+        assert!(fetched >= n, "raw client fetched {fetched} of {n}");
+        t.elapsed()
+    });
+
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    let ceiling = rate(raw_time);
+    let rss_mb = rss.map(|kb| kb as f64 / 1024.0);
+    let budget_mb = 3.0 * largest as f64 / 1048576.0 + 20.0;
+    println!("## ticketd mail benchmark\n");
+    println!("N = {n} letters ({:.1} MB, every tenth with a ~150 KB screenshot; largest {:.0} KB), latency sample = {lat_n}, {} cores\n",
+        total_bytes as f64 / 1e6, largest as f64 / 1024.0, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!("| measure | value | target |\n|---|---|---|");
+    println!(
+        "| letters/s to ticket + reply accepted by SMTP | {:.0} ({:.2} s) | ≥ 200 |",
+        rate(accepted_at),
+        accepted_at.as_secs_f64()
+    );
+    println!(
+        "| letters/s to reply delivered in the users' mailboxes | {:.0} ({:.2} s) | — |",
+        rate(delivered_at),
+        delivered_at.as_secs_f64()
+    );
+    println!(
+        "| raw ceiling: plain FETCH N + send N replies | {ceiling:.0} letters/s ({:.2} s) | — |",
+        raw_time.as_secs_f64()
+    );
+    println!(
+        "| ratio ticketd / ceiling | {:.2} | ≥ 0.5 |",
+        rate(accepted_at) / ceiling
+    );
+    println!(
+        "| latency to reply accepted p50 / p95 / p99 | {} / {} / {} | p50 ≤ 50 ms, p99 ≤ 200 ms |",
+        ms(percentile(&lat_acc, 0.5)),
+        ms(percentile(&lat_acc, 0.95)),
+        ms(percentile(&lat_acc, 0.99))
+    );
+    println!(
+        "| latency to reply in the user's mailbox p50 / p95 / p99 | {} / {} / {} | — |",
+        ms(percentile(&lat_del, 0.5)),
+        ms(percentile(&lat_del, 0.95)),
+        ms(percentile(&lat_del, 0.99))
+    );
+    match rss_mb {
+        Some(mb) => println!("| peak RSS of ticketd (VmHWM) | {mb:.1} MB | ≤ {budget_mb:.1} MB |"),
+        None => println!("| peak RSS of ticketd | unavailable | ≤ {budget_mb:.1} MB |"),
+    }
+}
