@@ -258,6 +258,36 @@ fn main() {
         t.elapsed()
     });
 
+    // 4. The server's own IDLE notification delay, seen by a plain client:
+    //    the floor under any IDLE-based latency against this Dovecot.
+    let mut notify = rt.block_on(async {
+        let mut t = ticketd::source::imap::conn::Target::from_config(&cfg.mailbox).expect("target");
+        t.user = "eng1@sed.example.org".into();
+        let (mut session, _) = t.open().await.expect("imap");
+        session.select("INBOX").await.expect("select");
+        let mut out = Vec::new();
+        for i in 0..20 {
+            let mut idle = session.idle();
+            idle.init().await.expect("idle");
+            let appender = std::thread::spawn(move || {
+                imap::append(
+                    "eng1@sed.example.org",
+                    "INBOX",
+                    &letters::appeal("user1@example.com", &format!("notify-{i}")),
+                );
+                Instant::now()
+            });
+            let (fut, _stop) = idle.wait_with_timeout(Duration::from_secs(10));
+            let _ = fut.await;
+            let woke = Instant::now();
+            let appended = appender.join().expect("append");
+            out.push(woke.saturating_duration_since(appended));
+            session = idle.done().await.expect("done");
+        }
+        out
+    });
+    notify.sort();
+
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     let ceiling = rate(raw_time);
     let rss_mb = rss.map(|kb| kb as f64 / 1024.0);
@@ -296,6 +326,7 @@ fn main() {
         ms(percentile(&lat_del, 0.95)),
         ms(percentile(&lat_del, 0.99))
     );
+    println!("| Dovecot IDLE notification delay, plain client, append done → EXISTS, p50 / p95 | {} / {} | (server floor) |", ms(percentile(&notify, 0.5)), ms(percentile(&notify, 0.95)));
     match rss_mb {
         Some(mb) => println!("| peak RSS of ticketd (VmHWM) | {mb:.1} MB | ≤ {budget_mb:.1} MB |"),
         None => println!("| peak RSS of ticketd | unavailable | ≤ {budget_mb:.1} MB |"),

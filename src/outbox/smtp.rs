@@ -4,34 +4,59 @@
 //!
 //! TLS as for IMAP: `implicit` (port 465), `starttls` (required, port 587)
 //! or `none` (loopback only; config validation refuses anything else),
-//! trusting the webpki roots or only `outgoing.ca_file`. Failures are split
+//! trusting the webpki roots or only `outgoing.ca_file`. One connection is
+//! kept open between letters (the sender is sequential) and re-opened when
+//! the server has closed it. Failures are split
 //! for the sender's retry logic: 5xx answers and malformed addresses are
 //! permanent (the row is marked failed with the server's answer), everything
 //! else — refused connections, timeouts, 4xx, TLS trouble that an admin can
 //! fix — is transient and retried with backoff.
 
-use std::time::Duration;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use lettre::address::{Address, Envelope};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, CertificateStore, TlsParameters,
+};
+use lettre::transport::smtp::extension::ClientId;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
 use super::{QueuedLetter, SendError};
 use crate::config::{self, Outgoing};
 
-/// Bound on one SMTP conversation step.
+/// Bound on connecting and on one letter's SMTP conversation.
 const TIMEOUT: Duration = Duration::from_secs(60);
+/// A connection idle longer than this is checked with NOOP before reuse.
+const IDLE_CHECK: Duration = Duration::from_secs(20);
 
+/// How the connection is secured, resolved from the config.
+enum Security {
+    None,
+    Starttls(TlsParameters),
+    Implicit(Arc<rustls::ClientConfig>),
+}
+
+/// Delivers queued letters over one kept-open SMTP connection (TCP_NODELAY:
+/// without it every letter waits ~40 ms for a delayed ACK), reconnecting
+/// when the server has dropped it.
 pub struct SmtpTransport {
-    mailer: AsyncSmtpTransport<Tokio1Executor>,
     host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
     ca_file: Option<std::path::PathBuf>,
+    conn: tokio::sync::Mutex<Option<(AsyncSmtpConnection, Instant)>>,
 }
 
 impl std::fmt::Debug for SmtpTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SmtpTransport({})", self.host)
+        write!(f, "SmtpTransport({}:{})", self.host, self.port)
     }
 }
 
@@ -47,44 +72,138 @@ impl SmtpTransport {
             config::Tls::Starttls => 587,
             config::Tls::None => 25,
         });
-        let tls = match cfg.tls {
-            config::Tls::None => Tls::None,
-            config::Tls::Implicit => Tls::Wrapper(tls_parameters(&host, cfg)?),
-            config::Tls::Starttls => Tls::Required(tls_parameters(&host, cfg)?),
+        let security = match cfg.tls {
+            config::Tls::None => Security::None,
+            config::Tls::Starttls => Security::Starttls(tls_parameters(&host, cfg)?),
+            config::Tls::Implicit => Security::Implicit(
+                crate::tls::client_config(cfg.ca_file.as_deref(), "outgoing.ca_file")
+                    .map_err(|e| SendError::permanent(e.to_string()))?,
+            ),
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
-            .port(port)
-            .tls(tls)
-            .timeout(Some(TIMEOUT));
         let password = config::read_secret(
             cfg.password_file.as_deref(),
             cfg.password_env.as_deref(),
             "outgoing password",
         )
         .map_err(|e| SendError::permanent(e.to_string()))?;
-        match (&cfg.user, password) {
-            (Some(user), Some(pw)) => {
-                builder = builder.credentials(Credentials::new(user.clone(), pw))
-            }
+        let credentials = match (&cfg.user, password) {
+            (Some(user), Some(pw)) => Some(Credentials::new(user.clone(), pw)),
             (Some(_), None) => return Err(SendError::permanent(
                 "outgoing.user is set but neither outgoing.password_file nor outgoing.password_env",
             )),
-            _ => {}
-        }
+            _ => None,
+        };
         Ok(SmtpTransport {
-            mailer: builder.build(),
             host,
+            port,
+            security,
+            credentials,
             ca_file: cfg.ca_file.clone(),
+            conn: tokio::sync::Mutex::new(None),
         })
     }
 
     /// Hand one queued letter to the server.
     pub async fn send(&self, letter: &QueuedLetter) -> Result<(), SendError> {
         let envelope = envelope(&letter.from, &letter.to)?;
-        match self.mailer.send_raw(&envelope, &letter.raw).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(self.classify(&e)),
+        let mut slot = self.conn.lock().await;
+        let mut conn = match slot.take() {
+            Some((mut c, last)) if !c.has_broken() => {
+                if last.elapsed() > IDLE_CHECK && !c.test_connected().await {
+                    c.abort().await;
+                    self.connect().await?
+                } else {
+                    c
+                }
+            }
+            Some((mut c, _)) => {
+                c.abort().await;
+                self.connect().await?
+            }
+            None => self.connect().await?,
+        };
+        match tokio::time::timeout(TIMEOUT, conn.send(&envelope, &letter.raw)).await {
+            Ok(Ok(_)) => {
+                *slot = Some((conn, Instant::now()));
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                conn.abort().await;
+                Err(self.classify(&e))
+            }
+            Err(_) => {
+                conn.abort().await;
+                Err(SendError::transient(format!(
+                    "SMTP {}:{}: no answer within {TIMEOUT:?}",
+                    self.host, self.port
+                )))
+            }
         }
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        tokio::time::timeout(TIMEOUT, self.connect_inner())
+            .await
+            .map_err(|_| {
+                SendError::transient(format!(
+                    "SMTP {}:{}: connecting timed out",
+                    self.host, self.port
+                ))
+            })?
+    }
+
+    async fn connect_inner(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| SendError::transient(format!("SMTP {}:{}: {e}", self.host, self.port)))?;
+        let _ = tcp.set_nodelay(true);
+        let hello = ClientId::default();
+        let mut conn = match &self.security {
+            Security::None => AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
+                .await
+                .map_err(|e| self.classify(&e))?,
+            Security::Starttls(params) => {
+                let mut c = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
+                    .await
+                    .map_err(|e| self.classify(&e))?;
+                c.starttls(params.clone(), &hello)
+                    .await
+                    .map_err(|e| self.classify(&e))?;
+                c
+            }
+            Security::Implicit(cfg) => {
+                let name = crate::tls::server_name(&self.host)
+                    .map_err(|e| SendError::permanent(e.to_string()))?;
+                let tls = tokio_rustls::TlsConnector::from(cfg.clone())
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| match crate::tls::find_rustls_error(&e) {
+                        Some(r) => SendError::transient(format!(
+                            "SMTP {}: {}",
+                            self.host,
+                            crate::tls::explain(
+                                r,
+                                &self.host,
+                                "outgoing.ca_file",
+                                self.ca_file.as_deref()
+                            )
+                        )),
+                        None => SendError::transient(format!(
+                            "SMTP {}:{} TLS: {e}",
+                            self.host, self.port
+                        )),
+                    })?;
+                AsyncSmtpConnection::connect_with_transport(Box::new(TlsIo(tls)), &hello)
+                    .await
+                    .map_err(|e| self.classify(&e))?
+            }
+        };
+        if let Some(creds) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], creds)
+                .await
+                .map_err(|e| self.classify(&e))?;
+        }
+        Ok(conn)
     }
 
     fn classify(&self, e: &lettre::transport::smtp::Error) -> SendError {
@@ -95,12 +214,48 @@ impl SmtpTransport {
                 crate::tls::explain(r, &self.host, "outgoing.ca_file", self.ca_file.as_deref())
             ));
         }
-        let text = format!("SMTP {}: {e}", self.host);
+        let text = format!("SMTP {}:{}: {e}", self.host, self.port);
         if e.is_permanent() || e.is_client() {
             SendError::permanent(text)
         } else {
             SendError::transient(text)
         }
+    }
+}
+
+/// A rustls stream lettre can drive (implicit TLS on our own socket).
+#[derive(Debug)]
+struct TlsIo(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl AsyncRead for TlsIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for TlsIo {
+    fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
     }
 }
 
