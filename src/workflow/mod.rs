@@ -2,3 +2,7 @@
 //!
 //! No I/O here: functions take parsed letters, ticket snapshots and config
 //! values and return decisions that the store carries out.
+
+pub mod status;
+
+pub use status::{transition, Actor, Kind, Line, Refusal, Role, Status};
