@@ -6,3 +6,5 @@
 pub mod status;
 
 pub use status::{transition, Actor, Kind, Line, Refusal, Role, Status};
+pub mod calendar;
+pub use calendar::{add_working_time, Calendar, WorkDuration};
