@@ -8,3 +8,7 @@ pub mod status;
 pub use status::{transition, Actor, Kind, Line, Refusal, Role, Status};
 pub mod calendar;
 pub use calendar::{add_working_time, Calendar, WorkDuration};
+pub mod rules;
+pub use rules::{Conditions, RuleRef, SenderPattern, TicketFacts};
+pub mod classify;
+pub use classify::{classify, deadline, Classification, ClassifyRule, Priority};
