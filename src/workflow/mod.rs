@@ -12,3 +12,5 @@ pub mod rules;
 pub use rules::{Conditions, RuleRef, SenderPattern, TicketFacts};
 pub mod classify;
 pub use classify::{classify, deadline, Classification, ClassifyRule, Priority};
+pub mod route;
+pub use route::{explain, route, RouteAction, RouteDecision, RouteRule, RuleVerdict};
