@@ -216,7 +216,9 @@ mod tests {
     #[test]
     fn first_match_wins() {
         let f = facts;
-        let cases: Vec<(TicketFacts, usize, u8, Option<&str>, Option<&str>)> = vec![
+        // (facts, rule, line, assignee, priority)
+        type Case = (TicketFacts, usize, u8, Option<&'static str>, Option<&'static str>);
+        let cases: Vec<Case> = vec![
             (f(), 5, 1, None, None),
             (
                 TicketFacts {
