@@ -14,3 +14,5 @@ pub mod classify;
 pub use classify::{classify, deadline, Classification, ClassifyRule, Priority};
 pub mod route;
 pub use route::{explain, route, RouteAction, RouteDecision, RouteRule, RuleVerdict};
+pub mod commands;
+pub use commands::{is_confirmation, is_status_request, parse_reply, CommandError, CommandSet};

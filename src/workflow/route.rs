@@ -217,7 +217,13 @@ mod tests {
     fn first_match_wins() {
         let f = facts;
         // (facts, rule, line, assignee, priority)
-        type Case = (TicketFacts, usize, u8, Option<&'static str>, Option<&'static str>);
+        type Case = (
+            TicketFacts,
+            usize,
+            u8,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
         let cases: Vec<Case> = vec![
             (f(), 5, 1, None, None),
             (
