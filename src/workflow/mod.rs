@@ -16,3 +16,5 @@ pub mod route;
 pub use route::{explain, route, RouteAction, RouteDecision, RouteRule, RuleVerdict};
 pub mod commands;
 pub use commands::{is_confirmation, is_status_request, parse_reply, CommandError, CommandSet};
+pub mod token;
+pub use token::{make_reply_address, verify, ReplyKey, Verification};
