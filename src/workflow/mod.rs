@@ -18,3 +18,5 @@ pub mod commands;
 pub use commands::{is_confirmation, is_status_request, parse_reply, CommandError, CommandSet};
 pub mod token;
 pub use token::{make_reply_address, verify, ReplyKey, Verification};
+pub mod escalate;
+pub use escalate::{escalate, next_wake, Escalation, EscalationSnapshot};
