@@ -20,3 +20,7 @@ pub mod token;
 pub use token::{make_reply_address, verify, ReplyKey, Verification};
 pub mod escalate;
 pub use escalate::{escalate, next_wake, Escalation, EscalationSnapshot};
+pub mod desk;
+pub mod loops;
+pub use desk::{LineDef, Workflow};
+pub use loops::{may_send_auto, LoopPolicy, SendDecision, SenderRole};
