@@ -1,1 +1,211 @@
-//! `ticketd run`.
+//! `ticketd run`: the daemon's tasks, signals and systemd notifications.
+//!
+//! Two tokio tasks per configuration: intake (Maildir watcher or IMAP IDLE)
+//! and the sender (woken the moment intake queues mail, and at the next
+//! retry time; the outbox table is never polled for new rows). SIGTERM or
+//! SIGINT stops intake after the letter in hand, lets the sender finish the
+//! letter it is sending, and exits within 10 s. SIGHUP reloads the config:
+//! a broken new config is logged and the old one stays in force.
+
+use crate::config::{Config, MailboxKind};
+use crate::outbox::sender::{deliver_due, DeliveryReport};
+use crate::outbox::Transport;
+use crate::pipeline::{Handle, Pipeline};
+use crate::source::maildir;
+use crate::store::Store;
+use anyhow::Context;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+/// How long shutdown waits for the tasks before giving up on them.
+const STOP_GRACE: Duration = Duration::from_secs(8);
+
+/// What `run --once` did.
+#[derive(Debug, Default)]
+pub struct OnceReport {
+    pub letters: usize,
+    pub deferred: usize,
+    pub delivery: DeliveryReport,
+}
+
+fn open_handle(cfg: &Arc<Config>) -> anyhow::Result<Handle> {
+    let p = Pipeline::open(cfg.clone()).with_context(|| {
+        format!(
+            "opening the desk from config `{}`",
+            cfg.source_path.display()
+        )
+    })?;
+    Ok(Handle::new(p))
+}
+
+fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    Store::open(
+        &cfg.database.path,
+        Duration::from_millis(cfg.database.busy_timeout_ms),
+    )
+    .with_context(|| format!("database `{}`", cfg.database.path.display()))
+}
+
+fn transport(cfg: &Config) -> anyhow::Result<Transport> {
+    Transport::from_config(&cfg.outgoing)
+        .map_err(|e| anyhow::anyhow!("[outgoing] in `{}`: {e}", cfg.source_path.display()))
+}
+
+fn maildir_root(cfg: &Config) -> anyhow::Result<&Path> {
+    let root = cfg
+        .mailbox
+        .path
+        .as_deref()
+        .context("mailbox.path is not set")?;
+    maildir::ensure(root).with_context(|| format!("creating Maildir `{}`", root.display()))?;
+    Ok(root)
+}
+
+/// Process everything waiting (letters, outgoing mail), then return.
+pub async fn run_once(cfg: Arc<Config>) -> anyhow::Result<OnceReport> {
+    let handle = open_handle(&cfg)?;
+    let mut report = OnceReport::default();
+    match cfg.mailbox.kind {
+        MailboxKind::Maildir => {
+            let r = maildir::pass(maildir_root(&cfg)?, &handle, None).await?;
+            report.letters = r.processed;
+            report.deferred = r.deferred;
+        }
+        MailboxKind::Imap => {
+            anyhow::bail!("mailbox.kind = \"imap\" is not available in this build")
+        }
+    }
+    let mut store = open_store(&cfg)?;
+    report.delivery = deliver_due(&mut store, &transport(&cfg)?, &cfg.outgoing).await?;
+    Ok(report)
+}
+
+/// The running tasks of one configuration.
+struct Services {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Services {
+    fn start(cfg: Arc<Config>) -> anyhow::Result<Services> {
+        let handle = open_handle(&cfg)?;
+        let store = open_store(&cfg)?;
+        let transport = transport(&cfg)?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let wake = handle.outbox_wake();
+        tasks.push(tokio::spawn(sender(
+            store,
+            transport,
+            cfg.clone(),
+            wake,
+            stop_rx.clone(),
+        )));
+        match cfg.mailbox.kind {
+            MailboxKind::Maildir => {
+                let root = maildir_root(&cfg)?.to_path_buf();
+                let poll = Duration::from_secs(cfg.mailbox.poll_interval_secs.max(1));
+                tasks.push(tokio::spawn(maildir::watch(root, handle, poll, stop_rx)));
+            }
+            MailboxKind::Imap => {
+                anyhow::bail!("mailbox.kind = \"imap\" is not available in this build")
+            }
+        }
+        Ok(Services { stop, tasks })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let all = futures::future::join_all(self.tasks);
+        if tokio::time::timeout(STOP_GRACE, all).await.is_err() {
+            tracing::warn!("tasks did not stop in time");
+        }
+    }
+}
+
+/// The sender task: deliver what is due, then sleep until woken by intake,
+/// by the next retry time, or by shutdown.
+async fn sender(
+    mut store: Store,
+    transport: Transport,
+    cfg: Arc<Config>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(e) = deliver_due(&mut store, &transport, &cfg.outgoing).await {
+            tracing::error!(error = %e, "outbox delivery pass failed");
+        }
+        if *stop.borrow() {
+            return;
+        }
+        let until_next = match store.outbox_next_due() {
+            Ok(Some(t)) => (t - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .max(Duration::from_millis(50)),
+            Ok(None) => Duration::from_secs(3600),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read outbox schedule");
+                Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(until_next) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+fn notify(state: &[sd_notify::NotifyState<'_>]) {
+    let _ = sd_notify::notify(false, state);
+}
+
+/// Run until SIGTERM/SIGINT; reload on SIGHUP.
+pub async fn run(config_path: &Path, cfg: Config) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
+    let mut cfg = Arc::new(cfg);
+    let mut services = Services::start(cfg.clone())?;
+    tracing::info!(config = %config_path.display(), "ticketd running");
+    notify(&[sd_notify::NotifyState::Ready]);
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                notify(&[sd_notify::NotifyState::Reloading]);
+                match Config::load(config_path) {
+                    Err(e) => tracing::error!(error = %e, "config reload failed; keeping the old config"),
+                    Ok(new) => {
+                        let new = Arc::new(new);
+                        services.stop().await;
+                        match Services::start(new.clone()) {
+                            Ok(s) => {
+                                services = s;
+                                cfg = new;
+                                tracing::info!("config reloaded");
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %format!("{e:#}"), "new config cannot start; keeping the old config");
+                                services = Services::start(cfg.clone())?;
+                            }
+                        }
+                    }
+                }
+                notify(&[sd_notify::NotifyState::Ready]);
+            }
+        }
+    }
+    tracing::info!("stopping");
+    notify(&[sd_notify::NotifyState::Stopping]);
+    services.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,1 +1,214 @@
-//! The command line.
+//! The command line (clap): parsing, logging set-up, dispatch.
+//!
+//! Every command takes `--config FILE` (default `/etc/ticketd/config.toml`).
+//! Errors reach the user through anyhow with their context chain; exit codes
+//! are 0 (done), 1 (error), 2 (usage or config error, from clap or
+//! `check-config`), 75 (EX_TEMPFAIL: a letter could not be stored, the MTA
+//! must retry).
+
+mod admin;
+mod ingest;
+mod tickets;
+
+use crate::config::{Config, DEFAULT_PATH};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// Exit code asking the MTA to retry later (sysexits.h EX_TEMPFAIL).
+pub const EX_TEMPFAIL: i32 = 75;
+/// Exit code for a bad configuration (sysexits.h EX_CONFIG).
+pub const EX_CONFIG: i32 = 78;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ticketd",
+    version,
+    about = "E-mail help desk: Table 2 appeals become tickets, answered and routed by mail"
+)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, value_name = "FILE", default_value = DEFAULT_PATH)]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon: watch the mailbox, process letters, send mail.
+    Run {
+        /// Process everything waiting (letters, outgoing mail), then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Process RFC 5322 letters from files (or one from stdin), as the daemon
+    /// would; prints one JSON line per letter. Exit 75 when a letter could not
+    /// be stored and must be retried.
+    Ingest {
+        /// Letter files; none: read one letter from stdin.
+        files: Vec<PathBuf>,
+    },
+    /// Validate the configuration and its templates and rules.
+    CheckConfig,
+    /// Read tickets.
+    #[command(subcommand)]
+    Tickets(TicketsCmd),
+    /// Letters kept aside because they could not become tickets.
+    #[command(subcommand)]
+    Quarantine(QuarantineCmd),
+    /// Outgoing letters: list, requeue failed ones.
+    #[command(subcommand)]
+    Outbox(OutboxCmd),
+    /// The desk at a glance: tickets by status, quarantine, outbox backlog.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the built-in example configuration.
+    ExampleConfig,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TicketsCmd {
+    /// Tickets, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+        /// Only this status (machine or Russian name).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only tickets created since this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// One ticket with its form, attachments and history.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuarantineCmd {
+    /// Quarantined letters (not yet released; `--all` for every one).
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One quarantined letter; `--raw` prints its bytes.
+    Show {
+        id: i64,
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Push a quarantined letter through the pipeline again.
+    Release { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxCmd {
+    /// Outgoing letters, newest first.
+    List {
+        /// pending, sent or failed.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Requeue failed letters (one by id, or all).
+    Retry {
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// Set up tracing to stderr: journald-friendly (no colours unless a
+/// terminal), level from RUST_LOG or the config.
+pub fn init_logging(level: &str) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ticketd: error: {e:#}");
+            if e.downcast_ref::<crate::config::ConfigError>().is_some() {
+                EX_CONFIG
+            } else {
+                1
+            }
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    if let Command::ExampleConfig = cli.command {
+        print!("{}", crate::config::EXAMPLE);
+        return Ok(0);
+    }
+    let cfg = load_config(&cli.config)?;
+    if let Command::CheckConfig = cli.command {
+        admin::check_config(&cfg)?;
+        println!("{}: OK", cli.config.display());
+        return Ok(0);
+    }
+    init_logging(&cfg.log.level);
+    match cli.command {
+        Command::Run { once: true } => {
+            let r = runtime()?.block_on(crate::daemon::run_once(std::sync::Arc::new(cfg)))?;
+            tracing::info!(
+                letters = r.letters,
+                deferred = r.deferred,
+                sent = r.delivery.sent,
+                retried = r.delivery.retried,
+                failed = r.delivery.failed,
+                "run --once done"
+            );
+            Ok(0)
+        }
+        Command::Run { once: false } => {
+            runtime()?.block_on(crate::daemon::run(&cli.config, cfg))?;
+            Ok(0)
+        }
+        Command::Ingest { files } => ingest::run(cfg, &files),
+        Command::Tickets(cmd) => tickets::run(&cfg, cmd),
+        Command::Quarantine(cmd) => admin::quarantine(cfg, cmd),
+        Command::Outbox(cmd) => admin::outbox(&cfg, cmd),
+        Command::Status { json } => admin::status(&cfg, json),
+        Command::CheckConfig | Command::ExampleConfig => Ok(0),
+    }
+}

@@ -51,7 +51,11 @@ impl ConfigError {
         let msg = e.message().to_string();
         let key = e
             .span()
-            .map(|s| text[s.start.min(text.len())..s.end.min(text.len())].trim().to_string())
+            .map(|s| {
+                text[s.start.min(text.len())..s.end.min(text.len())]
+                    .trim()
+                    .to_string()
+            })
             .unwrap_or_default();
         let key = key.trim_matches(['[', ']', '"']).to_string();
         let reason = match suggestion(&msg) {
@@ -131,8 +135,14 @@ mod tests {
     #[test]
     fn suggests_nearest_key() {
         let cases = [
-            ("unknown field `pth`, expected one of `path`, `busy_timeout_ms`", Some("path")),
-            ("unknown field `kidn`, expected one of `kind`, `path`", Some("kind")),
+            (
+                "unknown field `pth`, expected one of `path`, `busy_timeout_ms`",
+                Some("path"),
+            ),
+            (
+                "unknown field `kidn`, expected one of `kind`, `path`",
+                Some("kind"),
+            ),
             ("unknown field `zzzzzzzz`, expected `path`", None),
             ("missing field `path`", None),
         ];

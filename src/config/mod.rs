@@ -41,7 +41,8 @@ impl Config {
 
     /// Parse `text` as if read from `path`; relative paths resolve against `base`.
     pub fn from_str_at(text: &str, path: &Path, base: &Path) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, e))?;
+        let mut cfg: Config =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, e))?;
         cfg.source_path = path.to_path_buf();
         cfg.resolve_paths(base);
         cfg.validate(text)?;
@@ -81,7 +82,8 @@ impl Config {
 
     /// Checks that go beyond the types: values, files, cross references.
     fn validate(&self, text: &str) -> Result<(), ConfigError> {
-        let bad = |key: &str, reason: String| ConfigError::invalid(&self.source_path, text, key, reason);
+        let bad =
+            |key: &str, reason: String| ConfigError::invalid(&self.source_path, text, key, reason);
         if !self.desk.support_address.contains('@') {
             return Err(bad(
                 "desk.support_address",
@@ -89,22 +91,40 @@ impl Config {
             ));
         }
         if self.tickets.prefix.is_empty()
-            || !self.tickets.prefix.chars().all(|c| c.is_ascii_alphanumeric())
+            || !self
+                .tickets
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
         {
             return Err(bad(
                 "tickets.prefix",
                 "must be non-empty ASCII letters or digits (e.g. \"TP\")".into(),
             ));
         }
-        if !self.desk.default_area_code.chars().all(|c| c.is_ascii_digit()) {
-            return Err(bad("desk.default_area_code", "must be digits only (e.g. \"4012\")".into()));
+        if !self
+            .desk
+            .default_area_code
+            .chars()
+            .all(|c| c.is_ascii_digit())
+        {
+            return Err(bad(
+                "desk.default_area_code",
+                "must be digits only (e.g. \"4012\")".into(),
+            ));
         }
         match self.mailbox.kind {
             MailboxKind::Maildir if self.mailbox.path.is_none() => {
-                return Err(bad("mailbox.path", "kind = \"maildir\" needs the Maildir root in `path`".into()))
+                return Err(bad(
+                    "mailbox.path",
+                    "kind = \"maildir\" needs the Maildir root in `path`".into(),
+                ))
             }
             MailboxKind::Imap => {
-                for (k, v) in [("mailbox.host", self.mailbox.host.is_some()), ("mailbox.user", self.mailbox.user.is_some())] {
+                for (k, v) in [
+                    ("mailbox.host", self.mailbox.host.is_some()),
+                    ("mailbox.user", self.mailbox.user.is_some()),
+                ] {
                     if !v {
                         return Err(bad(k, "kind = \"imap\" needs this key".into()));
                     }
@@ -121,11 +141,17 @@ impl Config {
         }
         match self.outgoing.kind {
             OutgoingKind::File if self.outgoing.dir.is_none() => {
-                return Err(bad("outgoing.dir", "kind = \"file\" needs the folder in `dir`".into()))
+                return Err(bad(
+                    "outgoing.dir",
+                    "kind = \"file\" needs the folder in `dir`".into(),
+                ))
             }
             OutgoingKind::Smtp => {
                 let Some(host) = self.outgoing.host.as_deref() else {
-                    return Err(bad("outgoing.host", "kind = \"smtp\" needs this key".into()));
+                    return Err(bad(
+                        "outgoing.host",
+                        "kind = \"smtp\" needs this key".into(),
+                    ));
                 };
                 if self.outgoing.tls == Tls::None && !is_loopback(host) {
                     return Err(bad(
@@ -144,7 +170,10 @@ impl Config {
         ] {
             if let Some(p) = p {
                 if !p.is_file() {
-                    return Err(bad(key, format!("file `{}` does not exist or is not a file", p.display())));
+                    return Err(bad(
+                        key,
+                        format!("file `{}` does not exist or is not a file", p.display()),
+                    ));
                 }
             }
         }
@@ -154,15 +183,19 @@ impl Config {
             ("templates.too_large", &self.templates.too_large),
         ] {
             if let Some(p) = p {
-                let body = std::fs::read_to_string(p)
-                    .map_err(|e| bad(key, format!("cannot read template `{}`: {e}", p.display())))?;
+                let body = std::fs::read_to_string(p).map_err(|e| {
+                    bad(key, format!("cannot read template `{}`: {e}", p.display()))
+                })?;
                 crate::outbox::template::check(&body)
                     .map_err(|e| bad(key, format!("template `{}`: {e}", p.display())))?;
             }
         }
         if let Some(dir) = self.database.path.parent() {
             if dir.exists() && !dir.is_dir() {
-                return Err(bad("database.path", format!("`{}` is not a folder", dir.display())));
+                return Err(bad(
+                    "database.path",
+                    format!("`{}` is not a folder", dir.display()),
+                ));
             }
         }
         Ok(())
@@ -203,12 +236,18 @@ impl Config {
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+        || h.parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
 }
 
 /// Read a secret from a file (trailing newline dropped) or an environment
 /// variable; the file wins when both are set.
-pub fn read_secret(file: Option<&Path>, env: Option<&str>, what: &str) -> Result<Option<String>, ConfigError> {
+pub fn read_secret(
+    file: Option<&Path>,
+    env: Option<&str>,
+    what: &str,
+) -> Result<Option<String>, ConfigError> {
     if let Some(f) = file {
         let s = std::fs::read_to_string(f).map_err(|e| ConfigError::Secret {
             what: what.to_string(),

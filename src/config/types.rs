@@ -77,7 +77,9 @@ pub struct Log {
 
 impl Default for Log {
     fn default() -> Self {
-        Log { level: "info".into() }
+        Log {
+            level: "info".into(),
+        }
     }
 }
 
@@ -119,7 +121,9 @@ pub struct Tickets {
 
 impl Default for Tickets {
     fn default() -> Self {
-        Tickets { prefix: "TP".into() }
+        Tickets {
+            prefix: "TP".into(),
+        }
     }
 }
 

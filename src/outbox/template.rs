@@ -8,8 +8,17 @@
 
 /// Placeholders a template may use.
 pub const PLACEHOLDERS: &[&str] = &[
-    "ticket", "subject", "status", "deadline", "missing", "form", "attachments", "desk", "text",
-    "limit", "tickets",
+    "ticket",
+    "subject",
+    "status",
+    "deadline",
+    "missing",
+    "form",
+    "attachments",
+    "desk",
+    "text",
+    "limit",
+    "tickets",
 ];
 
 /// Check a template: every `{...}` names a known placeholder, braces balance.

@@ -209,7 +209,20 @@ impl ParsedLetter {
 
 /// Read a letter. Never panics; malformed input is read as far as it goes.
 pub fn parse_letter(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
-    basic::parse(raw, opts)
+    letter::parse(raw, opts)
 }
 
-mod basic;
+pub mod attach;
+pub mod auto;
+mod blocks;
+pub mod charset;
+mod form;
+mod html;
+mod letter;
+mod location;
+mod mime;
+mod params;
+pub mod phone;
+mod quote;
+mod table;
+mod vocab;

@@ -1,1 +1,185 @@
-//! SQLite storage (rusqlite, bundled SQLite, WAL).
+//! SQLite storage: the one place where ticketd's state lives.
+//!
+//! Owns the schema (`schema.sql`, embedded, versioned by `PRAGMA
+//! user_version`), the connection settings (WAL, busy timeout, foreign keys)
+//! and every query. The exactly-once rule is kept here: a letter's identity,
+//! its raw bytes, the ticket it created or changed, history rows and the
+//! outgoing letters it caused are written in ONE transaction
+//! ([`Store::begin`]), so after a crash either all of it exists or none.
+//!
+//! Submodules by table group: [`letters`] (identity, raw letters, quarantine,
+//! state), [`tickets`] (tickets, attachments, history, threading),
+//! [`outbox`] (the queue of outgoing letters).
+
+pub mod letters;
+pub mod outbox;
+pub mod tickets;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const SCHEMA: &str = include_str!("../../schema.sql");
+/// Current schema version; bump with a new entry in [`MIGRATIONS`].
+const VERSION: i64 = 1;
+/// Migrations from version `i` to `i + 1` (index 0: empty database → 1).
+const MIGRATIONS: &[&str] = &[SCHEMA];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database `{}`: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot create folder `{}` for the database: {source}", path.display())]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database `{}` has schema version {found}, newer than this ticketd knows ({VERSION}); upgrade ticketd", path.display())]
+    TooNew { path: PathBuf, found: i64 },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// Errors that may go away by themselves: the database is locked by
+    /// another process, read-only for now, or the disk is full. The letter
+    /// must be retried later, not dropped (`ingest` exits 75).
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        let sql = match self {
+            StoreError::Sql(e) | StoreError::Open { source: e, .. } => e,
+            StoreError::Io(_) | StoreError::Folder { .. } => return true,
+            StoreError::TooNew { .. } => return false,
+        };
+        matches!(
+            sql.sqlite_error_code(),
+            Some(
+                DatabaseBusy | DatabaseLocked | ReadOnly | DiskFull | CannotOpen | SystemIoFailure
+            )
+        )
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Timestamps are stored as RFC 3339 UTC with milliseconds: sortable as text.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Read a stored timestamp.
+pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// An open database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Open (creating file and folder if needed) and migrate.
+    pub fn open(path: &Path, busy_timeout: Duration) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open = |flags| {
+            Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let conn = open(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        conn.busy_timeout(busy_timeout)?;
+        let mut store = Store { conn };
+        store.setup(path)?;
+        Ok(store)
+    }
+
+    fn setup(&mut self, path: &Path) -> Result<()> {
+        // WAL: readers (tickets list) never block the daemon's writer.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if mode != "wal" {
+            tracing::debug!(%mode, "database not in WAL mode");
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > VERSION {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        if found < VERSION {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Re-read under the write lock: another process may have migrated.
+            let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            for m in MIGRATIONS.iter().skip(now.max(0) as usize) {
+                tx.execute_batch(m)?;
+            }
+            tx.execute_batch(&format!("PRAGMA user_version = {VERSION}"))?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Start the write transaction for one letter (IMMEDIATE: takes the write
+    /// lock now, so a busy database fails here, before any work is done).
+    pub fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+
+    /// Read access for queries.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_and_migrates_idempotently() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/db.sqlite3");
+        drop(Store::open(&p, Duration::from_millis(100)).unwrap());
+        let s = Store::open(&p, Duration::from_millis(100)).unwrap();
+        let v: i64 = s
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, VERSION);
+    }
+
+    #[test]
+    fn refuses_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("db.sqlite3");
+        let s = Store::open(&p, Duration::from_millis(100)).unwrap();
+        s.conn().execute_batch("PRAGMA user_version = 99").unwrap();
+        drop(s);
+        let e = Store::open(&p, Duration::from_millis(100)).err().unwrap();
+        assert!(e.to_string().contains("newer"), "{e}");
+    }
+}

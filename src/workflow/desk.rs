@@ -138,6 +138,15 @@ impl Workflow {
         all
     }
 
+    /// The desk's own addresses, lower case: the support address and every
+    /// line mailbox. Letters from them are never new appeals (for
+    /// `intake::IntakeFacts::own_addresses`).
+    pub fn own_addresses(&self) -> Vec<String> {
+        let mut own = vec![without_plus_tag(&self.support_address)];
+        own.extend(self.lines.iter().map(|l| l.mailbox.to_lowercase()));
+        own
+    }
+
     pub fn sender_role(&self, sender: &str) -> SenderRole {
         loops::sender_role(sender, &self.support_address, &self.lines)
     }

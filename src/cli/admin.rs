@@ -1,0 +1,165 @@
+//! Admin commands: `check-config`, `quarantine`, `outbox`, `status`.
+
+use super::tickets::open;
+use super::{OutboxCmd, QuarantineCmd};
+use crate::config::Config;
+use crate::outbox::compose::Composer;
+use crate::outbox::texts::status_name;
+use crate::pipeline::Pipeline;
+use anyhow::{bail, Context};
+use chrono::Utc;
+use std::io::Write;
+use std::sync::Arc;
+
+/// Checks beyond loading: templates render, addresses compose.
+pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
+    Composer::new(cfg).with_context(|| format!("config `{}`", cfg.source_path.display()))?;
+    Ok(())
+}
+
+pub(super) fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<i32> {
+    match cmd {
+        QuarantineCmd::List { all, json } => {
+            let rows = open(&cfg)?.quarantine_list(all)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("Карантин пуст.");
+            } else {
+                for r in rows {
+                    println!(
+                        "{:>5}  {}  {:>9} B  {}  {}{}",
+                        r.id,
+                        r.created_at,
+                        r.size,
+                        r.message_id.as_deref().unwrap_or("(no Message-ID)"),
+                        r.reason,
+                        if r.released_at.is_some() {
+                            "  [released]"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            Ok(0)
+        }
+        QuarantineCmd::Show { id, raw } => {
+            let Some((row, bytes)) = open(&cfg)?.quarantine_get(id)? else {
+                bail!("no quarantined letter {id}; `ticketd quarantine list` shows them");
+            };
+            if raw {
+                std::io::stdout().write_all(&bytes)?;
+            } else {
+                println!("id: {}\nreceived: {}\nmessage-id: {}\nreason: {}\nsize: {} bytes\nreleased: {}\n",
+                    row.id, row.created_at, row.message_id.as_deref().unwrap_or("-"), row.reason, row.size,
+                    row.released_at.as_deref().unwrap_or("no"));
+                let head_end = bytes
+                    .windows(2)
+                    .position(|w| w == b"\n\n")
+                    .unwrap_or(bytes.len().min(4096));
+                println!("{}", String::from_utf8_lossy(&bytes[..head_end.min(8192)]));
+            }
+            Ok(0)
+        }
+        QuarantineCmd::Release { id } => {
+            let mut p = Pipeline::open(Arc::new(cfg))?;
+            let Some((_, bytes)) = p.store().quarantine_get(id)? else {
+                bail!("no quarantined letter {id}; `ticketd quarantine list` shows them");
+            };
+            if !p.store_mut().quarantine_release(id, Utc::now())? {
+                bail!("quarantined letter {id} was already released");
+            }
+            let report = p.ingest(&bytes)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(0)
+        }
+    }
+}
+
+pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd) -> anyhow::Result<i32> {
+    let store = open(cfg)?;
+    match cmd {
+        OutboxCmd::List {
+            status,
+            limit,
+            json,
+        } => {
+            let rows = store.outbox_list(status.as_deref(), limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("Исходящих писем нет.");
+            } else {
+                for r in rows {
+                    println!(
+                        "{:>6}  {:<7}  {:<14}  {:<16}  {}  attempts {}{}",
+                        r.id,
+                        r.status,
+                        r.kind,
+                        r.ticket_id.as_deref().unwrap_or("-"),
+                        r.recipients.join(", "),
+                        r.attempts,
+                        r.last_error
+                            .map(|e| format!("  last error: {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Ok(0)
+        }
+        OutboxCmd::Retry { id, all } => {
+            if id.is_none() && !all {
+                bail!(
+                    "name a letter (`ticketd outbox retry ID`) or use `--all` for every failed one"
+                );
+            }
+            let n = store.outbox_retry(id, Utc::now())?;
+            println!("requeued {n} letter(s); a running daemon sends them at its next pass (or run `ticketd run --once`)");
+            Ok(0)
+        }
+    }
+}
+
+pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
+    let store = open(cfg)?;
+    let by_status = store.count_by_status()?;
+    let quarantined = store.quarantine_list(false)?.len();
+    let backlog = store.outbox_backlog()?;
+    let last_sync = store.state_get("imap.last_sync")?;
+    if json {
+        let v = serde_json::json!({
+            "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "quarantined": quarantined,
+            "outbox": backlog,
+            "imap_last_sync": last_sync,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(0);
+    }
+    println!("Обращения по статусам:");
+    for st in [
+        "new",
+        "assigned",
+        "awaiting_user",
+        "solution_proposed",
+        "confirmed",
+    ] {
+        let n = by_status
+            .iter()
+            .find(|(s, _)| s == st)
+            .map_or(0, |(_, n)| *n);
+        println!("  {:<26} {n}", status_name(st));
+    }
+    println!("В карантине: {quarantined}");
+    println!(
+        "Исходящие: ожидают {}, не доставлены {}, самое старое ожидающее: {}",
+        backlog.pending,
+        backlog.failed,
+        backlog.oldest_pending.as_deref().unwrap_or("—")
+    );
+    if let Some(t) = last_sync {
+        println!("Последняя синхронизация IMAP: {t}");
+    }
+    Ok(0)
+}

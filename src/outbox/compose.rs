@@ -1,0 +1,350 @@
+//! Composing outgoing letters: templates rendered with a ticket's values,
+//! built into RFC 5322 bytes by lettre's builder (which handles RFC 2047
+//! subjects and transfer encodings).
+//!
+//! Every letter carries a Message-ID generated here (so the outbox row and
+//! the letter agree, and replies thread back by In-Reply-To),
+//! `Auto-Submitted` and `X-Auto-Response-Suppress: All`, so that well-behaved
+//! auto-responders do not answer and ticketd does not answer them (rule 9).
+
+use super::texts;
+use super::{template, OutgoingLetter};
+use crate::config::Config;
+use crate::parse::Field;
+use crate::store::tickets::{AttachmentRow, RejectedRow, Ticket};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::Mailbox;
+use lettre::Message;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("template `{name}`: {reason}")]
+    Template { name: String, reason: String },
+    #[error("cannot use address `{addr}` for an outgoing letter: {reason}")]
+    Address { addr: String, reason: String },
+    #[error("cannot build the letter: {0}")]
+    Build(String),
+}
+
+/// The template texts in force (built-in or the admin's files).
+#[derive(Debug, Clone)]
+pub struct Texts {
+    pub confirmation: String,
+    pub clarification: String,
+    pub too_large: String,
+}
+
+/// Composes letters for one desk.
+#[derive(Debug, Clone)]
+pub struct Composer {
+    from: Mailbox,
+    support: String,
+    domain: String,
+    desk: String,
+    texts: Texts,
+}
+
+/// A letter to compose: the general form behind every kind.
+#[derive(Debug, Clone, Default)]
+pub struct LetterSpec {
+    pub kind: String,
+    pub ticket: Option<String>,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub reply_to: Option<String>,
+    /// `auto-replied` (an answer to a letter) or `auto-generated` (a notice).
+    pub auto: &'static str,
+    /// Files to attach: (filename, content type, bytes).
+    pub files: Vec<(String, String, Vec<u8>)>,
+}
+
+impl Composer {
+    pub fn new(cfg: &Config) -> Result<Composer, ComposeError> {
+        let load = |name: &str,
+                    p: &Option<std::path::PathBuf>,
+                    builtin: &str|
+         -> Result<String, ComposeError> {
+            let Some(p) = p else {
+                return Ok(builtin.to_string());
+            };
+            let body = std::fs::read_to_string(p).map_err(|e| ComposeError::Template {
+                name: name.into(),
+                reason: format!("cannot read `{}`: {e}", p.display()),
+            })?;
+            template::check(&body).map_err(|reason| ComposeError::Template {
+                name: name.into(),
+                reason,
+            })?;
+            Ok(body)
+        };
+        let t = &cfg.templates;
+        let texts = Texts {
+            confirmation: load("confirmation", &t.confirmation, texts::CONFIRMATION)?,
+            clarification: load("clarification", &t.clarification, texts::CLARIFICATION)?,
+            too_large: load("too_large", &t.too_large, texts::TOO_LARGE)?,
+        };
+        let support = cfg.desk.support_address.to_lowercase();
+        let from = Mailbox::new(
+            Some(cfg.desk.name.clone()),
+            support.parse().map_err(|e| ComposeError::Address {
+                addr: support.clone(),
+                reason: format!("{e}"),
+            })?,
+        );
+        let domain = support
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_default();
+        Ok(Composer {
+            from,
+            support,
+            domain,
+            texts,
+            desk: cfg.desk.name.clone(),
+        })
+    }
+
+    pub fn support_address(&self) -> &str {
+        &self.support
+    }
+
+    /// A new Message-ID in the desk's domain (no angle brackets).
+    pub fn new_message_id(&self, ticket: Option<&str>) -> String {
+        let r: u128 = rand::random();
+        match ticket {
+            Some(t) => format!("{t}.{r:032x}@{}", self.domain),
+            None => format!("{r:032x}@{}", self.domain),
+        }
+    }
+
+    /// `[TP-2026-000042] subject`, without a second copy of the tag.
+    pub fn tagged_subject(ticket: &str, subject: &str) -> String {
+        let tag = format!("[{ticket}]");
+        let rest = subject.replace(&tag, "");
+        let rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
+        if rest.is_empty() {
+            tag
+        } else {
+            format!("{tag} {rest}")
+        }
+    }
+
+    fn render(
+        &self,
+        name: &str,
+        body: &str,
+        value: impl Fn(&str) -> Option<String>,
+    ) -> Result<String, ComposeError> {
+        template::render(body, |k| {
+            if k == "desk" {
+                Some(self.desk.clone())
+            } else {
+                value(k)
+            }
+        })
+        .map_err(|reason| ComposeError::Template {
+            name: name.into(),
+            reason,
+        })
+    }
+
+    /// п. 94: the appeal was registered (or, with `missing`, what to add).
+    pub fn registration(
+        &self,
+        t: &Ticket,
+        missing: &[Field],
+        rejected: &[RejectedRow],
+        kept: &[AttachmentRow],
+        in_reply_to: Option<&str>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        let form = form_block(t);
+        let files = attachments_block(kept, rejected);
+        let missing_list: String = missing
+            .iter()
+            .map(|f| format!("  — {}\n", f.russian_name()))
+            .collect();
+        let deadline = t.deadline.clone().unwrap_or_else(|| "будет сообщён".into());
+        let (name, body, kind) = if missing.is_empty() {
+            ("confirmation", &self.texts.confirmation, "confirmation")
+        } else {
+            ("clarification", &self.texts.clarification, "clarification")
+        };
+        let text = self.render(name, body, |k| {
+            Some(match k {
+                "ticket" => t.id.clone(),
+                "subject" => t.subject.clone(),
+                "status" => texts::status_name(&t.status).to_string(),
+                "deadline" => deadline.clone(),
+                "missing" => missing_list.clone(),
+                "form" => form.clone(),
+                "attachments" => files.clone(),
+                _ => return None,
+            })
+        })?;
+        self.letter(LetterSpec {
+            kind: kind.into(),
+            ticket: Some(t.id.clone()),
+            to: vec![t.reply_to.clone()],
+            subject: Self::tagged_subject(&t.id, &t.subject),
+            body: text,
+            in_reply_to: in_reply_to.map(str::to_string),
+            auto: "auto-replied",
+            ..Default::default()
+        })
+    }
+
+    /// The polite refusal of a letter over the size limit.
+    pub fn too_large(
+        &self,
+        to: &str,
+        subject: &str,
+        limit_bytes: u64,
+        in_reply_to: Option<&str>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        let limit = format!("{:.0} МБ", limit_bytes as f64 / (1024.0 * 1024.0));
+        let text = self.render("too_large", &self.texts.too_large, |k| {
+            Some(match k {
+                "subject" => subject.to_string(),
+                "limit" => limit.clone(),
+                _ => return None,
+            })
+        })?;
+        self.letter(LetterSpec {
+            kind: "too_large".into(),
+            to: vec![to.to_string()],
+            subject: format!("Письмо не принято: {subject}"),
+            body: text,
+            in_reply_to: in_reply_to.map(str::to_string),
+            auto: "auto-replied",
+            ..Default::default()
+        })
+    }
+
+    /// Build any letter.
+    pub fn letter(&self, spec: LetterSpec) -> Result<OutgoingLetter, ComposeError> {
+        let message_id = self.new_message_id(spec.ticket.as_deref());
+        let mut b = Message::builder()
+            .from(self.from.clone())
+            .subject(spec.subject.clone())
+            .message_id(Some(format!("<{message_id}>")));
+        let mut to = Vec::new();
+        for addr in &spec.to {
+            let mb: Mailbox = addr.parse().map_err(|e| ComposeError::Address {
+                addr: addr.clone(),
+                reason: format!("{e}"),
+            })?;
+            to.push(mb.email.to_string());
+            b = b.to(mb);
+        }
+        if let Some(r) = &spec.reply_to {
+            let mb: Mailbox = r.parse().map_err(|e| ComposeError::Address {
+                addr: r.clone(),
+                reason: format!("{e}"),
+            })?;
+            b = b.reply_to(Mailbox::new(Some(self.desk.clone()), mb.email));
+        }
+        let mut refs: Vec<String> = spec.references.clone();
+        if let Some(irt) = &spec.in_reply_to {
+            b = b.in_reply_to(format!("<{irt}>"));
+            if !refs.contains(irt) {
+                refs.push(irt.clone());
+            }
+        }
+        if !refs.is_empty() {
+            b = b.references(
+                refs.iter()
+                    .map(|r| format!("<{r}>"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+        for (name, value) in [
+            ("Auto-Submitted", spec.auto.to_string()),
+            ("X-Auto-Response-Suppress", "All".to_string()),
+            ("X-Ticketd-Ticket", spec.ticket.clone().unwrap_or_default()),
+        ] {
+            if !value.is_empty() {
+                b = b.raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str(name),
+                    value,
+                ));
+            }
+        }
+        let msg = if spec.files.is_empty() {
+            b.header(ContentType::TEXT_PLAIN).body(spec.body.clone())
+        } else {
+            use lettre::message::{Attachment, MultiPart, SinglePart};
+            let mut mp = MultiPart::mixed().singlepart(SinglePart::plain(spec.body.clone()));
+            for (name, ct, bytes) in &spec.files {
+                let ct = ContentType::parse(ct).unwrap_or(
+                    ContentType::parse("application/octet-stream")
+                        .map_err(|e| ComposeError::Build(e.to_string()))?,
+                );
+                mp = mp.singlepart(Attachment::new(name.clone()).body(bytes.clone(), ct));
+            }
+            b.multipart(mp)
+        }
+        .map_err(|e| ComposeError::Build(e.to_string()))?;
+        Ok(OutgoingLetter {
+            message_id,
+            ticket_id: spec.ticket,
+            kind: spec.kind,
+            from: self.support.clone(),
+            to,
+            raw: msg.formatted(),
+        })
+    }
+}
+
+/// The Table 2 form as a block of `title: value` lines.
+pub fn form_block(t: &Ticket) -> String {
+    let v = |o: &Option<String>| {
+        o.clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "________".into())
+    };
+    let location = match (&t.room, &t.floor, &t.location) {
+        (Some(r), Some(f), _) => format!("кабинет {r}, этаж {f}"),
+        (_, _, l) => v(l),
+    };
+    let mut desc = v(&t.description);
+    if desc.chars().count() > 500 {
+        desc = desc.chars().take(500).collect::<String>() + "…";
+    }
+    [
+        (Field::Organization, v(&t.organization)),
+        (Field::FullName, v(&t.full_name)),
+        (Field::Location, location),
+        (Field::Phone, v(&t.phone)),
+        (Field::Description, desc),
+        (Field::Note, v(&t.note)),
+    ]
+    .iter()
+    .map(|(f, val)| format!("  {}: {}\n", f.russian_name(), val))
+    .collect()
+}
+
+/// Files kept and refused, in plain Russian (empty when there were none).
+pub fn attachments_block(kept: &[AttachmentRow], rejected: &[RejectedRow]) -> String {
+    let mut s = String::new();
+    if !kept.is_empty() {
+        s.push_str("\nПринятые файлы:\n");
+        for a in kept {
+            s.push_str(&format!("  — {} ({} байт)\n", a.filename, a.size));
+        }
+    }
+    if !rejected.is_empty() {
+        s.push_str("\nНе приняты файлы (допускаются JPG, PNG, PDF, BMP):\n");
+        for r in rejected {
+            s.push_str(&format!(
+                "  — {}: {}\n",
+                r.filename,
+                texts::rejection_reason(&r.reason)
+            ));
+        }
+    }
+    s
+}

@@ -1,0 +1,88 @@
+//! The built-in Russian letters. An admin can replace each by a file named
+//! in `[templates]`; placeholders are listed in [`super::template::PLACEHOLDERS`].
+
+/// п. 94: the letter confirming that the appeal was registered.
+pub const CONFIRMATION: &str = "\
+Здравствуйте!
+
+Ваше обращение зарегистрировано в службе технической поддержки.
+Номер обращения: {ticket}
+Тема: {subject}
+Статус: {status}
+Срок решения: {deadline}
+
+Мы получили следующие сведения:
+{form}
+{attachments}
+При переписке по этому обращению, пожалуйста, сохраняйте его номер [{ticket}] в теме письма.
+
+Это письмо отправлено автоматически.
+--
+{desk}
+";
+
+/// п. 94: clarifying questions when mandatory fields (п. 90) are missing.
+pub const CLARIFICATION: &str = "\
+Здравствуйте!
+
+Ваше обращение зарегистрировано под номером {ticket}, но в нём не хватает
+обязательных сведений (п. 90 регламента технической поддержки):
+{missing}
+
+Пожалуйста, ответьте на это письмо, сохранив номер [{ticket}] в теме,
+и заполните форму обращения (таблица 2):
+{form}
+{attachments}
+Как только недостающие сведения поступят, обращение будет передано в работу.
+
+Это письмо отправлено автоматически.
+--
+{desk}
+";
+
+/// A letter over the size limit was not taken in.
+pub const TOO_LARGE: &str = "\
+Здравствуйте!
+
+Ваше письмо «{subject}» не может быть принято: его размер больше
+допустимого ({limit}). Пожалуйста, отправьте обращение ещё раз,
+уменьшив вложения (снимки экрана в формате JPG или PNG обычно
+занимают немного места).
+
+Это письмо отправлено автоматически.
+--
+{desk}
+";
+
+/// Russian explanation of a rejected attachment's reason code.
+pub fn rejection_reason(reason: &str) -> &'static str {
+    match reason.split(':').next().unwrap_or("").trim() {
+        "type" => "недопустимый тип файла (принимаются только JPG, PNG, PDF и BMP)",
+        "size" => "файл слишком большой",
+        "name" => "недопустимое имя файла",
+        "count" => "превышено допустимое число вложений",
+        _ => "файл не принят",
+    }
+}
+
+/// Russian display name of a status machine name.
+pub fn status_name(status: &str) -> &str {
+    match status {
+        "new" => "Новое",
+        "assigned" => "Направлено на инженера",
+        "awaiting_user" => "Действие пользователя",
+        "solution_proposed" => "Предложено решение",
+        "confirmed" => "Подтверждено",
+        other => other,
+    }
+}
+
+/// Russian display name of a kind machine name.
+pub fn kind_name(kind: &str) -> &str {
+    match kind {
+        "consultation" => "Консультация",
+        "incident" => "Инцидент",
+        "service_request" => "Запрос на обслуживание",
+        other => other,
+    }
+}

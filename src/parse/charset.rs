@@ -1,0 +1,329 @@
+//! Bytes → text: transfer encodings (quoted-printable, base64), charsets
+//! (declared label, HTML `<meta>`, RFC 2047 encoded words) and the fallback
+//! rule for unknown or missing labels (rule 7: UTF-8 when the bytes are valid
+//! UTF-8, else windows-1251).
+//!
+//! Everything here is lenient and linear: damaged input is decoded as far as
+//! it goes, never rejected.
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1251};
+
+/// Look a charset label up; `None` for labels encoding_rs does not know.
+pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
+    let l = label.trim().trim_matches('"').trim();
+    if l.is_empty() {
+        return None;
+    }
+    if let Some(e) = Encoding::for_label(l.as_bytes()) {
+        return Some(e);
+    }
+    // Labels seen in the wild that WHATWG does not list.
+    let lower = l.to_ascii_lowercase();
+    let alias = match lower.as_str() {
+        "win-1251" | "win1251" | "cp-1251" | "windows1251" => "windows-1251",
+        "koi8r" | "koi-8-r" => "koi8-r",
+        "utf8" => "utf-8",
+        _ => return None,
+    };
+    Encoding::for_label(alias.as_bytes())
+}
+
+/// Decode text bytes with the declared label, applying rule 7 when the
+/// label is missing or unknown. NUL bytes are removed (rule 12).
+pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
+    let enc = label.and_then(encoding_for_label);
+    let out = match enc {
+        Some(e) if e == UTF_8 => match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_string(),
+            // Declared UTF-8 but not UTF-8 at all: a mislabelled Russian
+            // letter is far likelier windows-1251 than garbage.
+            Err(_) if mostly_invalid_utf8(bytes) => WINDOWS_1251.decode(bytes).0.into_owned(),
+            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        },
+        Some(e) => e.decode(bytes).0.into_owned(),
+        None => fallback_decode(bytes),
+    };
+    if out.contains('\0') {
+        out.replace('\0', "")
+    } else {
+        out
+    }
+}
+
+/// Rule 7 for bytes without a usable label.
+pub fn fallback_decode(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => WINDOWS_1251.decode(bytes).0.into_owned(),
+    }
+}
+
+/// True when more than a handful of the 8-bit bytes do not form UTF-8.
+fn mostly_invalid_utf8(bytes: &[u8]) -> bool {
+    let high = bytes.iter().filter(|b| **b >= 0x80).count();
+    if high == 0 {
+        return false;
+    }
+    let lossy = String::from_utf8_lossy(bytes);
+    let bad = lossy.chars().filter(|c| *c == '\u{FFFD}').count();
+    bad * 4 > high
+}
+
+/// Quoted-printable, leniently: malformed `=` sequences are kept as written.
+pub fn decode_qp(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let b = input[i];
+        if b != b'=' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        // Soft line break: "=" followed by optional whitespace and a newline.
+        let mut j = i + 1;
+        while j < input.len() && (input[j] == b' ' || input[j] == b'\t') {
+            j += 1;
+        }
+        if j < input.len() && input[j] == b'\n' {
+            i = j + 1;
+            continue;
+        }
+        if j + 1 < input.len() && input[j] == b'\r' && input[j + 1] == b'\n' {
+            i = j + 2;
+            continue;
+        }
+        if j >= input.len() {
+            break;
+        }
+        if i + 2 < input.len() {
+            if let (Some(h), Some(l)) = (hex(input[i + 1]), hex(input[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b'=');
+        i += 1;
+    }
+    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn b64(b: u8) -> Option<u8> {
+    match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    }
+}
+
+/// Base64, leniently: whitespace is skipped; decoding stops at padding or at
+/// the first byte outside the alphabet (broken base64 is read up to the
+/// damage, rule 12).
+pub fn decode_base64(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
+    let mut acc: u32 = 0;
+    let mut n = 0u8;
+    for &b in input {
+        if b.is_ascii_whitespace() {
+            continue;
+        }
+        let Some(v) = b64(b) else { break };
+        acc = (acc << 6) | u32::from(v);
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+            acc = 0;
+            n = 0;
+        }
+    }
+    match n {
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        _ => {}
+    }
+    out
+}
+
+/// Decode RFC 2047 encoded words (`=?charset?B|Q?...?=`) anywhere in `s`,
+/// also inside quotes; whitespace between adjacent encoded words is dropped.
+pub fn decode_rfc2047(s: &str) -> String {
+    if !s.contains("=?") {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let mut pending_ws = String::new();
+    let mut last_was_word = false;
+    while !rest.is_empty() {
+        if let Some(start) = rest.find("=?") {
+            let (before, from) = rest.split_at(start);
+            if let Some((text, consumed)) = encoded_word(from) {
+                if !(last_was_word && before.trim().is_empty()) {
+                    out.push_str(&pending_ws);
+                    out.push_str(before);
+                }
+                pending_ws.clear();
+                out.push_str(&text);
+                last_was_word = true;
+                rest = &from[consumed..];
+                continue;
+            }
+            out.push_str(before);
+            out.push_str("=?");
+            rest = &from[2..];
+            last_was_word = false;
+        } else {
+            out.push_str(rest);
+            break;
+        }
+    }
+    out
+}
+
+/// One encoded word at the start of `s`: its text and how many bytes it took.
+fn encoded_word(s: &str) -> Option<(String, usize)> {
+    let body = s.strip_prefix("=?")?;
+    let q1 = body.find('?')?;
+    let charset = &body[..q1];
+    let after = &body[q1 + 1..];
+    let mut it = after.splitn(2, '?');
+    let enc = it.next()?;
+    let rest = it.next()?;
+    let end = rest.find("?=")?;
+    let data = &rest[..end];
+    if charset.len() > 40 || enc.len() != 1 || data.contains(' ') {
+        return None;
+    }
+    // RFC 2231 language suffix: `utf-8*ru`.
+    let charset = charset.split('*').next().unwrap_or(charset);
+    let bytes = match enc {
+        "B" | "b" => decode_base64(data.as_bytes()),
+        "Q" | "q" => decode_qp(data.replace('_', " ").as_bytes()),
+        _ => return None,
+    };
+    let consumed = 2 + q1 + 1 + enc.len() + 1 + end + 2;
+    Some((decode_text(&bytes, Some(charset)), consumed))
+}
+
+/// The charset an HTML document declares in a `<meta>` near its start.
+pub fn html_meta_charset(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let lower: Vec<u8> = head.iter().map(|b| b.to_ascii_lowercase()).collect();
+    let pos = find(&lower, b"charset=")?;
+    let tail = &lower[pos + 8..];
+    let tail = tail
+        .strip_prefix(b"\"")
+        .or_else(|| tail.strip_prefix(b"'"))
+        .unwrap_or(tail);
+    let end = tail
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'))
+        .unwrap_or(tail.len());
+    let label = String::from_utf8_lossy(&tail[..end]).into_owned();
+    (!label.is_empty()).then_some(label)
+}
+
+/// First position of `needle` in `hay` (naive, used on bounded slices).
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Percent-decoding for RFC 2231 values.
+pub fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_fallback() {
+        let cp = WINDOWS_1251.encode("Привет").0.into_owned();
+        let koi = encoding_rs::KOI8_R.encode("Привет").0.into_owned();
+        let cases: Vec<(Vec<u8>, Option<&str>, &str)> = vec![
+            ("Привет".as_bytes().to_vec(), Some("utf-8"), "Привет"),
+            (cp.clone(), Some("windows-1251"), "Привет"),
+            (cp.clone(), Some("win-1251"), "Привет"),
+            (cp.clone(), None, "Привет"),
+            (cp.clone(), Some("x-unknown"), "Привет"),
+            (cp.clone(), Some("utf-8"), "Привет"),
+            (koi, Some("koi8-r"), "Привет"),
+            ("Привет".as_bytes().to_vec(), Some("x-unknown"), "Привет"),
+            (b"a\0b".to_vec(), None, "ab"),
+        ];
+        for (bytes, label, want) in cases {
+            assert_eq!(decode_text(&bytes, label), want, "label {label:?}");
+        }
+    }
+
+    #[test]
+    fn transfer_encodings() {
+        assert_eq!(decode_qp(b"a=3Db=\r\nc=\nd=ZZ"), b"a=bcd=ZZ");
+        assert_eq!(decode_qp(b"end="), b"end");
+        assert_eq!(decode_base64(b"0J/RgNC4\r\n0LLQtdGC"), "Привет".as_bytes());
+        // Damage stops decoding; what came before survives.
+        assert_eq!(decode_base64(b"0J/RgNC4*#!0LLQ"), "При".as_bytes());
+    }
+
+    #[test]
+    fn encoded_words() {
+        let cases = [
+            ("=?utf-8?B?0J/RgNC40LLQtdGC?=", "Привет"),
+            ("=?koi8-r?B?z9vJwsvBLmpwZw==?=", "ошибка.jpg"),
+            ("Re: =?utf-8?Q?=D0=90?= =?utf-8?Q?=D0=91?= x", "Re: АБ x"),
+            ("[TP-1] =?utf-8?B?0JA=?=", "[TP-1] А"),
+            ("plain", "plain"),
+            ("=?broken", "=?broken"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(decode_rfc2047(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn meta_charset() {
+        assert_eq!(
+            html_meta_charset(
+                b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\">"
+            )
+            .as_deref(),
+            Some("windows-1251")
+        );
+        assert_eq!(
+            html_meta_charset(b"<meta charset='koi8-r'>").as_deref(),
+            Some("koi8-r")
+        );
+        assert_eq!(html_meta_charset(b"<p>nothing</p>"), None);
+    }
+}

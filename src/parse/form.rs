@@ -1,0 +1,415 @@
+//! Reading Table 2 out of a body (rules 1–6): tables first (HTML or text),
+//! then `Key: value` lines (`:`, ` - `, ` — `, tab separators, numbered
+//! items, value on the next line, value continuing over lines), then lines
+//! that are plainly a location or a phone. Only known titles start a new
+//! field; other `Word: ...` lines belong to the current value. Whatever the
+//! form does not use is the free text, which becomes the description when
+//! the form has none.
+
+use super::blocks::Block;
+use super::location::{find_floor, find_room, split_name_location, starts_with_location};
+use super::phone::parse_phone;
+use super::quote::is_mobile_signature;
+use super::table::{find_text_table, read_grid, RawFields};
+use super::vocab::{classify_title, Kind};
+use super::Form;
+
+/// A form read from one body, with how much of it was found.
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    pub form: Form,
+    /// Number of fields found through titles (a measure of how readable
+    /// this body's form is).
+    pub score: usize,
+    /// The body as plain text (tables as `cell | cell` rows).
+    pub text: String,
+}
+
+/// Split `Key: value` at the first separator; None when there is none or
+/// the key is too long to be a title.
+fn split_kv(line: &str) -> Option<(&str, &str)> {
+    let seps = [":", "\t", " — ", " – ", " - ", "|"];
+    let mut best: Option<(usize, usize)> = None;
+    for s in seps {
+        if let Some(p) = line.find(s) {
+            if best.is_none_or(|(bp, _)| p < bp) {
+                best = Some((p, s.len()));
+            }
+        }
+    }
+    let (p, l) = best?;
+    let key = line[..p].trim();
+    if key.is_empty() || key.chars().count() > 100 || key.contains('!') || key.contains('?') {
+        return None;
+    }
+    let val = line[p + l..].trim();
+    let val = val.trim_end_matches('|').trim();
+    Some((key, val))
+}
+
+/// Lines like "Тел. 8-911-..." without a separator.
+fn plain_phone(line: &str) -> Option<&str> {
+    let t = line.trim();
+    let lower = t.to_lowercase();
+    let prefixes = ["телефон", "тел.", "тел ", "моб.", "моб ", "мобильный", "т."];
+    let p = prefixes.iter().find(|p| lower.starts_with(*p))?;
+    let digits = t.chars().filter(|c| c.is_ascii_digit()).count();
+    (digits >= 5 && t.chars().count() < 80).then(|| t[p.len()..].trim())
+}
+
+/// A line that is plainly a location ("Каб. 7, 2 эт.").
+fn plain_location(line: &str) -> bool {
+    let t = line.trim();
+    t.chars().count() <= 60
+        && starts_with_location(t)
+        && (find_room(t).is_some() || find_floor(t).is_some())
+}
+
+pub fn is_greeting(line: &str) -> bool {
+    let t = line.trim().to_lowercase();
+    let short = t.chars().count() <= 40;
+    short
+        && [
+            "добрый день",
+            "добрый вечер",
+            "доброе утро",
+            "здравствуйте",
+            "привет",
+            "коллеги",
+            "уважаемые",
+            "уважаемый",
+            "уважаемая",
+            "hello",
+            "hi",
+            "good ",
+        ]
+        .iter()
+        .any(|g| t.starts_with(g))
+}
+
+pub fn is_valediction(line: &str) -> bool {
+    let t = line.trim().to_lowercase();
+    t.chars().count() <= 60
+        && [
+            "с уважением",
+            "спасибо",
+            "заранее спасибо",
+            "заранее благодар",
+            "благодарю",
+            "всего доброго",
+            "всего хорошего",
+            "с наилучшими",
+            "best regards",
+            "regards",
+            "kind regards",
+            "thanks",
+        ]
+        .iter()
+        .any(|g| t.starts_with(g))
+}
+
+/// Read the form out of (quote-stripped) blocks.
+pub fn read(blocks: &[Block], area_code: &str) -> Reading {
+    let mut raw = RawFields::default();
+    // 1. HTML tables.
+    for b in blocks {
+        if let Block::Table(rows) = b {
+            if let Some(f) = read_grid(rows) {
+                raw.merge(f);
+            }
+        }
+    }
+    // 2. Lines: text tables, then key-value.
+    let lines: Vec<&str> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Line(l) => Some(l.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut used = vec![false; lines.len()];
+    if let Some(t) = find_text_table(&lines) {
+        if let Some(f) = read_grid(&t.rows) {
+            raw.merge(f);
+            for u in used.iter_mut().take(t.end).skip(t.start) {
+                *u = true;
+            }
+        }
+    }
+    let kv = read_kv(&lines, &mut used);
+    raw.merge(kv);
+    let free: Vec<&str> = lines
+        .iter()
+        .zip(used.iter())
+        .filter(|(_, u)| !**u)
+        .map(|(l, _)| *l)
+        .collect();
+    let score = raw
+        .items
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .count();
+    let form = build(&raw, &free, area_code);
+    Reading {
+        form,
+        score,
+        text: render_text(blocks),
+    }
+}
+
+/// Key-value lines. Marks the lines it uses in `used`.
+fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
+    let mut f = RawFields::default();
+    let mut vals: Vec<(Kind, String)> = Vec::new();
+    let mut current: Option<usize> = None; // index into vals
+    let mut blank_after = false;
+    for (i, line) in lines.iter().enumerate() {
+        if used[i] {
+            current = None;
+            continue;
+        }
+        let t = line.trim();
+        if t.is_empty() {
+            if let Some(c) = current {
+                if vals[c].1.trim().is_empty() {
+                    continue; // value on a later line
+                }
+                if vals[c].0 == Kind::Description {
+                    blank_after = true;
+                    continue;
+                }
+            }
+            current = None;
+            continue;
+        }
+        if is_valediction(t) || is_mobile_signature(t) {
+            current = None;
+            continue;
+        }
+        if let Some((k, v)) = split_kv(t) {
+            if let Some(kind) = classify_title(k) {
+                if kind != Kind::Number {
+                    used[i] = true;
+                    vals.push((kind, v.to_string()));
+                    current = Some(vals.len() - 1);
+                    blank_after = false;
+                    continue;
+                }
+            }
+        }
+        if plain_location(t) && !vals.iter().any(|(k, _)| *k == Kind::Location) {
+            used[i] = true;
+            vals.push((Kind::Location, t.to_string()));
+            current = None;
+            continue;
+        }
+        if let Some(p) = plain_phone(t) {
+            if !vals.iter().any(|(k, _)| *k == Kind::Phone) {
+                used[i] = true;
+                vals.push((Kind::Phone, p.to_string()));
+                current = None;
+                continue;
+            }
+        }
+        if let Some(c) = current {
+            used[i] = true;
+            let v = &mut vals[c].1;
+            if !v.is_empty() {
+                v.push_str(if blank_after { "\n\n" } else { "\n" });
+            }
+            v.push_str(t);
+            blank_after = false;
+        }
+    }
+    for (k, v) in vals {
+        f.set(k, v);
+    }
+    f
+}
+
+fn clean(v: Option<&str>) -> Option<String> {
+    let v = v?.trim();
+    let t =
+        v.trim_matches(|c: char| c == '-' || c == '—' || c == '–' || c == '.' || c.is_whitespace());
+    if t.is_empty() || matches!(t.to_lowercase().as_str(), "нет" | "n/a" | "отсутствует")
+    {
+        return None;
+    }
+    Some(v.to_string())
+}
+
+fn bare_number(v: &str) -> Option<String> {
+    let t = v.trim().trim_end_matches('.');
+    let ok = !t.is_empty()
+        && t.chars().count() <= 6
+        && t.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && t.chars().all(|c| c.is_alphanumeric());
+    ok.then(|| t.to_string())
+}
+
+/// Raw fields → the form.
+fn build(raw: &RawFields, free: &[&str], area_code: &str) -> Form {
+    let mut form = Form {
+        organization: clean(raw.get(Kind::Organization)),
+        note: clean(raw.get(Kind::Note)),
+        ..Default::default()
+    };
+    let mut loc_text: Option<String> = clean(raw.get(Kind::Location));
+    let name_cell =
+        clean(raw.get(Kind::NameAndLocation)).or_else(|| clean(raw.get(Kind::FullName)));
+    if let Some(cell) = name_cell {
+        let (name, loc) = split_name_location(&cell);
+        form.full_name = name;
+        if loc_text.is_none() {
+            loc_text = loc;
+        } else if let (Some(l), Some(extra)) = (&loc_text, loc) {
+            loc_text = Some(format!("{extra}, {l}"));
+        }
+    }
+    let room_key = clean(raw.get(Kind::Room));
+    let floor_key = clean(raw.get(Kind::Floor));
+    if let Some(l) = &loc_text {
+        form.room = find_room(l);
+        form.floor = find_floor(l);
+    }
+    if form.room.is_none() {
+        form.room = room_key
+            .as_deref()
+            .and_then(|r| find_room(&format!("каб. {r}")).or_else(|| bare_number(r)));
+    }
+    if form.floor.is_none() {
+        form.floor = floor_key
+            .as_deref()
+            .and_then(|f| find_floor(&format!("этаж {f}")).or_else(|| find_floor(f)));
+    }
+    form.location = loc_text.or_else(|| {
+        let parts: Vec<String> = [
+            room_key.map(|r| format!("каб. {r}")),
+            floor_key.map(|f| format!("этаж {f}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    });
+    if let Some(p) = clean(raw.get(Kind::Phone)) {
+        let (main, ext) = parse_phone(&p, area_code);
+        form.phone = main;
+        form.phone_ext = ext;
+    }
+    form.description = match raw.get(Kind::Description) {
+        Some(d) => clean(Some(d)),
+        None => free_text(free),
+    };
+    form
+}
+
+/// The free text as a description: greetings at the start and everything
+/// from a valediction on are left out.
+pub fn free_text(lines: &[&str]) -> Option<String> {
+    let mut out: Vec<&str> = Vec::new();
+    for l in lines {
+        let t = l.trim();
+        if is_valediction(t) {
+            break;
+        }
+        if out.iter().all(|x| x.trim().is_empty()) && (t.is_empty() || is_greeting(t)) {
+            continue;
+        }
+        out.push(t);
+    }
+    while out.last().is_some_and(|l| l.is_empty()) {
+        out.pop();
+    }
+    let s = out.join("\n");
+    (!s.trim().is_empty()).then_some(s)
+}
+
+/// Blocks as plain text; tables become `cell | cell` rows.
+pub fn render_text(blocks: &[Block]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for b in blocks {
+        match b {
+            Block::Line(l) => out.push(l.clone()),
+            Block::Table(rows) => {
+                for r in rows {
+                    out.push(
+                        r.iter()
+                            .map(|c| c.replace('\n', " "))
+                            .collect::<Vec<_>>()
+                            .join(" | "),
+                    );
+                }
+            }
+            Block::Cut => break,
+        }
+    }
+    let s = out.join("\n");
+    s.trim_matches('\n').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_text(t: &str) -> Form {
+        let blocks: Vec<Block> = t.lines().map(|l| Block::Line(l.to_string())).collect();
+        read(&blocks, "4012").form
+    }
+
+    #[test]
+    fn key_value_layouts() {
+        let f = read_text(
+            "Добрый день!\n\n1. Учреждение: Минздрав\n2) ФИО - Иванов Иван\nкаб. 12, 4-й эт.\nтел. 55-12-34 доб. 7\nОписание проблемы:\nНе работает печать.\nCaused by: x\n\nС уважением,\nИванов",
+        );
+        assert_eq!(f.organization.as_deref(), Some("Минздрав"));
+        assert_eq!(f.full_name.as_deref(), Some("Иванов Иван"));
+        assert_eq!(
+            (f.room.as_deref(), f.floor.as_deref()),
+            (Some("12"), Some("4"))
+        );
+        assert_eq!(f.phone.as_deref(), Some("+74012551234"));
+        assert_eq!(f.phone_ext.as_deref(), Some("7"));
+        assert_eq!(
+            f.description.as_deref(),
+            Some("Не работает печать.\nCaused by: x")
+        );
+    }
+
+    #[test]
+    fn separate_room_and_floor_keys() {
+        let f = read_text("ФИО: Петров П.П.\nКабинет: 27\nЭтаж: 1\nТелефон: 8 (4012) 55-84-20\nПроблема — не входит");
+        assert_eq!(
+            (f.room.as_deref(), f.floor.as_deref()),
+            (Some("27"), Some("1"))
+        );
+        assert_eq!(f.description.as_deref(), Some("не входит"));
+    }
+
+    #[test]
+    fn free_text_is_description_without_key() {
+        let f = read_text("Здравствуйте!\n\nНе могу войти в СЭД.\nПомогите.\n\nСпасибо.\nИванов");
+        assert_eq!(
+            f.description.as_deref(),
+            Some("Не могу войти в СЭД.\nПомогите.")
+        );
+        assert_eq!(f.full_name, None);
+        assert_eq!(f.phone, None);
+    }
+
+    #[test]
+    fn combined_title_as_key_and_postal_index() {
+        let f = read_text("ФИО, кабинет, этаж: Лебедев И.В., кабинет 12, этаж 1\nАдрес: 236022, г. Калининград, д. 1");
+        assert_eq!(f.full_name.as_deref(), Some("Лебедев И.В."));
+        assert_eq!(
+            (f.room.as_deref(), f.floor.as_deref()),
+            (Some("12"), Some("1"))
+        );
+    }
+
+    #[test]
+    fn digits_elsewhere_never_phone() {
+        let f = read_text("ФИО: Иванов\nОписание: звоните 8-911-000-00-00");
+        assert_eq!(f.phone, None);
+    }
+}

@@ -1,0 +1,221 @@
+//! One letter end to end: headers, machine detection, bodies per level,
+//! the form from the most readable body, attachments.
+
+use super::attach::judge;
+use super::auto::machine_reason;
+use super::blocks::{from_plain, Block};
+use super::charset::fallback_decode;
+use super::form::{read, Reading};
+use super::html::to_blocks;
+use super::mime::{walk, Body};
+use super::quote::strip_quotes;
+use super::{Address, ParseOptions, ParsedLetter};
+use mail_parser::{HeaderValue, MessageParser};
+use std::borrow::Cow;
+
+/// Longest header value copied for machine detection.
+const MAX_HEADER_COPY: usize = 2048;
+
+/// Where the top-level header block ends (offset of the blank line), found
+/// in one linear pass.
+fn header_end(raw: &[u8]) -> usize {
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\n' {
+            let next = raw.get(i + 1).copied();
+            if next == Some(b'\n') || (next == Some(b'\r') && raw.get(i + 2) == Some(&b'\n')) {
+                return i + 1;
+            }
+        }
+        i += 1;
+    }
+    raw.len()
+}
+
+/// Raw 8-bit header lines that are not UTF-8 are re-read as windows-1251
+/// (rule 7), so mail-parser sees text it can decode.
+fn normalize_headers(raw: &[u8]) -> Cow<'_, [u8]> {
+    let end = header_end(raw);
+    let head = &raw[..end];
+    if std::str::from_utf8(head).is_ok() {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len() + end / 2);
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        if std::str::from_utf8(line).is_ok() {
+            out.extend_from_slice(line);
+        } else {
+            out.extend_from_slice(fallback_decode(line).as_bytes());
+        }
+    }
+    out.extend_from_slice(&raw[end..]);
+    Cow::Owned(out)
+}
+
+fn first_address(v: Option<&mail_parser::Address<'_>>) -> Option<Address> {
+    let v = v?;
+    let addrs: Vec<&mail_parser::Addr<'_>> = match v {
+        mail_parser::Address::List(l) => l.iter().collect(),
+        mail_parser::Address::Group(g) => g.iter().flat_map(|g| g.addresses.iter()).collect(),
+    };
+    addrs.into_iter().find_map(to_address)
+}
+
+fn to_address(a: &mail_parser::Addr<'_>) -> Option<Address> {
+    let email = a.address.as_ref()?.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    if local.is_empty() || domain.is_empty() || email.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(Address {
+        name: a
+            .name
+            .as_ref()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        email,
+    })
+}
+
+fn all_addresses(v: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
+    match v {
+        Some(mail_parser::Address::List(l)) => l.iter().filter_map(to_address).collect(),
+        Some(mail_parser::Address::Group(g)) => g
+            .iter()
+            .flat_map(|g| g.addresses.iter())
+            .filter_map(to_address)
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+fn ids(v: &HeaderValue<'_>) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => vec![t.to_string()],
+        HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Candidate readings of one level: its plain text and its HTML.
+fn readings(bodies: &[Body], area: &str, max_html: usize) -> Vec<Reading> {
+    let mut plain: Vec<Block> = Vec::new();
+    let mut html: Vec<Block> = Vec::new();
+    for b in bodies {
+        if b.html {
+            let mut end = b.text.len().min(max_html);
+            while !b.text.is_char_boundary(end) {
+                end -= 1;
+            }
+            html.extend(to_blocks(&b.text[..end]));
+        } else {
+            plain.extend(from_plain(&b.text, b.flowed, b.delsp));
+        }
+    }
+    let mut out = Vec::new();
+    if !plain.is_empty() {
+        out.push(read(&strip_quotes(&plain), area));
+    }
+    if !html.is_empty() {
+        out.push(read(&strip_quotes(&html), area));
+    }
+    out
+}
+
+/// The most readable of the candidates (first wins ties: plain before HTML).
+fn best(cands: Vec<Reading>) -> Option<Reading> {
+    let mut best: Option<Reading> = None;
+    for c in cands {
+        if best.as_ref().is_none_or(|b| c.score > b.score) {
+            best = Some(c);
+        }
+    }
+    best
+}
+
+pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
+    let buf = normalize_headers(raw);
+    let Some(msg) = MessageParser::default().parse(buf.as_ref()) else {
+        return ParsedLetter {
+            text: fallback_decode(&raw[..raw.len().min(opts.limits.max_text_bytes)])
+                .replace('\0', ""),
+            ..Default::default()
+        };
+    };
+    let from = first_address(msg.from());
+    let top_raw: &[u8] = msg.raw_message.as_ref();
+    let headers: Vec<(String, String)> = msg
+        .parts
+        .first()
+        .map(|p| {
+            p.headers
+                .iter()
+                .map(|h| {
+                    let s = h.offset_start as usize;
+                    let e = (h.offset_end as usize).min(s + MAX_HEADER_COPY);
+                    let v = top_raw.get(s..e.max(s)).unwrap_or_default();
+                    (
+                        h.name.as_str().to_ascii_lowercase(),
+                        String::from_utf8_lossy(v)
+                            .replace(['\r', '\n'], " ")
+                            .trim()
+                            .to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let walked = walk(&msg, &opts.limits);
+    let machine = machine_reason(
+        &headers,
+        from.as_ref().map(|a| a.email.as_str()),
+        &walked.content_types,
+    );
+
+    let area = opts.default_area_code.as_str();
+    let max_html = opts.limits.max_html_bytes;
+    let outer = best(readings(
+        walked.levels.first().map(Vec::as_slice).unwrap_or(&[]),
+        area,
+        max_html,
+    ));
+    // Rule 11: the form comes from a forwarded letter when there is one
+    // holding any of it.
+    let inner = walked
+        .levels
+        .iter()
+        .skip(1)
+        .filter_map(|l| best(readings(l, area, max_html)))
+        .filter(|r| r.score > 0)
+        .max_by_key(|r| r.score);
+    let form = match (&inner, &outer) {
+        (Some(i), Some(o)) if o.score > i.score && o.score >= 3 => o.form.clone(),
+        (Some(i), _) => i.form.clone(),
+        (None, Some(o)) => o.form.clone(),
+        (None, None) => Default::default(),
+    };
+    let text = outer.as_ref().map(|o| o.text.clone()).unwrap_or_default();
+
+    let (attachments, rejected, mut notes) = judge(walked.files, &opts.limits);
+    if walked.truncated {
+        notes.push("письмо прочитано не полностью: превышены пределы разбора".into());
+    }
+
+    ParsedLetter {
+        message_id: msg.message_id().map(|s| s.to_string()),
+        subject: msg.subject().unwrap_or_default().replace('\0', ""),
+        from,
+        reply_to: first_address(msg.reply_to()),
+        to: all_addresses(msg.to()),
+        cc: all_addresses(msg.cc()),
+        in_reply_to: ids(msg.in_reply_to()),
+        references: ids(msg.references()),
+        machine,
+        form,
+        text,
+        attachments,
+        rejected,
+        notes,
+    }
+}

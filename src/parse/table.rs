@@ -1,0 +1,315 @@
+//! Table 2 as a grid (rule 1): HTML tables and plain-text tables (pipe or
+//! tab separated, with or without outer pipes and `|---|` rows, spreadsheet
+//! cells quoted when they hold line breaks, rows soft-wrapped by the mailer).
+//!
+//! A grid is read either horizontally (a header row of titles, an optional
+//! numbering row `1..6`, then the data row) or transposed (title | value per
+//! row). Columns are found by their titles through [`classify_title`].
+
+use super::vocab::{classify_title, Kind};
+
+/// Fields read from a grid or from key-value lines, by kind, as written.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RawFields {
+    pub items: Vec<(Kind, String)>,
+}
+
+impl RawFields {
+    pub fn get(&self, k: Kind) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|(x, _)| *x == k)
+            .map(|(_, v)| v.as_str())
+    }
+    /// First value of a kind wins; later ones are ignored.
+    pub fn set(&mut self, k: Kind, v: String) {
+        if k == Kind::Number {
+            return;
+        }
+        if self.get(k).is_none() {
+            self.items.push((k, v));
+        }
+    }
+    pub fn merge(&mut self, other: RawFields) {
+        for (k, v) in other.items {
+            self.set(k, v);
+        }
+    }
+}
+
+fn titled(cells: &[String]) -> Vec<Option<Kind>> {
+    cells.iter().map(|c| classify_title(c)).collect()
+}
+
+fn title_count(kinds: &[Option<Kind>]) -> usize {
+    kinds
+        .iter()
+        .filter(|k| matches!(k, Some(k) if *k != Kind::Number))
+        .count()
+}
+
+fn is_numbering_row(cells: &[String]) -> bool {
+    let non_empty: Vec<&String> = cells.iter().filter(|c| !c.trim().is_empty()).collect();
+    non_empty.len() >= 2
+        && non_empty
+            .iter()
+            .enumerate()
+            .all(|(i, c)| c.trim() == (i + 1).to_string())
+}
+
+fn is_rule_row(cells: &[String]) -> bool {
+    cells.iter().all(|c| {
+        c.trim()
+            .chars()
+            .all(|ch| matches!(ch, '-' | ':' | '=' | '+' | ' ' | '—' | '–'))
+    })
+}
+
+/// Read a grid. Returns None when no header row or title column is found.
+pub fn read_grid(rows: &[Vec<String>]) -> Option<RawFields> {
+    // Horizontal: the first row with at least two field titles.
+    for (hi, header) in rows.iter().enumerate() {
+        let kinds = titled(header);
+        if title_count(&kinds) < 2 {
+            continue;
+        }
+        // A transposed table can have a first row "title | title-like value";
+        // require more titles than a two-cell row can hold, or more columns.
+        if header.len() == 2 && rows.len() > 2 {
+            break;
+        }
+        for row in rows.iter().skip(hi + 1) {
+            if is_numbering_row(row) || is_rule_row(row) {
+                continue;
+            }
+            if row.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            let mut f = RawFields::default();
+            for (i, k) in kinds.iter().enumerate() {
+                if let (Some(k), Some(v)) = (k, row.get(i)) {
+                    f.set(*k, v.trim().to_string());
+                }
+            }
+            return Some(f);
+        }
+        return None;
+    }
+    // Transposed: rows whose first cell is a title.
+    let mut f = RawFields::default();
+    let mut n = 0;
+    for row in rows {
+        if row.len() < 2 {
+            continue;
+        }
+        if let Some(k) = classify_title(&row[0]) {
+            let v = row[1..]
+                .iter()
+                .map(|c| c.trim())
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n");
+            f.set(k, v);
+            n += 1;
+        }
+    }
+    (n >= 2).then_some(f)
+}
+
+/// Split a pipe-separated line into cells (outer pipes optional).
+pub fn pipe_cells(line: &str) -> Vec<String> {
+    let t = line.trim();
+    let t = t.strip_prefix('|').unwrap_or(t);
+    let t = t.strip_suffix('|').unwrap_or(t);
+    t.split('|').map(|c| c.trim().to_string()).collect()
+}
+
+/// Split tab-separated lines into rows, honouring spreadsheet quoting
+/// (`"cell with\nline breaks"`, `""` for a quote). Starts at `lines[0]`;
+/// returns the rows and how many lines they used. A row with no tab ends
+/// the table.
+pub fn tab_rows(lines: &[&str]) -> (Vec<Vec<String>>, usize) {
+    let mut rows = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if !lines[i].contains('\t') {
+            break;
+        }
+        let mut cells = Vec::new();
+        let mut cell = String::new();
+        let mut in_q = false;
+        let mut at_cell_start = true;
+        loop {
+            let line = lines[i];
+            let mut chars = line.chars().peekable();
+            while let Some(c) = chars.next() {
+                if in_q {
+                    if c == '"' {
+                        if chars.peek() == Some(&'"') {
+                            chars.next();
+                            cell.push('"');
+                        } else {
+                            in_q = false;
+                        }
+                    } else {
+                        cell.push(c);
+                    }
+                } else if c == '\t' {
+                    cells.push(std::mem::take(&mut cell));
+                    at_cell_start = true;
+                    continue;
+                } else if c == '"' && at_cell_start && cell.trim().is_empty() {
+                    in_q = true;
+                    cell.clear();
+                } else {
+                    cell.push(c);
+                }
+                at_cell_start = false;
+            }
+            i += 1;
+            if in_q && i < lines.len() {
+                cell.push('\n');
+                continue;
+            }
+            break;
+        }
+        cells.push(cell);
+        rows.push(cells.into_iter().map(|c| c.trim().to_string()).collect());
+    }
+    (rows, i)
+}
+
+/// A text table found in lines: its rows and the line range it covers.
+pub struct TextTable {
+    pub rows: Vec<Vec<String>>,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Find a horizontal text table (pipes or tabs) whose header row has at
+/// least two field titles.
+pub fn find_text_table(lines: &[&str]) -> Option<TextTable> {
+    for (i, l) in lines.iter().enumerate() {
+        if l.matches('|').count() >= 2 {
+            let header = pipe_cells(l);
+            if title_count(&titled(&header)) >= 2 && header.len() >= 3 {
+                return Some(read_pipe_rows(lines, i, header.len()));
+            }
+        }
+        if l.matches('\t').count() >= 2 {
+            let (rows, used) = tab_rows(&lines[i..]);
+            if let Some(h) = rows.first() {
+                if title_count(&titled(h)) >= 2 && h.len() >= 3 {
+                    return Some(TextTable {
+                        rows,
+                        start: i,
+                        end: i + used,
+                    });
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Pipe rows from the header at `start`: a row wrapped over several lines
+/// is joined until it has as many cells as the header (or a blank line).
+fn read_pipe_rows(lines: &[&str], start: usize, ncols: usize) -> TextTable {
+    let mut rows = vec![pipe_cells(lines[start])];
+    // With outer pipes on the header, a row is complete at its closing pipe.
+    let closed = lines[start].trim_end().ends_with('|');
+    let mut i = start + 1;
+    while i < lines.len() {
+        let l = lines[i];
+        if l.trim().is_empty() || !l.contains('|') {
+            break;
+        }
+        let mut joined = l.trim().to_string();
+        let mut j = i + 1;
+        while (pipe_cells(&joined).len() < ncols || (closed && !joined.ends_with('|')))
+            && j < lines.len()
+            && !lines[j].trim().is_empty()
+        {
+            joined.push(' ');
+            joined.push_str(lines[j].trim());
+            j += 1;
+        }
+        rows.push(pipe_cells(&joined));
+        i = j;
+    }
+    TextTable {
+        rows,
+        start,
+        end: i,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn horizontal_with_numbering_and_reordered_columns() {
+        let rows = vec![
+            s(&["№", "Телефон", "ФИО", "Кабинет, этаж", "Описание"]),
+            s(&["1", "2", "3", "4", "5"]),
+            s(&[
+                "1",
+                "55-12-34",
+                "Иванов И.И.",
+                "каб. 5, 2 эт.",
+                "Не работает",
+            ]),
+        ];
+        let f = read_grid(&rows).expect("grid");
+        assert_eq!(f.get(Kind::Phone), Some("55-12-34"));
+        assert_eq!(f.get(Kind::FullName), Some("Иванов И.И."));
+        assert_eq!(f.get(Kind::Location), Some("каб. 5, 2 эт."));
+        assert_eq!(f.get(Kind::Description), Some("Не работает"));
+    }
+
+    #[test]
+    fn transposed() {
+        let rows = vec![
+            s(&["Организация", "Минздрав"]),
+            s(&["ФИО", "Иванов"]),
+            s(&["Тел.", "55-12-34"]),
+        ];
+        let f = read_grid(&rows).expect("grid");
+        assert_eq!(f.get(Kind::Organization), Some("Минздрав"));
+        assert_eq!(f.get(Kind::Phone), Some("55-12-34"));
+    }
+
+    #[test]
+    fn pipe_table_wrapped_and_markdown() {
+        let lines = [
+            "| ФИО | Телефон | Описание проблемы |",
+            "|---|---|---|",
+            "| Иванов | 55-12-34 | Не",
+            "работает |",
+        ];
+        let t = find_text_table(&lines).expect("table");
+        let f = read_grid(&t.rows).expect("grid");
+        assert_eq!(f.get(Kind::Description), Some("Не работает"));
+        assert_eq!(t.end, 4);
+    }
+
+    #[test]
+    fn spreadsheet_quoted_tab_rows() {
+        let lines = [
+            "ФИО\tМестонахождение\tТелефон\tОписание",
+            "Иванов\t\"каб. 5\n2 этаж\"\t55-12-34\t\"Не \"\"работает\"\"\"",
+            "",
+        ];
+        let joined = lines.join("\n");
+        let ls: Vec<&str> = joined.split('\n').collect();
+        let t = find_text_table(&ls).expect("table");
+        let f = read_grid(&t.rows).expect("grid");
+        assert_eq!(f.get(Kind::Location), Some("каб. 5\n2 этаж"));
+        assert_eq!(f.get(Kind::Description), Some("Не \"работает\""));
+    }
+}

@@ -1,0 +1,235 @@
+//! The one table of title words: which column title or key names which
+//! Table 2 field (rule 1). Everything that recognises a title goes through
+//! [`classify_title`]; add wordings here, nowhere else.
+
+/// What a column title or key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `N п/п`, `№`: the row number column.
+    Number,
+    Organization,
+    FullName,
+    /// A title naming both the person and the place (column 3 of Table 2).
+    NameAndLocation,
+    Location,
+    Room,
+    Floor,
+    Phone,
+    Description,
+    Note,
+}
+
+/// Word stems per kind, matched against the lower-cased title with `ё`→`е`.
+/// A stem starting with a space must begin a word.
+const ORG: &[&str] = &[
+    "орган",
+    "организац",
+    "учрежден",
+    "ведомств",
+    "министерств",
+    "предприят",
+    "наименование",
+    "структурн",
+    "подразделен",
+    "отдел",
+    "огв",
+    "оив",
+    "organization",
+    "organisation",
+    "company",
+];
+const NAME: &[&str] = &[
+    "ф.и.о",
+    "фио",
+    "ф. и. о",
+    "ф и о",
+    "пользовател",
+    "фамилия",
+    "заявител",
+    "сотрудник",
+    "full name",
+    "name",
+    "контактное лицо",
+];
+const LOCATION: &[&str] = &[
+    "местонахожд",
+    "местоположен",
+    "место нахожд",
+    "расположен",
+    "адрес",
+    "помещени",
+    "location",
+    "address",
+];
+const ROOM: &[&str] = &[
+    "кабинет",
+    " каб",
+    " к.",
+    "комнат",
+    " комн",
+    "room",
+    "office",
+];
+const FLOOR: &[&str] = &["этаж", " эт.", " эт ", "floor"];
+const PHONE: &[&str] = &[
+    "телефон",
+    " тел",
+    "phone",
+    "мобильн",
+    " моб",
+    "контактный номер",
+    "номер для связи",
+];
+const DESCRIPTION: &[&str] = &[
+    "описание",
+    "проблем",
+    "суть",
+    "неисправност",
+    "неполадк",
+    "текст обращения",
+    "текст заявки",
+    "вопрос",
+    "что случилось",
+    "description",
+    "problem",
+    "issue",
+];
+const NOTE: &[&str] = &[
+    "примечани",
+    "комментари",
+    "дополнительно",
+    "note",
+    "comment",
+];
+const NUMBER: &[&str] = &["n п/п", "№ п/п", "n п.п", "№", "n", "#", "п/п", "no"];
+
+fn has(title: &str, stems: &[&str]) -> bool {
+    stems.iter().any(|s| {
+        if let Some(word) = s.strip_prefix(' ') {
+            title.starts_with(word) || title.contains(s)
+        } else {
+            title.contains(s)
+        }
+    })
+}
+
+/// Normalise a title for matching: lower case, `ё`→`е`, whitespace runs
+/// collapsed, list numbering (`1.`, `2)`) and trailing `:` removed.
+pub fn normalize_title(raw: &str) -> String {
+    let mut t: String = raw
+        .to_lowercase()
+        .replace('ё', "е")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Leading list numbering: "1.", "2)", "3 -", "*", "-".
+    let trimmed = t.trim_start_matches(|c: char| c == '*' || c == '-' || c == '•' || c == ' ');
+    let digits = trimmed.chars().take_while(|c| c.is_ascii_digit()).count();
+    let rest = &trimmed[digits..];
+    let t2 = if digits > 0 && digits <= 2 && (rest.starts_with('.') || rest.starts_with(')')) {
+        rest[1..].trim_start().to_string()
+    } else {
+        trimmed.to_string()
+    };
+    t = t2;
+    t.trim_end_matches([':', ' ', '-', '—', '–', '*'])
+        .trim()
+        .to_string()
+}
+
+/// What a title names, if it names a field at all.
+pub fn classify_title(raw: &str) -> Option<Kind> {
+    let t = normalize_title(raw);
+    if t.is_empty() || t.chars().count() > 120 {
+        return None;
+    }
+    if NUMBER.contains(&t.as_str()) {
+        return Some(Kind::Number);
+    }
+    // Titles are words, not sentences with numbers in them.
+    if t.chars().filter(|c| c.is_ascii_digit()).count() > 0 && !t.contains("п/п") {
+        return None;
+    }
+    let name = has(&t, NAME);
+    let loc = has(&t, LOCATION);
+    let room = has(&t, ROOM);
+    let floor = has(&t, FLOOR);
+    if name && (loc || room || floor) {
+        return Some(Kind::NameAndLocation);
+    }
+    if has(&t, PHONE) {
+        return Some(Kind::Phone);
+    }
+    if has(&t, NOTE) {
+        return Some(Kind::Note);
+    }
+    if has(&t, DESCRIPTION) {
+        return Some(Kind::Description);
+    }
+    if name {
+        return Some(Kind::FullName);
+    }
+    if loc || (room && floor) {
+        return Some(Kind::Location);
+    }
+    if room {
+        return Some(Kind::Room);
+    }
+    if floor {
+        return Some(Kind::Floor);
+    }
+    if has(&t, ORG) {
+        return Some(Kind::Organization);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Kind::*;
+
+    #[test]
+    fn titles() {
+        let cases = [
+            ("N п/п", Some(Number)),
+            ("№", Some(Number)),
+            (
+                "Наименование органа исполнительной власти",
+                Some(Organization),
+            ),
+            ("Орган власти", Some(Organization)),
+            ("Организация", Some(Organization)),
+            ("Учреждение:", Some(Organization)),
+            (
+                "Ф.И.О. пользователя, его местонахождение (включая номер кабинета и этаж)",
+                Some(NameAndLocation),
+            ),
+            ("ФИО, кабинет, этаж", Some(NameAndLocation)),
+            ("Ф.И.О. пользователя", Some(FullName)),
+            ("ФИО", Some(FullName)),
+            ("1. Ф.И.О.:", Some(FullName)),
+            ("Пользователь", Some(FullName)),
+            ("Местонахождение (кабинет, этаж)", Some(Location)),
+            ("Адрес", Some(Location)),
+            ("Кабинет, этаж", Some(Location)),
+            ("Кабинет", Some(Room)),
+            ("Каб.", Some(Room)),
+            ("Этаж", Some(Floor)),
+            ("Номер контактного телефона", Some(Phone)),
+            ("Контактный телефон", Some(Phone)),
+            ("Тел.", Some(Phone)),
+            ("Описание возникшей проблемы", Some(Description)),
+            ("Суть проблемы", Some(Description)),
+            ("Проблема", Some(Description)),
+            ("Примечание", Some(Note)),
+            ("Caused by", None),
+            ("2026-03-13 09", None),
+            ("С уважением", None),
+            ("Добрый день", None),
+        ];
+        for (title, want) in cases {
+            assert_eq!(classify_title(title), want, "{title}");
+        }
+    }
+}

@@ -1,1 +1,0 @@
-//! One letter through parse → workflow → store.

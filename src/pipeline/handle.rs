@@ -1,0 +1,82 @@
+//! An async, cheaply cloned handle over the synchronous pipeline.
+//!
+//! rusqlite is blocking, so the pipeline runs under `spawn_blocking`, one
+//! letter at a time (a mutex): SQLite has one writer anyway, and serial
+//! processing keeps "exactly once" simple. After a commit that queued mail
+//! the handle wakes the sender ([`Handle::outbox_wake`]) at once — the outbox
+//! is never polled for new rows.
+
+use super::{IngestError, IngestReport, Pipeline};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+#[derive(Clone)]
+pub struct Handle {
+    inner: Arc<Mutex<Pipeline>>,
+    wake: Arc<Notify>,
+}
+
+impl Handle {
+    pub fn new(p: Pipeline) -> Handle {
+        Handle {
+            inner: Arc::new(Mutex::new(p)),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Notified whenever outgoing mail was queued.
+    pub fn outbox_wake(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Run `f` on the pipeline on a blocking thread.
+    pub async fn with<R, F>(&self, f: F) -> Result<R, IngestError>
+    where
+        F: FnOnce(&mut Pipeline) -> Result<R, IngestError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave the database
+            // half-written (the transaction rolls back), so go on.
+            let mut p = inner.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut p)
+        })
+        .await
+        .map_err(|_| IngestError::Gone)?
+    }
+
+    pub async fn ingest(&self, raw: Vec<u8>) -> Result<IngestReport, IngestError> {
+        let r = self.with(move |p| p.ingest(&raw)).await?;
+        if r.queued_mail {
+            self.wake.notify_one();
+        }
+        Ok(r)
+    }
+
+    pub async fn reject_oversize(
+        &self,
+        headers: Vec<u8>,
+        size: u64,
+        limit: u64,
+    ) -> Result<IngestReport, IngestError> {
+        let r = self
+            .with(move |p| p.reject_oversize(&headers, size, limit))
+            .await?;
+        if r.queued_mail {
+            self.wake.notify_one();
+        }
+        Ok(r)
+    }
+
+    pub async fn state_get(&self, key: &str) -> Result<Option<String>, IngestError> {
+        let key = key.to_string();
+        self.with(move |p| Ok(p.store().state_get(&key)?)).await
+    }
+
+    pub async fn state_set(&self, key: &str, value: &str) -> Result<(), IngestError> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.with(move |p| Ok(p.store().state_set(&key, &value)?))
+            .await
+    }
+}

@@ -1,0 +1,259 @@
+//! One letter through parse → workflow → store, exactly once.
+//!
+//! Shared by `ingest`, the Maildir watcher and the IMAP watcher so all three
+//! behave the same. For every letter, in this order: its identity
+//! ([`crate::workflow::thread::identity`]) → already seen? `duplicate` →
+//! parse → decide ([`crate::workflow::intake`]) → attachment files written
+//! and fsynced (content-addressed, so a rerun rewrites the same file) → ONE
+//! transaction with the raw letter, the ticket or its update, attachment
+//! rows, history, and the outgoing letters as outbox rows. Only after that
+//! commit may the source acknowledge the letter.
+
+mod apply;
+pub mod files;
+mod handle;
+
+pub use handle::Handle;
+
+use crate::config::Config;
+use crate::outbox::compose::{ComposeError, Composer};
+use crate::parse::{parse_letter, ParseOptions};
+use crate::store::{Store, StoreError};
+use crate::workflow::intake::{self, Intake, IntakeFacts};
+use crate::workflow::thread;
+use chrono::Utc;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What happened to a letter (the contract's `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Created,
+    Updated,
+    Duplicate,
+    Ignored,
+    Quarantined,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Updated => "updated",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Ignored => "ignored",
+            Outcome::Quarantined => "quarantined",
+        }
+    }
+}
+
+/// One line of `ingest` output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    pub message_id: Option<String>,
+    pub outcome: Outcome,
+    pub ticket: Option<String>,
+    pub reason: Option<String>,
+    /// Whether outgoing letters were queued (the sender should wake).
+    #[serde(skip)]
+    pub queued_mail: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot store attachment in `{}`: {source}", path.display())]
+    Attachment {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+    #[error("the pipeline worker stopped")]
+    Gone,
+}
+
+impl IngestError {
+    /// True when trying the same letter later may succeed (database locked
+    /// or read-only, disk full): the source must keep the letter.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            IngestError::Store(e) => e.is_transient(),
+            IngestError::Attachment { .. } | IngestError::Gone => true,
+            IngestError::Compose(_) => false,
+        }
+    }
+}
+
+/// The synchronous pipeline: one database connection, the composer, the
+/// parse options. Not shared between threads; see [`Handle`] for async use.
+pub struct Pipeline {
+    cfg: Arc<Config>,
+    store: Store,
+    composer: Composer,
+    opts: ParseOptions,
+    own_addresses: Vec<String>,
+}
+
+impl Pipeline {
+    pub fn open(cfg: Arc<Config>) -> Result<Pipeline, IngestError> {
+        let store = Store::open(
+            &cfg.database.path,
+            Duration::from_millis(cfg.database.busy_timeout_ms),
+        )?;
+        let composer = Composer::new(&cfg)?;
+        let opts = cfg.parse_options();
+        let own_addresses = vec![cfg.desk.support_address.to_lowercase()];
+        Ok(Pipeline {
+            cfg,
+            store,
+            composer,
+            opts,
+            own_addresses,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    /// Process one raw letter.
+    pub fn ingest(&mut self, raw: &[u8]) -> Result<IngestReport, IngestError> {
+        let identity = thread::identity(raw);
+        if let Some(seen) = self.store.seen(&identity)? {
+            let message_id = quick_message_id(raw);
+            tracing::info!(
+                message_id = message_id.as_deref().unwrap_or("-"),
+                "duplicate letter, already processed"
+            );
+            return Ok(IngestReport {
+                message_id,
+                outcome: Outcome::Duplicate,
+                ticket: seen.ticket_id,
+                reason: Some(format!("already processed as {}", seen.outcome)),
+                queued_mail: false,
+            });
+        }
+        let parsed = parse_letter(raw, &self.opts);
+        let prefix = &self.cfg.tickets.prefix;
+        let mut tagged = None;
+        for tag in thread::tags(&parsed.subject, prefix) {
+            if self.store.ticket(&tag)?.is_some() {
+                tagged = Some(tag);
+                break;
+            }
+        }
+        let mut threaded = None;
+        for mid in parsed.in_reply_to.iter().chain(parsed.references.iter()) {
+            if let Some(t) = self.store.ticket_by_message_id(mid)? {
+                threaded = Some(t);
+                break;
+            }
+        }
+        let from = parsed.from.as_ref().map(|a| a.email.as_str());
+        let decision = intake::decide(&IntakeFacts {
+            from,
+            machine: parsed.machine.as_deref(),
+            own_addresses: &self.own_addresses,
+            tagged_ticket: tagged.as_deref(),
+            threaded_ticket: threaded.as_deref(),
+        });
+        let now = Utc::now();
+        let ctx = apply::Ctx {
+            identity: &identity,
+            raw,
+            parsed: &parsed,
+            now,
+        };
+        let report = match decision {
+            Intake::Quarantine(reason) => apply::quarantine(self, &ctx, &reason)?,
+            Intake::Ignore(reason) => apply::ignore(self, &ctx, &reason)?,
+            Intake::New => apply::create(self, &ctx)?,
+            Intake::FollowUp(ticket) => apply::follow_up(self, &ctx, &ticket)?,
+        };
+        match report.outcome {
+            Outcome::Quarantined => tracing::warn!(
+                message_id = report.message_id.as_deref().unwrap_or("-"),
+                reason = report.reason.as_deref().unwrap_or("-"),
+                "letter quarantined"
+            ),
+            _ => tracing::info!(
+                message_id = report.message_id.as_deref().unwrap_or("-"),
+                outcome = report.outcome.as_str(),
+                ticket = report.ticket.as_deref().unwrap_or("-"),
+                "letter processed"
+            ),
+        }
+        Ok(report)
+    }
+
+    /// A letter too large to download: quarantine its headers and tell the
+    /// sender what the limit is.
+    pub fn reject_oversize(
+        &mut self,
+        headers: &[u8],
+        size: u64,
+        limit: u64,
+    ) -> Result<IngestReport, IngestError> {
+        let identity = format!("oversize:{}:{size}", thread::identity(headers));
+        if let Some(seen) = self.store.seen(&identity)? {
+            return Ok(IngestReport {
+                message_id: quick_message_id(headers),
+                outcome: Outcome::Duplicate,
+                ticket: seen.ticket_id,
+                reason: Some("already processed".into()),
+                queued_mail: false,
+            });
+        }
+        let parsed = parse_letter(headers, &self.opts);
+        let ctx = apply::Ctx {
+            identity: &identity,
+            raw: headers,
+            parsed: &parsed,
+            now: Utc::now(),
+        };
+        apply::oversize(self, &ctx, size, limit)
+    }
+}
+
+/// The Message-ID from the header, cheaply (for duplicate reports).
+pub fn quick_message_id(raw: &[u8]) -> Option<String> {
+    for line in raw.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line.len() > 11 && line[..11].eq_ignore_ascii_case(b"message-id:") {
+            let v = String::from_utf8_lossy(&line[11..]);
+            let v = v
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .trim();
+            if !v.is_empty() {
+                return Some(v.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// Machine names of the mandatory fields a stored ticket still lacks.
+pub fn form_missing(t: &crate::store::tickets::Ticket) -> Vec<&'static str> {
+    apply::form_of(t)
+        .missing()
+        .into_iter()
+        .map(|f| f.machine_name())
+        .collect()
+}

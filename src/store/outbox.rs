@@ -1,0 +1,173 @@
+//! The outbox queue: letters composed, waiting to be delivered.
+
+use super::{parse_ts, ts, Result, Store};
+use crate::outbox::{OutgoingLetter, QueuedLetter};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::Serialize;
+
+/// An outbox row as an admin sees it (`ticketd outbox list`).
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub message_id: String,
+    pub ticket_id: Option<String>,
+    pub kind: String,
+    pub recipients: Vec<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: String,
+    pub next_attempt: String,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// Backlog summary for `ticketd status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Backlog {
+    pub pending: i64,
+    pub failed: i64,
+    pub oldest_pending: Option<String>,
+}
+
+/// Queue a composed letter inside the caller's transaction.
+pub fn enqueue(tx: &Transaction<'_>, l: &OutgoingLetter, at: DateTime<Utc>) -> Result<i64> {
+    let to = serde_json::to_string(&l.to).unwrap_or_else(|_| "[]".into());
+    tx.execute(
+        "INSERT INTO outbox(message_id, ticket_id, kind, sender, recipients, raw, created_at, next_attempt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        params![l.message_id, l.ticket_id, l.kind, l.from, to, l.raw, ts(at)],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// How many automatic letters went (or are queued) to `addr` about `ticket`
+/// since `since` — for the per-day loop limit.
+pub fn count_auto_to(
+    tx: &Transaction<'_>,
+    ticket: &str,
+    addr: &str,
+    since: DateTime<Utc>,
+) -> Result<i64> {
+    Ok(tx.query_row(
+        "SELECT count(*) FROM outbox, json_each(outbox.recipients) AS r
+         WHERE outbox.ticket_id = ?1 AND lower(r.value) = lower(?2) AND outbox.created_at >= ?3",
+        params![ticket, addr, ts(since)],
+        |r| r.get(0),
+    )?)
+}
+
+impl Store {
+    /// Pending letters due at `now`, oldest first.
+    pub fn outbox_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedLetter>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, message_id, sender, recipients, raw, attempts, created_at FROM outbox
+             WHERE status = 'pending' AND next_attempt <= ?1 ORDER BY next_attempt, id LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![ts(now), limit as i64], |r| {
+            let to: String = r.get(3)?;
+            let created: String = r.get(6)?;
+            Ok(QueuedLetter {
+                id: r.get(0)?,
+                message_id: r.get(1)?,
+                from: r.get(2)?,
+                to: serde_json::from_str(&to).unwrap_or_default(),
+                raw: r.get(4)?,
+                attempts: r.get(5)?,
+                created_at: parse_ts(&created).unwrap_or(now),
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// When the next pending letter falls due (None: nothing pending).
+    pub fn outbox_next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let s: Option<String> = self.conn.query_row(
+            "SELECT min(next_attempt) FROM outbox WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(s.as_deref().and_then(parse_ts))
+    }
+
+    pub fn outbox_mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            params![id, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    pub fn outbox_mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, ts(next), error],
+        )?;
+        Ok(())
+    }
+
+    pub fn outbox_mark_failed(&self, id: i64, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
+        Ok(())
+    }
+
+    /// Requeue failed letters (all, or one by id); returns how many.
+    pub fn outbox_retry(&self, id: Option<i64>, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt = ?2, attempts = 0
+             WHERE status = 'failed' AND (?1 IS NULL OR id = ?1)",
+            params![id, ts(now)],
+        )?)
+    }
+
+    pub fn outbox_list(&self, status: Option<&str>, limit: usize) -> Result<Vec<OutboxRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, message_id, ticket_id, kind, recipients, status, attempts, created_at, next_attempt,
+                    last_error, sent_at
+             FROM outbox WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![status, limit as i64], |r| {
+            let to: String = r.get(4)?;
+            Ok(OutboxRow {
+                id: r.get(0)?,
+                message_id: r.get(1)?,
+                ticket_id: r.get(2)?,
+                kind: r.get(3)?,
+                recipients: serde_json::from_str(&to).unwrap_or_default(),
+                status: r.get(5)?,
+                attempts: r.get(6)?,
+                created_at: r.get(7)?,
+                next_attempt: r.get(8)?,
+                last_error: r.get(9)?,
+                sent_at: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    pub fn outbox_backlog(&self) -> Result<Backlog> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'failed'), 0),
+                    min(CASE WHEN status = 'pending' THEN created_at END) FROM outbox",
+            [],
+            |r| {
+                Ok(Backlog {
+                    pending: r.get(0)?,
+                    failed: r.get(1)?,
+                    oldest_pending: r.get(2)?,
+                })
+            },
+        )?)
+    }
+
+    /// Raw bytes of one outbox letter.
+    pub fn outbox_raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?)
+    }
+}

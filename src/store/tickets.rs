@@ -1,0 +1,322 @@
+//! Tickets, their attachments, history and the Message-IDs that thread them.
+
+use super::{ts, Result, Store};
+use chrono::{DateTime, Datelike, Utc};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+use serde::Serialize;
+
+/// A ticket as stored; serialises to the contract's `tickets show --json`
+/// keys (with `attachments`, `rejected_attachments`, `history` filled by
+/// [`Store::ticket_full`]).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Ticket {
+    pub id: String,
+    pub status: String,
+    pub kind: String,
+    pub priority: String,
+    pub line: i64,
+    pub assignee: Option<String>,
+    pub requester: String,
+    pub reply_to: String,
+    pub subject: String,
+    pub organization: Option<String>,
+    pub full_name: Option<String>,
+    pub location: Option<String>,
+    pub room: Option<String>,
+    pub floor: Option<String>,
+    pub phone: Option<String>,
+    pub phone_ext: Option<String>,
+    pub description: Option<String>,
+    pub note: Option<String>,
+    pub missing_fields: Vec<String>,
+    pub attachments: Vec<AttachmentRow>,
+    pub rejected_attachments: Vec<RejectedRow>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deadline: Option<String>,
+    pub escalated_for: Option<String>,
+    pub history: Vec<HistoryRow>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AttachmentRow {
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RejectedRow {
+    pub filename: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistoryRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub detail: Option<String>,
+}
+
+const COLUMNS: &str = "id, status, kind, priority, line, assignee, requester, reply_to, subject,
+    organization, full_name, location, room, floor, phone, phone_ext, description, note,
+    created_at, updated_at, deadline, escalated_for";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
+    Ok(Ticket {
+        id: r.get(0)?,
+        status: r.get(1)?,
+        kind: r.get(2)?,
+        priority: r.get(3)?,
+        line: r.get(4)?,
+        assignee: r.get(5)?,
+        requester: r.get(6)?,
+        reply_to: r.get(7)?,
+        subject: r.get(8)?,
+        organization: r.get(9)?,
+        full_name: r.get(10)?,
+        location: r.get(11)?,
+        room: r.get(12)?,
+        floor: r.get(13)?,
+        phone: r.get(14)?,
+        phone_ext: r.get(15)?,
+        description: r.get(16)?,
+        note: r.get(17)?,
+        created_at: r.get(18)?,
+        updated_at: r.get(19)?,
+        deadline: r.get(20)?,
+        escalated_for: r.get(21)?,
+        ..Default::default()
+    })
+}
+
+/// Filters for `tickets list`.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub status: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub requester: Option<String>,
+    pub open_only: bool,
+    pub limit: Option<usize>,
+}
+
+impl Store {
+    /// The ticket's own row (no attachments or history).
+    pub fn ticket(&self, id: &str) -> Result<Option<Ticket>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM tickets WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// The ticket with attachments, rejections and history.
+    pub fn ticket_full(&self, id: &str) -> Result<Option<Ticket>> {
+        let Some(mut t) = self.ticket(id)? else {
+            return Ok(None);
+        };
+        let mut st = self.conn.prepare(
+            "SELECT filename, content_type, size, sha256 FROM attachments WHERE ticket_id = ?1 ORDER BY id",
+        )?;
+        t.attachments = st
+            .query_map([id], |r| {
+                Ok(AttachmentRow {
+                    filename: r.get(0)?,
+                    content_type: r.get(1)?,
+                    size: r.get(2)?,
+                    sha256: r.get(3)?,
+                })
+            })?
+            .collect::<std::result::Result<_, _>>()?;
+        let mut st = self.conn.prepare(
+            "SELECT filename, reason FROM rejected_attachments WHERE ticket_id = ?1 ORDER BY id",
+        )?;
+        t.rejected_attachments = st
+            .query_map([id], |r| {
+                Ok(RejectedRow {
+                    filename: r.get(0)?,
+                    reason: r.get(1)?,
+                })
+            })?
+            .collect::<std::result::Result<_, _>>()?;
+        let mut st = self.conn.prepare(
+            "SELECT at, actor, action, from_status, to_status, detail FROM history WHERE ticket_id = ?1 ORDER BY id",
+        )?;
+        t.history = st
+            .query_map([id], |r| {
+                Ok(HistoryRow {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    from: r.get(3)?,
+                    to: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            })?
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(Some(t))
+    }
+
+    /// Tickets, newest first.
+    pub fn tickets(&self, f: &ListFilter) -> Result<Vec<Ticket>> {
+        let since = f.since.map(ts);
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM tickets
+             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR created_at >= ?2)
+               AND (?3 IS NULL OR requester = ?3) AND (NOT ?4 OR status <> 'confirmed')
+             ORDER BY created_at DESC, id DESC LIMIT ?5"
+        ))?;
+        let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
+        let rows = st.query_map(
+            params![f.status, since, f.requester, f.open_only, limit],
+            from_row,
+        )?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Ticket a Message-ID belongs to (a letter in or out of that ticket).
+    pub fn ticket_by_message_id(&self, message_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT ticket_id FROM ticket_messages WHERE message_id = ?1",
+                [message_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Number of tickets per status.
+    pub fn count_by_status(&self) -> Result<Vec<(String, i64)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT status, count(*) FROM tickets GROUP BY status")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+}
+
+/// Allocate the next ticket ID for `prefix` in the year of `at`, inside the
+/// letter's transaction: a crash before commit leaves no trace, a committed
+/// number is never handed out again.
+pub fn allocate_id(tx: &Transaction<'_>, prefix: &str, at: DateTime<Utc>) -> Result<String> {
+    let year = at.year();
+    let n: i64 = tx.query_row(
+        "INSERT INTO ticket_seq(prefix, year, last) VALUES (?1, ?2, 1)
+         ON CONFLICT(prefix, year) DO UPDATE SET last = last + 1 RETURNING last",
+        params![prefix, year],
+        |r| r.get(0),
+    )?;
+    Ok(format!("{prefix}-{year}-{n:06}"))
+}
+
+pub fn insert_ticket(tx: &Transaction<'_>, t: &Ticket) -> Result<()> {
+    tx.execute(
+        &format!(
+            "INSERT INTO tickets({COLUMNS}) VALUES
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+        ),
+        params![
+            t.id, t.status, t.kind, t.priority, t.line, t.assignee, t.requester, t.reply_to, t.subject,
+            t.organization, t.full_name, t.location, t.room, t.floor, t.phone, t.phone_ext, t.description,
+            t.note, t.created_at, t.updated_at, t.deadline, t.escalated_for
+        ],
+    )?;
+    Ok(())
+}
+
+/// Write back every mutable column of a ticket.
+pub fn update_ticket(tx: &Transaction<'_>, t: &Ticket) -> Result<()> {
+    tx.execute(
+        "UPDATE tickets SET status = ?2, kind = ?3, priority = ?4, line = ?5, assignee = ?6,
+            organization = ?7, full_name = ?8, location = ?9, room = ?10, floor = ?11, phone = ?12,
+            phone_ext = ?13, description = ?14, note = ?15, updated_at = ?16, deadline = ?17,
+            escalated_for = ?18
+         WHERE id = ?1",
+        params![
+            t.id,
+            t.status,
+            t.kind,
+            t.priority,
+            t.line,
+            t.assignee,
+            t.organization,
+            t.full_name,
+            t.location,
+            t.room,
+            t.floor,
+            t.phone,
+            t.phone_ext,
+            t.description,
+            t.note,
+            t.updated_at,
+            t.deadline,
+            t.escalated_for
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn add_history(
+    tx: &Transaction<'_>,
+    ticket: &str,
+    h: &HistoryRow,
+    letter_id: Option<i64>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO history(ticket_id, at, actor, action, from_status, to_status, detail, letter_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![ticket, h.at, h.actor, h.action, h.from, h.to, h.detail, letter_id],
+    )?;
+    Ok(())
+}
+
+pub fn add_attachment(
+    tx: &Transaction<'_>,
+    ticket: &str,
+    letter_id: i64,
+    a: &AttachmentRow,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO attachments(ticket_id, letter_id, filename, content_type, size, sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            ticket,
+            letter_id,
+            a.filename,
+            a.content_type,
+            a.size,
+            a.sha256
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn add_rejected(
+    tx: &Transaction<'_>,
+    ticket: &str,
+    letter_id: i64,
+    r: &RejectedRow,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO rejected_attachments(ticket_id, letter_id, filename, reason) VALUES (?1, ?2, ?3, ?4)",
+        params![ticket, letter_id, r.filename, r.reason],
+    )?;
+    Ok(())
+}
+
+/// Remember that `message_id` belongs to `ticket` (first writer wins).
+pub fn link_message(tx: &Transaction<'_>, message_id: &str, ticket: &str) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO ticket_messages(message_id, ticket_id) VALUES (?1, ?2)",
+        params![message_id, ticket],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Threading: ticket tags (`[TP-2026-000042]`) in subjects, and a letter's
+//! identity for exactly-once processing.
+
+use regex::Regex;
+use sha2::{Digest, Sha256};
+
+/// Ticket IDs tagged in `subject` for `prefix`, in order of appearance.
+/// A tag is `[PREFIX-YYYY-NNNNNN]` (six or more digits), anywhere in the
+/// subject, whatever `Re:`/`Ответ:`/`FW:` prefixes stand before it.
+pub fn tags(subject: &str, prefix: &str) -> Vec<String> {
+    let pattern = format!(
+        r"(?i)\[\s*({}-\d{{4}}-\d{{6,}})\s*\]",
+        regex::escape(prefix)
+    );
+    let Ok(re) = Regex::new(&pattern) else {
+        return Vec::new();
+    };
+    re.captures_iter(subject)
+        .filter_map(|c| c.get(1))
+        .map(|m| m.as_str().to_uppercase())
+        .collect()
+}
+
+/// Header fields added in transit; they differ between two deliveries of the
+/// same letter (Maildir vs IMAP, a retry by the MTA), so they are left out of
+/// the identity.
+const TRACE_FIELDS: &[&str] = &[
+    "received",
+    "return-path",
+    "delivered-to",
+    "x-original-to",
+    "x-delivered-to",
+    "x-envelope-to",
+    "envelope-to",
+    "x-rcpt-to",
+    "dkim-signature",
+    "arc-seal",
+    "arc-message-signature",
+    "arc-authentication-results",
+    "authentication-results",
+    "x-spam-status",
+    "x-spam-score",
+    "x-spam-checker-version",
+    "x-virus-scanned",
+];
+
+/// The exactly-once key of a letter: SHA-256 (hex) over its bytes with line
+/// endings normalised and trace fields removed from the header. It covers the
+/// Message-ID, so the same Message-ID with other content is another letter,
+/// and a letter without Message-ID is identified by its content alone.
+pub fn identity(raw: &[u8]) -> String {
+    let mut h = Sha256::new();
+    let mut in_header = true;
+    let mut skipping = false;
+    for line in raw.split_inclusive(|b| *b == b'\n') {
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        if in_header {
+            if content.is_empty() {
+                in_header = false;
+            } else if content[0] == b' ' || content[0] == b'\t' {
+                if skipping {
+                    continue;
+                }
+            } else {
+                let name = content.split(|b| *b == b':').next().unwrap_or(b"");
+                let name = String::from_utf8_lossy(name).trim().to_ascii_lowercase();
+                skipping = TRACE_FIELDS.contains(&name.as_str());
+                if skipping {
+                    continue;
+                }
+            }
+        }
+        h.update(content);
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_tags() {
+        let cases: &[(&str, &[&str])] = &[
+            ("[TP-2026-000042] Не работает", &["TP-2026-000042"]),
+            ("Re: RE: Ответ: [TP-2026-000042] x", &["TP-2026-000042"]),
+            ("Fwd: x [tp-2026-1234567]", &["TP-2026-1234567"]),
+            ("[TP-2026-00042] too short", &[]),
+            ("TP-2026-000042 without brackets", &[]),
+            ("[XX-2026-000042] other prefix", &[]),
+            (
+                "[TP-2026-000001][TP-2026-000002]",
+                &["TP-2026-000001", "TP-2026-000002"],
+            ),
+        ];
+        for (subject, want) in cases {
+            assert_eq!(tags(subject, "TP"), *want, "{subject}");
+        }
+    }
+
+    #[test]
+    fn identity_ignores_trace_and_line_endings() {
+        let a = b"Message-ID: <1@x>\nSubject: a\n\nbody\n";
+        let b = b"Received: from x\n  by y\nReturn-Path: <u@x>\r\nMessage-ID: <1@x>\r\nSubject: a\r\n\r\nbody\r\n";
+        let c = b"Message-ID: <1@x>\nSubject: a\n\nother body\n";
+        assert_eq!(identity(a), identity(b));
+        assert_ne!(identity(a), identity(c));
+        // A Received line in the body is content, not trace.
+        let d = b"Message-ID: <1@x>\nSubject: a\n\nReceived: z\nbody\n";
+        assert_ne!(identity(a), identity(d));
+    }
+}
