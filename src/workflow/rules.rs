@@ -29,6 +29,34 @@ pub struct TicketFacts {
     pub has_attachments: bool,
 }
 
+impl TicketFacts {
+    /// The facts of a parsed letter, before classification: `kind` is
+    /// «Консультация» and `priority` empty until [`super::classify`] fills
+    /// them. The sender is `From`; the description is the form's, else the
+    /// letter's text.
+    pub fn from_letter(letter: &crate::parse::ParsedLetter) -> TicketFacts {
+        let description = letter
+            .form
+            .description
+            .clone()
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| letter.text.clone());
+        TicketFacts {
+            kind: Kind::Consultation,
+            priority: String::new(),
+            organization: letter.form.organization.clone(),
+            sender: letter
+                .from
+                .as_ref()
+                .map(|a| a.email.clone())
+                .unwrap_or_default(),
+            subject: letter.subject.clone(),
+            description,
+            has_attachments: !letter.attachments.is_empty(),
+        }
+    }
+}
+
 /// Who a sender condition names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SenderPattern {
@@ -372,6 +400,37 @@ mod tests {
         );
         assert!(Conditions::default().is_unconditional());
         assert!(!c(|c| c.has_attachments = Some(false)).is_unconditional());
+    }
+
+    #[test]
+    fn facts_from_a_parsed_letter() {
+        use crate::parse::{Address, Attachment, ParsedLetter};
+        let mut l = ParsedLetter {
+            subject: "Не работает ЭЦП".into(),
+            from: Some(Address {
+                name: None,
+                email: "user@example.org".into(),
+            }),
+            text: "Весь текст письма".into(),
+            ..Default::default()
+        };
+        let f = TicketFacts::from_letter(&l);
+        assert_eq!(
+            (f.sender.as_str(), f.description.as_str()),
+            ("user@example.org", "Весь текст письма")
+        );
+        assert!(!f.has_attachments && f.organization.is_none());
+        l.form.description = Some("Ошибка подписи".into());
+        l.form.organization = Some("Минфин".into());
+        l.attachments.push(Attachment {
+            filename: "a.png".into(),
+            content_type: "image/png",
+            data: vec![1],
+        });
+        let f = TicketFacts::from_letter(&l);
+        assert_eq!(f.description, "Ошибка подписи");
+        assert_eq!(f.organization.as_deref(), Some("Минфин"));
+        assert!(f.has_attachments);
     }
 
     #[test]
