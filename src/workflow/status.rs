@@ -262,6 +262,17 @@ pub enum Role {
 }
 
 impl Role {
+    /// `system`, `line 1`, …, `user`: as in docs/workflow.md.
+    pub fn short(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::Line1 => "line 1",
+            Role::Line2 => "line 2",
+            Role::Line3 => "line 3",
+            Role::User => "user",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Role::System => "the system",
@@ -516,6 +527,33 @@ mod tests {
             assert!(err.contains(want), "{from} → {to} by {actor}: {err}");
             assert!(!err.contains('\n'));
         }
+    }
+
+    #[test]
+    fn docs_table_matches_the_code() {
+        let doc = include_str!("../../docs/workflow.md");
+        let rows: Vec<&str> = doc
+            .lines()
+            .filter(|l| {
+                let first = l.split('|').nth(1).unwrap_or("").trim();
+                l.starts_with("| ")
+                    && Status::ALL.iter().any(|s| s.machine_name() == first)
+                    && l.split('|')
+                        .nth(2)
+                        .is_some_and(|c| Status::parse(c).is_some())
+            })
+            .collect();
+        let want: Vec<String> = TRANSITIONS
+            .iter()
+            .map(|(f, t, roles, why)| {
+                let who: Vec<&str> = roles.iter().map(|r| r.short()).collect();
+                format!("| {f} | {t} | {} | {why} |", who.join(", "))
+            })
+            .collect();
+        assert_eq!(
+            rows, want,
+            "docs/workflow.md and status::TRANSITIONS differ"
+        );
     }
 
     #[test]
