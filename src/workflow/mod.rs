@@ -14,6 +14,7 @@ pub mod calendar;
 pub mod classify;
 pub mod commands;
 pub mod desk;
+pub mod duration;
 pub mod escalate;
 pub mod loops;
 pub mod route;

@@ -1,6 +1,8 @@
-use super::*;
+use super::compile::array_entry_line;
+use crate::config::ConfigError;
 use crate::config::{Config, EXAMPLE};
 use crate::workflow::{Kind, Line, SenderRole, Status, TicketFacts};
+use std::path::Path;
 
 const BASE: &str = r#"
 [database]
