@@ -234,9 +234,7 @@ pub fn strip_quoted(text: &str) -> String {
     for (i, raw) in lines.iter().enumerate() {
         let l = raw.trim();
         let lower = fold(l);
-        let attribution = ["wrote:", "написал:", "написала:", "написал(а):", "пишет:"]
-            .iter()
-            .any(|s| lower.ends_with(s));
+        let attribution = is_attribution(l);
         let cut = l.starts_with('>')
             || *raw == "-- "
             || l == "--"
@@ -265,11 +263,25 @@ pub fn strip_quoted(text: &str) -> String {
     kept.join("\n").trim_matches('\n').trim().to_string()
 }
 
+/// `On … wrote:` / `… написал(а):` / `… пишет:`.
+fn is_attribution(line: &str) -> bool {
+    let lower = fold(line.trim());
+    ["wrote:", "написал:", "написала:", "написал(а):", "пишет:"]
+        .iter()
+        .any(|s| lower.ends_with(s))
+}
+
 /// A user's confirmation: the first word of the reply is «Подтверждаю»,
 /// «Подтверждено» or «confirm(ed)», in any case, punctuation after it
 /// allowed.
 pub fn is_confirmation(body: &str) -> bool {
-    let first = body.split_whitespace().next().unwrap_or("");
+    // Bottom-posters put their answer under the quote: skip it.
+    let own = body
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('>') && !is_attribution(l))
+        .unwrap_or("");
+    let first = own.split_whitespace().next().unwrap_or("");
     let word: String = first.chars().take_while(|c| c.is_alphabetic()).collect();
     let rest_ok = first
         .chars()
@@ -483,6 +495,12 @@ mod tests {
             ("Не подтверждаю", false),
             ("Подтверждаю-то я подтверждаю", false),
             ("Спасибо. Подтверждаю", false),
+            ("> Предложено решение\n\nПодтверждаю", true),
+            (
+                "Support <support@sed.example.org> wrote:\n> текст\nconfirm",
+                true,
+            ),
+            ("> Подтверждаю\nНет, не помогло", false),
             ("", false),
         ];
         for (body, want) in cases {
