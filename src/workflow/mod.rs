@@ -17,6 +17,7 @@ pub mod desk;
 pub mod duration;
 pub mod escalate;
 pub mod loops;
+pub mod plan;
 pub mod route;
 pub mod rules;
 pub mod status;
@@ -28,6 +29,7 @@ pub use commands::{is_confirmation, is_status_request, parse_reply, CommandError
 pub use desk::{LineDef, Workflow};
 pub use escalate::{escalate, next_wake, Escalation, EscalationSnapshot};
 pub use loops::{may_send_auto, LoopPolicy, SendDecision, SenderRole};
+pub use plan::{plan, CommandPlan, TicketState};
 pub use route::{explain, route, RouteAction, RouteDecision, RouteRule, RuleVerdict};
 pub use rules::{Conditions, RuleRef, SenderPattern, TicketFacts};
 pub use status::{transition, Actor, Kind, Line, Refusal, Role, Status};
