@@ -22,6 +22,7 @@ pub mod route;
 pub mod rules;
 pub mod status;
 pub mod token;
+pub mod user;
 
 pub use calendar::{add_working_time, Calendar, WorkDuration};
 pub use classify::{classify, deadline, Classification, ClassifyRule, Priority};
@@ -34,3 +35,4 @@ pub use route::{explain, route, RouteAction, RouteDecision, RouteRule, RuleVerdi
 pub use rules::{Conditions, RuleRef, SenderPattern, TicketFacts};
 pub use status::{transition, Actor, Kind, Line, Refusal, Role, Status};
 pub use token::{make_reply_address, verify, ReplyKey, Verification};
+pub use user::{user_reply, UserReply};
