@@ -19,7 +19,7 @@ pub struct Config {
     pub outgoing: Outgoing,
     #[serde(default)]
     pub templates: Templates,
-    // --- the desk's workflow (config/desk.rs); all optional ---
+    // --- the desk's workflow (config/desk/); all optional ---
     #[serde(default)]
     pub lines: Vec<super::desk::LineConfig>,
     #[serde(default)]
