@@ -158,13 +158,17 @@ impl Composer {
         missing: &[Field],
         rejected: &[RejectedRow],
         kept: &[AttachmentRow],
+        notes: &[String],
         in_reply_to: Option<&str>,
     ) -> Result<OutgoingLetter, ComposeError> {
         let form = form_block(t);
-        let files = attachments_block(kept, rejected);
+        let mut files = attachments_block(kept, rejected);
+        for n in notes {
+            files.push_str(&format!("\n{n}\n"));
+        }
         let missing_list: String = missing
             .iter()
-            .map(|f| format!("  — {}\n", f.russian_name()))
+            .map(|f| format!("  — {}\n", missing_label(*f, t)))
             .collect();
         let deadline = t.deadline.clone().unwrap_or_else(|| "будет сообщён".into());
         let (name, body, kind) = if missing.is_empty() {
@@ -296,6 +300,27 @@ impl Composer {
             to,
             raw: msg.formatted(),
         })
+    }
+}
+
+/// What exactly is missing, in Russian: for the location, the part that is
+/// not known (a room without a floor asks only for the floor).
+pub fn missing_label(f: Field, t: &Ticket) -> String {
+    let known = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    match f {
+        Field::Location if known(&t.room) && !known(&t.floor) => {
+            format!(
+                "Этаж (кабинет {} указан, этаж — нет)",
+                t.room.as_deref().unwrap_or_default()
+            )
+        }
+        Field::Location if known(&t.floor) && !known(&t.room) => {
+            format!(
+                "Номер кабинета (этаж {} указан, кабинет — нет)",
+                t.floor.as_deref().unwrap_or_default()
+            )
+        }
+        other => other.russian_name().to_string(),
     }
 }
 

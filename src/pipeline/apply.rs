@@ -229,10 +229,14 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
     }
     let mut queued = false;
     if reply_to.is_some() {
-        match p
-            .composer
-            .registration(&t, &missing, &rejected, &kept, parsed.message_id.as_deref())
-        {
+        match p.composer.registration(
+            &t,
+            &missing,
+            &rejected,
+            &kept,
+            &parsed.notes,
+            parsed.message_id.as_deref(),
+        ) {
             Ok(letter) => {
                 queue(&tx, &letter, c.now)?;
                 queued = true;
@@ -317,6 +321,7 @@ pub(super) fn follow_up(
                 &[],
                 &rejected,
                 &kept,
+                &parsed.notes,
                 parsed.message_id.as_deref(),
             ));
         } else if !filled.is_empty() || !kept.is_empty() {
@@ -325,6 +330,7 @@ pub(super) fn follow_up(
                 &missing,
                 &rejected,
                 &kept,
+                &parsed.notes,
                 parsed.message_id.as_deref(),
             ));
         }
