@@ -162,6 +162,13 @@ pub fn verify(
     }
 }
 
+/// The ticket a proof-of-receipt address is for (`support+TP-2026-000042-<mac>@…`
+/// → `TP-2026-000042`), whether or not the MAC is valid: for finding the
+/// ticket of a reply whose subject lost its tag. Verification is [`verify`].
+pub fn ticket_of(addr: &str) -> Option<String> {
+    token_of(addr).map(|(t, _)| t.to_ascii_uppercase())
+}
+
 /// `support+TP-2026-000042-<hex>@domain` (angle brackets and a display name
 /// allowed) → (`TP-2026-000042`, MAC bytes).
 fn token_of(addr: &str) -> Option<(String, Vec<u8>)> {
