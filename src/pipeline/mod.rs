@@ -16,6 +16,8 @@ pub mod files;
 mod handle;
 mod reply;
 
+pub use reply::ticket_facts;
+
 pub use handle::Handle;
 
 use crate::config::Config;

@@ -374,7 +374,7 @@ fn complete(
 }
 
 /// Routing facts of a stored ticket.
-fn ticket_facts(t: &Ticket) -> TicketFacts {
+pub fn ticket_facts(t: &Ticket) -> TicketFacts {
     TicketFacts {
         kind: Kind::parse(&t.kind).unwrap_or(Kind::Consultation),
         priority: t.priority.clone(),
