@@ -28,6 +28,7 @@ const STOP_GRACE: Duration = Duration::from_secs(8);
 pub struct OnceReport {
     pub letters: usize,
     pub deferred: usize,
+    pub escalated: usize,
     pub delivery: DeliveryReport,
 }
 
@@ -79,6 +80,7 @@ pub async fn run_once(cfg: Arc<Config>) -> anyhow::Result<OnceReport> {
             report.letters = r.letters;
         }
     }
+    report.escalated = handle.escalate_due().await?;
     let mut store = open_store(&cfg)?;
     report.delivery = deliver_due(&mut store, &transport(&cfg)?, &cfg.outgoing).await?;
     Ok(report)
@@ -105,6 +107,7 @@ impl Services {
             wake,
             stop_rx.clone(),
         )));
+        tasks.push(tokio::spawn(escalator(handle.clone(), stop_rx.clone())));
         match cfg.mailbox.kind {
             MailboxKind::Maildir => {
                 let root = maildir_root(&cfg)?.to_path_buf();
@@ -162,6 +165,34 @@ async fn sender(
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(until_next) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// The escalation timer: escalate what is due, then sleep until the next
+/// deadline (not a periodic scan), or until a letter changes tickets.
+async fn escalator(handle: Handle, mut stop: watch::Receiver<bool>) {
+    let changed = handle.tickets_changed();
+    loop {
+        if let Err(e) = handle.escalate_due().await {
+            tracing::error!(error = %e, "escalation pass failed");
+        }
+        let next = handle.with(|p| p.next_escalation()).await;
+        let sleep = match next {
+            Ok(Some(t)) => (t - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .max(Duration::from_millis(100)),
+            Ok(None) => Duration::from_secs(3600),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the next deadline");
+                Duration::from_secs(30)
+            }
+        };
+        tokio::select! {
+            _ = changed.notified() => {}
+            _ = tokio::time::sleep(sleep) => {}
             _ = stop.changed() => return,
         }
     }

@@ -35,7 +35,7 @@ Content-Transfer-Encoding: 8bit\r
 
 #[test]
 fn same_letter_by_stdin_then_maildir_is_one_ticket_one_reply() {
-    let desk = Desk::new();
+    let desk = Desk::plain();
     let raw = letter(1);
     let (first, code) = desk.ingest(&raw);
     assert_eq!(code, 0);
@@ -94,7 +94,8 @@ fn same_letter_by_stdin_then_maildir_is_one_ticket_one_reply() {
 #[test]
 fn kill_minus_nine_loses_nothing_and_duplicates_nothing() {
     let desk = Desk::with(|cfg| {
-        // A slower safety-net rescan would not matter: inotify wakes us.
+        cfg.remove("lines");
+        cfg.remove("routes");
         cfg["mailbox"]["poll_interval_secs"] = toml::Value::Integer(1);
     });
     const N: usize = 300;
@@ -222,7 +223,7 @@ fn locked_database_exits_75_and_the_letter_is_accepted_on_retry() {
 
 #[test]
 fn read_only_database_exits_75_and_the_letter_is_accepted_on_retry() {
-    let desk = Desk::new();
+    let desk = Desk::plain();
     let (first, _) = desk.ingest(&letter(1));
     assert_eq!(first["outcome"], "created");
     // Root ignores file modes; the immutable attribute holds even for root.
@@ -256,7 +257,7 @@ fn read_only_database_exits_75_and_the_letter_is_accepted_on_retry() {
 
 #[test]
 fn show_json_has_every_contract_key_and_list_is_readable() {
-    let desk = Desk::new();
+    let desk = Desk::plain();
     let (r, _) = desk.ingest(&letter(7));
     let id = r["ticket"].as_str().unwrap();
     let t = desk.show(id);
@@ -427,7 +428,7 @@ fn check_config_names_file_line_key_and_reason() {
 
 #[test]
 fn quarantine_is_listed_counted_and_released() {
-    let desk = Desk::new();
+    let desk = Desk::plain();
     let raw = b"To: support@sed.example.org\r\nSubject: scan\r\nMessage-ID: <scan-1@scanner>\r\n\r\nscanned document\r\n";
     let (r, code) = desk.ingest(raw);
     assert_eq!((r["outcome"].as_str(), code), (Some("quarantined"), 0));

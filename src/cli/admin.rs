@@ -163,3 +163,52 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     }
     Ok(0)
 }
+
+/// `ticketd route explain`: classification and routing of a ticket or letter.
+pub(super) fn route_explain(
+    cfg: &Config,
+    id: Option<String>,
+    letter: Option<std::path::PathBuf>,
+) -> anyhow::Result<i32> {
+    use crate::workflow::rules::TicketFacts;
+    let wf = &cfg.workflow;
+    let (title, facts) = match (id, letter) {
+        (_, Some(path)) => {
+            let raw = std::fs::read(&path)
+                .with_context(|| format!("reading letter `{}`", path.display()))?;
+            let parsed = crate::parse::parse_letter(&raw, &cfg.parse_options());
+            let mut facts = TicketFacts::from_letter(&parsed);
+            let class = wf.classify(&facts);
+            println!("Classification: {}", class.explain());
+            facts.kind = class.kind;
+            facts.priority = class.priority;
+            (format!("letter {}", path.display()), facts)
+        }
+        (Some(id), None) => {
+            let id = id.trim().trim_matches(['[', ']']).to_uppercase();
+            let store = open(cfg)?;
+            let Some(t) = store.ticket_full(&id)? else {
+                bail!("no ticket `{id}`; `ticketd tickets list` shows the existing ones");
+            };
+            (format!("ticket {id}"), crate::pipeline::ticket_facts(&t))
+        }
+        (None, None) => bail!("name a ticket ID or `--letter FILE`"),
+    };
+    println!(
+        "Facts of {title}: kind {}, priority {}, sender {}, organisation {}, attachments: {}",
+        facts.kind.machine_name(),
+        facts.priority,
+        facts.sender,
+        facts.organization.as_deref().unwrap_or("—"),
+        if facts.has_attachments { "yes" } else { "no" }
+    );
+    if wf.routes.is_empty() {
+        println!(
+            "No [[routes]] in `{}`: nothing is routed.",
+            cfg.source_path.display()
+        );
+    } else {
+        print!("{}", wf.explain_route(&facts));
+    }
+    Ok(0)
+}

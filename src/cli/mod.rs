@@ -60,6 +60,9 @@ pub enum Command {
     /// Outgoing letters: list, requeue failed ones.
     #[command(subcommand)]
     Outbox(OutboxCmd),
+    /// Routing rules: which rule sends a ticket (or a letter) where, and why.
+    #[command(subcommand)]
+    Route(RouteCmd),
     /// The desk at a glance: tickets by status, quarantine, outbox backlog.
     Status {
         #[arg(long)]
@@ -90,6 +93,20 @@ pub enum TicketsCmd {
         id: String,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RouteCmd {
+    /// Print the classification and the routing rule that matches a ticket
+    /// (or a letter not yet registered), and why each earlier rule did not.
+    Explain {
+        /// A ticket ID.
+        #[arg(required_unless_present = "letter", conflicts_with = "letter")]
+        id: Option<String>,
+        /// A letter file (RFC 5322) instead of a ticket.
+        #[arg(long, value_name = "FILE")]
+        letter: Option<PathBuf>,
     },
 }
 
@@ -195,6 +212,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 deferred = r.deferred,
                 sent = r.delivery.sent,
                 retried = r.delivery.retried,
+                escalated = r.escalated,
                 failed = r.delivery.failed,
                 "run --once done"
             );
@@ -209,6 +227,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Quarantine(cmd) => admin::quarantine(cfg, cmd),
         Command::Outbox(cmd) => admin::outbox(&cfg, cmd),
         Command::Status { json } => admin::status(&cfg, json),
+        Command::Route(RouteCmd::Explain { id, letter }) => admin::route_explain(&cfg, id, letter),
         Command::CheckConfig | Command::ExampleConfig => Ok(0),
     }
 }

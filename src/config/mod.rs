@@ -9,6 +9,7 @@
 //! `config.example.toml` at the top of the repository documents every key and
 //! is embedded in the binary ([`EXAMPLE`]) as the default configuration.
 
+pub mod desk;
 mod error;
 mod types;
 
@@ -45,6 +46,7 @@ impl Config {
         cfg.source_path = path.to_path_buf();
         cfg.resolve_paths(base);
         cfg.validate(text)?;
+        cfg.workflow = cfg.compile_workflow(text)?;
         Ok(cfg)
     }
 
@@ -70,6 +72,7 @@ impl Config {
             &mut self.templates.confirmation,
             &mut self.templates.clarification,
             &mut self.templates.too_large,
+            &mut self.commands.secret_file,
         ] {
             if let Some(p) = p.as_mut() {
                 abs(p);
@@ -196,6 +199,24 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Check the desk's sections (lines, priorities, calendar, rules) and
+    /// build the workflow the pipeline uses; errors name rule and line.
+    fn compile_workflow(&self, text: &str) -> Result<crate::workflow::Workflow, ConfigError> {
+        let sections = desk::DeskSections {
+            support_address: &self.desk.support_address,
+            desk_time_zone: &self.desk.time_zone,
+            lines: &self.lines,
+            priorities: &self.priorities,
+            calendar: &self.calendar,
+            classify: &self.classify,
+            routes: &self.routes,
+            commands: &self.commands,
+            escalation: &self.escalation,
+            loops: &self.loops,
+        };
+        desk::compile(&sections, &self.source_path, text)
     }
 
     /// Parse options derived from the config.

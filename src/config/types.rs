@@ -19,6 +19,26 @@ pub struct Config {
     pub outgoing: Outgoing,
     #[serde(default)]
     pub templates: Templates,
+    // --- the desk's workflow (config/desk/); all optional ---
+    #[serde(default)]
+    pub lines: Vec<super::desk::LineConfig>,
+    #[serde(default)]
+    pub priorities: Vec<super::desk::PriorityConfig>,
+    #[serde(default)]
+    pub calendar: super::desk::CalendarConfig,
+    #[serde(default)]
+    pub classify: Vec<super::desk::ClassifyConfig>,
+    #[serde(default)]
+    pub routes: Vec<super::desk::RouteConfig>,
+    #[serde(default)]
+    pub commands: super::desk::CommandsConfig,
+    #[serde(default)]
+    pub escalation: super::desk::EscalationConfig,
+    #[serde(default)]
+    pub loops: super::desk::LoopsConfig,
+    /// The sections above, checked and compiled when the config is loaded.
+    #[serde(skip)]
+    pub workflow: crate::workflow::Workflow,
     /// The file this config was read from (not a key).
     #[serde(skip)]
     pub source_path: PathBuf,

@@ -42,6 +42,7 @@ pub struct Composer {
     domain: String,
     desk: String,
     texts: Texts,
+    tz: chrono_tz::Tz,
 }
 
 /// A letter to compose: the general form behind every kind.
@@ -104,7 +105,16 @@ impl Composer {
             domain,
             texts,
             desk: cfg.desk.name.clone(),
+            tz: cfg.workflow.calendar.time_zone(),
         })
+    }
+
+    pub fn desk_name(&self) -> &str {
+        &self.desk
+    }
+
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.tz
     }
 
     pub fn support_address(&self) -> &str {
@@ -170,7 +180,7 @@ impl Composer {
             .iter()
             .map(|f| format!("  — {}\n", missing_label(*f, t)))
             .collect();
-        let deadline = t.deadline.clone().unwrap_or_else(|| "будет сообщён".into());
+        let deadline = self.show_time(t.deadline.as_deref());
         let (name, body, kind) = if missing.is_empty() {
             ("confirmation", &self.texts.confirmation, "confirmation")
         } else {

@@ -1,12 +1,21 @@
-//! Carrying out an intake decision in one transaction per letter.
+//! Carrying out a decision: the shared machinery of the pipeline's
+//! transactions, and the simple outcomes (quarantine, ignore, too large).
+//!
+//! Every path collects its changes in [`Effects`] (history rows and letters)
+//! and writes them with [`commit_ticket`] in one transaction, where the
+//! per-day limit of automatic letters ([`crate::workflow::loops`]) is
+//! checked against the outbox itself.
 
-use super::{files, IngestError, IngestReport, Outcome, Pipeline};
+use super::{files, Desk, IngestError, IngestReport, Outcome, Pipeline};
+use crate::outbox::compose::ComposeError;
+use crate::outbox::notices::File;
 use crate::outbox::OutgoingLetter;
 use crate::parse::{Attachment, Form, ParsedLetter};
 use crate::store::letters::{insert_letter, insert_quarantine, LetterRecord};
-use crate::store::outbox::enqueue;
+use crate::store::outbox::{count_auto_to, enqueue};
 use crate::store::tickets::{self, AttachmentRow, HistoryRow, RejectedRow, Ticket};
-use crate::store::ts;
+use crate::store::{ts, Store, StoreError};
+use crate::workflow::loops::{self, SendDecision};
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 
@@ -18,7 +27,7 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn record<'b>(
+    pub fn record<'b>(
         &'b self,
         outcome: &'b str,
         ticket: Option<&'b str>,
@@ -27,7 +36,7 @@ impl Ctx<'_> {
         LetterRecord {
             identity: self.identity,
             message_id: self.parsed.message_id.as_deref(),
-            sender: self.parsed.from.as_ref().map(|a| a.email.as_str()),
+            sender: self.sender(),
             outcome,
             ticket_id: ticket,
             reason,
@@ -36,7 +45,11 @@ impl Ctx<'_> {
         }
     }
 
-    fn report(
+    pub fn sender(&self) -> Option<&str> {
+        self.parsed.from.as_ref().map(|a| a.email.as_str())
+    }
+
+    pub fn report(
         &self,
         outcome: Outcome,
         ticket: Option<String>,
@@ -52,7 +65,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn history(
+    pub fn history(
         &self,
         actor: &str,
         action: &str,
@@ -60,14 +73,61 @@ impl Ctx<'_> {
         to: Option<&str>,
         detail: Option<String>,
     ) -> HistoryRow {
-        HistoryRow {
-            at: ts(self.now),
-            actor: actor.to_string(),
-            action: action.to_string(),
-            from: from.map(str::to_string),
-            to: to.map(str::to_string),
-            detail,
-        }
+        history_at(self.now, actor, action, from, to, detail)
+    }
+}
+
+pub(super) fn history_at(
+    now: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    detail: Option<String>,
+) -> HistoryRow {
+    HistoryRow {
+        at: ts(now),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        from: from.map(str::to_string),
+        to: to.map(str::to_string),
+        detail,
+    }
+}
+
+/// A letter to queue, and whether the per-day limit applies to it (letters
+/// to people outside the desk do; routed letters to a line's mailbox do not).
+pub(super) struct Queued {
+    pub letter: Result<OutgoingLetter, ComposeError>,
+    pub limited: bool,
+}
+
+/// What one decision changes besides the ticket row.
+#[derive(Default)]
+pub(super) struct Effects {
+    pub history: Vec<HistoryRow>,
+    pub letters: Vec<Queued>,
+}
+
+impl Effects {
+    pub fn log(&mut self, h: HistoryRow) {
+        self.history.push(h);
+    }
+
+    /// A letter subject to the per-day limit of automatic letters.
+    pub fn send(&mut self, letter: Result<OutgoingLetter, ComposeError>) {
+        self.letters.push(Queued {
+            letter,
+            limited: true,
+        });
+    }
+
+    /// A letter to the desk's own staff (a line's mailbox): always sent.
+    pub fn send_to_desk(&mut self, letter: Result<OutgoingLetter, ComposeError>) {
+        self.letters.push(Queued {
+            letter,
+            limited: false,
+        });
     }
 }
 
@@ -86,7 +146,7 @@ pub(super) fn quarantine(
         c.raw,
         c.now,
     )?;
-    tx.commit().map_err(crate::store::StoreError::from)?;
+    tx.commit().map_err(StoreError::from)?;
     Ok(c.report(Outcome::Quarantined, None, Some(reason.to_string()), false))
 }
 
@@ -97,13 +157,16 @@ pub(super) fn ignore(
 ) -> Result<IngestReport, IngestError> {
     let tx = p.store.begin()?;
     insert_letter(&tx, &c.record("ignored", None, Some(reason)))?;
-    tx.commit().map_err(crate::store::StoreError::from)?;
+    tx.commit().map_err(StoreError::from)?;
     Ok(c.report(Outcome::Ignored, None, Some(reason.to_string()), false))
 }
 
 /// Write the kept attachments' files before the transaction.
-fn store_files(p: &Pipeline, atts: &[Attachment]) -> Result<Vec<AttachmentRow>, IngestError> {
-    let dir = &p.cfg.attachments.dir;
+pub(super) fn store_files(
+    d: &Desk<'_>,
+    atts: &[Attachment],
+) -> Result<Vec<AttachmentRow>, IngestError> {
+    let dir = &d.cfg.attachments.dir;
     atts.iter()
         .map(|a| {
             let sha = files::store(dir, &a.data).map_err(|source| IngestError::Attachment {
@@ -120,7 +183,21 @@ fn store_files(p: &Pipeline, atts: &[Attachment]) -> Result<Vec<AttachmentRow>, 
         .collect()
 }
 
-fn rejected_rows(parsed: &ParsedLetter) -> Vec<RejectedRow> {
+/// The stored files of a ticket, to attach to a routed letter. A file that
+/// cannot be read is left out (and logged): the letter still goes.
+pub(super) fn read_files(d: &Desk<'_>, rows: &[AttachmentRow]) -> Vec<File> {
+    rows.iter()
+        .filter_map(|a| match std::fs::read(files::path_for(&d.cfg.attachments.dir, &a.sha256)) {
+            Ok(bytes) => Some((a.filename.clone(), a.content_type.clone(), bytes)),
+            Err(e) => {
+                tracing::warn!(sha256 = %a.sha256, error = %e, "attachment file missing; not attached");
+                None
+            }
+        })
+        .collect()
+}
+
+pub(super) fn rejected_rows(parsed: &ParsedLetter) -> Vec<RejectedRow> {
     parsed
         .rejected
         .iter()
@@ -131,17 +208,119 @@ fn rejected_rows(parsed: &ParsedLetter) -> Vec<RejectedRow> {
         .collect()
 }
 
-/// Queue a letter and thread its Message-ID to the ticket.
-fn queue(
+/// Queue the letters of `fx` (checking the per-day limit) and thread their
+/// Message-IDs to the ticket; a suppressed or uncomposable letter becomes a
+/// history row. Returns whether anything was queued.
+fn queue_all(
     tx: &Transaction<'_>,
-    letter: &OutgoingLetter,
+    d: &Desk<'_>,
+    ticket: &str,
+    fx: Effects,
     now: DateTime<Utc>,
-) -> Result<(), IngestError> {
-    enqueue(tx, letter, now)?;
-    if let Some(t) = &letter.ticket_id {
-        tickets::link_message(tx, &letter.message_id, t)?;
+    letter_id: Option<i64>,
+) -> Result<bool, IngestError> {
+    let mut queued = false;
+    for h in &fx.history {
+        tickets::add_history(tx, ticket, h, letter_id)?;
     }
-    Ok(())
+    for q in fx.letters {
+        let letter = match q.letter {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(ticket, error = %e, "letter not composed");
+                let h = history_at(
+                    now,
+                    "system",
+                    "letter_failed",
+                    None,
+                    None,
+                    Some(e.to_string()),
+                );
+                tickets::add_history(tx, ticket, &h, letter_id)?;
+                continue;
+            }
+        };
+        if q.limited {
+            if let Some(to) = letter.to.first() {
+                let sent = count_auto_to(tx, ticket, to, loops::window_start(now))?;
+                let policy = &d.cfg.workflow.loops;
+                if let SendDecision::Suppress { reason } =
+                    loops::may_send_auto(sent.max(0) as u32, to, ticket, policy)
+                {
+                    tracing::info!(ticket, kind = %letter.kind, "automatic letter suppressed by the daily limit");
+                    let h = history_at(
+                        now,
+                        "system",
+                        "suppressed",
+                        None,
+                        None,
+                        Some(format!("{}: {reason}", letter.kind)),
+                    );
+                    tickets::add_history(tx, ticket, &h, letter_id)?;
+                    continue;
+                }
+            }
+        }
+        enqueue(tx, &letter, now)?;
+        tickets::link_message(tx, &letter.message_id, ticket)?;
+        queued = true;
+    }
+    Ok(queued)
+}
+
+/// Everything one letter did to a ticket, in one transaction: the ticket
+/// row (inserted when `new_ticket`), the letter record, files, history and
+/// letters.
+pub(super) struct TicketCommit<'a> {
+    pub ticket: &'a Ticket,
+    pub new_ticket: bool,
+    pub outcome: &'a str,
+    pub kept: &'a [AttachmentRow],
+    pub rejected: &'a [RejectedRow],
+    pub fx: Effects,
+}
+
+pub(super) fn commit_ticket(
+    tx: Transaction<'_>,
+    d: &Desk<'_>,
+    c: &Ctx<'_>,
+    w: TicketCommit<'_>,
+) -> Result<bool, IngestError> {
+    let t = w.ticket;
+    if w.new_ticket {
+        tickets::insert_ticket(&tx, t)?;
+    } else {
+        tickets::update_ticket(&tx, t)?;
+    }
+    let lid = insert_letter(&tx, &c.record(w.outcome, Some(&t.id), None))?;
+    for a in w.kept {
+        tickets::add_attachment(&tx, &t.id, lid, a)?;
+    }
+    for r in w.rejected {
+        tickets::add_rejected(&tx, &t.id, lid, r)?;
+    }
+    if let Some(mid) = &c.parsed.message_id {
+        tickets::link_message(&tx, mid, &t.id)?;
+    }
+    let queued = queue_all(&tx, d, &t.id, w.fx, c.now, Some(lid))?;
+    tx.commit().map_err(StoreError::from)?;
+    Ok(queued)
+}
+
+/// Changes without an incoming letter (escalation): ticket row, history,
+/// letters.
+pub(super) fn commit_system(
+    store: &mut Store,
+    d: &Desk<'_>,
+    t: &Ticket,
+    fx: Effects,
+    now: DateTime<Utc>,
+) -> Result<bool, IngestError> {
+    let tx = store.begin()?;
+    tickets::update_ticket(&tx, t)?;
+    let queued = queue_all(&tx, d, &t.id, fx, now, None)?;
+    tx.commit().map_err(StoreError::from)?;
+    Ok(queued)
 }
 
 /// The form as the ticket holds it (to recompute what is missing).
@@ -160,209 +339,12 @@ pub(super) fn form_of(t: &Ticket) -> Form {
 }
 
 /// Where to answer, unless that would be talking to ourselves.
-fn answer_to(p: &Pipeline, parsed: &ParsedLetter) -> Option<String> {
+pub(super) fn answer_to(d: &Desk<'_>, parsed: &ParsedLetter) -> Option<String> {
     let addr = parsed.reply_address()?.email.clone();
-    (!p.own_addresses
+    (!d.own_addresses
         .iter()
         .any(|o| o.eq_ignore_ascii_case(&addr)))
     .then_some(addr)
-}
-
-pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, IngestError> {
-    let parsed = c.parsed;
-    let kept = store_files(p, &parsed.attachments)?;
-    let rejected = rejected_rows(parsed);
-    let form = &parsed.form;
-    let missing = form.missing();
-    let status = if missing.is_empty() {
-        "new"
-    } else {
-        "awaiting_user"
-    };
-    let requester = parsed
-        .from
-        .as_ref()
-        .map(|a| a.email.clone())
-        .unwrap_or_default();
-    let reply_to = answer_to(p, parsed);
-    let mut t = Ticket {
-        status: status.into(),
-        kind: "consultation".into(),
-        priority: "normal".into(),
-        line: 1,
-        requester: requester.clone(),
-        reply_to: reply_to.clone().unwrap_or_else(|| requester.clone()),
-        subject: parsed.subject.trim().to_string(),
-        organization: form.organization.clone(),
-        full_name: form.full_name.clone(),
-        location: form.location.clone(),
-        room: form.room.clone(),
-        floor: form.floor.clone(),
-        phone: form.phone.clone(),
-        phone_ext: form.phone_ext.clone(),
-        description: form.description.clone(),
-        note: form.note.clone(),
-        created_at: ts(c.now),
-        updated_at: ts(c.now),
-        ..Default::default()
-    };
-    let tx = p.store.begin()?;
-    t.id = tickets::allocate_id(&tx, &p.cfg.tickets.prefix, c.now)?;
-    tickets::insert_ticket(&tx, &t)?;
-    let lid = insert_letter(&tx, &c.record("created", Some(&t.id), None))?;
-    for a in &kept {
-        tickets::add_attachment(&tx, &t.id, lid, a)?;
-    }
-    for r in &rejected {
-        tickets::add_rejected(&tx, &t.id, lid, r)?;
-    }
-    let missing_names: Vec<&str> = missing.iter().map(|f| f.machine_name()).collect();
-    let detail = (!missing.is_empty()).then(|| format!("missing: {}", missing_names.join(", ")));
-    tickets::add_history(
-        &tx,
-        &t.id,
-        &c.history(&requester, "created", None, Some(status), detail),
-        Some(lid),
-    )?;
-    if let Some(mid) = &parsed.message_id {
-        tickets::link_message(&tx, mid, &t.id)?;
-    }
-    let mut queued = false;
-    if reply_to.is_some() {
-        match p.composer.registration(
-            &t,
-            &missing,
-            &rejected,
-            &kept,
-            &parsed.notes,
-            parsed.message_id.as_deref(),
-        ) {
-            Ok(letter) => {
-                queue(&tx, &letter, c.now)?;
-                queued = true;
-            }
-            Err(e) => {
-                tracing::warn!(ticket = %t.id, error = %e, "auto-reply not composed");
-                tickets::add_history(
-                    &tx,
-                    &t.id,
-                    &c.history("system", "reply_failed", None, None, Some(e.to_string())),
-                    Some(lid),
-                )?;
-            }
-        }
-    }
-    tx.commit().map_err(crate::store::StoreError::from)?;
-    Ok(c.report(Outcome::Created, Some(t.id), None, queued))
-}
-
-/// Fill the ticket's empty fields from a user's answer.
-fn complete_from(t: &mut Ticket, f: &Form) -> Vec<&'static str> {
-    let mut filled = Vec::new();
-    let mut take = |slot: &mut Option<String>, v: &Option<String>, name: &'static str| {
-        let empty = slot.as_deref().map_or(true, |s| s.trim().is_empty());
-        if empty && v.as_deref().is_some_and(|s| !s.trim().is_empty()) {
-            *slot = v.clone();
-            filled.push(name);
-        }
-    };
-    take(&mut t.organization, &f.organization, "organization");
-    take(&mut t.full_name, &f.full_name, "full_name");
-    if t.room.is_none() || t.floor.is_none() {
-        take(&mut t.location, &f.location, "location");
-        take(&mut t.room, &f.room, "room");
-        take(&mut t.floor, &f.floor, "floor");
-    }
-    if t.phone.is_none() {
-        take(&mut t.phone_ext, &f.phone_ext, "phone_ext");
-    }
-    take(&mut t.phone, &f.phone, "phone");
-    take(&mut t.description, &f.description, "description");
-    take(&mut t.note, &f.note, "note");
-    filled
-}
-
-pub(super) fn follow_up(
-    p: &mut Pipeline,
-    c: &Ctx<'_>,
-    id: &str,
-) -> Result<IngestReport, IngestError> {
-    let parsed = c.parsed;
-    let Some(mut t) = p.store.ticket(id)? else {
-        return create(p, c);
-    };
-    let kept = store_files(p, &parsed.attachments)?;
-    let rejected = rejected_rows(parsed);
-    let sender = parsed
-        .from
-        .as_ref()
-        .map(|a| a.email.clone())
-        .unwrap_or_default();
-    let before = t.status.clone();
-    let mut letters = Vec::new();
-    let mut history = vec![c.history(&sender, "letter", None, None, Some(excerpt(&parsed.text)))];
-    if t.status == "awaiting_user" && !form_of(&t).missing().is_empty() {
-        let filled = complete_from(&mut t, &parsed.form);
-        let missing = form_of(&t).missing();
-        if !filled.is_empty() {
-            history.push(c.history(&sender, "fields_added", None, None, Some(filled.join(", "))));
-        }
-        if missing.is_empty() {
-            t.status = "new".into();
-            history.push(c.history(
-                "system",
-                "status",
-                Some(&before),
-                Some("new"),
-                Some("all mandatory fields present".into()),
-            ));
-            letters.push(p.composer.registration(
-                &t,
-                &[],
-                &rejected,
-                &kept,
-                &parsed.notes,
-                parsed.message_id.as_deref(),
-            ));
-        } else if !filled.is_empty() || !kept.is_empty() {
-            letters.push(p.composer.registration(
-                &t,
-                &missing,
-                &rejected,
-                &kept,
-                &parsed.notes,
-                parsed.message_id.as_deref(),
-            ));
-        }
-    }
-    t.updated_at = ts(c.now);
-    let tx = p.store.begin()?;
-    tickets::update_ticket(&tx, &t)?;
-    let lid = insert_letter(&tx, &c.record("updated", Some(&t.id), None))?;
-    for a in &kept {
-        tickets::add_attachment(&tx, &t.id, lid, a)?;
-    }
-    for r in &rejected {
-        tickets::add_rejected(&tx, &t.id, lid, r)?;
-    }
-    for h in &history {
-        tickets::add_history(&tx, &t.id, h, Some(lid))?;
-    }
-    if let Some(mid) = &parsed.message_id {
-        tickets::link_message(&tx, mid, &t.id)?;
-    }
-    let mut queued = false;
-    for l in letters {
-        match l {
-            Ok(letter) => {
-                queue(&tx, &letter, c.now)?;
-                queued = true;
-            }
-            Err(e) => tracing::warn!(ticket = %t.id, error = %e, "letter not composed"),
-        }
-    }
-    tx.commit().map_err(crate::store::StoreError::from)?;
-    Ok(c.report(Outcome::Updated, Some(t.id), None, queued))
 }
 
 pub(super) fn oversize(
@@ -372,12 +354,13 @@ pub(super) fn oversize(
     limit: u64,
 ) -> Result<IngestReport, IngestError> {
     let reason = format!("too large: {size} bytes, the limit is {limit} bytes");
+    let (store, d) = p.split();
     let to = if c.parsed.machine.is_none() {
-        answer_to(p, c.parsed)
+        answer_to(&d, c.parsed)
     } else {
         None
     };
-    let tx = p.store.begin()?;
+    let tx = store.begin()?;
     let lid = insert_letter(&tx, &c.record("quarantined", None, Some(&reason)))?;
     insert_quarantine(
         &tx,
@@ -389,25 +372,25 @@ pub(super) fn oversize(
     )?;
     let mut queued = false;
     if let Some(to) = to {
-        match p.composer.too_large(
+        match d.composer.too_large(
             &to,
             &c.parsed.subject,
             limit,
             c.parsed.message_id.as_deref(),
         ) {
             Ok(letter) => {
-                queue(&tx, &letter, c.now)?;
+                enqueue(&tx, &letter, c.now)?;
                 queued = true;
             }
             Err(e) => tracing::warn!(error = %e, "too-large notice not composed"),
         }
     }
-    tx.commit().map_err(crate::store::StoreError::from)?;
+    tx.commit().map_err(StoreError::from)?;
     Ok(c.report(Outcome::Quarantined, None, Some(reason), queued))
 }
 
 /// The first part of a letter's text for the history (the raw letter is kept).
-fn excerpt(text: &str) -> String {
+pub(super) fn excerpt(text: &str) -> String {
     const MAX: usize = 2000;
     let t = text.trim();
     if t.chars().count() <= MAX {

@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 pub struct Handle {
     inner: Arc<Mutex<Pipeline>>,
     wake: Arc<Notify>,
+    changed: Arc<Notify>,
 }
 
 impl Handle {
@@ -21,12 +22,28 @@ impl Handle {
         Handle {
             inner: Arc::new(Mutex::new(p)),
             wake: Arc::new(Notify::new()),
+            changed: Arc::new(Notify::new()),
         }
     }
 
     /// Notified whenever outgoing mail was queued.
     pub fn outbox_wake(&self) -> Arc<Notify> {
         self.wake.clone()
+    }
+
+    /// Notified whenever a letter created or changed a ticket (deadlines may
+    /// have moved: the escalation timer re-reads its next wake).
+    pub fn tickets_changed(&self) -> Arc<Notify> {
+        self.changed.clone()
+    }
+
+    /// Escalate what is due now; wakes the sender when letters were queued.
+    pub async fn escalate_due(&self) -> Result<usize, IngestError> {
+        let (n, queued) = self.with(|p| p.escalate_due(chrono::Utc::now())).await?;
+        if queued {
+            self.wake.notify_one();
+        }
+        Ok(n)
     }
 
     /// Run `f` on the pipeline on a blocking thread.
@@ -50,6 +67,9 @@ impl Handle {
         let r = self.with(move |p| p.ingest(&raw)).await?;
         if r.queued_mail {
             self.wake.notify_one();
+        }
+        if matches!(r.outcome, super::Outcome::Created | super::Outcome::Updated) {
+            self.changed.notify_one();
         }
         Ok(r)
     }

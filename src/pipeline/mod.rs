@@ -10,8 +10,13 @@
 //! commit may the source acknowledge the letter.
 
 mod apply;
+mod create;
+mod escalation;
 pub mod files;
 mod handle;
+mod reply;
+
+pub use reply::ticket_facts;
 
 pub use handle::Handle;
 
@@ -20,7 +25,8 @@ use crate::outbox::compose::{ComposeError, Composer};
 use crate::parse::{parse_letter, ParseOptions};
 use crate::store::{Store, StoreError};
 use crate::workflow::intake::{self, Intake, IntakeFacts};
-use crate::workflow::thread;
+use crate::workflow::token::ReplyKey;
+use crate::workflow::{commands, thread, token};
 use chrono::Utc;
 use serde::Serialize;
 use std::sync::Arc;
@@ -74,6 +80,8 @@ pub enum IngestError {
     Compose(#[from] ComposeError),
     #[error("the pipeline worker stopped")]
     Gone,
+    #[error("command key: {0}")]
+    Key(String),
 }
 
 impl IngestError {
@@ -83,7 +91,7 @@ impl IngestError {
         match self {
             IngestError::Store(e) => e.is_transient(),
             IngestError::Attachment { .. } | IngestError::Gone => true,
-            IngestError::Compose(_) => false,
+            IngestError::Compose(_) | IngestError::Key(_) => false,
         }
     }
 }
@@ -96,6 +104,46 @@ pub struct Pipeline {
     composer: Composer,
     opts: ParseOptions,
     own_addresses: Vec<String>,
+    key: ReplyKey,
+}
+
+/// The read-only parts of the pipeline that decisions and letters need,
+/// borrowed beside the store's write transaction.
+pub(crate) struct Desk<'a> {
+    pub cfg: &'a Config,
+    pub composer: &'a Composer,
+    pub own_addresses: &'a [String],
+    pub key: &'a ReplyKey,
+}
+
+/// State key of the generated proof-of-receipt key (used when
+/// `[commands] secret_file` is not set).
+const KEY_STATE: &str = "commands.key";
+
+/// The HMAC key for proofs of receipt: from `[commands] secret_file`, or
+/// generated once and kept in the database, so that commands by reply work
+/// out of the box and the secret is never in the config.
+fn reply_key(cfg: &Config, store: &Store) -> Result<ReplyKey, IngestError> {
+    let bytes = match &cfg.workflow.secret_file {
+        Some(f) => std::fs::read(f).map_err(|e| {
+            IngestError::Key(format!(
+                "cannot read `{}` ([commands] secret_file): {e}",
+                f.display()
+            ))
+        })?,
+        None => match store
+            .state_get(KEY_STATE)?
+            .and_then(|h| hex::decode(h).ok())
+        {
+            Some(b) => b,
+            None => {
+                let b: [u8; 32] = rand::random();
+                store.state_set(KEY_STATE, &hex::encode(b))?;
+                b.to_vec()
+            }
+        },
+    };
+    ReplyKey::from_bytes(&bytes).map_err(|e| IngestError::Key(e.to_string()))
 }
 
 impl Pipeline {
@@ -106,14 +154,30 @@ impl Pipeline {
         )?;
         let composer = Composer::new(&cfg)?;
         let opts = cfg.parse_options();
-        let own_addresses = vec![cfg.desk.support_address.to_lowercase()];
+        let mut own_addresses = cfg.workflow.own_addresses();
+        own_addresses.push(cfg.desk.support_address.to_lowercase());
+        let key = reply_key(&cfg, &store)?;
         Ok(Pipeline {
             cfg,
             store,
             composer,
             opts,
             own_addresses,
+            key,
         })
+    }
+
+    /// The store for writing, and the rest for reading, at once.
+    pub(crate) fn split(&mut self) -> (&mut Store, Desk<'_>) {
+        (
+            &mut self.store,
+            Desk {
+                cfg: &self.cfg,
+                composer: &self.composer,
+                own_addresses: &self.own_addresses,
+                key: &self.key,
+            },
+        )
     }
 
     pub fn store(&self) -> &Store {
@@ -148,7 +212,16 @@ impl Pipeline {
         let parsed = parse_letter(raw, &self.opts);
         let prefix = &self.cfg.tickets.prefix;
         let mut tagged = None;
-        for tag in thread::tags(&parsed.subject, prefix) {
+        // The subject's tag, else the ticket of a proof-of-receipt address.
+        let in_addresses = parsed
+            .to
+            .iter()
+            .chain(parsed.cc.iter())
+            .filter_map(|a| token::ticket_of(&a.email));
+        for tag in thread::tags(&parsed.subject, prefix)
+            .into_iter()
+            .chain(in_addresses)
+        {
             if self.store.ticket(&tag)?.is_some() {
                 tagged = Some(tag);
                 break;
@@ -179,8 +252,11 @@ impl Pipeline {
         let report = match decision {
             Intake::Quarantine(reason) => apply::quarantine(self, &ctx, &reason)?,
             Intake::Ignore(reason) => apply::ignore(self, &ctx, &reason)?,
-            Intake::New => apply::create(self, &ctx)?,
-            Intake::FollowUp(ticket) => apply::follow_up(self, &ctx, &ticket)?,
+            Intake::New if commands::is_status_request(&parsed.subject, &parsed.text) => {
+                create::status_request(self, &ctx)?
+            }
+            Intake::New => create::create(self, &ctx)?,
+            Intake::FollowUp(ticket) => reply::follow_up(self, &ctx, &ticket)?,
         };
         match report.outcome {
             Outcome::Quarantined => tracing::warn!(

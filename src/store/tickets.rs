@@ -193,6 +193,37 @@ impl Store {
             .optional()?)
     }
 
+    /// Open tickets of a requester, newest first.
+    pub fn tickets_of(&self, requester: &str) -> Result<Vec<Ticket>> {
+        self.tickets(&ListFilter {
+            requester: Some(requester.to_lowercase()),
+            open_only: true,
+            ..Default::default()
+        })
+    }
+
+    /// Has the ticket ever been routed to a line?
+    pub fn was_routed(&self, id: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM history WHERE ticket_id = ?1 AND action IN ('routed', 'escalated'))",
+            [id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Tickets that can escalate: `new` or `assigned` with a deadline; with
+    /// `due_by`, only those whose deadline has passed by then.
+    pub fn escalation_candidates(&self, due_by: Option<DateTime<Utc>>) -> Result<Vec<Ticket>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM tickets
+             WHERE status IN ('new', 'assigned') AND deadline IS NOT NULL
+               AND (?1 IS NULL OR deadline <= ?1)
+             ORDER BY deadline"
+        ))?;
+        let rows = st.query_map([due_by.map(ts)], from_row)?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// Number of tickets per status.
     pub fn count_by_status(&self) -> Result<Vec<(String, i64)>> {
         let mut st = self

@@ -9,3 +9,30 @@
 
 pub mod intake;
 pub mod thread;
+
+pub mod calendar;
+pub mod classify;
+pub mod commands;
+pub mod desk;
+pub mod duration;
+pub mod escalate;
+pub mod loops;
+pub mod plan;
+pub mod route;
+pub mod rules;
+pub mod status;
+pub mod token;
+pub mod user;
+
+pub use calendar::{add_working_time, Calendar, WorkDuration};
+pub use classify::{classify, deadline, Classification, ClassifyRule, Priority};
+pub use commands::{is_confirmation, is_status_request, parse_reply, CommandError, CommandSet};
+pub use desk::{LineDef, Workflow};
+pub use escalate::{escalate, next_wake, Escalation, EscalationSnapshot};
+pub use loops::{may_send_auto, LoopPolicy, SendDecision, SenderRole};
+pub use plan::{plan, CommandPlan, TicketState};
+pub use route::{explain, route, RouteAction, RouteDecision, RouteRule, RuleVerdict};
+pub use rules::{Conditions, RuleRef, SenderPattern, TicketFacts};
+pub use status::{transition, Actor, Kind, Line, Refusal, Role, Status};
+pub use token::{make_reply_address, verify, ReplyKey, Verification};
+pub use user::{user_reply, UserReply};

@@ -24,6 +24,15 @@ impl Desk {
         Desk::with(|_| {})
     }
 
+    /// The example desk without lines and routing rules: tickets are
+    /// registered and answered, nothing is routed.
+    pub fn plain() -> Desk {
+        Desk::with(|cfg| {
+            cfg.remove("lines");
+            cfg.remove("routes");
+        })
+    }
+
     /// Like [`Desk::new`], letting the test change the config table first.
     pub fn with(change: impl FnOnce(&mut toml::Table)) -> Desk {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -1,0 +1,257 @@
+//! The desk's working letters: the routed letter to a line, notices to
+//! lines, relaying an engineer's words to the user, confirmations and
+//! refusals of commands, the list of a user's tickets.
+//!
+//! Their texts are fixed Russian (only the user-facing registration letters
+//! are admin templates): they are read by the desk's own staff.
+
+use super::compose::{attachments_block, form_block, ComposeError, Composer, LetterSpec};
+use super::texts::{kind_name, status_name};
+use super::OutgoingLetter;
+use crate::store::tickets::{HistoryRow, Ticket};
+
+/// A file to attach: (name, content type, bytes).
+pub type File = (String, String, Vec<u8>);
+
+/// How to move a ticket by reply, for the routed letter.
+const COMMAND_HELP: &str = "\
+Чтобы изменить обращение, ответьте на это письмо (не меняя адрес ответа:
+в нём подтверждение, что письмо получено вами), начав текст со строк:
+  Статус: Предложено решение        (Новое, Направлено на инженера, Действие пользователя, Предложено решение)
+  Линия: 2                          (1, 2 или 3)
+  Приоритет: high
+  Вид: Инцидент                     (Консультация, Инцидент, Запрос на обслуживание)
+  Исполнитель: адрес инженера
+Текст после этих строк при статусе «Действие пользователя» или «Предложено решение»
+будет отправлен пользователю от имени службы поддержки.";
+
+impl Composer {
+    /// Deadline as people read it, in the desk's time zone.
+    pub fn show_time(&self, stored: Option<&str>) -> String {
+        let Some(t) = stored.and_then(crate::store::parse_ts) else {
+            return "не установлен".into();
+        };
+        t.with_timezone(&self.time_zone())
+            .format("%d.%m.%Y %H:%M")
+            .to_string()
+    }
+
+    fn summary(&self, t: &Ticket) -> String {
+        format!(
+            "Обращение: {}\nТема: {}\nСтатус: {}\nВид: {}   Приоритет: {}   Линия: {}\nСрок: {}\nЗаявитель: {}\n",
+            t.id,
+            t.subject,
+            status_name(&t.status),
+            kind_name(&t.kind),
+            t.priority,
+            t.line,
+            self.show_time(t.deadline.as_deref()),
+            t.requester
+        )
+    }
+
+    /// The ticket sent to a line's mailbox, with form, files and history;
+    /// `reply_to` carries the proof of receipt.
+    pub fn routed(
+        &self,
+        t: &Ticket,
+        to: &str,
+        reply_to: &str,
+        why: &str,
+        history: &[HistoryRow],
+        files: Vec<File>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        let mut body = format!("{why}\n\n{}\n{}", self.summary(t), form_block(t));
+        body.push_str(&attachments_block(&t.attachments, &t.rejected_attachments));
+        if !history.is_empty() {
+            body.push_str("\nИстория:\n");
+            for h in history {
+                let change = match (&h.from, &h.to) {
+                    (Some(f), Some(to)) => format!(" {} → {}", status_name(f), status_name(to)),
+                    (None, Some(to)) => format!(" → {}", status_name(to)),
+                    _ => String::new(),
+                };
+                body.push_str(&format!(
+                    "  {}  {}  {}{}",
+                    self.show_time(Some(&h.at)),
+                    h.actor,
+                    h.action,
+                    change
+                ));
+                if let Some(d) = h.detail.as_deref().and_then(|d| d.lines().next()) {
+                    body.push_str(&format!(" — {d}"));
+                }
+                body.push('\n');
+            }
+        }
+        body.push('\n');
+        body.push_str(COMMAND_HELP);
+        body.push('\n');
+        self.letter(LetterSpec {
+            kind: "routed".into(),
+            ticket: Some(t.id.clone()),
+            to: vec![to.to_string()],
+            subject: Self::tagged_subject(&t.id, &t.subject),
+            body,
+            reply_to: Some(reply_to.to_string()),
+            auto: "auto-generated",
+            files,
+            ..Default::default()
+        })
+    }
+
+    /// A short notice to a line (escalation, the user confirmed, ...).
+    pub fn line_notice(
+        &self,
+        t: &Ticket,
+        to: &str,
+        reply_to: Option<String>,
+        text: &str,
+        files: Vec<File>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        self.letter(LetterSpec {
+            kind: "notice".into(),
+            ticket: Some(t.id.clone()),
+            to: vec![to.to_string()],
+            subject: Self::tagged_subject(&t.id, &t.subject),
+            body: format!("{text}\n\n{}", self.summary(t)),
+            reply_to,
+            auto: "auto-generated",
+            files,
+            ..Default::default()
+        })
+    }
+
+    /// п. 94: the appeal was taken in work (routed after registration).
+    pub fn taken_in_work(&self, t: &Ticket) -> Result<OutgoingLetter, ComposeError> {
+        let body = format!(
+            "Здравствуйте!\n\nВаше обращение {} принято в работу и направлено инженеру.\nСрок решения: {}\n\n\
+             При переписке по обращению сохраняйте его номер [{}] в теме письма.\n\nЭто письмо отправлено автоматически.\n--\n{}\n",
+            t.id,
+            self.show_time(t.deadline.as_deref()),
+            t.id,
+            self.desk_name()
+        );
+        self.to_requester(t, "in_work", body, None)
+    }
+
+    /// An engineer's words to the user, from the support address.
+    pub fn relay_to_user(&self, t: &Ticket, text: &str) -> Result<OutgoingLetter, ComposeError> {
+        let lead = match t.status.as_str() {
+            "solution_proposed" => {
+                "По вашему обращению предложено решение. Если оно помогло, ответьте на это письмо словом «Подтверждаю»; если нет — опишите, что не так."
+            }
+            _ => "По вашему обращению инженеру нужны сведения от вас. Пожалуйста, ответьте на это письмо.",
+        };
+        let body = format!(
+            "Здравствуйте!\n\n{lead}\n\nОбращение: {}\nСтатус: {}\n\n{}\n\n--\n{}\n",
+            t.id,
+            status_name(&t.status),
+            text.trim(),
+            self.desk_name()
+        );
+        self.to_requester(t, "to_user", body, None)
+    }
+
+    fn to_requester(
+        &self,
+        t: &Ticket,
+        kind: &str,
+        body: String,
+        in_reply_to: Option<&str>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        self.letter(LetterSpec {
+            kind: kind.into(),
+            ticket: Some(t.id.clone()),
+            to: vec![t.reply_to.clone()],
+            subject: Self::tagged_subject(&t.id, &t.subject),
+            body,
+            in_reply_to: in_reply_to.map(str::to_string),
+            auto: "auto-generated",
+            ..Default::default()
+        })
+    }
+
+    /// The one-line confirmation of an applied command to the engineer.
+    pub fn command_done(
+        &self,
+        t: &Ticket,
+        to: &str,
+        summary: &str,
+        in_reply_to: Option<&str>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        self.letter(LetterSpec {
+            kind: "command_done".into(),
+            ticket: Some(t.id.clone()),
+            to: vec![to.to_string()],
+            subject: format!("[{}] принято: {summary}", t.id),
+            body: format!("{}: {summary}\n\n{}", t.id, self.summary(t)),
+            in_reply_to: in_reply_to.map(str::to_string),
+            auto: "auto-replied",
+            ..Default::default()
+        })
+    }
+
+    /// A refused command or confirmation: what was refused and why; nothing
+    /// of the letter was applied.
+    pub fn refusal(
+        &self,
+        ticket: &str,
+        to: &str,
+        reasons: &[String],
+        in_reply_to: Option<&str>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        let mut body =
+            format!("{ticket}: письмо не применено, обращение не изменено.\n\nПричины:\n");
+        for r in reasons {
+            body.push_str(&format!("  — {r}\n"));
+        }
+        self.letter(LetterSpec {
+            kind: "refusal".into(),
+            ticket: Some(ticket.to_string()),
+            to: vec![to.to_string()],
+            subject: format!("[{ticket}] не применено"),
+            body,
+            in_reply_to: in_reply_to.map(str::to_string),
+            auto: "auto-replied",
+            ..Default::default()
+        })
+    }
+
+    /// The list of a user's open tickets (a `статус` letter, п. 7 of 003).
+    pub fn status_list(
+        &self,
+        to: &str,
+        tickets: &[Ticket],
+        in_reply_to: Option<&str>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        let mut body = String::from("Здравствуйте!\n\n");
+        if tickets.is_empty() {
+            body.push_str("Открытых обращений с вашего адреса нет.\n");
+        } else {
+            body.push_str("Ваши открытые обращения:\n\n");
+            for t in tickets {
+                body.push_str(&format!(
+                    "  {}  {}  срок: {}  — {}\n",
+                    t.id,
+                    status_name(&t.status),
+                    self.show_time(t.deadline.as_deref()),
+                    t.subject
+                ));
+            }
+        }
+        body.push_str(&format!(
+            "\nЭто письмо отправлено автоматически.\n--\n{}\n",
+            self.desk_name()
+        ));
+        self.letter(LetterSpec {
+            kind: "status_list".into(),
+            to: vec![to.to_string()],
+            subject: "Статус ваших обращений".into(),
+            body,
+            in_reply_to: in_reply_to.map(str::to_string),
+            auto: "auto-replied",
+            ..Default::default()
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! Escalation (п. 81, 83): a ticket past its deadline in `new` or
+//! `assigned` moves to the next line, once per deadline, with the routed
+//! letter to the new line and a notice to the 1st line, which coordinates.
+//! The decisions are [`crate::workflow::escalate`]'s; this module finds the
+//! candidates and commits each escalation in its own transaction.
+
+use super::apply::{commit_system, history_at, Effects};
+use super::create::send_to_line;
+use super::{IngestError, Pipeline};
+use crate::store::tickets::Ticket;
+use crate::store::{parse_ts, ts};
+use crate::workflow::escalate::{self, EscalationSnapshot};
+use crate::workflow::status::{Line, Status};
+use chrono::{DateTime, Utc};
+
+fn snapshot(t: &Ticket) -> Option<EscalationSnapshot> {
+    Some(EscalationSnapshot {
+        ticket: t.id.clone(),
+        status: Status::parse(&t.status)?,
+        line: Line::from_number(u8::try_from(t.line).ok()?)?,
+        deadline: parse_ts(t.deadline.as_deref()?)?,
+        escalated_for: t.escalated_for.as_deref().and_then(parse_ts),
+    })
+}
+
+impl Pipeline {
+    /// Escalate every ticket due at `now`; returns how many moved. Queued
+    /// letters wake the sender through the handle.
+    pub fn escalate_due(&mut self, now: DateTime<Utc>) -> Result<(usize, bool), IngestError> {
+        if self.cfg.workflow.lines.is_empty() {
+            return Ok((0, false));
+        }
+        let due = self.store.escalation_candidates(Some(now))?;
+        let mut moved = 0;
+        let mut queued = false;
+        for id in due.iter().map(|t| t.id.clone()) {
+            let Some(mut t) = self.store.ticket_full(&id)? else {
+                continue;
+            };
+            let Some(snap) = snapshot(&t) else { continue };
+            let (store, d) = self.split();
+            let Some(esc) = d.cfg.workflow.escalate(&snap, &t.priority, now) else {
+                continue;
+            };
+            let mut fx = Effects::default();
+            fx.log(history_at(
+                now,
+                "system",
+                "escalated",
+                None,
+                None,
+                Some(esc.reason.clone()),
+            ));
+            t.deadline = Some(ts(esc.new_deadline));
+            t.escalated_for = Some(ts(esc.missed_deadline));
+            t.updated_at = ts(now);
+            if esc.to_line != esc.from_line {
+                let mailbox: Option<String> =
+                    d.cfg.workflow.line(esc.to_line).map(|l| l.mailbox.clone());
+                if let Some(m) = mailbox {
+                    let why = format!(
+                        "эскалация: срок {} пропущен",
+                        d.composer.show_time(Some(&ts(esc.missed_deadline)))
+                    );
+                    send_to_line(&d, &mut t, esc.to_line, &m, &why, now, &mut fx, false);
+                }
+            }
+            for line in &esc.notify {
+                if *line == esc.to_line {
+                    continue;
+                }
+                if let Some(def) = d.cfg.workflow.line(*line) {
+                    let text = format!("Эскалация обращения {}: {}", t.id, esc.reason);
+                    fx.send_to_desk(d.composer.line_notice(
+                        &t,
+                        &def.mailbox,
+                        None,
+                        &text,
+                        Vec::new(),
+                    ));
+                }
+            }
+            tracing::info!(ticket = %t.id, to_line = esc.to_line.number(), "ticket escalated");
+            queued |= commit_system(store, &d, &t, fx, now)?;
+            moved += 1;
+        }
+        Ok((moved, queued))
+    }
+
+    /// When the next escalation falls due (for the daemon's timer).
+    pub fn next_escalation(&self) -> Result<Option<DateTime<Utc>>, IngestError> {
+        if !self.cfg.workflow.escalation_enabled || self.cfg.workflow.lines.is_empty() {
+            return Ok(None);
+        }
+        let open = self.store.escalation_candidates(None)?;
+        let snaps: Vec<EscalationSnapshot> = open.iter().filter_map(snapshot).collect();
+        Ok(escalate::next_wake(snaps.iter()))
+    }
+}

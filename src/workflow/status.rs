@@ -1,0 +1,576 @@
+//! Statuses, kinds, lines, actors and the status machine.
+//!
+//! Owns the five statuses of the regulation (п. 2.11) and the one table that
+//! says which status may follow which, and who may make that move. Every
+//! decision — allowed or refused — comes with a one-line reason that the
+//! store writes into the ticket's history, so an admin reading
+//! `tickets show` never has to guess why a command did nothing.
+//!
+//! Names: every enum has a machine name (`awaiting_user`) used in JSON and
+//! the config, and a Russian display name (`Действие пользователя`) used in
+//! letters; [`Status::parse`] and friends accept either, in any case.
+
+use serde::Deserialize;
+use std::fmt;
+
+/// The status of a ticket (contract: "Names used on the outside").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    New,
+    Assigned,
+    AwaitingUser,
+    SolutionProposed,
+    Confirmed,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::New,
+        Status::Assigned,
+        Status::AwaitingUser,
+        Status::SolutionProposed,
+        Status::Confirmed,
+    ];
+
+    pub fn machine_name(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Assigned => "assigned",
+            Status::AwaitingUser => "awaiting_user",
+            Status::SolutionProposed => "solution_proposed",
+            Status::Confirmed => "confirmed",
+        }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Status::New => "Новое",
+            Status::Assigned => "Направлено на инженера",
+            Status::AwaitingUser => "Действие пользователя",
+            Status::SolutionProposed => "Предложено решение",
+            Status::Confirmed => "Подтверждено",
+        }
+    }
+
+    /// By machine or Russian display name, case-insensitive, spaces trimmed.
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL
+            .into_iter()
+            .find(|v| names_match(s, v.machine_name(), v.display_name()))
+    }
+
+    /// Open tickets are the ones someone still has to act on.
+    pub fn is_open(self) -> bool {
+        self != Status::Confirmed
+    }
+
+    /// Statuses in which the deadline runs and escalation applies: the desk
+    /// owes the user an answer. In `awaiting_user` and `solution_proposed`
+    /// the ball is in the user's court.
+    pub fn deadline_runs(self) -> bool {
+        matches!(self, Status::New | Status::Assigned)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.machine_name())
+    }
+}
+
+/// The kind of an appeal (Table 3 of the regulation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Consultation,
+    Incident,
+    ServiceRequest,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Consultation, Kind::Incident, Kind::ServiceRequest];
+
+    pub fn machine_name(self) -> &'static str {
+        match self {
+            Kind::Consultation => "consultation",
+            Kind::Incident => "incident",
+            Kind::ServiceRequest => "service_request",
+        }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Kind::Consultation => "Консультация",
+            Kind::Incident => "Инцидент",
+            Kind::ServiceRequest => "Запрос на обслуживание",
+        }
+    }
+
+    /// By machine or Russian display name, case-insensitive.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|v| names_match(s, v.machine_name(), v.display_name()))
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.machine_name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Kind::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown kind `{s}`, expected one of `consultation`, `incident`, `service_request` (or the Russian names)"
+            ))
+        })
+    }
+}
+
+/// A support line (п. 81): 1st registers and coordinates, 2nd solves what
+/// the 1st cannot, 3rd is the developer company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Line {
+    First,
+    Second,
+    Third,
+}
+
+impl Line {
+    pub const ALL: [Line; 3] = [Line::First, Line::Second, Line::Third];
+
+    pub fn number(self) -> u8 {
+        match self {
+            Line::First => 1,
+            Line::Second => 2,
+            Line::Third => 3,
+        }
+    }
+
+    pub fn from_number(n: u8) -> Option<Line> {
+        match n {
+            1 => Some(Line::First),
+            2 => Some(Line::Second),
+            3 => Some(Line::Third),
+            _ => None,
+        }
+    }
+
+    /// `"2"`, `" 2 "`, `"2-я"`, `"вторая"`, `"second"`.
+    pub fn parse(s: &str) -> Option<Line> {
+        let s = s.trim().to_lowercase();
+        let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+        if !digits.is_empty() {
+            let rest = &s[digits.len()..];
+            let suffix_ok =
+                rest.is_empty() || ["-я", "я", "-ая", " линия", "-я линия"].contains(&rest);
+            return if suffix_ok {
+                digits.parse().ok().and_then(Line::from_number)
+            } else {
+                None
+            };
+        }
+        match s.as_str() {
+            "первая" | "first" => Some(Line::First),
+            "вторая" | "second" => Some(Line::Second),
+            "третья" | "third" => Some(Line::Third),
+            _ => None,
+        }
+    }
+
+    /// The next line up (1 → 2 → 3); the 3rd line stays.
+    pub fn next(self) -> Line {
+        match self {
+            Line::First => Line::Second,
+            Line::Second | Line::Third => Line::Third,
+        }
+    }
+
+    /// Only lines 1 and 2 talk to users (п. 82).
+    pub fn talks_to_users(self) -> bool {
+        self != Line::Third
+    }
+}
+
+impl fmt::Display for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.number())
+    }
+}
+
+impl<'de> Deserialize<'de> for Line {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        u8::try_from(n)
+            .ok()
+            .and_then(Line::from_number)
+            .ok_or_else(|| serde::de::Error::custom(format!("line must be 1, 2 or 3, not {n}")))
+    }
+}
+
+/// Who makes a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// ticketd itself: routing, escalation.
+    System,
+    /// An engineer of a line, by address.
+    Engineer { line: Line, address: String },
+    /// The requester, by address.
+    User { address: String },
+}
+
+impl Actor {
+    pub fn role(&self) -> Role {
+        match self {
+            Actor::System => Role::System,
+            Actor::Engineer {
+                line: Line::First, ..
+            } => Role::Line1,
+            Actor::Engineer {
+                line: Line::Second, ..
+            } => Role::Line2,
+            Actor::Engineer {
+                line: Line::Third, ..
+            } => Role::Line3,
+            Actor::User { .. } => Role::User,
+        }
+    }
+}
+
+/// For the history's `actor` column: `system`, `line2:eng1@…`, `user:…`.
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::System => f.write_str("system"),
+            Actor::Engineer { line, address } => write!(f, "line{line}:{address}"),
+            Actor::User { address } => write!(f, "user:{address}"),
+        }
+    }
+}
+
+/// The roles the transition table speaks of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    System,
+    Line1,
+    Line2,
+    Line3,
+    User,
+}
+
+impl Role {
+    /// `system`, `line 1`, …, `user`: as in docs/workflow.md.
+    pub fn short(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::Line1 => "line 1",
+            Role::Line2 => "line 2",
+            Role::Line3 => "line 3",
+            Role::User => "user",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::System => "the system",
+            Role::Line1 => "the 1st line",
+            Role::Line2 => "the 2nd line",
+            Role::Line3 => "the 3rd line",
+            Role::User => "the user",
+        }
+    }
+}
+
+use Role::{Line1 as L1, Line2 as L2, Line3 as L3, System as SYS, User as USR};
+use Status::{
+    Assigned as ASG, AwaitingUser as AWU, Confirmed as CNF, New as NEW, SolutionProposed as SOL,
+};
+
+/// The status machine: `(from, to, who may make it, why the move exists)`.
+/// Anything not listed is refused. `docs/workflow.md` prints this table.
+pub const TRANSITIONS: &[(Status, Status, &[Role], &str)] = &[
+    (
+        NEW,
+        ASG,
+        &[SYS, L1, L2, L3],
+        "routed to a line or taken in work",
+    ),
+    (
+        NEW,
+        AWU,
+        &[SYS, L1, L2],
+        "the user is asked (clarifying questions, п. 94)",
+    ),
+    (NEW, SOL, &[L1, L2], "the 1st line solves it at once"),
+    (ASG, AWU, &[L1, L2], "the engineer asks the user"),
+    (ASG, SOL, &[L1, L2], "the engineer proposes a solution"),
+    (AWU, NEW, &[USR, SYS], "the user answered; not yet routed"),
+    (AWU, ASG, &[USR, SYS, L1, L2, L3], "the user answered"),
+    (AWU, SOL, &[L1, L2], "the engineer proposes a solution"),
+    (
+        SOL,
+        CNF,
+        &[USR, L1, L2],
+        "the user confirmed (or the line closes it, п. 81)",
+    ),
+    (
+        SOL,
+        ASG,
+        &[L1, L2, L3],
+        "the solution did not help: back in work",
+    ),
+    (SOL, AWU, &[L1, L2], "the engineer asks the user"),
+];
+
+/// Why a transition was refused. `Display` is the one line for the history.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("«{}» is final: a confirmed ticket does not change; the user writes a new appeal", CNF.display_name())]
+    Final,
+    #[error("«{}» → «{}» is not a step of the workflow", from.display_name(), to.display_name())]
+    NotAllowed { from: Status, to: Status },
+    #[error("the 3rd line does not talk to users (п. 82): hand the ticket back with `Линия: 2` to set «{}»", to.display_name())]
+    ThirdLineToUser { to: Status },
+    #[error("{} may not move «{}» → «{}»", role.name(), from.display_name(), to.display_name())]
+    NotPermitted {
+        from: Status,
+        to: Status,
+        role: Role,
+    },
+}
+
+/// May `actor` move a ticket from `from` to `to`? The same status is always
+/// allowed (nothing to record) except on a confirmed ticket, where nothing
+/// is allowed.
+pub fn transition(from: Status, to: Status, actor: &Actor) -> Result<(), Refusal> {
+    if from == CNF {
+        return Err(Refusal::Final);
+    }
+    if from == to {
+        return Ok(());
+    }
+    let Some((_, _, roles, _)) = TRANSITIONS
+        .iter()
+        .find(|(f, t, _, _)| *f == from && *t == to)
+    else {
+        return Err(Refusal::NotAllowed { from, to });
+    };
+    let role = actor.role();
+    if roles.contains(&role) {
+        return Ok(());
+    }
+    if role == L3 && matches!(to, AWU | SOL | CNF) {
+        return Err(Refusal::ThirdLineToUser { to });
+    }
+    Err(Refusal::NotPermitted { from, to, role })
+}
+
+/// The history line of an applied change: `Новое → Направлено на инженера (system: routed to a line or taken in work)`.
+pub fn describe(from: Status, to: Status, actor: &Actor) -> String {
+    let why = TRANSITIONS
+        .iter()
+        .find(|(f, t, _, _)| *f == from && *t == to)
+        .map(|(_, _, _, why)| *why)
+        .unwrap_or("no change");
+    format!(
+        "{} → {} ({actor}: {why})",
+        from.display_name(),
+        to.display_name()
+    )
+}
+
+fn names_match(input: &str, machine: &str, display: &str) -> bool {
+    let s = input.trim().trim_end_matches(['.', '!']).trim();
+    let folded = s.to_lowercase().replace('ё', "е");
+    folded == machine
+        || folded.replace([' ', '-'], "_") == machine
+        || folded == display.to_lowercase().replace('ё', "е")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eng(n: u8) -> Actor {
+        Actor::Engineer {
+            line: Line::from_number(n).unwrap(),
+            address: format!("eng{n}@sed.example.org"),
+        }
+    }
+    fn user() -> Actor {
+        Actor::User {
+            address: "u@example.org".into(),
+        }
+    }
+
+    #[test]
+    fn parses_statuses_by_either_name() {
+        let cases = [
+            ("new", Some(NEW)),
+            ("NEW", Some(NEW)),
+            ("Новое", Some(NEW)),
+            ("новое", Some(NEW)),
+            ("  Направлено на инженера ", Some(ASG)),
+            ("awaiting_user", Some(AWU)),
+            ("awaiting user", Some(AWU)),
+            ("ДЕЙСТВИЕ ПОЛЬЗОВАТЕЛЯ", Some(AWU)),
+            ("Предложено решение.", Some(SOL)),
+            ("solution_proposed", Some(SOL)),
+            ("Подтверждено", Some(CNF)),
+            ("closed", None),
+            ("", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(Status::parse(s), want, "{s:?}");
+        }
+        for st in Status::ALL {
+            assert_eq!(Status::parse(st.machine_name()), Some(st));
+            assert_eq!(Status::parse(st.display_name()), Some(st));
+        }
+    }
+
+    #[test]
+    fn parses_kinds_and_lines() {
+        let kinds = [
+            ("incident", Some(Kind::Incident)),
+            ("Инцидент", Some(Kind::Incident)),
+            ("запрос на обслуживание", Some(Kind::ServiceRequest)),
+            ("Service_Request", Some(Kind::ServiceRequest)),
+            ("консультация", Some(Kind::Consultation)),
+            ("вопрос", None),
+        ];
+        for (s, want) in kinds {
+            assert_eq!(Kind::parse(s), want, "{s:?}");
+        }
+        let lines = [
+            ("1", Some(Line::First)),
+            (" 2 ", Some(Line::Second)),
+            ("3-я", Some(Line::Third)),
+            ("вторая", Some(Line::Second)),
+            ("third", Some(Line::Third)),
+            ("4", None),
+            ("0", None),
+            ("2x", None),
+            ("", None),
+        ];
+        for (s, want) in lines {
+            assert_eq!(Line::parse(s), want, "{s:?}");
+        }
+        assert_eq!(Line::First.next(), Line::Second);
+        assert_eq!(Line::Second.next(), Line::Third);
+        assert_eq!(Line::Third.next(), Line::Third);
+    }
+
+    #[test]
+    fn transition_table() {
+        let sys = Actor::System;
+        // (from, to, actor, allowed)
+        let cases: Vec<(Status, Status, Actor, bool)> = vec![
+            (NEW, ASG, sys.clone(), true),
+            (NEW, ASG, eng(3), true),
+            (NEW, ASG, user(), false),
+            (NEW, SOL, eng(1), true),
+            (NEW, SOL, eng(3), false),
+            (NEW, CNF, eng(1), false),
+            (NEW, CNF, user(), false),
+            (ASG, AWU, eng(2), true),
+            (ASG, AWU, eng(3), false),
+            (ASG, AWU, sys.clone(), false),
+            (ASG, SOL, eng(2), true),
+            (ASG, NEW, eng(1), false),
+            (AWU, ASG, user(), true),
+            (AWU, NEW, user(), true),
+            (AWU, NEW, eng(1), false),
+            (NEW, AWU, sys.clone(), true),
+            (AWU, ASG, sys.clone(), true),
+            (AWU, SOL, eng(1), true),
+            (SOL, CNF, user(), true),
+            (SOL, CNF, eng(1), true),
+            (SOL, CNF, eng(3), false),
+            (SOL, CNF, sys.clone(), false),
+            (SOL, ASG, eng(3), true),
+            (SOL, ASG, user(), false),
+            (CNF, ASG, eng(1), false),
+            (CNF, CNF, user(), false),
+            (ASG, ASG, eng(2), true),
+            (AWU, AWU, user(), true),
+        ];
+        for (from, to, actor, ok) in cases {
+            assert_eq!(
+                transition(from, to, &actor).is_ok(),
+                ok,
+                "{from} → {to} by {actor}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_explain_themselves() {
+        let cases = [
+            (CNF, ASG, eng(1), "is final"),
+            (NEW, CNF, user(), "is not a step"),
+            (ASG, SOL, eng(3), "3rd line does not talk to users"),
+            (ASG, AWU, Actor::System, "the system may not move"),
+            (ASG, NEW, eng(2), "is not a step"),
+            (
+                SOL,
+                ASG,
+                user(),
+                "the user may not move «Предложено решение» → «Направлено на инженера»",
+            ),
+        ];
+        for (from, to, actor, want) in cases {
+            let err = transition(from, to, &actor).unwrap_err().to_string();
+            assert!(err.contains(want), "{from} → {to} by {actor}: {err}");
+            assert!(!err.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn docs_table_matches_the_code() {
+        let doc = include_str!("../../docs/workflow.md");
+        let rows: Vec<&str> = doc
+            .lines()
+            .filter(|l| {
+                let first = l.split('|').nth(1).unwrap_or("").trim();
+                l.starts_with("| ")
+                    && Status::ALL.iter().any(|s| s.machine_name() == first)
+                    && l.split('|')
+                        .nth(2)
+                        .is_some_and(|c| Status::parse(c).is_some())
+            })
+            .collect();
+        let want: Vec<String> = TRANSITIONS
+            .iter()
+            .map(|(f, t, roles, why)| {
+                let who: Vec<&str> = roles.iter().map(|r| r.short()).collect();
+                format!("| {f} | {t} | {} | {why} |", who.join(", "))
+            })
+            .collect();
+        assert_eq!(
+            rows, want,
+            "docs/workflow.md and status::TRANSITIONS differ"
+        );
+    }
+
+    #[test]
+    fn every_table_row_is_reachable_and_described() {
+        for (from, to, roles, _) in TRANSITIONS {
+            assert_ne!(from, to);
+            assert!(!roles.is_empty());
+            let line = describe(*from, *to, &Actor::System);
+            assert!(
+                line.contains(from.display_name()) && line.contains(to.display_name()),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            describe(NEW, ASG, &Actor::System),
+            "Новое → Направлено на инженера (system: routed to a line or taken in work)"
+        );
+        assert_eq!(eng(2).to_string(), "line2:eng2@sed.example.org");
+    }
+}

@@ -1,0 +1,368 @@
+//! Proof of receipt for commands by e-mail.
+//!
+//! `From:` is trivially forged, so an engineer's command is applied only
+//! when the reply also proves that its sender received the letter that
+//! routed the ticket. That letter's `Reply-To` is a plus-address carrying a
+//! secret bound to the ticket and the recipient:
+//!
+//! `support+TP-2026-000042-3f9c0a…@sed.example.org`
+//!
+//! The secret is HMAC-SHA256 under a key only ticketd knows (read from the
+//! `[commands] secret_file`), over the ticket ID and the recipient's address,
+//! truncated to 80 bits and written in hex (mail systems may lower-case a
+//! local part; hex survives that). A normal "Reply" keeps the address, so the
+//! engineer does nothing special. A reply to another ticket's letter, or a
+//! letter meant for another line or engineer, does not verify. Comparison is
+//! constant-time.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt;
+
+/// Bytes of the MAC kept in the address (80 bits, 20 hex digits).
+const MAC_BYTES: usize = 10;
+/// Shortest key accepted, bytes.
+pub const MIN_KEY_BYTES: usize = 16;
+/// Domain separation: a MAC made here is useless anywhere else.
+const CONTEXT: &[u8] = b"ticketd-reply-v1";
+
+/// The HMAC key. Its `Debug` never shows the bytes.
+#[derive(Clone)]
+pub struct ReplyKey {
+    mac: Hmac<Sha256>,
+}
+
+impl fmt::Debug for ReplyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReplyKey(…)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("the key has {0} bytes, at least {MIN_KEY_BYTES} are needed (e.g. `head -c 32 /dev/urandom > FILE`)")]
+    TooShort(usize),
+}
+
+impl ReplyKey {
+    /// The key file's bytes; surrounding ASCII whitespace (a trailing
+    /// newline of a text key) is ignored.
+    pub fn from_bytes(bytes: &[u8]) -> Result<ReplyKey, KeyError> {
+        let key = bytes.trim_ascii();
+        if key.len() < MIN_KEY_BYTES {
+            return Err(KeyError::TooShort(key.len()));
+        }
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+            .map_err(|_| KeyError::TooShort(key.len()))?;
+        Ok(ReplyKey { mac })
+    }
+
+    fn mac(&self, ticket: &str, recipient: &str) -> Hmac<Sha256> {
+        let mut m = self.mac.clone();
+        m.update(CONTEXT);
+        m.update(&[0]);
+        m.update(ticket.trim().to_ascii_uppercase().as_bytes());
+        m.update(&[0]);
+        m.update(recipient.trim().to_lowercase().as_bytes());
+        m
+    }
+}
+
+/// The secret for `recipient` on `ticket`: 20 lower-case hex digits.
+pub fn make_token(ticket: &str, recipient: &str, key: &ReplyKey) -> String {
+    let full = key.mac(ticket, recipient).finalize().into_bytes();
+    hex::encode(&full[..MAC_BYTES])
+}
+
+/// The `Reply-To` of the letter that routes `ticket` to `recipient`:
+/// `support+TP-2026-000042-<secret>@domain`. A plus-tag already in
+/// `support` is replaced.
+pub fn make_reply_address(support: &str, ticket: &str, recipient: &str, key: &ReplyKey) -> String {
+    let (local, domain) = support
+        .trim()
+        .rsplit_once('@')
+        .unwrap_or((support.trim(), ""));
+    let base = local.split_once('+').map_or(local, |(b, _)| b);
+    format!(
+        "{base}+{}-{}@{domain}",
+        ticket.trim(),
+        make_token(ticket, recipient, key)
+    )
+}
+
+/// The outcome of checking a reply's addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// A secret for this ticket, issued to `recipient` (one of the sender's
+    /// identities).
+    Ok { recipient: String },
+    /// No address carries a secret.
+    NoToken,
+    /// Secrets, but for another ticket (`found`).
+    WrongTicket { found: String },
+    /// A secret for this ticket that was not issued to any of the sender's
+    /// identities (another engineer's or line's, or forged).
+    WrongRecipient,
+}
+
+impl Verification {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Verification::Ok { .. })
+    }
+
+    /// One line for the history and the refusal letter.
+    pub fn explain(&self) -> String {
+        match self {
+            Verification::Ok { recipient } => format!("proof of receipt valid (routed letter to {recipient})"),
+            Verification::NoToken => {
+                "no proof of receipt: reply to the letter that routed the ticket to you, keeping its Reply-To address".into()
+            }
+            Verification::WrongTicket { found } => {
+                format!("the proof of receipt belongs to ticket {found}, not to this one")
+            }
+            Verification::WrongRecipient => "the proof of receipt was not issued to this sender".into(),
+        }
+    }
+}
+
+/// Check the addresses a reply was sent to (To, Cc, and Delivered-To if the
+/// pipeline has it) for a secret of `ticket` issued to one of `identities`:
+/// the sender's own address and the mailboxes of the lines the sender is an
+/// engineer of (a routed letter goes to a line's mailbox, and any engineer
+/// of that line may answer it).
+pub fn verify(
+    addresses: &[&str],
+    ticket: &str,
+    identities: &[&str],
+    key: &ReplyKey,
+) -> Verification {
+    let mut found_other = None;
+    let mut found_this = false;
+    for addr in addresses {
+        let Some((tag_ticket, mac)) = token_of(addr) else {
+            continue;
+        };
+        if !tag_ticket.eq_ignore_ascii_case(ticket.trim()) {
+            found_other.get_or_insert(tag_ticket.to_ascii_uppercase());
+            continue;
+        }
+        found_this = true;
+        for id in identities {
+            if key.mac(ticket, id).verify_truncated_left(&mac).is_ok() {
+                return Verification::Ok {
+                    recipient: id.trim().to_lowercase(),
+                };
+            }
+        }
+    }
+    match (found_this, found_other) {
+        (true, _) => Verification::WrongRecipient,
+        (false, Some(found)) => Verification::WrongTicket { found },
+        (false, None) => Verification::NoToken,
+    }
+}
+
+/// The ticket a proof-of-receipt address is for (`support+TP-2026-000042-<mac>@…`
+/// → `TP-2026-000042`), whether or not the MAC is valid: for finding the
+/// ticket of a reply whose subject lost its tag. Verification is [`verify`].
+pub fn ticket_of(addr: &str) -> Option<String> {
+    token_of(addr).map(|(t, _)| t.to_ascii_uppercase())
+}
+
+/// `support+TP-2026-000042-<hex>@domain` (angle brackets and a display name
+/// allowed) → (`TP-2026-000042`, MAC bytes).
+fn token_of(addr: &str) -> Option<(String, Vec<u8>)> {
+    let a = addr.trim();
+    let a = match (a.rfind('<'), a.rfind('>')) {
+        (Some(s), Some(e)) if s < e => &a[s + 1..e],
+        _ => a,
+    };
+    let (local, _domain) = a.rsplit_once('@')?;
+    let (_, tag) = local.split_once('+')?;
+    let (tag_ticket, mac_hex) = tag.rsplit_once('-')?;
+    if mac_hex.len() != MAC_BYTES * 2 || tag_ticket.is_empty() {
+        return None;
+    }
+    let mac = hex::decode(mac_hex.to_ascii_lowercase()).ok()?;
+    Some((tag_ticket.to_string(), mac))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUPPORT: &str = "support@sed.example.org";
+    const T42: &str = "TP-2026-000042";
+    const T41: &str = "TP-2026-000041";
+    const LINE2: &str = "line2@sed.example.org";
+    const ENG1: &str = "eng1@sed.example.org";
+    const DEV1: &str = "dev1@dev.example.org";
+
+    fn key() -> ReplyKey {
+        ReplyKey::from_bytes(b"0123456789abcdef0123456789abcdef\n").unwrap()
+    }
+
+    #[test]
+    fn makes_reply_addresses() {
+        let a = make_reply_address(SUPPORT, T42, LINE2, &key());
+        assert!(
+            a.starts_with("support+TP-2026-000042-") && a.ends_with("@sed.example.org"),
+            "{a}"
+        );
+        assert_eq!(
+            a.len(),
+            "support+TP-2026-000042-".len() + 20 + "@sed.example.org".len()
+        );
+        assert!(
+            a.split('@').next().unwrap().len() <= 64,
+            "local part fits RFC 5321"
+        );
+        // Deterministic, and distinct per ticket and per recipient.
+        assert_eq!(
+            a,
+            make_reply_address(SUPPORT, T42, "LINE2@sed.example.org", &key())
+        );
+        assert_ne!(a, make_reply_address(SUPPORT, T41, LINE2, &key()));
+        assert_ne!(
+            make_token(T42, LINE2, &key()),
+            make_token(T42, ENG1, &key())
+        );
+        assert_eq!(
+            make_reply_address("support+old@sed.example.org", T42, LINE2, &key()),
+            a,
+            "an existing plus-tag is replaced"
+        );
+        assert_eq!(format!("{:?}", key()), "ReplyKey(…)");
+    }
+
+    #[test]
+    fn verifies_and_refuses_spoofs() {
+        let k = key();
+        let to_line2 = make_reply_address(SUPPORT, T42, LINE2, &k);
+        let to_line2_t41 = make_reply_address(SUPPORT, T41, LINE2, &k);
+        let to_dev1 = make_reply_address(SUPPORT, T42, DEV1, &k);
+        let other_key = ReplyKey::from_bytes(b"another key of sufficient length").unwrap();
+        let forged_key = make_reply_address(SUPPORT, T42, LINE2, &other_key);
+        let mut flipped = to_line2.clone();
+        let pos = flipped.find('@').unwrap() - 1;
+        let c = if flipped.as_bytes()[pos] == b'0' {
+            "1"
+        } else {
+            "0"
+        };
+        flipped.replace_range(pos..pos + 1, c);
+        let lowered = to_line2.to_lowercase();
+        let named = format!("Служба поддержки <{}>", to_line2.to_uppercase());
+        let eng1_ids = [ENG1, LINE2];
+        let ok = Verification::Ok {
+            recipient: LINE2.into(),
+        };
+
+        // (addresses, identities of the sender, expected, what)
+        let cases: Vec<(Vec<&str>, &[&str], Verification, &str)> = vec![
+            (
+                vec![&to_line2],
+                &eng1_ids,
+                ok.clone(),
+                "engineer of line 2 answers line 2's letter",
+            ),
+            (
+                vec![SUPPORT, &to_line2],
+                &eng1_ids,
+                ok.clone(),
+                "secret in Cc",
+            ),
+            (
+                vec![&lowered],
+                &eng1_ids,
+                ok.clone(),
+                "a mail system lower-cased the address",
+            ),
+            (
+                vec![&named],
+                &eng1_ids,
+                ok.clone(),
+                "display name and upper case",
+            ),
+            (vec![SUPPORT], &eng1_ids, Verification::NoToken, "no secret"),
+            (
+                vec![],
+                &eng1_ids,
+                Verification::NoToken,
+                "no addresses at all",
+            ),
+            (
+                vec!["support+hello@sed.example.org"],
+                &eng1_ids,
+                Verification::NoToken,
+                "a plus-tag that is no secret",
+            ),
+            (
+                vec![&to_line2_t41],
+                &eng1_ids,
+                Verification::WrongTicket { found: T41.into() },
+                "another ticket's secret",
+            ),
+            (
+                vec![&to_dev1],
+                &eng1_ids,
+                Verification::WrongRecipient,
+                "a secret for another engineer",
+            ),
+            (
+                vec![&to_line2],
+                &[DEV1, "line3@dev.example.org"],
+                Verification::WrongRecipient,
+                "an engineer of another line",
+            ),
+            (
+                vec![&to_line2],
+                &["user@example.org"],
+                Verification::WrongRecipient,
+                "a non-engineer with a valid-looking secret",
+            ),
+            (
+                vec![&forged_key],
+                &eng1_ids,
+                Verification::WrongRecipient,
+                "a secret made with another key",
+            ),
+            (
+                vec![&flipped],
+                &eng1_ids,
+                Verification::WrongRecipient,
+                "one digit changed",
+            ),
+            (
+                vec![&to_line2_t41, &to_line2],
+                &eng1_ids,
+                ok.clone(),
+                "a stale secret beside the right one",
+            ),
+        ];
+        for (addrs, ids, want, what) in cases {
+            assert_eq!(verify(&addrs, T42, ids, &k), want, "{what}");
+        }
+        assert!(Verification::NoToken.explain().contains("Reply-To"));
+        assert_eq!(
+            Verification::WrongTicket { found: T41.into() }.explain(),
+            "the proof of receipt belongs to ticket TP-2026-000041, not to this one"
+        );
+    }
+
+    #[test]
+    fn refuses_short_keys() {
+        assert_eq!(
+            ReplyKey::from_bytes(b"short\n").unwrap_err(),
+            KeyError::TooShort(5)
+        );
+        assert_eq!(
+            ReplyKey::from_bytes(b"   \n").unwrap_err(),
+            KeyError::TooShort(0)
+        );
+        assert!(
+            ReplyKey::from_bytes(&[0xff; 32]).is_ok(),
+            "binary keys are fine"
+        );
+    }
+}

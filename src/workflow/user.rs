@@ -1,0 +1,91 @@
+//! What a reply from the user's side does to a ticket.
+//!
+//! The requester confirms a proposed solution by answering «Подтверждаю»
+//! (the first word); a confirmation from any other address is refused, so a
+//! colleague in Cc cannot close someone else's ticket. Any other reply is
+//! added to the ticket and sent on to the line; on a ticket that waits for
+//! the user it puts the ticket back in work.
+
+use super::commands::is_confirmation;
+use super::status::Status;
+
+/// The decision on one reply from a non-engineer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserReply {
+    /// `solution_proposed` → `confirmed`; tell the line.
+    Confirm,
+    /// Change nothing, record `reason`, tell the sender briefly.
+    Refuse { reason: String },
+    /// Add the text to the ticket and forward it to the line; move the
+    /// status to `to` when set.
+    Forward { to: Option<Status> },
+}
+
+/// `routed`: the ticket has been sent to a line before (it was `assigned`
+/// at some point), so an answer returns it to `assigned` rather than `new`.
+pub fn user_reply(status: Status, routed: bool, from_requester: bool, body: &str) -> UserReply {
+    let confirming = is_confirmation(body);
+    match status {
+        Status::SolutionProposed if confirming && from_requester => UserReply::Confirm,
+        Status::SolutionProposed if confirming => UserReply::Refuse {
+            reason:
+                "only the requester may confirm the solution, from the address the appeal came from"
+                    .into(),
+        },
+        Status::AwaitingUser if from_requester => UserReply::Forward {
+            to: Some(if routed {
+                Status::Assigned
+            } else {
+                Status::New
+            }),
+        },
+        _ => UserReply::Forward { to: None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Status::*;
+
+    #[test]
+    fn decisions() {
+        let fwd = |to| UserReply::Forward { to };
+        // (status, routed, from requester, body, expected)
+        let cases = [
+            (
+                SolutionProposed,
+                true,
+                true,
+                "Подтверждаю",
+                UserReply::Confirm,
+            ),
+            (
+                SolutionProposed,
+                true,
+                true,
+                "confirm, thanks",
+                UserReply::Confirm,
+            ),
+            (SolutionProposed, true, true, "Не помогло", fwd(None)),
+            (AwaitingUser, true, true, "Chrome 120", fwd(Some(Assigned))),
+            (AwaitingUser, false, true, "Кабинет 305", fwd(Some(New))),
+            (AwaitingUser, true, false, "Я коллега", fwd(None)),
+            (Assigned, true, true, "Подтверждаю", fwd(None)),
+            (New, false, true, "Дополнение", fwd(None)),
+            (Confirmed, true, true, "Спасибо", fwd(None)),
+        ];
+        for (status, routed, requester, body, want) in cases {
+            assert_eq!(
+                user_reply(status, routed, requester, body),
+                want,
+                "{status} {body:?}"
+            );
+        }
+        let UserReply::Refuse { reason } = user_reply(SolutionProposed, true, false, "Подтверждаю")
+        else {
+            panic!("a confirmation from another address must be refused");
+        };
+        assert!(reason.contains("only the requester"));
+    }
+}
