@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 /// The ways a letter can leave.
 pub enum Transport {
     File(FileTransport),
-    Smtp(super::smtp::SmtpTransport),
+    Smtp(Box<super::smtp::SmtpTransport>),
 }
 
 impl Transport {
@@ -26,9 +26,9 @@ impl Transport {
                     .ok_or_else(|| SendError::permanent("outgoing.dir is not set"))?;
                 Ok(Transport::File(FileTransport::new(dir)))
             }
-            crate::config::OutgoingKind::Smtp => {
-                Ok(Transport::Smtp(super::smtp::SmtpTransport::new(cfg)?))
-            }
+            crate::config::OutgoingKind::Smtp => Ok(Transport::Smtp(Box::new(
+                super::smtp::SmtpTransport::new(cfg)?,
+            ))),
         }
     }
 
