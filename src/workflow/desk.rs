@@ -41,8 +41,8 @@ pub struct Workflow {
     /// `[escalation] enabled`.
     pub escalation_enabled: bool,
     pub loops: LoopPolicy,
-    /// The HMAC key file for proofs of receipt; `None`: commands by e-mail
-    /// are off (every command is refused).
+    /// The HMAC key file for proofs of receipt; `None`: the pipeline uses a
+    /// random key it generated once and keeps in the database.
     pub secret_file: Option<PathBuf>,
 }
 
