@@ -656,3 +656,113 @@ fn status_letter_lists_the_senders_tickets() {
     assert!(text.contains("-000002"), "{text}");
     assert!(text.contains("срок"), "deadlines shown: {text}");
 }
+
+/// The user's side: an engineer's question puts the ticket in
+/// `awaiting_user`; the user's answer returns it to `assigned` and reaches
+/// the line; an unknown command is reported back and changes nothing; a
+/// confirmation from another address than the requester's is refused.
+#[test]
+fn user_answers_return_the_ticket_to_work_and_only_the_requester_confirms() {
+    let desk = start("user-side", "US", "user-side", "1d", 20);
+    desk.deliver(&appeal(
+        "user1@example.com",
+        "us-1",
+        "Принтер не видит бумагу",
+    ));
+    let routed = about_prefix("line2@sed.example.org", "[US-", "the routed letter");
+    let id = desk.id_in(&routed).unwrap();
+    let token = regex::Regex::new(r"support\+[^@>\s]+@sed\.example\.org")
+        .unwrap()
+        .find(&routed.header("Reply-To").unwrap())
+        .unwrap()
+        .as_str()
+        .to_string();
+    let subject = format!("Re: [{id}] принтер");
+    // An unknown key: reported back, nothing applied.
+    desk.deliver(&reply(
+        "eng2@sed.example.org",
+        &token,
+        &subject,
+        None,
+        "Статус: Действие пользователя\r\nСрочность: высокая\r\n\r\nКакая модель?",
+    ));
+    let t = desk.wait_history(&id, "command_refused", 1);
+    assert_eq!(t["status"], "assigned", "nothing of that letter applied");
+    let refusal = about("eng2@sed.example.org", &id, 1, "the refusal");
+    assert!(
+        body(&refusal[0]).contains("Срочность"),
+        "the unknown key is named: {}",
+        body(&refusal[0])
+    );
+    // A proper question to the user.
+    desk.deliver(&reply(
+        "eng2@sed.example.org",
+        &token,
+        &subject,
+        None,
+        "Статус: Действие пользователя\r\n\r\nУкажите модель принтера, пожалуйста.",
+    ));
+    desk.wait_status(&id, "awaiting_user");
+    let asked = about("user1@example.com", &id, 2, "the engineer's question");
+    assert!(asked
+        .iter()
+        .any(|m| body(m).contains("Укажите модель принтера")));
+    // The user answers: back in work, and the line gets the answer.
+    desk.deliver(&reply(
+        "user1@example.com",
+        SUPPORT,
+        &format!("Re: [{id}] принтер"),
+        None,
+        "Модель HP LaserJet 1320.\r\n\r\n> Укажите модель принтера",
+    ));
+    desk.wait_status(&id, "assigned");
+    let forwarded = about(
+        "line2@sed.example.org",
+        &id,
+        2,
+        "the user's answer forwarded to the line",
+    );
+    assert!(forwarded
+        .iter()
+        .any(|m| body(m).contains("HP LaserJet 1320")));
+    // A solution; then a "confirmation" from someone else is refused.
+    desk.deliver(&reply(
+        "eng2@sed.example.org",
+        &token,
+        &subject,
+        None,
+        "Статус: Предложено решение\r\n\r\nЗамените картридж.",
+    ));
+    desk.wait_status(&id, "solution_proposed");
+    desk.deliver(&reply(
+        "user2@example.com",
+        SUPPORT,
+        &format!("Re: [{id}] принтер"),
+        None,
+        "Подтверждаю",
+    ));
+    let t = desk.wait_history(&id, "command_refused", 2);
+    assert_eq!(
+        t["status"], "solution_proposed",
+        "a stranger cannot confirm"
+    );
+    desk.deliver(&reply(
+        "user1@example.com",
+        SUPPORT,
+        &format!("Re: [{id}] принтер"),
+        None,
+        "Подтверждаю",
+    ));
+    desk.wait_status(&id, "confirmed");
+}
+
+/// The first letter of `user` whose subject contains `needle`.
+fn about_prefix(user: &str, needle: &str, what: &str) -> Stored {
+    imap::wait_until(user, "INBOX", WAIT, what, |l| {
+        l.iter()
+            .any(|m| m.header("Subject").unwrap_or_default().contains(needle))
+    })
+    .into_iter()
+    .find(|m| m.header("Subject").unwrap_or_default().contains(needle))
+    .unwrap()
+}
