@@ -2,7 +2,7 @@
 
 use super::TicketsCmd;
 use crate::config::Config;
-use crate::outbox::texts::{kind_name, status_name};
+use crate::outbox::texts::{kind_name, status_change, status_name};
 use crate::store::tickets::{ListFilter, Ticket};
 use crate::store::Store;
 use anyhow::{bail, Context};
@@ -222,11 +222,7 @@ pub fn details(t: &Ticket) -> String {
     }
     s.push_str("\nИстория:\n");
     for h in &t.history {
-        let change = match (&h.from, &h.to) {
-            (Some(f), Some(to)) => format!(" {} → {}", status_name(f), status_name(to)),
-            (None, Some(to)) => format!(" → {}", status_name(to)),
-            _ => String::new(),
-        };
+        let change = status_change(h.from.as_deref(), h.to.as_deref());
         s.push_str(&format!("  {}  {}  {}{}", h.at, h.actor, h.action, change));
         if let Some(d) = &h.detail {
             let first = d.lines().next().unwrap_or("");

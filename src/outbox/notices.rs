@@ -6,7 +6,7 @@
 //! are admin templates): they are read by the desk's own staff.
 
 use super::compose::{attachments_block, form_block, ComposeError, Composer, LetterSpec};
-use super::texts::{kind_name, status_name};
+use super::texts::{kind_name, status_change, status_name};
 use super::OutgoingLetter;
 use crate::store::tickets::{HistoryRow, Ticket};
 
@@ -66,11 +66,7 @@ impl Composer {
         if !history.is_empty() {
             body.push_str("\nИстория:\n");
             for h in history {
-                let change = match (&h.from, &h.to) {
-                    (Some(f), Some(to)) => format!(" {} → {}", status_name(f), status_name(to)),
-                    (None, Some(to)) => format!(" → {}", status_name(to)),
-                    _ => String::new(),
-                };
+                let change = status_change(h.from.as_deref(), h.to.as_deref());
                 body.push_str(&format!(
                     "  {}  {}  {}{}",
                     self.show_time(Some(&h.at)),

@@ -77,6 +77,16 @@ pub fn status_name(status: &str) -> &str {
     }
 }
 
+/// ` Новое → Направлено на инженера` for a history row's status change
+/// ("" when the status did not change).
+pub fn status_change(from: Option<&str>, to: Option<&str>) -> String {
+    match (from, to) {
+        (Some(f), Some(t)) => format!(" {} → {}", status_name(f), status_name(t)),
+        (None, Some(t)) => format!(" → {}", status_name(t)),
+        _ => String::new(),
+    }
+}
+
 /// Russian display name of a kind machine name.
 pub fn kind_name(kind: &str) -> &str {
     match kind {
