@@ -15,6 +15,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod desk;
 pub mod imap;
 pub mod letters;
 
