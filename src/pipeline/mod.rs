@@ -209,7 +209,35 @@ impl Pipeline {
                 queued_mail: false,
             });
         }
-        let parsed = parse_letter(raw, &self.opts);
+        // The reader is bounded and must never panic; should it anyway, the
+        // letter is kept aside instead of being retried forever.
+        let opts = &self.opts;
+        let parsed = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            parse_letter(raw, opts)
+        })) {
+            Ok(p) => p,
+            Err(_) => {
+                let parsed = crate::parse::ParsedLetter {
+                    message_id: quick_message_id(raw),
+                    ..Default::default()
+                };
+                let ctx = apply::Ctx {
+                    identity: &identity,
+                    raw,
+                    parsed: &parsed,
+                    now: Utc::now(),
+                };
+                tracing::error!(
+                    message_id = parsed.message_id.as_deref().unwrap_or("-"),
+                    "the letter reader failed on this letter; quarantined"
+                );
+                return apply::quarantine(
+                    self,
+                    &ctx,
+                    "internal error while reading the letter (kept for a bug report)",
+                );
+            }
+        };
         let prefix = &self.cfg.tickets.prefix;
         let mut tagged = None;
         // The subject's tag, else the ticket of a proof-of-receipt address.
