@@ -133,14 +133,47 @@ fn best(cands: Vec<Reading>) -> Option<Reading> {
     best
 }
 
+/// mail-parser on hostile input: a panic inside it (an arithmetic overflow
+/// in its quoted-printable decoder was found by the mutation test) must not
+/// take the daemon down, so it is contained here.
+fn guarded<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .ok()
+        .flatten()
+}
+
+/// The letter when its MIME structure could not be read: headers if they
+/// parse, the rest read as one plain-text body.
+fn degraded(buf: &[u8], opts: &ParseOptions) -> ParsedLetter {
+    let end = header_end(buf);
+    let body = buf.get(end..).unwrap_or_default();
+    let body = &body[..body.len().min(opts.limits.max_text_bytes)];
+    let blocks = from_plain(&fallback_decode(body).replace('\0', ""), false, false);
+    let reading = read(&strip_quotes(&blocks), &opts.default_area_code);
+    let head = guarded(|| MessageParser::default().parse_headers(&buf[..end]));
+    let (from, subject, message_id) = match &head {
+        Some(h) => (
+            first_address(h.from()),
+            h.subject().unwrap_or_default().to_string(),
+            h.message_id().map(str::to_string),
+        ),
+        None => (None, String::new(), None),
+    };
+    ParsedLetter {
+        message_id,
+        subject,
+        from,
+        form: reading.form,
+        text: reading.text,
+        notes: vec!["структура письма повреждена: прочитано как простой текст".into()],
+        ..Default::default()
+    }
+}
+
 pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
     let buf = normalize_headers(raw);
-    let Some(msg) = MessageParser::default().parse(buf.as_ref()) else {
-        return ParsedLetter {
-            text: fallback_decode(&raw[..raw.len().min(opts.limits.max_text_bytes)])
-                .replace('\0', ""),
-            ..Default::default()
-        };
+    let Some(msg) = guarded(|| MessageParser::default().parse(buf.as_ref())) else {
+        return degraded(buf.as_ref(), opts);
     };
     let from = first_address(msg.from());
     let top_raw: &[u8] = msg.raw_message.as_ref();
