@@ -10,7 +10,7 @@ use super::blocks::Block;
 use super::location::{find_floor, find_room, split_name_location, starts_with_location};
 use super::phone::parse_phone;
 use super::quote::is_mobile_signature;
-use super::table::{find_text_table, read_grid, RawFields};
+use super::table::{find_text_table, read_grid, value_under, RawFields};
 use super::vocab::{classify_title, Kind};
 use super::Form;
 
@@ -190,7 +190,7 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
             if let Some(kind) = classify_title(k) {
                 if kind != Kind::Number {
                     used[i] = true;
-                    vals.push((kind, v.to_string()));
+                    vals.push((kind, value_under(kind, k, v)));
                     current = Some(vals.len() - 1);
                     blank_after = false;
                     continue;
@@ -405,6 +405,25 @@ mod tests {
             (f.room.as_deref(), f.floor.as_deref()),
             (Some("12"), Some("1"))
         );
+    }
+
+    #[test]
+    fn other_wordings() {
+        let f = read_text("Пользователь: Сидоров С.С.\nЭтаж/кабинет: 3/305\nтел.: (4012) 55-12-34, доб.12\nСуть: нет звука");
+        assert_eq!(f.full_name.as_deref(), Some("Сидоров С.С."));
+        assert_eq!(
+            (f.room.as_deref(), f.floor.as_deref()),
+            (Some("305"), Some("3"))
+        );
+        assert_eq!(f.phone.as_deref(), Some("+74012551234"));
+        assert_eq!(f.phone_ext.as_deref(), Some("12"));
+        let f = read_text("ФИО: Орлов О.О., к. 12, эт. 4\nТелефон: 8 911 000 45 67");
+        assert_eq!(f.full_name.as_deref(), Some("Орлов О.О."));
+        assert_eq!(
+            (f.room.as_deref(), f.floor.as_deref()),
+            (Some("12"), Some("4"))
+        );
+        assert_eq!(f.phone.as_deref(), Some("+79110004567"));
     }
 
     #[test]

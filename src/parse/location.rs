@@ -13,7 +13,7 @@ fn room_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i)(?:^|[\s,;:(])(?:кабинет|каб|комната|комн|к|пом|помещение|оф|офис|room)\.?\s*(?:№\s*)?(\d{1,5}(?:\s*[а-яa-z](?:[^а-яёa-z0-9]|$))?)|(?:^|[\s,;(])№\s*(\d{1,5}[а-яa-z]?)",
+            r"(?i)(?:^|[\s,;:(])(?:кабинет|каб|комната|комн|к|пом|помещение|оф|офис|room)\.?\s*(?:№\s*)?(\d{1,5}(?:\s*[а-яa-z](?:[^а-яёa-z0-9]|$))?)|(?:^|[\s,;(])№\s*(\d{1,5}[а-яa-z]?)|(?:^|[\s,;(])(\d{1,5}[а-яa-z]?)\s*(?:-?\s*(?:й|ый|ий)\s*)?(?:кабинет|каб\.?|комн)",
         )
         .expect("static regex")
     })
@@ -32,7 +32,7 @@ fn floor_re() -> &'static Regex {
 /// Room number as written (`305`, `112а`), if the text names one.
 pub fn find_room(text: &str) -> Option<String> {
     for c in room_re().captures_iter(text) {
-        let m = c.get(1).or_else(|| c.get(2))?;
+        let m = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3))?;
         let v: String = m
             .as_str()
             .chars()
@@ -47,9 +47,46 @@ pub fn find_room(text: &str) -> Option<String> {
 
 /// Floor number as written (`3`), if the text names one.
 pub fn find_floor(text: &str) -> Option<String> {
-    let c = floor_re().captures(text)?;
-    let m = c.get(1).or_else(|| c.get(2))?;
-    Some(m.as_str().to_string())
+    // Numbers that are the room ("каб.305 эт.3": 305 is not the floor).
+    let rooms: Vec<(usize, usize)> = room_re()
+        .captures_iter(text)
+        .filter_map(|c| c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)))
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    let mut pos = 0;
+    while pos <= text.len() {
+        let c = floor_re().captures_at(text, pos)?;
+        let m = c.get(1).or_else(|| c.get(2))?;
+        if rooms.iter().any(|(s, e)| m.start() < *e && *s < m.end()) {
+            pos = m.end();
+            continue;
+        }
+        return Some(m.as_str().to_string());
+    }
+    None
+}
+
+/// A location value that is only numbers ("305, 3", "305/3") under a title
+/// naming room and floor: rewritten with the words so the rules apply.
+pub fn words_for_bare_numbers(value: &str, floor_first: bool) -> Option<String> {
+    let parts: Vec<&str> = value
+        .split(|c: char| c == ',' || c == '/' || c == ';' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let bare = |p: &str| {
+        p.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && p.chars().count() <= 6
+            && p.chars().all(|c| c.is_alphanumeric())
+    };
+    if parts.len() != 2 || !parts.iter().all(|p| bare(p)) {
+        return None;
+    }
+    let (room, floor) = if floor_first {
+        (parts[1], parts[0])
+    } else {
+        (parts[0], parts[1])
+    };
+    Some(format!("каб. {room}, {floor} этаж"))
 }
 
 /// Does this text start with a location word (`каб.`, `кабинет`, `этаж`,
@@ -198,6 +235,8 @@ mod tests {
             ("к. 12, 4-й эт.", Some("12"), Some("4")),
             ("комн. 5, на 2 этаже", Some("5"), Some("2")),
             ("каб. 9", Some("9"), None),
+            ("ул. Ленина 5, 3 этаж, 301 кабинет", Some("301"), Some("3")),
+            ("каб.305 эт.3", Some("305"), Some("3")),
             ("этаж: 3", None, Some("3")),
             (
                 "г. Гурьевск, ул. Лесная, д. 3а, кабинет 17, 2 этаж",
@@ -209,6 +248,19 @@ mod tests {
             assert_eq!(find_room(text).as_deref(), room, "room in {text}");
             assert_eq!(find_floor(text).as_deref(), floor, "floor in {text}");
         }
+    }
+
+    #[test]
+    fn bare_numbers_under_room_floor_title() {
+        assert_eq!(
+            words_for_bare_numbers("305, 3", false).as_deref(),
+            Some("каб. 305, 3 этаж")
+        );
+        assert_eq!(
+            words_for_bare_numbers("3/305", true).as_deref(),
+            Some("каб. 305, 3 этаж")
+        );
+        assert_eq!(words_for_bare_numbers("ул. Ленина, 5", false), None);
     }
 
     #[test]

@@ -26,6 +26,37 @@ fn is_original_marker(l: &str) -> bool {
         )
 }
 
+/// `-------- Пересылаемое сообщение --------` and friends: an inline
+/// forward. Not history — the forwarded text may be the request itself —
+/// so only the marker and the header block after it are dropped.
+fn is_forward_marker(l: &str) -> bool {
+    let t = norm(l);
+    let core = t.trim_matches(|c: char| c == '-' || c == '—' || c == ' ' || c == '_' || c == '=');
+    matches!(
+        core,
+        "пересылаемое сообщение"
+            | "пересланное сообщение"
+            | "переадресованное сообщение"
+            | "forwarded message"
+            | "original message follows"
+    ) || t.starts_with("begin forwarded message")
+}
+
+const FWD_HEADER_KEYS: &[&str] = &[
+    "от:",
+    "from:",
+    "дата:",
+    "date:",
+    "тема:",
+    "subject:",
+    "кому:",
+    "to:",
+    "копия:",
+    "cc:",
+    "отправлено:",
+    "sent:",
+];
+
 fn is_header_line(l: &str, keys: &[&str]) -> bool {
     let t = norm(l);
     keys.iter().any(|k| t.starts_with(k))
@@ -127,13 +158,27 @@ pub fn strip_quotes(blocks: &[Block]) -> Vec<Block> {
         v
     };
     let mut out = Vec::with_capacity(blocks.len());
+    let mut fwd_headers = false;
     for (i, b) in blocks.iter().enumerate() {
         match b {
             Block::Cut => break,
-            Block::Table(_) => out.push(b.clone()),
+            Block::Table(_) => {
+                fwd_headers = false;
+                out.push(b.clone())
+            }
             Block::Line(l) => {
                 if l.trim_start().starts_with('>') {
                     continue;
+                }
+                if is_forward_marker(l) {
+                    fwd_headers = true;
+                    continue;
+                }
+                if fwd_headers {
+                    if l.trim().is_empty() || is_header_line(l, FWD_HEADER_KEYS) {
+                        continue;
+                    }
+                    fwd_headers = false;
                 }
                 if is_signature_separator(l) || is_original_marker(l) || is_mobile_signature(l) {
                     break;
@@ -209,6 +254,10 @@ mod tests {
                 "текст",
             ),
             ("ФИО: Иванов\nТел.: 5", "ФИО: Иванов\nТел.: 5"),
+            (
+                "Пересылаю.\n-------- Пересылаемое сообщение --------\nОт: Иванов <i@x>\nДата: 1 марта\nТема: Заявка\n\nФИО: Иванов",
+                "Пересылаю.\nФИО: Иванов",
+            ),
             ("Ошибка: Caused by: x", "Ошибка: Caused by: x"),
         ];
         for (input, want) in cases {

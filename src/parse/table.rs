@@ -6,7 +6,21 @@
 //! numbering row `1..6`, then the data row) or transposed (title | value per
 //! row). Columns are found by their titles through [`classify_title`].
 
-use super::vocab::{classify_title, Kind};
+use super::location::words_for_bare_numbers;
+use super::vocab::{classify_title, floor_first, Kind};
+
+/// A value as the form reader should see it: a bare "305, 3" under a title
+/// naming room and floor gets its words back.
+pub fn value_under(kind: Kind, title: &str, value: &str) -> String {
+    if kind == Kind::Location {
+        if let Some(ff) = floor_first(title) {
+            if let Some(v) = words_for_bare_numbers(value, ff) {
+                return v;
+            }
+        }
+    }
+    value.trim().to_string()
+}
 
 /// Fields read from a grid or from key-value lines, by kind, as written.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -88,7 +102,7 @@ pub fn read_grid(rows: &[Vec<String>]) -> Option<RawFields> {
             let mut f = RawFields::default();
             for (i, k) in kinds.iter().enumerate() {
                 if let (Some(k), Some(v)) = (k, row.get(i)) {
-                    f.set(*k, v.trim().to_string());
+                    f.set(*k, value_under(*k, &header[i], v));
                 }
             }
             return Some(f);
@@ -99,17 +113,25 @@ pub fn read_grid(rows: &[Vec<String>]) -> Option<RawFields> {
     let mut f = RawFields::default();
     let mut n = 0;
     for row in rows {
-        if row.len() < 2 {
+        // The title is the first cell, or the second after a number column.
+        let at = match row.first().map(|c| classify_title(c)) {
+            Some(Some(Kind::Number)) | Some(None) if row.len() >= 3 => 1,
+            _ => 0,
+        };
+        if row.len() < at + 2 {
             continue;
         }
-        if let Some(k) = classify_title(&row[0]) {
-            let v = row[1..]
+        if let Some(k) = classify_title(&row[at]) {
+            if k == Kind::Number {
+                continue;
+            }
+            let v = row[at + 1..]
                 .iter()
                 .map(|c| c.trim())
                 .filter(|c| !c.is_empty())
                 .collect::<Vec<_>>()
                 .join("\n");
-            f.set(k, v);
+            f.set(k, value_under(k, &row[at], &v));
             n += 1;
         }
     }
@@ -270,6 +292,18 @@ mod tests {
         assert_eq!(f.get(Kind::FullName), Some("Иванов И.И."));
         assert_eq!(f.get(Kind::Location), Some("каб. 5, 2 эт."));
         assert_eq!(f.get(Kind::Description), Some("Не работает"));
+    }
+
+    #[test]
+    fn transposed_with_number_column_and_bare_room_floor() {
+        let rows = vec![
+            s(&["1", "ФИО", "Иванов"]),
+            s(&["2", "Кабинет / этаж", "305 / 3"]),
+            s(&["3", "Тел.", "55-12-34"]),
+        ];
+        let f = read_grid(&rows).expect("grid");
+        assert_eq!(f.get(Kind::FullName), Some("Иванов"));
+        assert_eq!(f.get(Kind::Location), Some("каб. 305, 3 этаж"));
     }
 
     #[test]

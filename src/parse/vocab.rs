@@ -137,6 +137,21 @@ pub fn normalize_title(raw: &str) -> String {
         .to_string()
 }
 
+/// For a title naming both room and floor (`Кабинет, этаж`, `Этаж/кабинет`):
+/// true when the floor comes first.
+pub fn floor_first(raw: &str) -> Option<bool> {
+    let t = normalize_title(raw);
+    let room = ["кабинет", "каб", "комн", "room"]
+        .iter()
+        .filter_map(|w| t.find(w))
+        .min()?;
+    let floor = ["этаж", "эт.", "floor"]
+        .iter()
+        .filter_map(|w| t.find(w))
+        .min()?;
+    Some(floor < room)
+}
+
 /// What a title names, if it names a field at all.
 pub fn classify_title(raw: &str) -> Option<Kind> {
     let t = normalize_title(raw);
