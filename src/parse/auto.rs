@@ -110,6 +110,14 @@ mod tests {
             .collect()
     }
 
+    type Case<'a> = (
+        &'a str,
+        Vec<(String, String)>,
+        Option<&'a str>,
+        &'a Vec<String>,
+        bool,
+    );
+
     #[test]
     fn real_header_sets() {
         let mixed = vec!["multipart/mixed".to_string()];
@@ -117,13 +125,7 @@ mod tests {
             "multipart/report".to_string(),
             "message/delivery-status".to_string(),
         ];
-        let cases: Vec<(
-            &str,
-            Vec<(String, String)>,
-            Option<&str>,
-            &Vec<String>,
-            bool,
-        )> = vec![
+        let cases: Vec<Case<'_>> = vec![
             (
                 "Exchange OOF",
                 hs(&[

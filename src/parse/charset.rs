@@ -199,9 +199,7 @@ fn encoded_word(s: &str) -> Option<(String, usize)> {
     let q1 = body.find('?')?;
     let charset = &body[..q1];
     let after = &body[q1 + 1..];
-    let mut it = after.splitn(2, '?');
-    let enc = it.next()?;
-    let rest = it.next()?;
+    let (enc, rest) = after.split_once('?')?;
     let end = rest.find("?=")?;
     let data = &rest[..end];
     if charset.len() > 40 || enc.len() != 1 || data.contains(' ') {

@@ -32,7 +32,7 @@ fn split_kv(line: &str) -> Option<(&str, &str)> {
     let mut best: Option<(usize, usize)> = None;
     for s in seps {
         if let Some(p) = line.find(s) {
-            if best.is_none_or(|(bp, _)| p < bp) {
+            if best.map_or(true, |(bp, _)| p < bp) {
                 best = Some((p, s.len()));
             }
         }

@@ -126,7 +126,7 @@ fn readings(bodies: &[Body], area: &str, max_html: usize) -> Vec<Reading> {
 fn best(cands: Vec<Reading>) -> Option<Reading> {
     let mut best: Option<Reading> = None;
     for c in cands {
-        if best.as_ref().is_none_or(|b| c.score > b.score) {
+        if best.as_ref().map_or(true, |b| c.score > b.score) {
             best = Some(c);
         }
     }

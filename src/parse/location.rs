@@ -114,7 +114,7 @@ pub fn starts_with_location(text: &str) -> bool {
     let digits = t.chars().take_while(|c| c.is_ascii_digit()).count();
     if digits > 0 && digits <= 3 {
         let rest = t[digits..].trim_start_matches(['-', ' ']);
-        let rest = rest.trim_start_matches(|c: char| matches!(c, 'й' | 'ы' | 'и' | 'о' | 'м'));
+        let rest = rest.trim_start_matches(['й', 'ы', 'и', 'о', 'м']);
         return rest.trim_start().starts_with("этаж") || rest.trim_start().starts_with("эт");
     }
     false

@@ -123,7 +123,7 @@ pub fn normalize_title(raw: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     // Leading list numbering: "1.", "2)", "3 -", "*", "-".
-    let trimmed = t.trim_start_matches(|c: char| c == '*' || c == '-' || c == '•' || c == ' ');
+    let trimmed = t.trim_start_matches(['*', '-', '•', ' ']);
     let digits = trimmed.chars().take_while(|c| c.is_ascii_digit()).count();
     let rest = &trimmed[digits..];
     let t2 = if digits > 0 && digits <= 2 && (rest.starts_with('.') || rest.starts_with(')')) {
