@@ -80,36 +80,41 @@ fn is_rule_row(cells: &[String]) -> bool {
 }
 
 /// Read a grid. Returns None when no header row or title column is found.
+/// When both readings are possible, the one with more titles wins (a
+/// transposed table's value cells can look like titles too).
 pub fn read_grid(rows: &[Vec<String>]) -> Option<RawFields> {
-    // Horizontal: the first row with at least two field titles.
-    for (hi, header) in rows.iter().enumerate() {
-        let kinds = titled(header);
-        if title_count(&kinds) < 2 {
-            continue;
-        }
-        // A transposed table can have a first row "title | title-like value";
-        // require more titles than a two-cell row can hold, or more columns.
-        if header.len() == 2 && rows.len() > 2 {
-            break;
-        }
-        for row in rows.iter().skip(hi + 1) {
-            if is_numbering_row(row) || is_rule_row(row) {
-                continue;
-            }
-            if row.iter().all(|c| c.trim().is_empty()) {
-                continue;
-            }
-            let mut f = RawFields::default();
-            for (i, k) in kinds.iter().enumerate() {
-                if let (Some(k), Some(v)) = (k, row.get(i)) {
-                    f.set(*k, value_under(*k, &header[i], v));
-                }
-            }
-            return Some(f);
-        }
-        return None;
+    let horizontal = read_horizontal(rows);
+    let transposed = read_transposed(rows);
+    match (horizontal, transposed) {
+        (Some((h, hn)), Some((t, tn))) => Some(if tn > hn { t } else { h }),
+        (Some((h, _)), None) => Some(h),
+        (None, Some((t, _))) => Some(t),
+        (None, None) => None,
     }
-    // Transposed: rows whose first cell is a title.
+}
+
+/// A header row of at least two titles, then the data row (numbering and
+/// rule rows skipped). Returns the fields and the number of titles.
+fn read_horizontal(rows: &[Vec<String>]) -> Option<(RawFields, usize)> {
+    let (hi, header, kinds) = rows.iter().enumerate().find_map(|(i, r)| {
+        let k = titled(r);
+        (title_count(&k) >= 2).then_some((i, r, k))
+    })?;
+    let n = title_count(&kinds);
+    let row = rows.iter().skip(hi + 1).find(|row| {
+        !is_numbering_row(row) && !is_rule_row(row) && !row.iter().all(|c| c.trim().is_empty())
+    })?;
+    let mut f = RawFields::default();
+    for (i, k) in kinds.iter().enumerate() {
+        if let (Some(k), Some(v)) = (k, row.get(i)) {
+            f.set(*k, value_under(*k, &header[i], v));
+        }
+    }
+    Some((f, n))
+}
+
+/// Rows whose first cell (or second, after a number column) is a title.
+fn read_transposed(rows: &[Vec<String>]) -> Option<(RawFields, usize)> {
     let mut f = RawFields::default();
     let mut n = 0;
     for row in rows {
@@ -135,7 +140,7 @@ pub fn read_grid(rows: &[Vec<String>]) -> Option<RawFields> {
             n += 1;
         }
     }
-    (n >= 2).then_some(f)
+    (n >= 2).then_some((f, n))
 }
 
 /// Split a pipe-separated line into cells (outer pipes optional).

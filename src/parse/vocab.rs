@@ -20,7 +20,9 @@ pub enum Kind {
 }
 
 /// Word stems per kind, matched against the lower-cased title with `ё`→`е`.
-/// A stem starting with a space must begin a word.
+/// A stem starting with a space is a whole word or abbreviation: it must
+/// start a word and not run on into letters (`тел.`, `каб`, `к.` — but not
+/// the initials in `Лисин К.К.` nor the name `Телегин`).
 const ORG: &[&str] = &[
     "орган",
     "организац",
@@ -70,7 +72,7 @@ const ROOM: &[&str] = &[
     "room",
     "office",
 ];
-const FLOOR: &[&str] = &["этаж", " эт.", " эт ", "floor"];
+const FLOOR: &[&str] = &["этаж", " эт", "floor"];
 const PHONE: &[&str] = &[
     "телефон",
     " тел",
@@ -104,13 +106,32 @@ const NOTE: &[&str] = &[
 const NUMBER: &[&str] = &["n п/п", "№ п/п", "n п.п", "№", "n", "#", "п/п", "no"];
 
 fn has(title: &str, stems: &[&str]) -> bool {
-    stems.iter().any(|s| {
-        if let Some(word) = s.strip_prefix(' ') {
-            title.starts_with(word) || title.contains(s)
-        } else {
-            title.contains(s)
-        }
+    stems.iter().any(|s| match s.strip_prefix(' ') {
+        Some(word) => has_word(title, word),
+        None => title.contains(s),
     })
+}
+
+/// `word` occurs at a word start and is not followed by a letter.
+fn has_word(title: &str, word: &str) -> bool {
+    let mut from = 0;
+    while let Some(i) = title[from..].find(word) {
+        let at = from + i;
+        let end = at + word.len();
+        let before_ok = title[..at]
+            .chars()
+            .next_back()
+            .map_or(true, |c| c.is_whitespace() || "(,;:/-«\"".contains(c));
+        let after_ok = title[end..]
+            .chars()
+            .next()
+            .map_or(true, |c| !c.is_alphabetic());
+        if before_ok && after_ok {
+            return true;
+        }
+        from = end;
+    }
+    false
 }
 
 /// Normalise a title for matching: lower case, `ё`→`е`, whitespace runs
@@ -239,6 +260,11 @@ mod tests {
             ("Проблема", Some(Description)),
             ("Примечание", Some(Note)),
             ("Caused by", None),
+            ("Лисин К.К.", None),
+            ("Иван Телегин", None),
+            ("Тел./факс", Some(Phone)),
+            ("эт.", Some(Floor)),
+            ("к.", Some(Room)),
             ("2026-03-13 09", None),
             ("С уважением", None),
             ("Добрый день", None),

@@ -1,0 +1,213 @@
+//! Letters written in other wordings, clients and charsets than the corpus
+//! (the held-out set is built by other people under the same rules): each
+//! case is a whole letter through `parse_letter`, checked field by field.
+
+use ticketd::parse::{parse_letter, ParseOptions, ParsedLetter};
+
+fn qp(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    for &b in bytes {
+        let piece = if b == b'\n' {
+            col = 0;
+            out.push_str("\r\n");
+            continue;
+        } else if b == b'=' || b >= 0x80 || b == b'\r' {
+            format!("={b:02X}")
+        } else {
+            (b as char).to_string()
+        };
+        if col + piece.len() > 72 {
+            out.push_str("=\r\n");
+            col = 0;
+        }
+        col += piece.len();
+        out.push_str(&piece);
+    }
+    out
+}
+
+fn letter(ctype: &str, charset: Option<&'static encoding_rs::Encoding>, body: &str) -> Vec<u8> {
+    let bytes = match charset {
+        Some(e) => e.encode(body).0.into_owned(),
+        None => body.as_bytes().to_vec(),
+    };
+    let cs = charset
+        .map(|e| format!("; charset={}", e.name()))
+        .unwrap_or_default();
+    let mut raw = format!(
+        "From: Someone <user@org.example>\r\nTo: support@sed.example.org\r\nSubject: test\r\nMessage-ID: <x@y>\r\nMIME-Version: 1.0\r\nContent-Type: {ctype}{cs}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
+    .into_bytes();
+    raw.extend_from_slice(qp(&bytes).as_bytes());
+    raw
+}
+
+struct Want {
+    name: Option<&'static str>,
+    room: Option<&'static str>,
+    floor: Option<&'static str>,
+    phone: Option<&'static str>,
+    ext: Option<&'static str>,
+    desc_has: &'static str,
+    desc_lacks: &'static str,
+}
+
+fn check(what: &str, p: &ParsedLetter, w: &Want) {
+    let f = &p.form;
+    assert_eq!(f.full_name.as_deref(), w.name, "{what}: name in {f:#?}");
+    assert_eq!(f.room.as_deref(), w.room, "{what}: room in {f:#?}");
+    assert_eq!(f.floor.as_deref(), w.floor, "{what}: floor in {f:#?}");
+    assert_eq!(f.phone.as_deref(), w.phone, "{what}: phone in {f:#?}");
+    assert_eq!(f.phone_ext.as_deref(), w.ext, "{what}: ext in {f:#?}");
+    let d = f.description.as_deref().unwrap_or("");
+    assert!(d.contains(w.desc_has), "{what}: description {d:?}");
+    if !w.desc_lacks.is_empty() {
+        assert!(!d.contains(w.desc_lacks), "{what}: description {d:?}");
+    }
+}
+
+#[test]
+fn outlook_html_cp1251_key_value_with_quoted_reply() {
+    let html = "<html><head><meta http-equiv=Content-Type content=\"text/html; charset=windows-1251\"><style>p.MsoNormal{margin:0}</style></head>\
+<body><div class=WordSection1><p class=MsoNormal><b><span>Ф.И.О.:</span></b><span> Громова Алла Петровна<o:p></o:p></span></p>\
+<p class=MsoNormal><b>Местонахождение:</b> эт. 3, каб. 312<o:p></o:p></p>\
+<p class=MsoNormal><b>Тел.:</b> 8&nbsp;(4012)&nbsp;55-66-77, доб.&nbsp;21<o:p></o:p></p>\
+<p class=MsoNormal><b>Описание проблемы:</b> не открывается журнал<o:p></o:p></p>\
+<div style='border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm'><p class=MsoNormal><b>От:</b> Служба поддержки<br><b>Отправлено:</b> 3 марта 2026 г.<br><b>Тема:</b> заявка</p></div>\
+<p class=MsoNormal>ФИО: Чужой Человек</p><p>Описание проблемы: старая проблема</p></div></body></html>";
+    let p = parse_letter(
+        &letter("text/html", Some(encoding_rs::WINDOWS_1251), html),
+        &ParseOptions::default(),
+    );
+    check(
+        "outlook",
+        &p,
+        &Want {
+            name: Some("Громова Алла Петровна"),
+            room: Some("312"),
+            floor: Some("3"),
+            phone: Some("+74012556677"),
+            ext: Some("21"),
+            desc_has: "не открывается журнал",
+            desc_lacks: "старая проблема",
+        },
+    );
+}
+
+#[test]
+fn koi8r_html_meta_only_transposed_with_numbers() {
+    let html = "<html><head><meta charset=\"koi8-r\"></head><body><table>\
+<tr><td>1</td><td>Орган</td><td>Агентство по делам молодёжи</td></tr>\
+<tr><td>2</td><td>Пользователь</td><td>Лисин К.К.</td></tr>\
+<tr><td>3</td><td>Кабинет/этаж</td><td>14/2</td></tr>\
+<tr><td>4</td><td>Контактный телефон</td><td>55-12-34 (вн. 3)</td></tr>\
+<tr><td>5</td><td>Суть проблемы</td><td>Не печатает принтер</td></tr></table></body></html>";
+    // No charset parameter: the <meta> names it.
+    let body = encoding_rs::KOI8_R.encode(html).0.into_owned();
+    let mut raw = b"From: user@org.example\r\nSubject: t\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".to_vec();
+    raw.extend_from_slice(&body);
+    let p = parse_letter(&raw, &ParseOptions::default());
+    check(
+        "koi8 transposed",
+        &p,
+        &Want {
+            name: Some("Лисин К.К."),
+            room: Some("14"),
+            floor: Some("2"),
+            phone: Some("+74012551234"),
+            ext: Some("3"),
+            desc_has: "Не печатает принтер",
+            desc_lacks: "",
+        },
+    );
+    assert_eq!(
+        p.form.organization.as_deref(),
+        Some("Агентство по делам молодёжи")
+    );
+}
+
+#[test]
+fn gmail_html_quote_and_plain_other_order() {
+    let html = "<div dir=\"ltr\"><div>Тел. 8 911 000-11-22</div><div>ФИО - Ершов Ерофей</div><div>Адрес - 2-й этаж, кабинет № 20</div>\
+<div>Проблема - нет доступа к папке «Входящие»</div><div><br></div>\
+<div class=\"gmail_quote\"><div class=\"gmail_attr\">пн, 2 мар. 2026 г. в 09:20, Служба &lt;support@sed.example.org&gt;:</div>\
+<blockquote class=\"gmail_quote\">Пришлите, пожалуйста, заявку: ФИО, телефон</blockquote></div></div>";
+    let p = parse_letter(&letter("text/html", None, html), &ParseOptions::default());
+    check(
+        "gmail",
+        &p,
+        &Want {
+            name: Some("Ершов Ерофей"),
+            room: Some("20"),
+            floor: Some("2"),
+            phone: Some("+79110001122"),
+            ext: None,
+            desc_has: "нет доступа к папке «Входящие»",
+            desc_lacks: "Пришлите",
+        },
+    );
+}
+
+#[test]
+fn plain_numbered_items_value_on_next_line() {
+    let text = "Здравствуйте!\n\n1. Наименование органа:\nМинистерство спорта\n2. ФИО:\nЖуков Ж.Ж.\n3. Кабинет: 7а\n4. Этаж: 1\n5. Телефон:\n+7 (40153) 2-11-00\n6. Описание проблемы:\nПосле обновления не открывается СЭД.\nОшибка: 403 Forbidden.\n\nС уважением,\nЖуков\n";
+    let p = parse_letter(
+        &letter("text/plain", Some(encoding_rs::UTF_8), text),
+        &ParseOptions::default(),
+    );
+    check(
+        "numbered",
+        &p,
+        &Want {
+            name: Some("Жуков Ж.Ж."),
+            room: Some("7а"),
+            floor: Some("1"),
+            phone: Some("+74015321100"),
+            ext: None,
+            desc_has: "Ошибка: 403 Forbidden.",
+            desc_lacks: "С уважением",
+        },
+    );
+    assert_eq!(p.form.organization.as_deref(), Some("Министерство спорта"));
+}
+
+#[test]
+fn inline_forward_keeps_the_request() {
+    let text = "Коллеги, пересылаю.\n\n-------- Пересылаемое сообщение --------\nОт: Фомина <f@org.example>\nДата: 02.03.2026\nТема: Заявка\n\nФИО: Фомина Фаина Фёдоровна\nМестонахождение: каб. 5, 1 этаж\nТелефон: 55-00-11\nОписание проблемы: не приходят уведомления\n";
+    let p = parse_letter(
+        &letter("text/plain", Some(encoding_rs::UTF_8), text),
+        &ParseOptions::default(),
+    );
+    check(
+        "inline forward",
+        &p,
+        &Want {
+            name: Some("Фомина Фаина Фёдоровна"),
+            room: Some("5"),
+            floor: Some("1"),
+            phone: Some("+74012550011"),
+            ext: None,
+            desc_has: "не приходят уведомления",
+            desc_lacks: "",
+        },
+    );
+}
+
+#[test]
+fn no_form_is_all_description_and_no_sender_is_none() {
+    let p = parse_letter(
+        "From: \"Scanner\" <>\r\nSubject: x\r\n\r\nДобрый день!\r\nНе работает сканер в 305 кабинете, тел 55-12-34.\r\n".as_bytes(),
+        &ParseOptions::default(),
+    );
+    assert!(p.from.is_none());
+    assert_eq!(p.form.phone, None);
+    assert!(p
+        .form
+        .description
+        .as_deref()
+        .unwrap_or("")
+        .contains("Не работает сканер"));
+    let p = parse_letter(b"Subject: x\r\n\r\nbody", &ParseOptions::default());
+    assert!(p.from.is_none());
+}
