@@ -197,3 +197,36 @@ fn twenty_megabyte_attachment() {
         .iter()
         .any(|r| r.filename == "big.png" && r.reason.starts_with("size")));
 }
+
+fn html_letter(html: &str) -> Vec<u8> {
+    let mut raw =
+        b"From: a@b.example\r\nSubject: s\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+            .to_vec();
+    raw.extend_from_slice(html.as_bytes());
+    raw
+}
+
+#[test]
+fn hostile_html_is_bounded() {
+    let cases = [
+        ("unclosed formatting", "<b><i><u>x".repeat(60_000)),
+        ("nested divs", "<div>".repeat(100_000) + "x"),
+        ("nested tables", "<table><tr><td>".repeat(20_000) + "x"),
+        (
+            "many cells",
+            "<table>".to_string() + &"<tr><td>ФИО</td><td>a</td></tr>".repeat(30_000) + "</table>",
+        ),
+        ("p in b", "<b><p>x</p>".repeat(40_000)),
+    ];
+    let limit = if cfg!(debug_assertions) {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_secs(1)
+    };
+    for (what, html) in cases {
+        let (p, took) = timed(&html_letter(&html));
+        println!("{what}: {took:?}");
+        assert!(took < limit, "{what}: took {took:?}");
+        assert!(p.from.is_some(), "{what}");
+    }
+}

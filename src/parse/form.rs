@@ -51,7 +51,7 @@ fn split_kv(line: &str) -> Option<(&str, &str)> {
 fn plain_phone(line: &str) -> Option<&str> {
     let t = line.trim();
     let lower = t.to_lowercase();
-    let prefixes = ["телефон", "тел.", "тел ", "моб.", "моб ", "мобильный", "т."];
+    let prefixes = ["телефон", "тел.", "тел ", "моб.", "моб ", "мобильный"];
     let p = prefixes.iter().find(|p| lower.starts_with(*p))?;
     let digits = t.chars().filter(|c| c.is_ascii_digit()).count();
     (digits >= 5 && t.chars().count() < 80).then(|| t[p.len()..].trim())

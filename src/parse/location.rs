@@ -29,6 +29,14 @@ fn floor_re() -> &'static Regex {
     })
 }
 
+fn house_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)(?:^|[\s,;(])(?:д|дом|корп|корпус|стр|строение|зд|здание)\.?\s*(\d{1,4})")
+            .expect("static regex")
+    })
+}
+
 /// Room number as written (`305`, `112а`), if the text names one.
 pub fn find_room(text: &str) -> Option<String> {
     for c in room_re().captures_iter(text) {
@@ -48,9 +56,11 @@ pub fn find_room(text: &str) -> Option<String> {
 /// Floor number as written (`3`), if the text names one.
 pub fn find_floor(text: &str) -> Option<String> {
     // Numbers that are the room ("каб.305 эт.3": 305 is not the floor).
+    // and house or building numbers ("д. 5 эт. 3": 5 is not the floor).
     let rooms: Vec<(usize, usize)> = room_re()
         .captures_iter(text)
         .filter_map(|c| c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)))
+        .chain(house_re().captures_iter(text).filter_map(|c| c.get(1)))
         .map(|m| (m.start(), m.end()))
         .collect();
     let mut pos = 0;
@@ -237,6 +247,7 @@ mod tests {
             ("каб. 9", Some("9"), None),
             ("ул. Ленина 5, 3 этаж, 301 кабинет", Some("301"), Some("3")),
             ("каб.305 эт.3", Some("305"), Some("3")),
+            ("ул. Мира, д. 5 эт. 3, каб. 7", Some("7"), Some("3")),
             ("этаж: 3", None, Some("3")),
             (
                 "г. Гурьевск, ул. Лесная, д. 3а, кабинет 17, 2 этаж",

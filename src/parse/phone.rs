@@ -58,9 +58,7 @@ fn normalize(raw: &str, digits: &str, area_code: &str) -> String {
     if !plus && !area.is_empty() && n + area.len() == 10 {
         return format!("+7{area}{digits}");
     }
-    if plus {
-        return format!("+{digits}");
-    }
+
     raw.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -103,7 +101,11 @@ mod tests {
                 Some("45"),
             ),
             ("тел. 2-21-43, внутр. 7", Some("2-21-43"), Some("7")),
-            ("ext. 12 +1 202 555 0100", Some("+12025550100"), Some("12")),
+            (
+                "ext. 12 +1 202 555 0100",
+                Some("+1 202 555 0100"),
+                Some("12"),
+            ),
             ("нет", None, None),
         ];
         for (v, main, ext) in cases {
