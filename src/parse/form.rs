@@ -111,22 +111,24 @@ pub fn is_valediction(line: &str) -> bool {
 /// Read the form out of (quote-stripped) blocks.
 pub fn read(blocks: &[Block], area_code: &str) -> Reading {
     let mut raw = RawFields::default();
-    // 1. HTML tables.
+    // 1. HTML tables. A table that is not a form grid (one column of
+    // "Key: value" cells, a layout table) is read as lines.
+    let mut lines: Vec<&str> = Vec::new();
     for b in blocks {
-        if let Block::Table(rows) = b {
-            if let Some(f) = read_grid(rows) {
-                raw.merge(f);
-            }
+        match b {
+            Block::Table(rows) => match read_grid(rows) {
+                Some(f) => raw.merge(f),
+                None => {
+                    for cell in rows.iter().flatten() {
+                        lines.extend(cell.lines());
+                    }
+                }
+            },
+            Block::Line(l) => lines.push(l.as_str()),
+            Block::Cut => break,
         }
     }
     // 2. Lines: text tables, then key-value.
-    let lines: Vec<&str> = blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Line(l) => Some(l.as_str()),
-            _ => None,
-        })
-        .collect();
     let mut used = vec![false; lines.len()];
     if let Some(t) = find_text_table(&lines) {
         if let Some(f) = read_grid(&t.rows) {
@@ -282,6 +284,13 @@ fn build(raw: &RawFields, free: &[&str], area_code: &str) -> Form {
             .as_deref()
             .and_then(|f| find_floor(&format!("этаж {f}")).or_else(|| find_floor(f)));
     }
+    // "Кабинет: 5, этаж 2" — the other half written in the same value.
+    if form.floor.is_none() {
+        form.floor = room_key.as_deref().and_then(find_floor);
+    }
+    if form.room.is_none() {
+        form.room = floor_key.as_deref().and_then(find_room);
+    }
     form.location = loc_text.or_else(|| {
         let parts: Vec<String> = [
             room_key.map(|r| format!("каб. {r}")),
@@ -424,6 +433,22 @@ mod tests {
             (Some("12"), Some("4"))
         );
         assert_eq!(f.phone.as_deref(), Some("+79110004567"));
+    }
+
+    #[test]
+    fn one_column_table_of_key_value_cells() {
+        let blocks = vec![Block::Table(vec![
+            vec!["ФИО: Иванов И.И.".to_string()],
+            vec!["Кабинет: 5, этаж 2".to_string()],
+            vec!["Телефон: 55-12-34\nОписание: не печатает".to_string()],
+        ])];
+        let f = read(&blocks, "4012").form;
+        assert_eq!(f.full_name.as_deref(), Some("Иванов И.И."));
+        assert_eq!(
+            (f.room.as_deref(), f.floor.as_deref()),
+            (Some("5"), Some("2"))
+        );
+        assert_eq!(f.description.as_deref(), Some("не печатает"));
     }
 
     #[test]

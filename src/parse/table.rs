@@ -220,7 +220,7 @@ pub fn find_text_table(lines: &[&str]) -> Option<TextTable> {
         if l.matches('|').count() >= 2 {
             let header = pipe_cells(l);
             if title_count(&titled(&header)) >= 2 && header.len() >= 3 {
-                return Some(read_pipe_rows(lines, i, header.len()));
+                return Some(read_pipe_rows(lines, i));
             }
         }
         if l.matches('\t').count() >= 2 {
@@ -239,13 +239,39 @@ pub fn find_text_table(lines: &[&str]) -> Option<TextTable> {
     None
 }
 
-/// Pipe rows from the header at `start`: a row wrapped over several lines
-/// is joined until it has as many cells as the header (or a blank line).
-fn read_pipe_rows(lines: &[&str], start: usize, ncols: usize) -> TextTable {
-    let mut rows = vec![pipe_cells(lines[start])];
-    // With outer pipes on the header, a row is complete at its closing pipe.
-    let closed = lines[start].trim_end().ends_with('|');
+/// Does this line start a new table row (`| ...`, `1 | ...`)?
+fn starts_row(l: &str) -> bool {
+    let t = l.trim_start();
+    if t.starts_with('|') {
+        return true;
+    }
+    let d = t.chars().take_while(|c| c.is_ascii_digit()).count();
+    d > 0 && t[d..].trim_start().starts_with('|')
+}
+
+/// Pipe rows from the header at `start`. A header hard-wrapped by the mailer
+/// (long lines, continuation not starting a row) is joined first; then a
+/// row wrapped over several lines is joined until it has as many cells as
+/// the header (and its closing pipe when the header has one), or a blank
+/// line ends it.
+fn read_pipe_rows(lines: &[&str], start: usize) -> TextTable {
+    let mut header = lines[start].trim().to_string();
     let mut i = start + 1;
+    let mut last_len = lines[start].chars().count();
+    while i < lines.len()
+        && last_len >= 50
+        && !lines[i].trim().is_empty()
+        && !starts_row(lines[i])
+        && lines[i].contains('|')
+    {
+        header.push(' ');
+        header.push_str(lines[i].trim());
+        last_len = lines[i].chars().count();
+        i += 1;
+    }
+    let ncols = pipe_cells(&header).len();
+    let closed = header.ends_with('|');
+    let mut rows = vec![pipe_cells(&header)];
     while i < lines.len() {
         let l = lines[i];
         if l.trim().is_empty() || !l.contains('|') {
@@ -335,6 +361,35 @@ mod tests {
         let f = read_grid(&t.rows).expect("grid");
         assert_eq!(f.get(Kind::Description), Some("Не работает"));
         assert_eq!(t.end, 4);
+    }
+
+    #[test]
+    fn pipe_table_hard_wrapped_without_flowed() {
+        let lines = [
+            "N п/п | Наименование органа исполнительной власти | Ф.И.О.",
+            "пользователя, его местонахождение (включая номер кабинета и этаж) |",
+            "Номер контактного телефона | Описание возникшей проблемы | Примечание |",
+            "1 | Министерство природных ресурсов и экологии Калининградской области",
+            "| Новикова Наталья Владимировна, 2 этаж, кабинет 208 | 8 4012 558812 |",
+            "В папке не отображаются документы,",
+            "направленные мне. | Можно подключиться",
+            "удалённо |",
+            "",
+            "Спасибо!",
+        ];
+        let t = find_text_table(&lines).expect("table");
+        let f = read_grid(&t.rows).expect("grid");
+        assert_eq!(
+            f.get(Kind::NameAndLocation),
+            Some("Новикова Наталья Владимировна, 2 этаж, кабинет 208")
+        );
+        assert_eq!(f.get(Kind::Phone), Some("8 4012 558812"));
+        assert_eq!(
+            f.get(Kind::Description),
+            Some("В папке не отображаются документы, направленные мне.")
+        );
+        assert_eq!(f.get(Kind::Note), Some("Можно подключиться удалённо"));
+        assert_eq!(t.end, 8);
     }
 
     #[test]

@@ -183,7 +183,20 @@ pub fn classify_title(raw: &str) -> Option<Kind> {
         return Some(Kind::Number);
     }
     // Titles are words, not sentences with numbers in them.
-    if t.chars().filter(|c| c.is_ascii_digit()).count() > 0 && !t.contains("п/п") {
+    // Digits in parentheses ("(не более 500 символов)") are a remark.
+    let mut depth = 0i32;
+    let outside: String = t
+        .chars()
+        .filter(|c| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            depth <= 0
+        })
+        .collect();
+    if outside.chars().any(|c| c.is_ascii_digit()) && !t.contains("п/п") {
         return None;
     }
     let name = has(&t, NAME);
@@ -261,6 +274,10 @@ mod tests {
             ("Примечание", Some(Note)),
             ("Caused by", None),
             ("Лисин К.К.", None),
+            (
+                "Описание проблемы (не более 500 символов)",
+                Some(Description),
+            ),
             ("Иван Телегин", None),
             ("Тел./факс", Some(Phone)),
             ("эт.", Some(Floor)),
