@@ -159,6 +159,30 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
     }
 }
 
+/// Does an unlabelled line continue the current field's value? A value on
+/// the line after its key always does; descriptions and notes run on; an
+/// organisation only when the mailer wrapped a long line; a phone or a
+/// location only with more of the same; a name or a bare room/floor never.
+/// Everything else is free text (often the description itself).
+fn continues(kind: Kind, value: &str, line: &str, prev_len: usize) -> bool {
+    if value.trim().is_empty() {
+        return true;
+    }
+    match kind {
+        Kind::Description | Kind::Note => true,
+        Kind::Organization => prev_len >= 60,
+        Kind::Phone => {
+            let digits = line.chars().filter(|c| c.is_ascii_digit()).count();
+            let letters = line.chars().filter(|c| c.is_alphabetic()).count();
+            digits >= 2 && letters <= 12
+        }
+        Kind::Location | Kind::NameAndLocation => {
+            starts_with_location(line) || find_room(line).is_some() || find_floor(line).is_some()
+        }
+        Kind::FullName | Kind::Room | Kind::Floor | Kind::Number => false,
+    }
+}
+
 /// Key-value lines. Marks the lines it uses in `used`.
 fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
     let mut f = RawFields::default();
@@ -214,13 +238,22 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
             }
         }
         if let Some(c) = current {
-            used[i] = true;
-            let v = &mut vals[c].1;
-            if !v.is_empty() {
-                v.push_str(if blank_after { "\n\n" } else { "\n" });
+            let prev_len = if i > 0 {
+                lines[i - 1].chars().count()
+            } else {
+                0
+            };
+            if continues(vals[c].0, &vals[c].1, t, prev_len) {
+                used[i] = true;
+                let v = &mut vals[c].1;
+                if !v.is_empty() {
+                    v.push_str(if blank_after { "\n\n" } else { "\n" });
+                }
+                v.push_str(t);
+                blank_after = false;
+            } else {
+                current = None;
             }
-            v.push_str(t);
-            blank_after = false;
         }
     }
     for (k, v) in vals {
@@ -449,6 +482,21 @@ mod tests {
             (Some("5"), Some("2"))
         );
         assert_eq!(f.description.as_deref(), Some("не печатает"));
+    }
+
+    #[test]
+    fn problem_written_under_the_form_without_key() {
+        let f = read_text("ФИО: Кротов К.К.\nКаб. 3, 1 этаж\nТелефон: 55-12-34\nНе работает принтер, помогите.\nС уважением");
+        assert_eq!(f.phone.as_deref(), Some("+74012551234"));
+        assert_eq!(
+            f.description.as_deref(),
+            Some("Не работает принтер, помогите.")
+        );
+        let f = read_text("Организация: Министерство природных ресурсов и экологии Калининградской\nобласти\nФИО: Кротов К.К.");
+        assert_eq!(
+            f.organization.as_deref(),
+            Some("Министерство природных ресурсов и экологии Калининградской\nобласти")
+        );
     }
 
     #[test]
