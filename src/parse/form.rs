@@ -89,23 +89,27 @@ pub fn is_greeting(line: &str) -> bool {
 
 pub fn is_valediction(line: &str) -> bool {
     let t = line.trim().to_lowercase();
-    t.chars().count() <= 60
-        && [
-            "с уважением",
-            "спасибо",
-            "заранее спасибо",
-            "заранее благодар",
-            "благодарю",
-            "всего доброго",
-            "всего хорошего",
-            "с наилучшими",
-            "best regards",
-            "regards",
-            "kind regards",
-            "thanks",
-        ]
-        .iter()
-        .any(|g| t.starts_with(g))
+    let n = t.chars().count();
+    let closing = [
+        "с уважением",
+        "всего доброго",
+        "всего хорошего",
+        "с наилучшими",
+        "best regards",
+        "regards",
+        "kind regards",
+    ];
+    // "Спасибо!" closes a letter; "Спасибо за помощь в прошлый раз." opens one.
+    let thanks = [
+        "спасибо",
+        "заранее спасибо",
+        "заранее благодар",
+        "благодарю",
+        "thanks",
+        "thank you",
+    ];
+    (n <= 60 && closing.iter().any(|g| t.starts_with(g)))
+        || (n <= 30 && thanks.iter().any(|g| t.starts_with(g)))
 }
 
 /// Read the form out of (quote-stripped) blocks.
@@ -114,7 +118,24 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
     // 1. HTML tables. A table that is not a form grid (one column of
     // "Key: value" cells, a layout table) is read as lines.
     let mut lines: Vec<&str> = Vec::new();
+    // Word sometimes splits a table after its header row: a header-only
+    // table is read together with the table that follows it.
+    let mut merged: Vec<Block> = Vec::with_capacity(blocks.len());
     for b in blocks {
+        if let (Block::Table(next), Some(Block::Table(prev))) = (b, merged.last_mut()) {
+            if read_grid(prev).is_none() && header_only(prev) {
+                prev.extend(next.iter().cloned());
+                continue;
+            }
+        }
+        if matches!(b, Block::Line(l) if l.trim().is_empty())
+            && matches!(merged.last(), Some(Block::Table(_)))
+        {
+            continue;
+        }
+        merged.push(b.clone());
+    }
+    for b in &merged {
         match b {
             Block::Table(rows) => match read_grid(rows) {
                 Some(f) => raw.merge(f),
@@ -157,6 +178,16 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
         score,
         text: render_text(blocks),
     }
+}
+
+/// A table made only of a title row.
+fn header_only(rows: &[Vec<String>]) -> bool {
+    rows.len() == 1
+        && rows[0]
+            .iter()
+            .filter(|c| matches!(classify_title(c), Some(k) if k != Kind::Number))
+            .count()
+            >= 2
 }
 
 /// Does an unlabelled line continue the current field's value? A value on
@@ -209,6 +240,11 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
             continue;
         }
         if is_valediction(t) || is_mobile_signature(t) {
+            // What follows a closing is the signature: no field comes
+            // from it (a phone in a signature is not the phone field).
+            if lines[..i].iter().any(|l| !l.trim().is_empty()) {
+                break;
+            }
             current = None;
             continue;
         }
@@ -497,6 +533,38 @@ mod tests {
             f.organization.as_deref(),
             Some("Министерство природных ресурсов и экологии Калининградской\nобласти")
         );
+    }
+
+    #[test]
+    fn header_table_split_from_data_table() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let blocks = vec![
+            Block::Table(vec![s(&["ФИО", "Кабинет, этаж", "Телефон", "Описание"])]),
+            Block::Line(String::new()),
+            Block::Table(vec![s(&[
+                "Белов Б.Б.",
+                "каб. 2, 1 этаж",
+                "55-12-34",
+                "Не входит",
+            ])]),
+        ];
+        let f = read(&blocks, "4012").form;
+        assert_eq!(f.full_name.as_deref(), Some("Белов Б.Б."));
+        assert_eq!(f.description.as_deref(), Some("Не входит"));
+    }
+
+    #[test]
+    fn thanks_at_the_start_is_not_a_closing() {
+        let f = read_text("Добрый день!\nСпасибо за помощь в прошлый раз, снова проблема.\nФИО: Белов Б.Б.\nТелефон: 55-12-34");
+        assert_eq!(f.full_name.as_deref(), Some("Белов Б.Б."));
+        assert_eq!(f.phone.as_deref(), Some("+74012551234"));
+    }
+
+    #[test]
+    fn signature_phone_is_not_the_phone() {
+        let f =
+            read_text("ФИО: Белов Б.Б.\nОписание: не входит\n\nС уважением,\nБелов\nтел. 55-12-34");
+        assert_eq!(f.phone, None);
     }
 
     #[test]
