@@ -19,6 +19,7 @@ fn realworld_letters_parse_quickly() {
     let opts = ParseOptions::default();
     let mut slow = Vec::new();
     let mut with_sender = 0;
+    let mut lost = Vec::new();
     for p in &paths {
         let raw = std::fs::read(p).expect("readable");
         let t = Instant::now();
@@ -29,6 +30,8 @@ fn realworld_letters_parse_quickly() {
         }
         if parsed.from.is_some() {
             with_sender += 1;
+        } else if from_line_has_address(&raw) {
+            lost.push(p.display().to_string());
         }
     }
     println!(
@@ -37,7 +40,26 @@ fn realworld_letters_parse_quickly() {
     );
     assert!(slow.is_empty(), "slower than 1 s: {slow:?}");
     assert!(
+        lost.is_empty(),
+        "From has an address but no sender was read: {lost:?}"
+    );
+    assert!(
         with_sender > paths.len() / 2,
         "most real letters have a sender"
     );
+}
+
+/// A top-level `From:` line with an `@` in it (a crude check, independent
+/// of the parser under test).
+fn from_line_has_address(raw: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(raw);
+    for line in text.lines() {
+        if line.is_empty() {
+            break;
+        }
+        if line.len() > 5 && line[..5].eq_ignore_ascii_case("from:") {
+            return line.contains('@');
+        }
+    }
+    false
 }
