@@ -8,7 +8,16 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Timing tests run one at a time so that they measure the parser, not the
+/// other tests sharing the two cores.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 use ticketd::parse::{parse_letter, ParseOptions};
 
 fn corpus() -> Vec<Vec<u8>> {
@@ -89,6 +98,7 @@ fn mutate(rng: &mut StdRng, raw: &[u8]) -> Vec<u8> {
 
 #[test]
 fn mutated_corpus_letters_never_panic_or_hang() {
+    let _serial = serial();
     let letters = corpus();
     assert!(!letters.is_empty());
     let mut rng = StdRng::seed_from_u64(0x07e1_1e75);
@@ -133,6 +143,7 @@ fn timed(raw: &[u8]) -> (ticketd::parse::ParsedLetter, Duration) {
 
 #[test]
 fn two_megabyte_header_line() {
+    let _serial = serial();
     let mut raw = b"From: a@b.example\r\nX-Trace: ".to_vec();
     raw.extend(std::iter::repeat(b'x').take(2 * 1024 * 1024));
     raw.extend_from_slice(b"\r\nSubject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
@@ -146,6 +157,7 @@ fn two_megabyte_header_line() {
 
 #[test]
 fn three_hundred_nested_multiparts() {
+    let _serial = serial();
     let mut raw = b"From: a@b.example\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n".to_vec();
     raw.extend_from_slice(b"--b0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
     raw.extend_from_slice(FORM.as_bytes());
@@ -171,6 +183,7 @@ fn three_hundred_nested_multiparts() {
 
 #[test]
 fn twenty_megabyte_attachment() {
+    let _serial = serial();
     let mut raw = b"From: a@b.example\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n".to_vec();
     raw.extend_from_slice(FORM.as_bytes());
     raw.extend_from_slice(b"--b\r\nContent-Type: image/png; name=\"big.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n");
@@ -211,6 +224,7 @@ fn html_letter(html: &str) -> Vec<u8> {
 
 #[test]
 fn hostile_html_is_bounded() {
+    let _serial = serial();
     let cases = [
         ("unclosed formatting", "<b><i><u>x".repeat(60_000)),
         ("nested divs", "<div>".repeat(100_000) + "x"),
