@@ -247,3 +247,48 @@ fn hostile_html_is_bounded() {
         assert!(p.from.is_some(), "{what}");
     }
 }
+
+fn text_letter(body: &str) -> Vec<u8> {
+    let mut raw =
+        b"From: a@b.example\r\nSubject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            .to_vec();
+    raw.extend_from_slice(body.as_bytes());
+    raw
+}
+
+#[test]
+fn hostile_text_is_linear() {
+    let _serial = serial();
+    let cases = [
+        (
+            "pipe header then endless unwrapped row",
+            "ФИО | Телефон | Описание |\n".to_string() + &"слово без разделителя\n".repeat(40_000),
+        ),
+        ("untitled tab lines", "a\tb\tc\td\n".repeat(100_000)),
+        (
+            "huge name cell",
+            "ФИО, кабинет: ".to_string() + &"Иванов д. Г. к ".repeat(30_000),
+        ),
+        (
+            "many keys",
+            "ФИО: x\nТелефон: 1\nкаб. 5, 2 этаж\n".repeat(30_000),
+        ),
+        ("encoded-word starts", "=?".repeat(400_000)),
+        ("quote-like lines", "From: x\n> y\n-----\n".repeat(50_000)),
+        (
+            "location soup",
+            "Местонахождение: ".to_string() + &"каб. 5 этаж каб. 6 эт. ".repeat(40_000),
+        ),
+    ];
+    let limit = if cfg!(debug_assertions) {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_secs(1)
+    };
+    for (what, body) in cases {
+        let (p, took) = timed(&text_letter(&body));
+        println!("{what}: {took:?}");
+        assert!(took < limit, "{what}: took {took:?}");
+        assert!(p.from.is_some(), "{what}");
+    }
+}

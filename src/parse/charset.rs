@@ -163,6 +163,15 @@ pub fn decode_rfc2047(s: &str) -> String {
     if !s.contains("=?") {
         return s.to_string();
     }
+    // Each attempt may scan to the next "?=": bounded input keeps the
+    // worst case small.
+    if s.len() > 16 * 1024 {
+        let mut e = 16 * 1024;
+        while !s.is_char_boundary(e) {
+            e -= 1;
+        }
+        return decode_rfc2047(&s[..e]) + &s[e..];
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     let mut pending_ws = String::new();

@@ -180,6 +180,15 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
     }
 }
 
+/// At most `n` bytes of `s`, cut at a character boundary.
+fn head(s: &str, n: usize) -> &str {
+    let mut e = s.len().min(n);
+    while !s.is_char_boundary(e) {
+        e -= 1;
+    }
+    &s[..e]
+}
+
 /// A table made only of a title row.
 fn header_only(rows: &[Vec<String>]) -> bool {
     rows.len() == 1
@@ -220,6 +229,8 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
     let mut vals: Vec<(Kind, String)> = Vec::new();
     let mut current: Option<usize> = None; // index into vals
     let mut blank_after = false;
+    let mut has_location = false;
+    let mut has_phone = false;
     for (i, line) in lines.iter().enumerate() {
         if used[i] {
             current = None;
@@ -252,6 +263,8 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
             if let Some(kind) = classify_title(k) {
                 if kind != Kind::Number {
                     used[i] = true;
+                    has_location |= kind == Kind::Location;
+                    has_phone |= kind == Kind::Phone;
                     vals.push((kind, value_under(kind, k, v)));
                     current = Some(vals.len() - 1);
                     blank_after = false;
@@ -259,14 +272,16 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
                 }
             }
         }
-        if plain_location(t) && !vals.iter().any(|(k, _)| *k == Kind::Location) {
+        if plain_location(t) && !has_location {
+            has_location = true;
             used[i] = true;
             vals.push((Kind::Location, t.to_string()));
             current = None;
             continue;
         }
         if let Some(p) = plain_phone(t) {
-            if !vals.iter().any(|(k, _)| *k == Kind::Phone) {
+            if !has_phone {
+                has_phone = true;
                 used[i] = true;
                 vals.push((Kind::Phone, p.to_string()));
                 current = None;
@@ -340,6 +355,7 @@ fn build(raw: &RawFields, free: &[&str], area_code: &str) -> Form {
     let room_key = clean(raw.get(Kind::Room));
     let floor_key = clean(raw.get(Kind::Floor));
     if let Some(l) = &loc_text {
+        let l = head(l, 1000);
         form.room = find_room(l);
         form.floor = find_floor(l);
     }

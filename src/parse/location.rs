@@ -194,10 +194,17 @@ pub fn split_name_location(cell: &str) -> (Option<String>, Option<String>) {
     }
     for &b in &boundaries {
         let tail = &cell[b..];
-        if tail.trim().is_empty() {
+        // Only the start of the tail matters; looking at a bounded head
+        // keeps this linear on a 20 KB cell.
+        let mut h = tail.len().min(48);
+        while !tail.is_char_boundary(h) {
+            h -= 1;
+        }
+        let head = &tail[..h];
+        if head.trim().is_empty() {
             continue;
         }
-        if starts_with_location(tail) || starts_with_address(tail) {
+        if starts_with_location(head) || starts_with_address(head) {
             let name = clean_piece(&cell[..b]);
             let loc = clean_piece(tail);
             return (name, loc);

@@ -223,7 +223,11 @@ pub fn find_text_table(lines: &[&str]) -> Option<TextTable> {
                 return Some(read_pipe_rows(lines, i));
             }
         }
-        if l.matches('\t').count() >= 2 {
+        let quick: Vec<String> = l
+            .split('\t')
+            .map(|c| c.trim_matches([' ', '"']).to_string())
+            .collect();
+        if quick.len() >= 3 && title_count(&titled(&quick)) >= 2 {
             let (rows, used) = tab_rows(&lines[i..]);
             if let Some(h) = rows.first() {
                 if title_count(&titled(h)) >= 2 && h.len() >= 3 {
@@ -238,6 +242,9 @@ pub fn find_text_table(lines: &[&str]) -> Option<TextTable> {
     }
     None
 }
+
+/// Most lines one wrapped table row may span.
+const MAX_ROW_LINES: usize = 60;
 
 /// Does this line start a new table row (`| ...`, `1 | ...`)?
 fn starts_row(l: &str) -> bool {
@@ -279,8 +286,11 @@ fn read_pipe_rows(lines: &[&str], start: usize) -> TextTable {
         }
         let mut joined = l.trim().to_string();
         let mut j = i + 1;
+        // A row wrapped over more than MAX_ROW_LINES lines is not a row
+        // (and re-splitting an ever longer row must stay linear).
         while (pipe_cells(&joined).len() < ncols || (closed && !joined.ends_with('|')))
             && j < lines.len()
+            && j - i < MAX_ROW_LINES
             && !lines[j].trim().is_empty()
         {
             joined.push(' ');
