@@ -211,3 +211,13 @@ fn no_form_is_all_description_and_no_sender_is_none() {
     let p = parse_letter(b"Subject: x\r\n\r\nbody", &ParseOptions::default());
     assert!(p.from.is_none());
 }
+
+#[test]
+fn plain_stub_next_to_html_letter() {
+    let raw = "From: user@org.example\r\nSubject: t\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nВключите HTML.\r\n\
+--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Добрый день!</p><p>Не открывается карточка документа после обновления браузера, помогите.</p>\r\n--b--\r\n";
+    let p = parse_letter(raw.as_bytes(), &ParseOptions::default());
+    let d = p.form.description.as_deref().unwrap_or("");
+    assert!(d.contains("Не открывается карточка"), "{d:?}");
+}

@@ -11,6 +11,28 @@
 //! its own (Outlook puts it on ordinary letters); an auto-reply subject
 //! prefix counts only together with an auto-reply header.
 
+use super::charset::decode_rfc2047;
+
+/// Subject prefixes of out-of-office replies.
+fn has_auto_reply_prefix(subject: &str) -> bool {
+    let s = subject.trim().to_lowercase();
+    [
+        "автоматический ответ",
+        "автоответ",
+        "нет на месте",
+        "отсутствие на работе",
+        "automatic reply",
+        "auto reply",
+        "autoreply",
+        "auto-reply",
+        "out of office",
+        "abwesend",
+        "réponse automatique",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
+}
+
 /// The headers auto-reply detection looks at: (lower-cased name, value).
 pub type Headers = [(String, String)];
 
@@ -91,6 +113,15 @@ pub fn machine_reason(
     }
     if get(h, "x-failed-recipients").is_some() {
         return Some("delivery failure".into());
+    }
+    // Older Exchange out-of-office replies carry only the subject prefix and
+    // X-Auto-Response-Suppress; either alone is an ordinary letter.
+    if has(h, "x-auto-response-suppress") {
+        if let Some(subject) = get(h, "subject") {
+            if has_auto_reply_prefix(&decode_rfc2047(subject)) {
+                return Some("out-of-office reply".into());
+            }
+        }
     }
     if let Some(v) = get(h, "x-yandex-autoreply").or_else(|| get(h, "x-mailru-autoreply")) {
         if !v.eq_ignore_ascii_case("no") {
@@ -239,6 +270,16 @@ mod tests {
                 Some("a@b.example"),
                 &mixed,
                 false,
+            ),
+            (
+                "Exchange 2010 OOF: subject prefix with X-Auto-Response-Suppress",
+                hs(&[
+                    ("Subject", "=?utf-8?B?0JDQstGC0L7QvNCw0YLQuNGH0LXRgdC60LjQuSDQvtGC0LLQtdGCOg==?= Заявка"),
+                    ("X-Auto-Response-Suppress", "All"),
+                ]),
+                Some("a@b.example"),
+                &mixed,
+                true,
             ),
             (
                 "auto-reply subject alone is a person",

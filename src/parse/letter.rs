@@ -122,11 +122,17 @@ fn readings(bodies: &[Body], area: &str, max_html: usize) -> Vec<Reading> {
     out
 }
 
-/// The most readable of the candidates (first wins ties: plain before HTML).
+/// The most readable of the candidates. Ties go to the first (plain before
+/// HTML) unless it is a stub next to the other ("view this letter in HTML").
 fn best(cands: Vec<Reading>) -> Option<Reading> {
     let mut best: Option<Reading> = None;
     for c in cands {
-        if best.as_ref().map_or(true, |b| c.score > b.score) {
+        let better = match &best {
+            None => true,
+            Some(b) if c.score != b.score => c.score > b.score,
+            Some(b) => b.text.chars().count() * 3 < c.text.chars().count(),
+        };
+        if better {
             best = Some(c);
         }
     }
