@@ -31,6 +31,19 @@ pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
 /// Decode text bytes with the declared label, applying rule 7 when the
 /// label is missing or unknown. NUL bytes are removed (rule 12).
 pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
+    // "us-ascii" cannot describe 8-bit bytes: such a label is as good as
+    // none (mailers put it on Russian text they never looked at).
+    let ascii_label = label.is_some_and(|l| {
+        matches!(
+            l.trim().trim_matches('"').to_ascii_lowercase().as_str(),
+            "us-ascii" | "ascii" | "ansi_x3.4-1968" | "iso646-us" | "us"
+        )
+    });
+    let label = if ascii_label && bytes.iter().any(|b| *b >= 0x80) {
+        None
+    } else {
+        label
+    };
     let enc = label.and_then(encoding_for_label);
     let out = match enc {
         Some(e) if e == UTF_8 => match std::str::from_utf8(bytes) {
@@ -284,6 +297,8 @@ mod tests {
             (cp.clone(), Some("win-1251"), "Привет"),
             (cp.clone(), None, "Привет"),
             (cp.clone(), Some("x-unknown"), "Привет"),
+            (cp.clone(), Some("us-ascii"), "Привет"),
+            ("Привет".as_bytes().to_vec(), Some("US-ASCII"), "Привет"),
             (cp.clone(), Some("utf-8"), "Привет"),
             (koi, Some("koi8-r"), "Привет"),
             ("Привет".as_bytes().to_vec(), Some("x-unknown"), "Привет"),
