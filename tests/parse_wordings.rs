@@ -221,3 +221,22 @@ fn plain_stub_next_to_html_letter() {
     let d = p.form.description.as_deref().unwrap_or("");
     assert!(d.contains("Не открывается карточка"), "{d:?}");
 }
+
+#[test]
+fn titles_as_paragraphs_after_a_key_value_line() {
+    let text = "Наименование органа: Министерство природных ресурсов и экологии Калининградской области\nФ.И.О. пользователя\nГусев Г.Г.\nМестонахождение\nкаб. 12, 3 этаж\nНомер контактного телефона\n8 (4012) 55-12-34\nОписание возникшей проблемы\nНе открывается почта.\n";
+    let raw = format!("From: user@org.example\r\nSubject: t\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}");
+    let p = parse_letter(raw.as_bytes(), &ParseOptions::default());
+    let f = &p.form;
+    assert_eq!(
+        f.organization.as_deref(),
+        Some("Министерство природных ресурсов и экологии Калининградской области")
+    );
+    assert_eq!(f.full_name.as_deref(), Some("Гусев Г.Г."));
+    assert_eq!(
+        (f.room.as_deref(), f.floor.as_deref()),
+        (Some("12"), Some("3"))
+    );
+    assert_eq!(f.phone.as_deref(), Some("+74012551234"));
+    assert_eq!(f.description.as_deref(), Some("Не открывается почта."));
+}

@@ -8,6 +8,7 @@
 
 use super::blocks::Block;
 use super::location::{find_floor, find_room, split_name_location, starts_with_location};
+use super::paragraphs::{read_paragraphs, strict_title};
 use super::phone::parse_phone;
 use super::quote::is_mobile_signature;
 use super::table::{find_text_table, read_grid, value_under, RawFields};
@@ -161,6 +162,7 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
     }
     let kv = read_kv(&lines, &mut used);
     raw.merge(kv);
+    raw.merge(read_paragraphs(&lines, &mut used));
     let free: Vec<&str> = lines
         .iter()
         .zip(used.iter())
@@ -287,6 +289,12 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
                 current = None;
                 continue;
             }
+        }
+        // A bare title line starts a paragraph-form field (see
+        // `paragraphs`), never continues the current value.
+        if strict_title(t).is_some() {
+            current = None;
+            continue;
         }
         if let Some(c) = current {
             let prev_len = if i > 0 {

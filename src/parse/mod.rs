@@ -31,6 +31,7 @@
 //! | 1 | pipe tables with/without outer pipes, `\|---\|` rows, rows and headers wrapped by the mailer, format=flowed | `table::tests::pipe_table_wrapped_and_markdown`, `table::tests::pipe_table_hard_wrapped_without_flowed`, `blocks::tests::flowed_unwrap`, corpus 006, 007, 017, 023 |
 //! | 1 | tab tables, spreadsheet cells quoted over line breaks | `table::tests::spreadsheet_quoted_tab_rows`, corpus 008, 025 |
 //! | 1 | `Key: value` with `:`, ` - `, ` — `, tab; numbered items; value on the next line; value over several lines; only known titles start a field | `form::tests::key_value_layouts`, `form::tests::separate_room_and_floor_keys`, `form::tests::other_wordings`, `form::tests::problem_written_under_the_form_without_key`, `tests/parse_wordings.rs`, corpus 009–016, 048 |
+//! | 1 | titles as paragraphs (title line, value line; or all titles, numbering, values — Outlook's text rendering of a table) | `paragraphs::tests::*`, `tests/parse_wordings.rs` (`titles_as_paragraphs_after_a_key_value_line`) |
 //! | 1 | unlabelled lines that are plainly a location (`Каб. 7, 2 эт.`) or a phone (`тел. ...`) | `form::tests::key_value_layouts`, corpus 014, 050 |
 //! | 1 | the one title vocabulary | `vocab::tests::titles` |
 //! | 2 | name and place in one cell or key | `location::tests::name_and_place`, `form::tests::combined_title_as_key_and_postal_index`, corpus 001, 005, 013 |
@@ -261,6 +262,7 @@ mod html;
 mod letter;
 mod location;
 mod mime;
+mod paragraphs;
 mod params;
 pub mod phone;
 mod quote;
