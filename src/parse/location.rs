@@ -125,7 +125,10 @@ pub fn starts_with_location(text: &str) -> bool {
     if digits > 0 && digits <= 3 {
         let rest = t[digits..].trim_start_matches(['-', ' ']);
         let rest = rest.trim_start_matches(['й', 'ы', 'и', 'о', 'м']);
-        return rest.trim_start().starts_with("этаж") || rest.trim_start().starts_with("эт");
+        let rest = rest.trim_start();
+        return ["этаж", "эт", "каб", "комн"]
+            .iter()
+            .any(|w| rest.starts_with(w));
     }
     false
 }
@@ -296,6 +299,7 @@ mod tests {
             ("Новикова Наталья Владимировна, 2 этаж, кабинет 208", Some("Новикова Наталья Владимировна"), Some("2 этаж, кабинет 208")),
             ("Иванов Иван (каб. 3, 1 эт.)", Some("Иванов Иван"), Some("каб. 3, 1 эт.)")),
             ("Иванов Иван Иванович", Some("Иванов Иван Иванович"), None),
+            ("Петров П.П. 305 кабинет, 3 этаж", Some("Петров П.П."), Some("305 кабинет, 3 этаж")),
         ];
         for (cell, name, loc) in cases {
             let (n, l) = split_name_location(cell);
