@@ -240,3 +240,18 @@ fn titles_as_paragraphs_after_a_key_value_line() {
     assert_eq!(f.phone.as_deref(), Some("+74012551234"));
     assert_eq!(f.description.as_deref(), Some("Не открывается почта."));
 }
+
+#[test]
+fn outlook_paragraph_rendering_with_separate_location_column() {
+    let text = "Добрый день!\n\nФ.И.О. пользователя\n\nМестонахождение (кабинет, этаж)\n\nТелефон\n\nОписание проблемы\n\nЛеонов Л.Л.\n\nкабинет 12, этаж 1\n\n8 (4012) 55-27-90\n\nНе приходят уведомления\n\nЛеонов\n";
+    let raw = format!("From: user@org.example\r\nSubject: t\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}");
+    let p = parse_letter(raw.as_bytes(), &ParseOptions::default());
+    let f = &p.form;
+    assert_eq!(f.full_name.as_deref(), Some("Леонов Л.Л."));
+    assert_eq!(
+        (f.room.as_deref(), f.floor.as_deref()),
+        (Some("12"), Some("1"))
+    );
+    assert_eq!(f.phone.as_deref(), Some("+74012552790"));
+    assert_eq!(f.description.as_deref(), Some("Не приходят уведомления"));
+}

@@ -28,7 +28,7 @@ pub struct Reading {
 
 /// Split `Key: value` at the first separator; None when there is none or
 /// the key is too long to be a title.
-fn split_kv(line: &str) -> Option<(&str, &str)> {
+pub fn split_kv(line: &str) -> Option<(&str, &str)> {
     let seps = [":", "\t", " — ", " – ", " - ", "|"];
     let mut best: Option<(usize, usize)> = None;
     for s in seps {
@@ -160,9 +160,12 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
             }
         }
     }
+    // Title paragraphs first: their value lines ("каб. 5, 2 этаж") must not
+    // be taken for unlabelled location or phone lines.
+    let paragraphs = read_paragraphs(&lines, &mut used);
     let kv = read_kv(&lines, &mut used);
     raw.merge(kv);
-    raw.merge(read_paragraphs(&lines, &mut used));
+    raw.merge(paragraphs);
     let free: Vec<&str> = lines
         .iter()
         .zip(used.iter())

@@ -11,7 +11,7 @@
 //! "Министерство …" is not a title line); lines ending with `:` are left to
 //! the key-value reader, which continues values over lines.
 
-use super::form::is_valediction;
+use super::form::{is_valediction, split_kv};
 use super::table::RawFields;
 use super::vocab::{classify_title, Kind};
 
@@ -20,6 +20,24 @@ pub fn strict_title(line: &str) -> Option<Kind> {
     let t = line.trim();
     if t.is_empty() || t.ends_with(':') || t.chars().count() > 110 || t.contains(':') {
         return None;
+    }
+    // A sentence is not a title: "Спасибо, снова проблема." names a field
+    // word but ends like prose. Abbreviations ("Тел.", "Ф.И.О.") may end
+    // with a dot.
+    if t.ends_with(['!', '?']) || t.split_whitespace().count() > 12 {
+        return None;
+    }
+    if let Some(stem) = t.strip_suffix('.') {
+        let last = stem.split_whitespace().last().unwrap_or("");
+        if !(last.contains('.') || last.chars().count() <= 4) {
+            return None;
+        }
+    }
+    // "ФИО - Иванов", "Тел.\t55-12-34": a key with its value, not a bare title.
+    if let Some((key, value)) = split_kv(t) {
+        if !value.is_empty() && classify_title(key).is_some() {
+            return None;
+        }
     }
     let k = classify_title(t)?;
     if k == Kind::Organization {
@@ -83,7 +101,10 @@ pub fn read_paragraphs(lines: &[&str], used: &mut [bool]) -> RawFields {
         }
         // Transposed: the last title of the run takes the following value.
         let kind = kinds[n - 1];
-        if q < idx.len() && kind != Kind::Number {
+        let value_is_kv = idx.get(q).is_some_and(|&i| {
+            split_kv(lines[i]).is_some_and(|(k, v)| !v.is_empty() && classify_title(k).is_some())
+        });
+        if q < idx.len() && kind != Kind::Number && !value_is_kv {
             let first = idx[q];
             let mut value = vec![lines[first].trim()];
             let mut last = first;
@@ -143,6 +164,12 @@ mod tests {
             Some("Иванов И.И., каб. 5, 2 этаж")
         );
         assert_eq!(f.get(Kind::Note), Some("Срочно"));
+    }
+
+    #[test]
+    fn sentences_are_not_titles() {
+        let f = run("Спасибо за помощь, снова проблема.\nФИО: Белов\nЕсть вопрос?\nТекст");
+        assert_eq!(f.items.len(), 0);
     }
 
     #[test]
