@@ -105,6 +105,10 @@ pub fn machine_reason(
             return Some(format!("sender {local}"));
         }
     }
+    // "From: MAILER-DAEMON" without a domain has no usable address at all.
+    if get(h, "from").is_some_and(|f| f.to_ascii_lowercase().contains("mailer-daemon")) {
+        return Some("sender mailer-daemon".into());
+    }
     if has(h, "x-ms-exchange-generated-message-source")
         || has(h, "x-ms-exchange-message-is-ndr")
         || get(h, "x-ms-exchange-inbox-rules-loop").is_some()
@@ -240,6 +244,13 @@ mod tests {
                     ("List-Unsubscribe", "<mailto:u@x>"),
                 ]),
                 Some("news@lists.example"),
+                &mixed,
+                true,
+            ),
+            (
+                "MAILER-DAEMON without a domain",
+                hs(&[("From", "Mail Delivery Subsystem <MAILER-DAEMON>")]),
+                None,
                 &mixed,
                 true,
             ),
