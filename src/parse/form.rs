@@ -305,7 +305,10 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
             } else {
                 0
             };
-            if continues(vals[c].0, &vals[c].1, t, prev_len) {
+            // After a blank line a description goes on only with prose, not
+            // with a bare signature ("Иванов И.И.", "Главный специалист").
+            let signature_like = blank_after && t.split_whitespace().count() < 6;
+            if !signature_like && continues(vals[c].0, &vals[c].1, t, prev_len) {
                 used[i] = true;
                 let v = &mut vals[c].1;
                 if !v.is_empty() {
@@ -425,6 +428,16 @@ pub fn free_text(lines: &[&str]) -> Option<String> {
     }
     while out.last().is_some_and(|l| l.is_empty()) {
         out.pop();
+    }
+    // A last short paragraph after the text is a signature without "-- ".
+    if let Some(blank) = out.iter().rposition(|l| l.is_empty()) {
+        let tail = &out[blank + 1..];
+        if tail.len() <= 4 && tail.iter().all(|l| l.split_whitespace().count() < 6) {
+            out.truncate(blank);
+            while out.last().is_some_and(|l| l.is_empty()) {
+                out.pop();
+            }
+        }
     }
     let s = out.join("\n");
     (!s.trim().is_empty()).then_some(s)
@@ -585,6 +598,26 @@ mod tests {
         let f = read_text("Добрый день!\nСпасибо за помощь в прошлый раз, снова проблема.\nФИО: Белов Б.Б.\nТелефон: 55-12-34");
         assert_eq!(f.full_name.as_deref(), Some("Белов Б.Б."));
         assert_eq!(f.phone.as_deref(), Some("+74012551234"));
+    }
+
+    #[test]
+    fn free_text_without_trailing_signature() {
+        let f = read_text("Добрый день!\n\nНе могу войти в СЭД, пишет что пароль неверный.\n\nИванов И.И.\nотдел кадров");
+        assert_eq!(
+            f.description.as_deref(),
+            Some("Не могу войти в СЭД, пишет что пароль неверный.")
+        );
+        let f = read_text("Не могу войти.");
+        assert_eq!(f.description.as_deref(), Some("Не могу войти."));
+    }
+
+    #[test]
+    fn description_paragraphs_but_not_a_bare_signature() {
+        let f = read_text("ФИО: Белов Б.Б.\nОписание проблемы: Не входит в СЭД.\n\nОшибка повторяется каждый день после обеда.\n\nБелов Б.Б.\nГлавный специалист");
+        assert_eq!(
+            f.description.as_deref(),
+            Some("Не входит в СЭД.\n\nОшибка повторяется каждый день после обеда.")
+        );
     }
 
     #[test]
