@@ -255,3 +255,24 @@ fn outlook_paragraph_rendering_with_separate_location_column() {
     assert_eq!(f.phone.as_deref(), Some("+74012552790"));
     assert_eq!(f.description.as_deref(), Some("Не приходят уведомления"));
 }
+
+#[test]
+fn outlook_html_table_beats_its_shifted_text_rendering() {
+    // Outlook renders an empty cell as nothing: the text values shift.
+    let plain = "ФИО\r\n\r\nОрганизация\r\n\r\nТелефон\r\n\r\nОписание проблемы\r\n\r\nКабинет, этаж\r\n\r\nСидоров С.С.\r\n\r\n55-12-34\r\n\r\nНе входит\r\n\r\nкаб. 5, 2 этаж\r\n\r\nСидоров\r\n";
+    let html = "<table><tr><td>ФИО</td><td>Организация</td><td>Телефон</td><td>Описание проблемы</td><td>Кабинет, этаж</td></tr>\
+<tr><td>Сидоров С.С.</td><td></td><td>55-12-34</td><td>Не входит</td><td>каб. 5, 2 этаж</td></tr></table><p>Сидоров</p>";
+    let raw = format!(
+        "From: user@org.example\r\nSubject: t\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{plain}\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n--b--\r\n"
+    );
+    let p = parse_letter(raw.as_bytes(), &ParseOptions::default());
+    let f = &p.form;
+    assert_eq!(f.organization, None);
+    assert_eq!(f.phone.as_deref(), Some("+74012551234"));
+    assert_eq!(f.description.as_deref(), Some("Не входит"));
+    assert_eq!(
+        (f.room.as_deref(), f.floor.as_deref()),
+        (Some("5"), Some("2"))
+    );
+}

@@ -24,6 +24,10 @@ pub struct Reading {
     pub score: usize,
     /// The body as plain text (tables as `cell | cell` rows).
     pub text: String,
+    /// How trustworthy the layout the form came from is, for ties between
+    /// a letter's plain and HTML bodies: 2 a table, 1 key-value lines, 0
+    /// title paragraphs only (an empty cell shifts every value after it).
+    pub layout: u8,
 }
 
 /// Split `Key: value` at the first separator; None when there is none or
@@ -115,6 +119,7 @@ pub fn is_valediction(line: &str) -> bool {
 
 /// Read the form out of (quote-stripped) blocks.
 pub fn read(blocks: &[Block], area_code: &str) -> Reading {
+    let mut grid = false;
     let mut raw = RawFields::default();
     // 1. HTML tables. A table that is not a form grid (one column of
     // "Key: value" cells, a layout table) is read as lines.
@@ -139,7 +144,10 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
     for b in &merged {
         match b {
             Block::Table(rows) => match read_grid(rows) {
-                Some(f) => raw.merge(f),
+                Some(f) => {
+                    grid = true;
+                    raw.merge(f)
+                }
                 None => {
                     for cell in rows.iter().flatten() {
                         lines.extend(cell.lines());
@@ -154,6 +162,7 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
     let mut used = vec![false; lines.len()];
     if let Some(t) = find_text_table(&lines) {
         if let Some(f) = read_grid(&t.rows) {
+            grid = true;
             raw.merge(f);
             for u in used.iter_mut().take(t.end).skip(t.start) {
                 *u = true;
@@ -164,6 +173,13 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
     // be taken for unlabelled location or phone lines.
     let paragraphs = read_paragraphs(&lines, &mut used);
     let kv = read_kv(&lines, &mut used);
+    let layout = if grid {
+        2
+    } else if !paragraphs.items.is_empty() && kv.items.len() < paragraphs.items.len() {
+        0
+    } else {
+        1
+    };
     raw.merge(kv);
     raw.merge(paragraphs);
     let free: Vec<&str> = lines
@@ -182,6 +198,7 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
         form,
         score,
         text: render_text(blocks),
+        layout,
     }
 }
 

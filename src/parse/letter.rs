@@ -129,7 +129,11 @@ fn best(cands: Vec<Reading>) -> Option<Reading> {
     for c in cands {
         let better = match &best {
             None => true,
+            // Two readable forms: the sounder layout wins (a table over
+            // title paragraphs, whose values shift at an empty cell).
+            Some(b) if c.score >= 3 && b.score >= 3 && c.layout != b.layout => c.layout > b.layout,
             Some(b) if c.score != b.score => c.score > b.score,
+            Some(b) if c.layout != b.layout => c.layout > b.layout,
             Some(b) => b.text.chars().count() * 3 < c.text.chars().count(),
         };
         if better {
