@@ -285,16 +285,24 @@ fn read_pipe_rows(lines: &[&str], start: usize) -> TextTable {
             break;
         }
         let mut joined = l.trim().to_string();
+        let mut pipes = joined.matches('|').count();
+        // Cells of `joined` without re-splitting it (pipe_cells semantics).
+        let cells = |s: &str, pipes: usize| {
+            (pipes + 1)
+                .saturating_sub(usize::from(s.starts_with('|')))
+                .saturating_sub(usize::from(s.len() > 1 && s.ends_with('|')))
+        };
         let mut j = i + 1;
         // A row wrapped over more than MAX_ROW_LINES lines is not a row
         // (and re-splitting an ever longer row must stay linear).
-        while (pipe_cells(&joined).len() < ncols || (closed && !joined.ends_with('|')))
+        while (cells(&joined, pipes) < ncols || (closed && !joined.ends_with('|')))
             && j < lines.len()
             && j - i < MAX_ROW_LINES
             && !lines[j].trim().is_empty()
         {
             joined.push(' ');
             joined.push_str(lines[j].trim());
+            pipes += lines[j].matches('|').count();
             j += 1;
         }
         rows.push(pipe_cells(&joined));

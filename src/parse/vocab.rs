@@ -2,6 +2,9 @@
 //! Table 2 field (rule 1). Everything that recognises a title goes through
 //! [`classify_title`]; add wordings here, nowhere else.
 
+use regex::Regex;
+use std::sync::OnceLock;
+
 /// What a column title or key names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -23,7 +26,7 @@ pub enum Kind {
 /// A stem starting with a space is a whole word or abbreviation: it must
 /// start a word and not run on into letters (`тел.`, `каб`, `к.` — but not
 /// the initials in `Лисин К.К.` nor the name `Телегин`).
-const ORG: &[&str] = &[
+static ORG: &[&str] = &[
     "орган",
     "организац",
     "учрежден",
@@ -42,7 +45,7 @@ const ORG: &[&str] = &[
     "organisation",
     "company",
 ];
-const NAME: &[&str] = &[
+static NAME: &[&str] = &[
     "ф.и.о",
     "фио",
     "ф. и. о",
@@ -56,7 +59,7 @@ const NAME: &[&str] = &[
     "full name",
     "your name",
 ];
-const LOCATION: &[&str] = &[
+static LOCATION: &[&str] = &[
     "местонахожд",
     "местоположен",
     "место нахожд",
@@ -67,7 +70,7 @@ const LOCATION: &[&str] = &[
     "location",
     "address",
 ];
-const ROOM: &[&str] = &[
+static ROOM: &[&str] = &[
     "кабинет",
     " каб",
     " к.",
@@ -76,8 +79,8 @@ const ROOM: &[&str] = &[
     "room",
     "office",
 ];
-const FLOOR: &[&str] = &["этаж", " эт", "floor"];
-const PHONE: &[&str] = &[
+static FLOOR: &[&str] = &["этаж", " эт", "floor"];
+static PHONE: &[&str] = &[
     "телефон",
     " тел",
     "phone",
@@ -88,7 +91,7 @@ const PHONE: &[&str] = &[
     "контактные данные",
     " контакты",
 ];
-const DESCRIPTION: &[&str] = &[
+static DESCRIPTION: &[&str] = &[
     "описание",
     "опишите",
     "проблем",
@@ -105,7 +108,7 @@ const DESCRIPTION: &[&str] = &[
     "problem",
     "issue",
 ];
-const NOTE: &[&str] = &[
+static NOTE: &[&str] = &[
     "примечани",
     "комментари",
     "дополнительн",
@@ -115,11 +118,37 @@ const NOTE: &[&str] = &[
 ];
 const NUMBER: &[&str] = &["n п/п", "№ п/п", "n п.п", "№", "n", "#", "п/п", "no"];
 
-fn has(title: &str, stems: &[&str]) -> bool {
-    stems.iter().any(|s| match s.strip_prefix(' ') {
-        Some(word) => has_word(title, word),
-        None => title.contains(s),
-    })
+/// All stems of one kind as one regex (one pass over the title instead of
+/// one per stem: titles are checked for every cell and line of a letter).
+fn stems_regex(stems: &[&str]) -> Regex {
+    let alts: Vec<String> = stems
+        .iter()
+        .map(|s| match s.strip_prefix(' ') {
+            Some(word) => format!(
+                r#"(?:^|[\s(,;:/\-«"]){}(?:$|[^\p{{Alphabetic}}])"#,
+                regex::escape(word)
+            ),
+            None => regex::escape(s),
+        })
+        .collect();
+    Regex::new(&alts.join("|")).expect("static regex")
+}
+
+fn has(title: &str, stems: &'static [&'static str]) -> bool {
+    static CACHE: OnceLock<Vec<(usize, Regex)>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| {
+        [ORG, NAME, LOCATION, ROOM, FLOOR, PHONE, DESCRIPTION, NOTE]
+            .iter()
+            .map(|list| (list.as_ptr() as usize, stems_regex(list)))
+            .collect()
+    });
+    match cache.iter().find(|(p, _)| *p == stems.as_ptr() as usize) {
+        Some((_, re)) => re.is_match(title),
+        None => stems.iter().any(|s| match s.strip_prefix(' ') {
+            Some(word) => has_word(title, word),
+            None => title.contains(s),
+        }),
+    }
 }
 
 /// `word` occurs at a word start and is not followed by a letter.
