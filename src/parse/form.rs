@@ -71,8 +71,11 @@ fn plain_location(line: &str) -> bool {
 }
 
 pub fn is_greeting(line: &str) -> bool {
+    if line.trim().chars().count() > 40 {
+        return false;
+    }
     let t = line.trim().to_lowercase();
-    let short = t.chars().count() <= 40;
+    let short = true;
     short
         && [
             "добрый день",
@@ -93,8 +96,11 @@ pub fn is_greeting(line: &str) -> bool {
 }
 
 pub fn is_valediction(line: &str) -> bool {
+    let n = line.trim().chars().count();
+    if n > 60 {
+        return false;
+    }
     let t = line.trim().to_lowercase();
-    let n = t.chars().count();
     let closing = [
         "с уважением",
         "всего доброго",

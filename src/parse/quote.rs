@@ -17,6 +17,9 @@ fn norm(s: &str) -> String {
 }
 
 fn is_original_marker(l: &str) -> bool {
+    if !l.contains(['-', '—', '_', '=']) || l.len() > 200 {
+        return false;
+    }
     let t = norm(l);
     let core = t.trim_matches(|c: char| c == '-' || c == '—' || c == ' ' || c == '_' || c == '=');
     t.len() > core.len()
@@ -30,6 +33,9 @@ fn is_original_marker(l: &str) -> bool {
 /// forward. Not history — the forwarded text may be the request itself —
 /// so only the marker and the header block after it are dropped.
 fn is_forward_marker(l: &str) -> bool {
+    if l.len() > 200 {
+        return false;
+    }
     let t = norm(l);
     let core = t.trim_matches(|c: char| c == '-' || c == '—' || c == ' ' || c == '_' || c == '=');
     matches!(
@@ -58,7 +64,13 @@ const FWD_HEADER_KEYS: &[&str] = &[
 ];
 
 fn is_header_line(l: &str, keys: &[&str]) -> bool {
-    let t = norm(l);
+    // Only the start matters.
+    let mut e = l.trim_start().len().min(40);
+    let s = l.trim_start();
+    while !s.is_char_boundary(e) {
+        e -= 1;
+    }
+    let t = norm(&s[..e]);
     keys.iter().any(|k| t.starts_with(k))
 }
 
@@ -75,6 +87,9 @@ const SENT_KEYS: &[&str] = &[
 ];
 
 fn is_attribution(l: &str, next: Option<&str>) -> bool {
+    if !l.trim_end().ends_with(':') && !next.is_some_and(|n| n.trim_end().ends_with(':')) {
+        return false;
+    }
     let t = norm(l);
     if t.len() > 400 {
         return false;
@@ -106,10 +121,10 @@ fn is_attribution(l: &str, next: Option<&str>) -> bool {
 
 /// True for a mobile client's signature line.
 pub fn is_mobile_signature(l: &str) -> bool {
-    let t = norm(l);
-    if t.chars().count() > 90 {
+    if l.trim().chars().count() > 90 {
         return false;
     }
+    let t = norm(l);
     [
         "отправлено с ",
         "отправлено из ",

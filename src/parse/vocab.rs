@@ -2,7 +2,7 @@
 //! Table 2 field (rule 1). Everything that recognises a title goes through
 //! [`classify_title`]; add wordings here, nowhere else.
 
-use regex::Regex;
+use regex::RegexSet;
 use std::sync::OnceLock;
 
 /// What a column title or key names.
@@ -120,7 +120,7 @@ const NUMBER: &[&str] = &["n п/п", "№ п/п", "n п.п", "№", "n", "#", "�
 
 /// All stems of one kind as one regex (one pass over the title instead of
 /// one per stem: titles are checked for every cell and line of a letter).
-fn stems_regex(stems: &[&str]) -> Regex {
+fn stems_pattern(stems: &[&str]) -> String {
     let alts: Vec<String> = stems
         .iter()
         .map(|s| match s.strip_prefix(' ') {
@@ -131,27 +131,44 @@ fn stems_regex(stems: &[&str]) -> Regex {
             None => regex::escape(s),
         })
         .collect();
-    Regex::new(&alts.join("|")).expect("static regex")
+    alts.join("|")
 }
 
-fn has(title: &str, stems: &'static [&'static str]) -> bool {
-    static CACHE: OnceLock<Vec<(usize, Regex)>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| {
-        [ORG, NAME, LOCATION, ROOM, FLOOR, PHONE, DESCRIPTION, NOTE]
-            .iter()
-            .map(|list| (list.as_ptr() as usize, stems_regex(list)))
-            .collect()
+/// Which kinds' stems a normalised title contains, in one pass (titles are
+/// checked for every cell and line of a letter). Order: ORG, NAME,
+/// LOCATION, ROOM, FLOOR, PHONE, DESCRIPTION, NOTE.
+fn stem_hits(title: &str) -> [bool; 8] {
+    static SET: OnceLock<RegexSet> = OnceLock::new();
+    let set = SET.get_or_init(|| {
+        RegexSet::new(
+            [ORG, NAME, LOCATION, ROOM, FLOOR, PHONE, DESCRIPTION, NOTE]
+                .iter()
+                .map(|l| stems_pattern(l)),
+        )
+        .expect("static regex")
     });
-    match cache.iter().find(|(p, _)| *p == stems.as_ptr() as usize) {
-        Some((_, re)) => re.is_match(title),
-        None => stems.iter().any(|s| match s.strip_prefix(' ') {
-            Some(word) => has_word(title, word),
-            None => title.contains(s),
-        }),
+    let m = set.matches(title);
+    let mut out = [false; 8];
+    for i in m.iter() {
+        if let Some(o) = out.get_mut(i) {
+            *o = true;
+        }
     }
+    out
 }
 
-/// `word` occurs at a word start and is not followed by a letter.
+/// The plain reading of a stem list (reference for [`stem_hits`]).
+#[cfg(test)]
+fn has(title: &str, stems: &[&str]) -> bool {
+    stems.iter().any(|s| match s.strip_prefix(' ') {
+        Some(word) => has_word(title, word),
+        None => title.contains(s),
+    })
+}
+
+/// `word` occurs at a word start and is not followed by a letter (the
+/// plain reading of a word stem; [`stem_hits`] must agree with it).
+#[cfg(test)]
 fn has_word(title: &str, word: &str) -> bool {
     let mut from = 0;
     while let Some(i) = title[from..].find(word) {
@@ -176,12 +193,13 @@ fn has_word(title: &str, word: &str) -> bool {
 /// Normalise a title for matching: lower case, `ё`→`е`, whitespace runs
 /// collapsed, list numbering (`1.`, `2)`) and trailing `:` removed.
 pub fn normalize_title(raw: &str) -> String {
-    let mut t: String = raw
-        .to_lowercase()
-        .replace('ё', "е")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let lower = raw.to_lowercase();
+    let lower = if lower.contains('ё') {
+        lower.replace('ё', "е")
+    } else {
+        lower
+    };
+    let mut t: String = lower.split_whitespace().collect::<Vec<_>>().join(" ");
     // Leading list numbering: "1.", "2)", "3 -", "*", "-".
     let trimmed = t.trim_start_matches(['*', '-', '•', ' ']);
     let digits = trimmed.chars().take_while(|c| c.is_ascii_digit()).count();
@@ -214,7 +232,16 @@ pub fn floor_first(raw: &str) -> Option<bool> {
 
 /// What a title names, if it names a field at all.
 pub fn classify_title(raw: &str) -> Option<Kind> {
-    let t = normalize_title(raw);
+    let r = raw.trim();
+    // Cheap rejections before any allocation: too long, or no letters and
+    // not a number-column mark.
+    if r.len() > 480 || r.is_empty() {
+        return None;
+    }
+    if !r.chars().any(char::is_alphabetic) && !matches!(r, "№" | "#") {
+        return None;
+    }
+    let t = normalize_title(r);
     if t.is_empty() || t.chars().count() > 120 {
         return None;
     }
@@ -223,35 +250,31 @@ pub fn classify_title(raw: &str) -> Option<Kind> {
     }
     // Titles are words, not sentences with numbers in them.
     // Digits in parentheses ("(не более 500 символов)") are a remark.
-    let mut depth = 0i32;
-    let outside: String = t
-        .chars()
-        .filter(|c| {
+    if t.chars().any(|c| c.is_ascii_digit()) && !t.contains("п/п") {
+        let mut depth = 0i32;
+        let digit_outside = t.chars().any(|c| {
             match c {
                 '(' => depth += 1,
                 ')' => depth -= 1,
                 _ => {}
             }
-            depth <= 0
-        })
-        .collect();
-    if outside.chars().any(|c| c.is_ascii_digit()) && !t.contains("п/п") {
-        return None;
+            depth <= 0 && c.is_ascii_digit()
+        });
+        if digit_outside {
+            return None;
+        }
     }
-    let name = has(&t, NAME);
-    let loc = has(&t, LOCATION);
-    let room = has(&t, ROOM);
-    let floor = has(&t, FLOOR);
+    let [org, name, loc, room, floor, phone, description, note] = stem_hits(&t);
     if name && (loc || room || floor) {
         return Some(Kind::NameAndLocation);
     }
-    if has(&t, PHONE) {
+    if phone {
         return Some(Kind::Phone);
     }
-    if has(&t, NOTE) {
+    if note {
         return Some(Kind::Note);
     }
-    if has(&t, DESCRIPTION) {
+    if description {
         return Some(Kind::Description);
     }
     if name {
@@ -266,7 +289,7 @@ pub fn classify_title(raw: &str) -> Option<Kind> {
     if floor {
         return Some(Kind::Floor);
     }
-    if has(&t, ORG) {
+    if org {
         return Some(Kind::Organization);
     }
     None
@@ -334,6 +357,31 @@ mod tests {
         ];
         for (title, want) in cases {
             assert_eq!(classify_title(title), want, "{title}");
+        }
+    }
+
+    #[test]
+    fn regex_set_agrees_with_plain_stem_matching() {
+        let titles = [
+            "лисин к.к.",
+            "тел./факс",
+            "каб./эт.",
+            "иван телегин",
+            "ф.и.о. пользователя, его местонахождение (включая номер кабинета и этаж)",
+            "наименование органа исполнительной власти",
+            "описание возникшей проблемы",
+            "контакты",
+            "эт.",
+            "к.",
+            "«тел» и кабинет",
+            "этажерка",
+        ];
+        let lists = [ORG, NAME, LOCATION, ROOM, FLOOR, PHONE, DESCRIPTION, NOTE];
+        for t in titles {
+            let hits = stem_hits(t);
+            for (i, list) in lists.iter().enumerate() {
+                assert_eq!(hits[i], has(t, list), "{t} / list {i}");
+            }
         }
     }
 }
