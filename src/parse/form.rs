@@ -33,16 +33,30 @@ pub struct Reading {
 /// Split `Key: value` at the first separator; None when there is none or
 /// the key is too long to be a title.
 pub fn split_kv(line: &str) -> Option<(&str, &str)> {
-    let seps = [":", "\t", " — ", " – ", " - ", "|"];
-    let mut best: Option<(usize, usize)> = None;
-    for s in seps {
-        if let Some(p) = line.find(s) {
-            if best.map_or(true, |(bp, _)| p < bp) {
-                best = Some((p, s.len()));
+    // The first of ":", tab, "|", " — ", " – ", " - " (one scan; the key is
+    // at most 100 characters, so the scan stops early on long lines).
+    let mut found = None;
+    for (i, c) in line.char_indices() {
+        if i > 400 {
+            break;
+        }
+        match c {
+            ':' | '\t' | '|' => {
+                found = Some((i, 1));
+                break;
             }
+            ' ' => {
+                let rest = &line[i + 1..];
+                let dash = ["— ", "– ", "- "].iter().find(|d| rest.starts_with(*d));
+                if let Some(d) = dash {
+                    found = Some((i, 1 + d.len()));
+                    break;
+                }
+            }
+            _ => {}
         }
     }
-    let (p, l) = best?;
+    let (p, l) = found?;
     let key = line[..p].trim();
     if key.is_empty() || key.chars().count() > 100 || key.contains('!') || key.contains('?') {
         return None;

@@ -66,7 +66,8 @@ pub fn read_paragraphs(lines: &[&str], used: &mut [bool]) -> RawFields {
         }
         idx.push(i);
     }
-    let title_at = |p: usize| idx.get(p).and_then(|&i| strict_title(lines[i]));
+    let titles: Vec<Option<Kind>> = idx.iter().map(|&i| strict_title(lines[i])).collect();
+    let title_at = |p: usize| titles.get(p).copied().flatten();
     let mut p = 0;
     while p < idx.len() {
         if title_at(p).is_none() {
