@@ -7,6 +7,7 @@
 //! it goes, never rejected.
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1251};
+use mail_parser::decoders::charsets::map::charset_decoder;
 
 /// Look a charset label up; `None` for labels encoding_rs does not know.
 pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
@@ -54,7 +55,15 @@ pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
             Err(_) => String::from_utf8_lossy(bytes).into_owned(),
         },
         Some(e) => e.decode(bytes).0.into_owned(),
-        None => fallback_decode(bytes),
+        // Labels encoding_rs does not carry (UTF-7, ...) but mail-parser
+        // does; its decoder runs guarded, it is third-party code on
+        // hostile bytes.
+        None => match label.and_then(|l| charset_decoder(l.trim().as_bytes())) {
+            Some(f) => {
+                std::panic::catch_unwind(|| f(bytes)).unwrap_or_else(|_| fallback_decode(bytes))
+            }
+            None => fallback_decode(bytes),
+        },
     };
     if out.contains('\0') {
         out.replace('\0', "")
@@ -303,6 +312,7 @@ mod tests {
             (koi, Some("koi8-r"), "Привет"),
             ("Привет".as_bytes().to_vec(), Some("x-unknown"), "Привет"),
             (b"a\0b".to_vec(), None, "ab"),
+            (b"Fr+APY-sche".to_vec(), Some("utf-7"), "Frösche"),
         ];
         for (bytes, label, want) in cases {
             assert_eq!(decode_text(&bytes, label), want, "label {label:?}");
