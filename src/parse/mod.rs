@@ -39,7 +39,7 @@
 //! | 4 | phone normalisation, area code, extension, first number only, digits elsewhere never a phone | `phone::tests::phones`, `form::tests::digits_elsewhere_never_phone`, corpus 021–025 |
 //! | 5 | quoted history, attributions, Outlook blocks, `-- ` and mobile signatures, closings (`С уважением`) end the form; inline forwards keep their text; free text as description; 20 KB descriptions whole | `quote::tests::cut_points`, `form::tests::free_text_is_description_without_key`, `form::tests::signature_phone_is_not_the_phone`, corpus 028, 044, 045, 048, 049, 050 |
 //! | 6 | mandatory fields | [`Form::missing`], corpus 026–030 |
-//! | 7 | charsets: declared, RFC 2047/2231, HTML `<meta>`, unknown or missing label → UTF-8 if valid else windows-1251; 8-bit headers and file names | `charset::tests::*`, `params::tests::parameters`, corpus 003, 014, 016, 017, 019, 020, 037, 055 |
+//! | 7 | charsets: declared, RFC 2047/2231, HTML `<meta>`, unknown or missing label → UTF-8 if valid else windows-1251 (`us-ascii` on 8-bit bytes counts as missing; UTF-7 and other labels encoding_rs lacks through mail-parser's decoders); 8-bit headers and file names | `charset::tests::*`, `params::tests::parameters`, corpus 003, 014, 016, 017, 019, 020, 037, 055 |
 //! | 8 | attachments by magic bytes; names decoded and reduced to the last path component; bidi controls → `name`; `size`, `count`; inline cid images; files in forwarded letters; winmail.dat note | `attach::tests::judged_by_bytes`, corpus 018, 031–037, 046, 047 |
 //! | 9 | auto-replies, DSNs, lists (From = support address is the caller's check) | `auto::tests::real_header_sets`, corpus 038–042 |
 //! | 11 | forwarded message/rfc822: form and files from the inner letter | corpus 047 |
