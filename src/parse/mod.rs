@@ -26,7 +26,7 @@
 //!
 //! | rule | what | tests |
 //! |---|---|---|
-//! | 1 | HTML table: header row, numbering row `1..6`, data row; columns in any order | `table::tests::horizontal_with_numbering_and_reordered_columns`, corpus 001, 002, 022, 027 |
+//! | 1 | HTML table: header row, numbering row `1..6`, data row; columns in any order; a numbering row `1..6` without titles means the regulation's column order | `table::tests::horizontal_with_numbering_and_reordered_columns`, `table::tests::numbering_row_without_titles_follows_the_regulation`, corpus 001, 002, 022, 027 |
 //! | 1 | HTML transposed table (title \| value, optional number column), Word/Outlook markup (spans, `MsoNormal`, `&nbsp;`, conditional comments), layout tables unwrapped, a header table split from its data table, one-column tables of `Key: value` cells | `table::tests::transposed*`, `html::tests::*`, `form::tests::header_table_split_from_data_table`, `form::tests::one_column_table_of_key_value_cells`, `tests/parse_wordings.rs`, corpus 003, 004, 005, 036 |
 //! | 1 | pipe tables with/without outer pipes, `\|---\|` rows, rows and headers wrapped by the mailer, format=flowed | `table::tests::pipe_table_wrapped_and_markdown`, `table::tests::pipe_table_hard_wrapped_without_flowed`, `blocks::tests::flowed_unwrap`, corpus 006, 007, 017, 023 |
 //! | 1 | tab tables, spreadsheet cells quoted over line breaks | `table::tests::spreadsheet_quoted_tab_rows`, corpus 008, 025 |

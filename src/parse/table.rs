@@ -95,11 +95,50 @@ pub fn read_grid(rows: &[Vec<String>]) -> Option<RawFields> {
 
 /// A header row of at least two titles, then the data row (numbering and
 /// rule rows skipped). Returns the fields and the number of titles.
+/// The columns of Table 2 in the regulation's order, by their numbers
+/// `1..6`: a table that carries the numbering row but no titles is read in
+/// this order.
+const REGULATION_COLUMNS: [Kind; 6] = [
+    Kind::Number,
+    Kind::Organization,
+    Kind::NameAndLocation,
+    Kind::Phone,
+    Kind::Description,
+    Kind::Note,
+];
+
+/// Titles for a numbering row `1..6` standing in for the header.
+fn regulation_header() -> Vec<String> {
+    [
+        "N п/п",
+        "Наименование органа исполнительной власти",
+        "Ф.И.О. пользователя, его местонахождение (включая номер кабинета и этаж)",
+        "Номер контактного телефона",
+        "Описание возникшей проблемы",
+        "Примечание",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn is_regulation_numbering(row: &[String]) -> bool {
+    row.len() == REGULATION_COLUMNS.len() && is_numbering_row(row) && row[5].trim() == "6"
+}
+
 fn read_horizontal(rows: &[Vec<String>]) -> Option<(RawFields, usize)> {
-    let (hi, header, kinds) = rows.iter().enumerate().find_map(|(i, r)| {
+    let titled_header = rows.iter().enumerate().find_map(|(i, r)| {
         let k = titled(r);
-        (title_count(&k) >= 2).then_some((i, r, k))
-    })?;
+        (title_count(&k) >= 2).then(|| (i, r.clone(), k))
+    });
+    let (hi, header, kinds) = match titled_header {
+        Some(h) => h,
+        None => {
+            let i = rows.iter().position(|r| is_regulation_numbering(r))?;
+            let kinds = REGULATION_COLUMNS.iter().map(|k| Some(*k)).collect();
+            (i, regulation_header(), kinds)
+        }
+    };
     let n = title_count(&kinds);
     let row = rows.iter().skip(hi + 1).find(|row| {
         !is_numbering_row(row) && !is_rule_row(row) && !row.iter().all(|c| c.trim().is_empty())
@@ -219,7 +258,9 @@ pub fn find_text_table(lines: &[&str]) -> Option<TextTable> {
     for (i, l) in lines.iter().enumerate() {
         if l.matches('|').count() >= 2 {
             let header = pipe_cells(l);
-            if title_count(&titled(&header)) >= 2 && header.len() >= 3 {
+            if (title_count(&titled(&header)) >= 2 && header.len() >= 3)
+                || is_regulation_numbering(&header)
+            {
                 return Some(read_pipe_rows(lines, i));
             }
         }
@@ -227,10 +268,11 @@ pub fn find_text_table(lines: &[&str]) -> Option<TextTable> {
             .split('\t')
             .map(|c| c.trim_matches([' ', '"']).to_string())
             .collect();
-        if quick.len() >= 3 && title_count(&titled(&quick)) >= 2 {
+        let numbered = is_regulation_numbering(&quick);
+        if (quick.len() >= 3 && title_count(&titled(&quick)) >= 2) || numbered {
             let (rows, used) = tab_rows(&lines[i..]);
             if let Some(h) = rows.first() {
-                if title_count(&titled(h)) >= 2 && h.len() >= 3 {
+                if (title_count(&titled(h)) >= 2 && h.len() >= 3) || numbered {
                     return Some(TextTable {
                         rows,
                         start: i,
@@ -353,6 +395,35 @@ mod tests {
         let f = read_grid(&rows).expect("grid");
         assert_eq!(f.get(Kind::FullName), Some("Иванов"));
         assert_eq!(f.get(Kind::Location), Some("каб. 305, 3 этаж"));
+    }
+
+    #[test]
+    fn numbering_row_without_titles_follows_the_regulation() {
+        let rows = vec![
+            s(&["1", "2", "3", "4", "5", "6"]),
+            s(&[
+                "1",
+                "Минспорт",
+                "Ильин И.И., каб. 4, 1 этаж",
+                "55-12-34",
+                "Не входит",
+                "",
+            ]),
+        ];
+        let f = read_grid(&rows).expect("grid");
+        assert_eq!(f.get(Kind::Organization), Some("Минспорт"));
+        assert_eq!(
+            f.get(Kind::NameAndLocation),
+            Some("Ильин И.И., каб. 4, 1 этаж")
+        );
+        assert_eq!(f.get(Kind::Description), Some("Не входит"));
+        let lines = [
+            "1 | 2 | 3 | 4 | 5 | 6",
+            "1 | Минспорт | Ильин И.И., каб. 4, 1 этаж | 55-12-34 | Не входит | |",
+        ];
+        let t = find_text_table(&lines).expect("table");
+        let f = read_grid(&t.rows).expect("grid");
+        assert_eq!(f.get(Kind::Phone), Some("55-12-34"));
     }
 
     #[test]
