@@ -276,3 +276,14 @@ fn outlook_html_table_beats_its_shifted_text_rendering() {
         (Some("5"), Some("2"))
     );
 }
+
+#[test]
+fn smime_signature_is_neither_kept_nor_refused() {
+    let raw = "From: user@org.example\r\nSubject: t\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=\"s\"\r\n\r\n\
+--s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nФИО: Лаврова Л.Л.\r\n\r\n\
+--s\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\nContent-Disposition: attachment; filename=\"smime.p7s\"\r\nContent-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQExDzANBglghkgBZQMEAgEFADCABgkqhkiG9w0BBwEAAA==\r\n--s--\r\n";
+    let p = parse_letter(raw.as_bytes(), &ParseOptions::default());
+    assert_eq!(p.form.full_name.as_deref(), Some("Лаврова Л.Л."));
+    assert!(p.attachments.is_empty());
+    assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+}

@@ -159,10 +159,16 @@ fn leaf(
     let is_text_body = (ctype == "text/plain" || ctype == "text/html")
         && disp.value != "attachment"
         && name.is_none();
-    // Parts of a delivery report that are not letters or files.
+    // Parts of a delivery report, and S/MIME or PGP signatures: not files
+    // the sender attached, so neither kept nor refused.
     let is_report_part = matches!(
         ctype,
-        "message/delivery-status" | "text/rfc822-headers" | "message/disposition-notification"
+        "message/delivery-status"
+            | "text/rfc822-headers"
+            | "message/disposition-notification"
+            | "application/pkcs7-signature"
+            | "application/x-pkcs7-signature"
+            | "application/pgp-signature"
     ) || (ctype.starts_with("message/") && name.is_none());
     if is_text_body {
         let mut bytes = leaf_bytes(part, raw);
