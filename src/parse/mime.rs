@@ -159,8 +159,9 @@ fn leaf(
     let is_text_body = (ctype == "text/plain" || ctype == "text/html")
         && disp.value != "attachment"
         && name.is_none();
-    // Parts of a delivery report, and S/MIME or PGP signatures: not files
-    // the sender attached, so neither kept nor refused.
+    // Parts of a delivery report, S/MIME or PGP signatures, AppleDouble
+    // resource forks: not files the sender attached, so neither kept nor
+    // refused.
     let is_report_part = matches!(
         ctype,
         "message/delivery-status"
@@ -169,6 +170,7 @@ fn leaf(
             | "application/pkcs7-signature"
             | "application/x-pkcs7-signature"
             | "application/pgp-signature"
+            | "application/applefile"
     ) || (ctype.starts_with("message/") && name.is_none());
     if is_text_body {
         let mut bytes = leaf_bytes(part, raw);
