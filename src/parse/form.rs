@@ -7,7 +7,9 @@
 //! the form has none.
 
 use super::blocks::Block;
-use super::location::{find_floor, find_room, split_name_location, starts_with_location};
+use super::location::{
+    find_floor, find_room, split_name_location, starts_with_location, strip_position,
+};
 use super::paragraphs::{read_paragraphs, strict_title};
 use super::phone::parse_phone;
 use super::quote::is_mobile_signature;
@@ -396,7 +398,7 @@ fn build(raw: &RawFields, free: &[&str], area_code: &str) -> Form {
         clean(raw.get(Kind::NameAndLocation)).or_else(|| clean(raw.get(Kind::FullName)));
     if let Some(cell) = name_cell {
         let (name, loc) = split_name_location(&cell);
-        form.full_name = name;
+        form.full_name = name.map(|n| strip_position(&n)).filter(|n| !n.is_empty());
         if loc_text.is_none() {
             loc_text = loc;
         } else if let (Some(l), Some(extra)) = (&loc_text, loc) {

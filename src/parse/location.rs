@@ -216,6 +216,21 @@ pub fn split_name_location(cell: &str) -> (Option<String>, Option<String>) {
     (clean_piece(cell), None)
 }
 
+/// The person's name without a job title written after it: "Иванов И.И.,
+/// ведущий специалист" → "Иванов И.И." (a name's words are capitalised, a
+/// position after a comma is not).
+pub fn strip_position(name: &str) -> String {
+    let mut out = name;
+    for (i, _) in name.match_indices(',') {
+        let rest = name[i + 1..].trim_start();
+        if rest.chars().next().is_some_and(|c| c.is_lowercase()) {
+            out = &name[..i];
+            break;
+        }
+    }
+    out.trim().to_string()
+}
+
 fn clean_piece(s: &str) -> Option<String> {
     let t = s
         .trim()
@@ -282,6 +297,19 @@ mod tests {
             Some("каб. 305, 3 этаж")
         );
         assert_eq!(words_for_bare_numbers("ул. Ленина, 5", false), None);
+    }
+
+    #[test]
+    fn position_after_the_name() {
+        assert_eq!(
+            strip_position("Иванов И.И., ведущий специалист"),
+            "Иванов И.И."
+        );
+        assert_eq!(
+            strip_position("Иванов Иван Иванович"),
+            "Иванов Иван Иванович"
+        );
+        assert_eq!(strip_position("Иванов, Петров"), "Иванов, Петров");
     }
 
     #[test]
