@@ -262,3 +262,33 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
         notes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn degraded_reading_keeps_sender_and_form() {
+        let raw = "From: Иванов <ivanov@org.example>\r\nSubject: s\r\n\r\nФИО: Иванов И.И.\r\nТелефон: 55-12-34\r\n";
+        let p = degraded(raw.as_bytes(), &ParseOptions::default());
+        assert_eq!(
+            p.from.map(|a| a.email).as_deref(),
+            Some("ivanov@org.example")
+        );
+        assert_eq!(p.form.full_name.as_deref(), Some("Иванов И.И."));
+        assert_eq!(p.form.phone.as_deref(), Some("+74012551234"));
+        assert!(!p.notes.is_empty());
+    }
+
+    #[test]
+    fn raw_8bit_header_lines_reread_as_cp1251() {
+        let mut raw = b"From: ".to_vec();
+        raw.extend(encoding_rs::WINDOWS_1251.encode("Иванов").0.iter());
+        raw.extend_from_slice(b" <i@org.example>\r\nSubject: ");
+        raw.extend(encoding_rs::WINDOWS_1251.encode("Заявка").0.iter());
+        raw.extend_from_slice(b"\r\n\r\nbody\xff");
+        let p = parse(&raw, &ParseOptions::default());
+        assert_eq!(p.subject, "Заявка");
+        assert_eq!(p.from.and_then(|a| a.name).as_deref(), Some("Иванов"));
+    }
+}
