@@ -143,9 +143,33 @@ fn read_horizontal(rows: &[Vec<String>]) -> Option<(RawFields, usize)> {
     let row = rows.iter().skip(hi + 1).find(|row| {
         !is_numbering_row(row) && !is_rule_row(row) && !row.iter().all(|c| c.trim().is_empty())
     })?;
+    // A data row one cell short of a header that starts with the number
+    // column (the user left "N" out), or one cell longer with a row number
+    // in front of a header without it: align the cells with the titles.
+    let numbered = |c: &str| {
+        let c = c.trim();
+        (1..=3).contains(&c.len()) && c.chars().all(|ch| ch.is_ascii_digit())
+    };
+    let shift: isize = if row.len() + 1 == kinds.len()
+        && kinds.first() == Some(&Some(Kind::Number))
+        && !numbered(&row[0])
+    {
+        -1
+    } else if row.len() == kinds.len() + 1
+        && kinds.first() != Some(&Some(Kind::Number))
+        && numbered(&row[0])
+    {
+        1
+    } else {
+        0
+    };
     let mut f = RawFields::default();
     for (i, k) in kinds.iter().enumerate() {
-        if let (Some(k), Some(v)) = (k, row.get(i)) {
+        let at = i as isize + shift;
+        if at < 0 {
+            continue;
+        }
+        if let (Some(k), Some(v)) = (k, row.get(at as usize)) {
             f.set(*k, value_under(*k, &header[i], v));
         }
     }
@@ -423,6 +447,24 @@ mod tests {
         ];
         let t = find_text_table(&lines).expect("table");
         let f = read_grid(&t.rows).expect("grid");
+        assert_eq!(f.get(Kind::Phone), Some("55-12-34"));
+    }
+
+    #[test]
+    fn data_row_without_or_with_extra_number_cell() {
+        let rows = vec![
+            s(&["N п/п", "ФИО", "Телефон", "Описание"]),
+            s(&["Иванов", "55-12-34", "Не входит"]),
+        ];
+        let f = read_grid(&rows).expect("grid");
+        assert_eq!(f.get(Kind::FullName), Some("Иванов"));
+        assert_eq!(f.get(Kind::Description), Some("Не входит"));
+        let rows = vec![
+            s(&["ФИО", "Телефон", "Описание"]),
+            s(&["1", "Иванов", "55-12-34", "Не входит"]),
+        ];
+        let f = read_grid(&rows).expect("grid");
+        assert_eq!(f.get(Kind::FullName), Some("Иванов"));
         assert_eq!(f.get(Kind::Phone), Some("55-12-34"));
     }
 
