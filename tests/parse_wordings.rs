@@ -287,3 +287,83 @@ fn smime_signature_is_neither_kept_nor_refused() {
     assert!(p.attachments.is_empty());
     assert!(p.rejected.is_empty(), "{:?}", p.rejected);
 }
+
+fn plain(text: &str, extra_headers: &str) -> Vec<u8> {
+    format!("From: user@org.example\r\nSubject: t\r\n{extra_headers}\r\n{text}").into_bytes()
+}
+
+#[test]
+fn thebat_cp1251_8bit_short_keys() {
+    let text = "Здравствуйте!\r\n\r\nОрганизация: Агентство по туризму\r\nФИО: Клименко Кира Олеговна\r\nКабинет/этаж: 214/2\r\nТел.: 8(4012)55-19-83 вн.123\r\nПроблема: не отправляется поручение\r\n\r\n--\r\nС уважением,\r\nКлименко К.О. тел. 55-00-00\r\n";
+    let mut raw = b"From: user@org.example\r\nSubject: t\r\nContent-Type: text/plain; charset=windows-1251\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".to_vec();
+    raw.extend(encoding_rs::WINDOWS_1251.encode(text).0.iter());
+    let p = parse_letter(&raw, &ParseOptions::default());
+    let f = &p.form;
+    assert_eq!(f.full_name.as_deref(), Some("Клименко Кира Олеговна"));
+    assert_eq!(
+        (f.room.as_deref(), f.floor.as_deref()),
+        (Some("214"), Some("2"))
+    );
+    assert_eq!(f.phone.as_deref(), Some("+74012551983"));
+    assert_eq!(f.phone_ext.as_deref(), Some("123"));
+    assert_eq!(f.description.as_deref(), Some("не отправляется поручение"));
+}
+
+#[test]
+fn thunderbird_flowed_key_value_with_quote() {
+    let text = "ФИО: Орлов Олег Олегович\r\nМестонахождение: 3 эт., каб. 301\r\nТелефон: +7 911 000-12-34\r\nОписание проблемы: после обновления браузера не открываются вложения \r\nв карточке документа, появляется белый экран.\r\n\r\n12.03.2026 10:15, Служба технической поддержки СЭД пишет:\r\n> Пришлите заявку по форме.\r\n";
+    let p = parse_letter(
+        &plain(text, "Content-Type: text/plain; charset=utf-8; format=flowed\r\nContent-Transfer-Encoding: 8bit\r\n"),
+        &ParseOptions::default(),
+    );
+    let f = &p.form;
+    assert_eq!(
+        (f.room.as_deref(), f.floor.as_deref()),
+        (Some("301"), Some("3"))
+    );
+    assert_eq!(f.phone.as_deref(), Some("+79110001234"));
+    let d = f.description.as_deref().unwrap_or("");
+    assert!(
+        d.contains("не открываются вложения в карточке документа"),
+        "{d:?}"
+    );
+    assert!(!d.contains("Пришлите"), "{d:?}");
+    assert!(!p.text.contains("Пришлите"));
+}
+
+#[test]
+fn yandex_html_key_value_with_attribution_and_blockquote() {
+    let html = "<div>ФИО: Панова Полина</div><div>Кабинет: 12а, этаж 1</div><div>Телефон: 55-43-21 доб. 7</div>\
+<div>Описание: не работает поиск</div><div>&nbsp;</div><div>02.03.2026, 09:20, \"Служба\" &lt;support@sed.example.org&gt;:</div>\
+<blockquote><div>ФИО: Чужой</div></blockquote>";
+    let p = parse_letter(
+        &plain(html, "Content-Type: text/html; charset=utf-8\r\n"),
+        &ParseOptions::default(),
+    );
+    let f = &p.form;
+    assert_eq!(f.full_name.as_deref(), Some("Панова Полина"));
+    assert_eq!(
+        (f.room.as_deref(), f.floor.as_deref()),
+        (Some("12а"), Some("1"))
+    );
+    assert_eq!(f.phone_ext.as_deref(), Some("7"));
+    assert_eq!(f.description.as_deref(), Some("не работает поиск"));
+}
+
+#[test]
+fn markdown_pipe_table_other_column_order() {
+    let text = "| Телефон | Описание проблемы | ФИО | Кабинет, этаж | Организация |\n|---|---|---|---|---|\n| 8 (40153) 2-11-00 | Нет доступа к журналу | Мельник М.М. | 7, 2 | Администрация округа |\n";
+    let p = parse_letter(
+        &plain(text, "Content-Type: text/plain; charset=utf-8\r\n"),
+        &ParseOptions::default(),
+    );
+    let f = &p.form;
+    assert_eq!(f.full_name.as_deref(), Some("Мельник М.М."));
+    assert_eq!(
+        (f.room.as_deref(), f.floor.as_deref()),
+        (Some("7"), Some("2"))
+    );
+    assert_eq!(f.phone.as_deref(), Some("+74015321100"));
+    assert_eq!(f.organization.as_deref(), Some("Администрация округа"));
+    assert_eq!(f.description.as_deref(), Some("Нет доступа к журналу"));
+}
