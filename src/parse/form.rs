@@ -273,6 +273,8 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
     let mut vals: Vec<(Kind, String)> = Vec::new();
     let mut current: Option<usize> = None; // index into vals
     let mut blank_after = false;
+    // Lines other readers (tables, paragraphs) took before this one ran.
+    let first_used = used.iter().position(|u| *u);
     let mut has_location = false;
     let mut has_phone = false;
     for (i, line) in lines.iter().enumerate() {
@@ -297,7 +299,8 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
         if is_valediction(t) || is_mobile_signature(t) {
             // What follows a closing is the signature: no field comes
             // from it (a phone in a signature is not the phone field).
-            if lines[..i].iter().any(|l| !l.trim().is_empty()) {
+            // A "Заранее спасибо!" before any field is only politeness.
+            if !vals.is_empty() || first_used.is_some_and(|p| p < i) {
                 break;
             }
             current = None;
@@ -458,7 +461,10 @@ pub fn free_text(lines: &[&str]) -> Option<String> {
     for l in lines {
         let t = l.trim();
         if is_valediction(t) {
-            break;
+            if out.iter().any(|x| !x.is_empty()) {
+                break;
+            }
+            continue;
         }
         if out.iter().all(|x| x.trim().is_empty()) && (t.is_empty() || is_greeting(t)) {
             continue;

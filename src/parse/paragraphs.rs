@@ -62,6 +62,9 @@ pub fn read_paragraphs(lines: &[&str], used: &mut [bool]) -> RawFields {
             continue;
         }
         if is_valediction(l) {
+            if idx.is_empty() {
+                continue;
+            }
             break;
         }
         idx.push(i);

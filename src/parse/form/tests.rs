@@ -167,3 +167,12 @@ fn digits_elsewhere_never_phone() {
     let f = read_text("ФИО: Иванов\nОписание: звоните 8-911-000-00-00");
     assert_eq!(f.phone, None);
 }
+
+#[test]
+fn thanks_in_advance_before_the_form() {
+    let f = read_text("Добрый день!\nЗаранее спасибо!\nФИО: Белов Б.Б.\nТелефон: 55-12-34\n\nС уважением,\nБелов\nтел. 55-99-99");
+    assert_eq!(f.full_name.as_deref(), Some("Белов Б.Б."));
+    assert_eq!(f.phone.as_deref(), Some("+74012551234"));
+    let f = read_text("Заранее спасибо!\n\nНе работает сканер.");
+    assert_eq!(f.description.as_deref(), Some("Не работает сканер."));
+}
