@@ -281,6 +281,8 @@ fn hostile_text_is_linear() {
             "ФИО: x\nТелефон: 1\nкаб. 5, 2 этаж\n".repeat(30_000),
         ),
         ("encoded-word starts", "=?".repeat(400_000)),
+        ("closings everywhere", "Спасибо!\n".repeat(60_000)),
+        ("bare titles", "Описание проблемы\nФИО\n".repeat(30_000)),
         ("quote-like lines", "From: x\n> y\n-----\n".repeat(50_000)),
         (
             "location soup",
