@@ -214,7 +214,8 @@ fn leaf(
     let (data, size) = match &part.body {
         PartType::Binary(b) | PartType::InlineBinary(b) if !part.is_encoding_problem => {
             let size = b.len();
-            (b[..size.min(max.saturating_add(1))].to_vec(), size)
+            let keep = if size > max { 64 } else { size };
+            (b[..keep.min(size)].to_vec(), size)
         }
         _ => {
             let mut v = leaf_bytes(part, raw);
