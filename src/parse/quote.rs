@@ -212,6 +212,18 @@ pub fn strip_quotes(blocks: &[Block]) -> Vec<Block> {
                 }
                 let nx = next_nonempty(i, 1);
                 if is_attribution(l, nx.first().copied()) {
+                    // Quoted with ">" below it: drop the attribution, the
+                    // quoted lines go one by one, and an answer written
+                    // under the quote survives. Otherwise the original
+                    // follows unmarked: cut.
+                    let after = next_nonempty(i, 3);
+                    let marked = after
+                        .iter()
+                        .find(|n| !is_attribution(n, None))
+                        .is_some_and(|n| n.trim_start().starts_with('>'));
+                    if marked {
+                        continue;
+                    }
                     break;
                 }
                 out.push(b.clone());
@@ -269,6 +281,7 @@ mod tests {
                 "текст",
             ),
             ("ФИО: Иванов\nТел.: 5", "ФИО: Иванов\nТел.: 5"),
+            ("Иванов пишет:\n> вопрос\n\nответ под цитатой", "\nответ под цитатой"),
             (
                 "Пересылаю.\n-------- Пересылаемое сообщение --------\nОт: Иванов <i@x>\nДата: 1 марта\nТема: Заявка\n\nФИО: Иванов",
                 "Пересылаю.\nФИО: Иванов",
