@@ -210,10 +210,33 @@ pub fn split_name_location(cell: &str) -> (Option<String>, Option<String>) {
         if starts_with_location(head) || starts_with_address(head) {
             let name = clean_piece(&cell[..b]);
             let loc = clean_piece(tail);
+            if name.is_none() {
+                // The place written first: "каб. 305, 3 этаж, Смирнова О.В.".
+                if let Some((n, l)) = name_written_last(cell) {
+                    return (Some(n), Some(l));
+                }
+            }
             return (name, loc);
         }
     }
     (clean_piece(cell), None)
+}
+
+/// The last comma- or line-separated piece when it reads as a name
+/// (capitalised, no digits, not a place word).
+fn name_written_last(cell: &str) -> Option<(String, String)> {
+    let cut = cell.rfind([',', ';', '\n'])?;
+    let piece = cell[cut + 1..].trim();
+    let first = piece.chars().next()?;
+    let looks_like_name = first.is_uppercase()
+        && !piece.chars().any(|c| c.is_ascii_digit())
+        && !starts_with_location(piece)
+        && !starts_with_address(piece)
+        && piece.split_whitespace().count() <= 5;
+    if !looks_like_name {
+        return None;
+    }
+    Some((clean_piece(piece)?, clean_piece(&cell[..cut])?))
 }
 
 /// The person's name without a job title written after it: "Иванов И.И.,
@@ -327,6 +350,8 @@ mod tests {
             ("Новикова Наталья Владимировна, 2 этаж, кабинет 208", Some("Новикова Наталья Владимировна"), Some("2 этаж, кабинет 208")),
             ("Иванов Иван (каб. 3, 1 эт.)", Some("Иванов Иван"), Some("каб. 3, 1 эт.)")),
             ("Иванов Иван Иванович", Some("Иванов Иван Иванович"), None),
+            ("каб. 305, 3 этаж, Смирнова О.В.", Some("Смирнова О.В."), Some("каб. 305, 3 этаж")),
+            ("каб. 305, 3 этаж", None, Some("каб. 305, 3 этаж")),
             ("Петров П.П. 305 кабинет, 3 этаж", Some("Петров П.П."), Some("305 кабинет, 3 этаж")),
         ];
         for (cell, name, loc) in cases {
