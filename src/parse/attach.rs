@@ -106,10 +106,10 @@ pub fn judge(
             });
             continue;
         };
-        if f.data.len() > limits.max_attachment_bytes {
+        if f.size.max(f.data.len()) > limits.max_attachment_bytes {
             rejected.push(RejectedAttachment {
                 filename,
-                reason: format!("size: {} bytes", f.data.len()),
+                reason: format!("size: {} bytes", f.size.max(f.data.len())),
             });
             continue;
         }
@@ -138,6 +138,7 @@ mod tests {
             name: Some(name.into()),
             declared: declared.into(),
             data: data.to_vec(),
+            size: data.len(),
         }
     }
 

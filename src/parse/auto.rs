@@ -11,6 +11,28 @@
 //! its own (Outlook puts it on ordinary letters); an auto-reply subject
 //! prefix counts only together with an auto-reply header.
 
+use super::charset::decode_rfc2047;
+
+/// Subject prefixes of out-of-office replies.
+fn has_auto_reply_prefix(subject: &str) -> bool {
+    let s = subject.trim().to_lowercase();
+    [
+        "автоматический ответ",
+        "автоответ",
+        "нет на месте",
+        "отсутствие на работе",
+        "automatic reply",
+        "auto reply",
+        "autoreply",
+        "auto-reply",
+        "out of office",
+        "abwesend",
+        "réponse automatique",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
+}
+
 /// The headers auto-reply detection looks at: (lower-cased name, value).
 pub type Headers = [(String, String)];
 
@@ -83,6 +105,10 @@ pub fn machine_reason(
             return Some(format!("sender {local}"));
         }
     }
+    // "From: MAILER-DAEMON" without a domain has no usable address at all.
+    if get(h, "from").is_some_and(|f| f.to_ascii_lowercase().contains("mailer-daemon")) {
+        return Some("sender mailer-daemon".into());
+    }
     if has(h, "x-ms-exchange-generated-message-source")
         || has(h, "x-ms-exchange-message-is-ndr")
         || get(h, "x-ms-exchange-inbox-rules-loop").is_some()
@@ -91,6 +117,15 @@ pub fn machine_reason(
     }
     if get(h, "x-failed-recipients").is_some() {
         return Some("delivery failure".into());
+    }
+    // Older Exchange out-of-office replies carry only the subject prefix and
+    // X-Auto-Response-Suppress; either alone is an ordinary letter.
+    if has(h, "x-auto-response-suppress") {
+        if let Some(subject) = get(h, "subject") {
+            if has_auto_reply_prefix(&decode_rfc2047(subject)) {
+                return Some("out-of-office reply".into());
+            }
+        }
     }
     if let Some(v) = get(h, "x-yandex-autoreply").or_else(|| get(h, "x-mailru-autoreply")) {
         if !v.eq_ignore_ascii_case("no") {
@@ -110,6 +145,14 @@ mod tests {
             .collect()
     }
 
+    type Case<'a> = (
+        &'a str,
+        Vec<(String, String)>,
+        Option<&'a str>,
+        &'a Vec<String>,
+        bool,
+    );
+
     #[test]
     fn real_header_sets() {
         let mixed = vec!["multipart/mixed".to_string()];
@@ -117,13 +160,7 @@ mod tests {
             "multipart/report".to_string(),
             "message/delivery-status".to_string(),
         ];
-        let cases: Vec<(
-            &str,
-            Vec<(String, String)>,
-            Option<&str>,
-            &Vec<String>,
-            bool,
-        )> = vec![
+        let cases: Vec<Case<'_>> = vec![
             (
                 "Exchange OOF",
                 hs(&[
@@ -211,6 +248,13 @@ mod tests {
                 true,
             ),
             (
+                "MAILER-DAEMON without a domain",
+                hs(&[("From", "Mail Delivery Subsystem <MAILER-DAEMON>")]),
+                None,
+                &mixed,
+                true,
+            ),
+            (
                 "Precedence junk",
                 hs(&[("Precedence", "junk")]),
                 Some("a@b.example"),
@@ -237,6 +281,16 @@ mod tests {
                 Some("a@b.example"),
                 &mixed,
                 false,
+            ),
+            (
+                "Exchange 2010 OOF: subject prefix with X-Auto-Response-Suppress",
+                hs(&[
+                    ("Subject", "=?utf-8?B?0JDQstGC0L7QvNCw0YLQuNGH0LXRgdC60LjQuSDQvtGC0LLQtdGCOg==?= Заявка"),
+                    ("X-Auto-Response-Suppress", "All"),
+                ]),
+                Some("a@b.example"),
+                &mixed,
+                true,
             ),
             (
                 "auto-reply subject alone is a person",

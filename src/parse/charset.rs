@@ -7,6 +7,7 @@
 //! it goes, never rejected.
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1251};
+use mail_parser::decoders::charsets::map::charset_decoder;
 
 /// Look a charset label up; `None` for labels encoding_rs does not know.
 pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
@@ -31,6 +32,19 @@ pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
 /// Decode text bytes with the declared label, applying rule 7 when the
 /// label is missing or unknown. NUL bytes are removed (rule 12).
 pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
+    // "us-ascii" cannot describe 8-bit bytes: such a label is as good as
+    // none (mailers put it on Russian text they never looked at).
+    let ascii_label = label.is_some_and(|l| {
+        matches!(
+            l.trim().trim_matches('"').to_ascii_lowercase().as_str(),
+            "us-ascii" | "ascii" | "ansi_x3.4-1968" | "iso646-us" | "us"
+        )
+    });
+    let label = if ascii_label && bytes.iter().any(|b| *b >= 0x80) {
+        None
+    } else {
+        label
+    };
     let enc = label.and_then(encoding_for_label);
     let out = match enc {
         Some(e) if e == UTF_8 => match std::str::from_utf8(bytes) {
@@ -41,7 +55,15 @@ pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
             Err(_) => String::from_utf8_lossy(bytes).into_owned(),
         },
         Some(e) => e.decode(bytes).0.into_owned(),
-        None => fallback_decode(bytes),
+        // Labels encoding_rs does not carry (UTF-7, ...) but mail-parser
+        // does; its decoder runs guarded, it is third-party code on
+        // hostile bytes.
+        None => match label.and_then(|l| charset_decoder(l.trim().as_bytes())) {
+            Some(f) => {
+                std::panic::catch_unwind(|| f(bytes)).unwrap_or_else(|_| fallback_decode(bytes))
+            }
+            None => fallback_decode(bytes),
+        },
     };
     if out.contains('\0') {
         out.replace('\0', "")
@@ -163,6 +185,15 @@ pub fn decode_rfc2047(s: &str) -> String {
     if !s.contains("=?") {
         return s.to_string();
     }
+    // Each attempt may scan to the next "?=": bounded input keeps the
+    // worst case small.
+    if s.len() > 16 * 1024 {
+        let mut e = 16 * 1024;
+        while !s.is_char_boundary(e) {
+            e -= 1;
+        }
+        return decode_rfc2047(&s[..e]) + &s[e..];
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     let mut pending_ws = String::new();
@@ -199,9 +230,7 @@ fn encoded_word(s: &str) -> Option<(String, usize)> {
     let q1 = body.find('?')?;
     let charset = &body[..q1];
     let after = &body[q1 + 1..];
-    let mut it = after.splitn(2, '?');
-    let enc = it.next()?;
-    let rest = it.next()?;
+    let (enc, rest) = after.split_once('?')?;
     let end = rest.find("?=")?;
     let data = &rest[..end];
     if charset.len() > 40 || enc.len() != 1 || data.contains(' ') {
@@ -277,10 +306,13 @@ mod tests {
             (cp.clone(), Some("win-1251"), "Привет"),
             (cp.clone(), None, "Привет"),
             (cp.clone(), Some("x-unknown"), "Привет"),
+            (cp.clone(), Some("us-ascii"), "Привет"),
+            ("Привет".as_bytes().to_vec(), Some("US-ASCII"), "Привет"),
             (cp.clone(), Some("utf-8"), "Привет"),
             (koi, Some("koi8-r"), "Привет"),
             ("Привет".as_bytes().to_vec(), Some("x-unknown"), "Привет"),
             (b"a\0b".to_vec(), None, "ab"),
+            (b"Fr+APY-sche".to_vec(), Some("utf-7"), "Frösche"),
         ];
         for (bytes, label, want) in cases {
             assert_eq!(decode_text(&bytes, label), want, "label {label:?}");

@@ -7,10 +7,13 @@
 //! the form has none.
 
 use super::blocks::Block;
-use super::location::{find_floor, find_room, split_name_location, starts_with_location};
+use super::location::{
+    find_floor, find_room, split_name_location, starts_with_location, strip_position,
+};
+use super::paragraphs::{read_paragraphs, strict_title};
 use super::phone::parse_phone;
 use super::quote::is_mobile_signature;
-use super::table::{find_text_table, read_grid, RawFields};
+use super::table::{find_text_table, read_grid, value_under, RawFields};
 use super::vocab::{classify_title, Kind};
 use super::Form;
 
@@ -23,21 +26,39 @@ pub struct Reading {
     pub score: usize,
     /// The body as plain text (tables as `cell | cell` rows).
     pub text: String,
+    /// How trustworthy the layout the form came from is, for ties between
+    /// a letter's plain and HTML bodies: 2 a table, 1 key-value lines, 0
+    /// title paragraphs only (an empty cell shifts every value after it).
+    pub layout: u8,
 }
 
 /// Split `Key: value` at the first separator; None when there is none or
 /// the key is too long to be a title.
-fn split_kv(line: &str) -> Option<(&str, &str)> {
-    let seps = [":", "\t", " — ", " – ", " - ", "|"];
-    let mut best: Option<(usize, usize)> = None;
-    for s in seps {
-        if let Some(p) = line.find(s) {
-            if best.is_none_or(|(bp, _)| p < bp) {
-                best = Some((p, s.len()));
+pub fn split_kv(line: &str) -> Option<(&str, &str)> {
+    // The first of ":", tab, "|", " — ", " – ", " - " (one scan; the key is
+    // at most 100 characters, so the scan stops early on long lines).
+    let mut found = None;
+    for (i, c) in line.char_indices() {
+        if i > 400 {
+            break;
+        }
+        match c {
+            ':' | '\t' | '|' => {
+                found = Some((i, 1));
+                break;
             }
+            ' ' => {
+                let rest = &line[i + 1..];
+                let dash = ["— ", "– ", "- "].iter().find(|d| rest.starts_with(*d));
+                if let Some(d) = dash {
+                    found = Some((i, 1 + d.len()));
+                    break;
+                }
+            }
+            _ => {}
         }
     }
-    let (p, l) = best?;
+    let (p, l) = found?;
     let key = line[..p].trim();
     if key.is_empty() || key.chars().count() > 100 || key.contains('!') || key.contains('?') {
         return None;
@@ -51,7 +72,7 @@ fn split_kv(line: &str) -> Option<(&str, &str)> {
 fn plain_phone(line: &str) -> Option<&str> {
     let t = line.trim();
     let lower = t.to_lowercase();
-    let prefixes = ["телефон", "тел.", "тел ", "моб.", "моб ", "мобильный", "т."];
+    let prefixes = ["телефон", "тел.", "тел ", "моб.", "моб ", "мобильный"];
     let p = prefixes.iter().find(|p| lower.starts_with(*p))?;
     let digits = t.chars().filter(|c| c.is_ascii_digit()).count();
     (digits >= 5 && t.chars().count() < 80).then(|| t[p.len()..].trim())
@@ -66,8 +87,11 @@ fn plain_location(line: &str) -> bool {
 }
 
 pub fn is_greeting(line: &str) -> bool {
+    if line.trim().chars().count() > 40 {
+        return false;
+    }
     let t = line.trim().to_lowercase();
-    let short = t.chars().count() <= 40;
+    let short = true;
     short
         && [
             "добрый день",
@@ -88,56 +112,98 @@ pub fn is_greeting(line: &str) -> bool {
 }
 
 pub fn is_valediction(line: &str) -> bool {
+    let n = line.trim().chars().count();
+    if n > 60 {
+        return false;
+    }
     let t = line.trim().to_lowercase();
-    t.chars().count() <= 60
-        && [
-            "с уважением",
-            "спасибо",
-            "заранее спасибо",
-            "заранее благодар",
-            "благодарю",
-            "всего доброго",
-            "всего хорошего",
-            "с наилучшими",
-            "best regards",
-            "regards",
-            "kind regards",
-            "thanks",
-        ]
-        .iter()
-        .any(|g| t.starts_with(g))
+    let closing = [
+        "с уважением",
+        "всего доброго",
+        "всего хорошего",
+        "с наилучшими",
+        "best regards",
+        "regards",
+        "kind regards",
+    ];
+    // "Спасибо!" closes a letter; "Спасибо за помощь в прошлый раз." opens one.
+    let thanks = [
+        "спасибо",
+        "заранее спасибо",
+        "заранее благодар",
+        "благодарю",
+        "thanks",
+        "thank you",
+    ];
+    (n <= 60 && closing.iter().any(|g| t.starts_with(g)))
+        || (n <= 30 && thanks.iter().any(|g| t.starts_with(g)))
 }
 
 /// Read the form out of (quote-stripped) blocks.
 pub fn read(blocks: &[Block], area_code: &str) -> Reading {
+    let mut grid = false;
     let mut raw = RawFields::default();
-    // 1. HTML tables.
+    // 1. HTML tables. A table that is not a form grid (one column of
+    // "Key: value" cells, a layout table) is read as lines.
+    let mut lines: Vec<&str> = Vec::new();
+    // Word sometimes splits a table after its header row: a header-only
+    // table is read together with the table that follows it.
+    let mut merged: Vec<Block> = Vec::with_capacity(blocks.len());
     for b in blocks {
-        if let Block::Table(rows) = b {
-            if let Some(f) = read_grid(rows) {
-                raw.merge(f);
+        if let (Block::Table(next), Some(Block::Table(prev))) = (b, merged.last_mut()) {
+            if read_grid(prev).is_none() && header_only(prev) {
+                prev.extend(next.iter().cloned());
+                continue;
             }
+        }
+        if matches!(b, Block::Line(l) if l.trim().is_empty())
+            && matches!(merged.last(), Some(Block::Table(_)))
+        {
+            continue;
+        }
+        merged.push(b.clone());
+    }
+    for b in &merged {
+        match b {
+            Block::Table(rows) => match read_grid(rows) {
+                Some(f) => {
+                    grid = true;
+                    raw.merge(f)
+                }
+                None => {
+                    for cell in rows.iter().flatten() {
+                        lines.extend(cell.lines());
+                    }
+                }
+            },
+            Block::Line(l) => lines.push(l.as_str()),
+            Block::Cut => break,
         }
     }
     // 2. Lines: text tables, then key-value.
-    let lines: Vec<&str> = blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Line(l) => Some(l.as_str()),
-            _ => None,
-        })
-        .collect();
     let mut used = vec![false; lines.len()];
     if let Some(t) = find_text_table(&lines) {
         if let Some(f) = read_grid(&t.rows) {
+            grid = true;
             raw.merge(f);
             for u in used.iter_mut().take(t.end).skip(t.start) {
                 *u = true;
             }
         }
     }
+    // Title paragraphs first: their value lines ("каб. 5, 2 этаж") must not
+    // be taken for unlabelled location or phone lines.
+    let paragraphs = read_paragraphs(&lines, &mut used);
     let kv = read_kv(&lines, &mut used);
+    let layout = if grid {
+        2
+    } else if !paragraphs.items.is_empty() && kv.items.len() < paragraphs.items.len() {
+        0
+    } else {
+        1
+    };
     raw.merge(kv);
+    raw.merge(paragraphs);
     let free: Vec<&str> = lines
         .iter()
         .zip(used.iter())
@@ -154,6 +220,50 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
         form,
         score,
         text: render_text(blocks),
+        layout,
+    }
+}
+
+/// At most `n` bytes of `s`, cut at a character boundary.
+fn head(s: &str, n: usize) -> &str {
+    let mut e = s.len().min(n);
+    while !s.is_char_boundary(e) {
+        e -= 1;
+    }
+    &s[..e]
+}
+
+/// A table made only of a title row.
+fn header_only(rows: &[Vec<String>]) -> bool {
+    rows.len() == 1
+        && rows[0]
+            .iter()
+            .filter(|c| matches!(classify_title(c), Some(k) if k != Kind::Number))
+            .count()
+            >= 2
+}
+
+/// Does an unlabelled line continue the current field's value? A value on
+/// the line after its key always does; descriptions and notes run on; an
+/// organisation only when the mailer wrapped a long line; a phone or a
+/// location only with more of the same; a name or a bare room/floor never.
+/// Everything else is free text (often the description itself).
+fn continues(kind: Kind, value: &str, line: &str, prev_len: usize) -> bool {
+    if value.trim().is_empty() {
+        return true;
+    }
+    match kind {
+        Kind::Description | Kind::Note => true,
+        Kind::Organization => prev_len >= 60,
+        Kind::Phone => {
+            let digits = line.chars().filter(|c| c.is_ascii_digit()).count();
+            let letters = line.chars().filter(|c| c.is_alphabetic()).count();
+            digits >= 2 && letters <= 12
+        }
+        Kind::Location | Kind::NameAndLocation => {
+            starts_with_location(line) || find_room(line).is_some() || find_floor(line).is_some()
+        }
+        Kind::FullName | Kind::Room | Kind::Floor | Kind::Number => false,
     }
 }
 
@@ -163,6 +273,10 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
     let mut vals: Vec<(Kind, String)> = Vec::new();
     let mut current: Option<usize> = None; // index into vals
     let mut blank_after = false;
+    // Lines other readers (tables, paragraphs) took before this one ran.
+    let first_used = used.iter().position(|u| *u);
+    let mut has_location = false;
+    let mut has_phone = false;
     for (i, line) in lines.iter().enumerate() {
         if used[i] {
             current = None;
@@ -183,6 +297,12 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
             continue;
         }
         if is_valediction(t) || is_mobile_signature(t) {
+            // What follows a closing is the signature: no field comes
+            // from it (a phone in a signature is not the phone field).
+            // A "Заранее спасибо!" before any field is only politeness.
+            if !vals.is_empty() || first_used.is_some_and(|p| p < i) {
+                break;
+            }
             current = None;
             continue;
         }
@@ -190,35 +310,57 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
             if let Some(kind) = classify_title(k) {
                 if kind != Kind::Number {
                     used[i] = true;
-                    vals.push((kind, v.to_string()));
+                    has_location |= kind == Kind::Location;
+                    has_phone |= kind == Kind::Phone;
+                    vals.push((kind, value_under(kind, k, v)));
                     current = Some(vals.len() - 1);
                     blank_after = false;
                     continue;
                 }
             }
         }
-        if plain_location(t) && !vals.iter().any(|(k, _)| *k == Kind::Location) {
+        if plain_location(t) && !has_location {
+            has_location = true;
             used[i] = true;
             vals.push((Kind::Location, t.to_string()));
             current = None;
             continue;
         }
         if let Some(p) = plain_phone(t) {
-            if !vals.iter().any(|(k, _)| *k == Kind::Phone) {
+            if !has_phone {
+                has_phone = true;
                 used[i] = true;
                 vals.push((Kind::Phone, p.to_string()));
                 current = None;
                 continue;
             }
         }
+        // A bare title line starts a paragraph-form field (see
+        // `paragraphs`), never continues the current value.
+        if strict_title(t).is_some() {
+            current = None;
+            continue;
+        }
         if let Some(c) = current {
-            used[i] = true;
-            let v = &mut vals[c].1;
-            if !v.is_empty() {
-                v.push_str(if blank_after { "\n\n" } else { "\n" });
+            let prev_len = if i > 0 {
+                lines[i - 1].chars().count()
+            } else {
+                0
+            };
+            // After a blank line a description goes on only with prose, not
+            // with a bare signature ("Иванов И.И.", "Главный специалист").
+            let signature_like = blank_after && t.split_whitespace().count() < 6;
+            if !signature_like && continues(vals[c].0, &vals[c].1, t, prev_len) {
+                used[i] = true;
+                let v = &mut vals[c].1;
+                if !v.is_empty() {
+                    v.push_str(if blank_after { "\n\n" } else { "\n" });
+                }
+                v.push_str(t);
+                blank_after = false;
+            } else {
+                current = None;
             }
-            v.push_str(t);
-            blank_after = false;
         }
     }
     for (k, v) in vals {
@@ -259,7 +401,7 @@ fn build(raw: &RawFields, free: &[&str], area_code: &str) -> Form {
         clean(raw.get(Kind::NameAndLocation)).or_else(|| clean(raw.get(Kind::FullName)));
     if let Some(cell) = name_cell {
         let (name, loc) = split_name_location(&cell);
-        form.full_name = name;
+        form.full_name = name.map(|n| strip_position(&n)).filter(|n| !n.is_empty());
         if loc_text.is_none() {
             loc_text = loc;
         } else if let (Some(l), Some(extra)) = (&loc_text, loc) {
@@ -269,6 +411,7 @@ fn build(raw: &RawFields, free: &[&str], area_code: &str) -> Form {
     let room_key = clean(raw.get(Kind::Room));
     let floor_key = clean(raw.get(Kind::Floor));
     if let Some(l) = &loc_text {
+        let l = head(l, 1000);
         form.room = find_room(l);
         form.floor = find_floor(l);
     }
@@ -281,6 +424,13 @@ fn build(raw: &RawFields, free: &[&str], area_code: &str) -> Form {
         form.floor = floor_key
             .as_deref()
             .and_then(|f| find_floor(&format!("этаж {f}")).or_else(|| find_floor(f)));
+    }
+    // "Кабинет: 5, этаж 2" — the other half written in the same value.
+    if form.floor.is_none() {
+        form.floor = room_key.as_deref().and_then(find_floor);
+    }
+    if form.room.is_none() {
+        form.room = floor_key.as_deref().and_then(find_room);
     }
     form.location = loc_text.or_else(|| {
         let parts: Vec<String> = [
@@ -311,7 +461,10 @@ pub fn free_text(lines: &[&str]) -> Option<String> {
     for l in lines {
         let t = l.trim();
         if is_valediction(t) {
-            break;
+            if out.iter().any(|x| !x.is_empty()) {
+                break;
+            }
+            continue;
         }
         if out.iter().all(|x| x.trim().is_empty()) && (t.is_empty() || is_greeting(t)) {
             continue;
@@ -320,6 +473,16 @@ pub fn free_text(lines: &[&str]) -> Option<String> {
     }
     while out.last().is_some_and(|l| l.is_empty()) {
         out.pop();
+    }
+    // A last short paragraph after the text is a signature without "-- ".
+    if let Some(blank) = out.iter().rposition(|l| l.is_empty()) {
+        let tail = &out[blank + 1..];
+        if tail.len() <= 4 && tail.iter().all(|l| l.split_whitespace().count() < 6) {
+            out.truncate(blank);
+            while out.last().is_some_and(|l| l.is_empty()) {
+                out.pop();
+            }
+        }
     }
     let s = out.join("\n");
     (!s.trim().is_empty()).then_some(s)
@@ -349,67 +512,4 @@ pub fn render_text(blocks: &[Block]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read_text(t: &str) -> Form {
-        let blocks: Vec<Block> = t.lines().map(|l| Block::Line(l.to_string())).collect();
-        read(&blocks, "4012").form
-    }
-
-    #[test]
-    fn key_value_layouts() {
-        let f = read_text(
-            "Добрый день!\n\n1. Учреждение: Минздрав\n2) ФИО - Иванов Иван\nкаб. 12, 4-й эт.\nтел. 55-12-34 доб. 7\nОписание проблемы:\nНе работает печать.\nCaused by: x\n\nС уважением,\nИванов",
-        );
-        assert_eq!(f.organization.as_deref(), Some("Минздрав"));
-        assert_eq!(f.full_name.as_deref(), Some("Иванов Иван"));
-        assert_eq!(
-            (f.room.as_deref(), f.floor.as_deref()),
-            (Some("12"), Some("4"))
-        );
-        assert_eq!(f.phone.as_deref(), Some("+74012551234"));
-        assert_eq!(f.phone_ext.as_deref(), Some("7"));
-        assert_eq!(
-            f.description.as_deref(),
-            Some("Не работает печать.\nCaused by: x")
-        );
-    }
-
-    #[test]
-    fn separate_room_and_floor_keys() {
-        let f = read_text("ФИО: Петров П.П.\nКабинет: 27\nЭтаж: 1\nТелефон: 8 (4012) 55-84-20\nПроблема — не входит");
-        assert_eq!(
-            (f.room.as_deref(), f.floor.as_deref()),
-            (Some("27"), Some("1"))
-        );
-        assert_eq!(f.description.as_deref(), Some("не входит"));
-    }
-
-    #[test]
-    fn free_text_is_description_without_key() {
-        let f = read_text("Здравствуйте!\n\nНе могу войти в СЭД.\nПомогите.\n\nСпасибо.\nИванов");
-        assert_eq!(
-            f.description.as_deref(),
-            Some("Не могу войти в СЭД.\nПомогите.")
-        );
-        assert_eq!(f.full_name, None);
-        assert_eq!(f.phone, None);
-    }
-
-    #[test]
-    fn combined_title_as_key_and_postal_index() {
-        let f = read_text("ФИО, кабинет, этаж: Лебедев И.В., кабинет 12, этаж 1\nАдрес: 236022, г. Калининград, д. 1");
-        assert_eq!(f.full_name.as_deref(), Some("Лебедев И.В."));
-        assert_eq!(
-            (f.room.as_deref(), f.floor.as_deref()),
-            (Some("12"), Some("1"))
-        );
-    }
-
-    #[test]
-    fn digits_elsewhere_never_phone() {
-        let f = read_text("ФИО: Иванов\nОписание: звоните 8-911-000-00-00");
-        assert_eq!(f.phone, None);
-    }
-}
+mod tests;

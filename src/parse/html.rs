@@ -19,13 +19,152 @@ use markup5ever_rcdom::{Handle, NodeData, RcDom};
 /// recursion on hostile markup).
 const MAX_DEPTH: usize = 256;
 
+/// Deepest element nesting handed to html5ever, and most tags: its tree
+/// builder scans the stack of open elements for every start tag, which is
+/// quadratic on hostile nesting (100 000 nested `<div>`s took minutes).
+const MAX_NESTING: usize = 400;
+const MAX_TAGS: usize = 60_000;
+
 /// Render an HTML document to blocks.
 pub fn to_blocks(html: &str) -> Vec<Block> {
-    let dom = parse_document(RcDom::default(), ParseOpts::default()).one(html);
+    let html = cap_nesting(html, MAX_NESTING, MAX_TAGS);
+    let dom = parse_document(RcDom::default(), ParseOpts::default()).one(html.as_ref());
     let mut r = Renderer::default();
     r.walk(&dom.document, 0);
     r.flush();
     r.out
+}
+
+fn is_void(name: &str) -> bool {
+    matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+            | "basefont"
+            | "bgsound"
+            | "frame"
+            | "keygen"
+    )
+}
+
+/// Elements html5ever closes by itself when the next one opens.
+fn is_self_closing_in_practice(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "li"
+            | "td"
+            | "th"
+            | "tr"
+            | "option"
+            | "dt"
+            | "dd"
+            | "tbody"
+            | "thead"
+            | "tfoot"
+            | "colgroup"
+            | "optgroup"
+            | "rb"
+            | "rt"
+            | "rp"
+    )
+}
+
+/// One linear pass that drops start tags nested deeper than `max_depth`
+/// (and their end tags) and every tag past `max_tags`; text is kept.
+pub fn cap_nesting(html: &str, max_depth: usize, max_tags: usize) -> std::borrow::Cow<'_, str> {
+    let b = html.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0usize; // bytes of `html` already in `out`
+    let mut depth = 0usize;
+    let mut dropped = 0usize;
+    let mut tags = 0usize;
+    let mut i = 0usize;
+    while i < b.len() {
+        if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        if b[i..].starts_with(b"<!--") {
+            i = match html[i + 4..].find("-->") {
+                Some(e) => i + 4 + e + 3,
+                None => b.len(),
+            };
+            continue;
+        }
+        let end_tag = b.get(i + 1) == Some(&b'/');
+        let name_start = if end_tag { i + 2 } else { i + 1 };
+        if !b.get(name_start).is_some_and(|c| c.is_ascii_alphabetic()) {
+            i += 1;
+            continue;
+        }
+        let mut j = name_start;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b':' || b[j] == b'-') {
+            j += 1;
+        }
+        let name = html[name_start..j].to_ascii_lowercase();
+        // The tag ends at the first '>' outside quotes.
+        let mut k = j;
+        let mut quote = 0u8;
+        while k < b.len() {
+            match b[k] {
+                q @ (b'"' | b'\'') if quote == 0 => quote = q,
+                q if q == quote => quote = 0,
+                b'>' if quote == 0 => break,
+                _ => {}
+            }
+            k += 1;
+        }
+        let tag_end = (k + 1).min(b.len());
+        let self_closed = k > 0 && b.get(k - 1) == Some(&b'/');
+        tags += 1;
+        let flat = is_void(&name) || self_closed || is_self_closing_in_practice(&name);
+        let keep = if tags > max_tags {
+            false
+        } else if end_tag {
+            if flat {
+                true
+            } else if dropped > 0 {
+                dropped -= 1;
+                false
+            } else {
+                depth = depth.saturating_sub(1);
+                true
+            }
+        } else if flat {
+            true
+        } else if depth < max_depth {
+            depth += 1;
+            true
+        } else {
+            dropped += 1;
+            false
+        };
+        if !keep {
+            let o = out.get_or_insert_with(|| String::with_capacity(html.len()));
+            o.push_str(&html[copied..i]);
+            copied = tag_end;
+        }
+        i = tag_end;
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(html),
+        Some(mut o) => {
+            o.push_str(&html[copied.min(html.len())..]);
+            std::borrow::Cow::Owned(o)
+        }
+    }
 }
 
 #[derive(Default)]
@@ -320,6 +459,18 @@ mod tests {
             .iter()
             .any(|b| matches!(b, Block::Table(t) if t[0][1] == "Иванов")));
         assert!(lines(&b).contains(&"Привет".to_string()));
+    }
+
+    #[test]
+    fn nesting_capped_text_kept() {
+        let html = "<div>".repeat(10) + "x" + &"</div>".repeat(10) + "<p>y<br/>z";
+        assert_eq!(
+            cap_nesting(&html, 3, 100),
+            "<div><div><div>x</div></div></div><p>y<br/>z"
+        );
+        assert_eq!(cap_nesting("<b a='>'>t</b>", 0, 100), "t");
+        assert_eq!(cap_nesting("<!-- <div> -->t", 0, 100), "<!-- <div> -->t");
+        assert_eq!(cap_nesting("<i>a</i><i>b</i>", 5, 2), "<i>a</i>b");
     }
 
     #[test]

@@ -122,25 +122,68 @@ fn readings(bodies: &[Body], area: &str, max_html: usize) -> Vec<Reading> {
     out
 }
 
-/// The most readable of the candidates (first wins ties: plain before HTML).
+/// The most readable of the candidates. Ties go to the first (plain before
+/// HTML) unless it is a stub next to the other ("view this letter in HTML").
 fn best(cands: Vec<Reading>) -> Option<Reading> {
     let mut best: Option<Reading> = None;
     for c in cands {
-        if best.as_ref().is_none_or(|b| c.score > b.score) {
+        let better = match &best {
+            None => true,
+            // Two readable forms: the sounder layout wins (a table over
+            // title paragraphs, whose values shift at an empty cell).
+            Some(b) if c.score >= 3 && b.score >= 3 && c.layout != b.layout => c.layout > b.layout,
+            Some(b) if c.score != b.score => c.score > b.score,
+            Some(b) if c.layout != b.layout => c.layout > b.layout,
+            Some(b) => b.text.chars().count() * 3 < c.text.chars().count(),
+        };
+        if better {
             best = Some(c);
         }
     }
     best
 }
 
+/// mail-parser on hostile input: a panic inside it (an arithmetic overflow
+/// in its quoted-printable decoder was found by the mutation test) must not
+/// take the daemon down, so it is contained here.
+fn guarded<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .ok()
+        .flatten()
+}
+
+/// The letter when its MIME structure could not be read: headers if they
+/// parse, the rest read as one plain-text body.
+fn degraded(buf: &[u8], opts: &ParseOptions) -> ParsedLetter {
+    let end = header_end(buf);
+    let body = buf.get(end..).unwrap_or_default();
+    let body = &body[..body.len().min(opts.limits.max_text_bytes)];
+    let blocks = from_plain(&fallback_decode(body).replace('\0', ""), false, false);
+    let reading = read(&strip_quotes(&blocks), &opts.default_area_code);
+    let head = guarded(|| MessageParser::default().parse_headers(&buf[..end]));
+    let (from, subject, message_id) = match &head {
+        Some(h) => (
+            first_address(h.from()),
+            h.subject().unwrap_or_default().to_string(),
+            h.message_id().map(str::to_string),
+        ),
+        None => (None, String::new(), None),
+    };
+    ParsedLetter {
+        message_id,
+        subject,
+        from,
+        form: reading.form,
+        text: reading.text,
+        notes: vec!["структура письма повреждена: прочитано как простой текст".into()],
+        ..Default::default()
+    }
+}
+
 pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
     let buf = normalize_headers(raw);
-    let Some(msg) = MessageParser::default().parse(buf.as_ref()) else {
-        return ParsedLetter {
-            text: fallback_decode(&raw[..raw.len().min(opts.limits.max_text_bytes)])
-                .replace('\0', ""),
-            ..Default::default()
-        };
+    let Some(msg) = guarded(|| MessageParser::default().parse(buf.as_ref())) else {
+        return degraded(buf.as_ref(), opts);
     };
     let from = first_address(msg.from());
     let top_raw: &[u8] = msg.raw_message.as_ref();
@@ -217,5 +260,35 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
         attachments,
         rejected,
         notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn degraded_reading_keeps_sender_and_form() {
+        let raw = "From: Иванов <ivanov@org.example>\r\nSubject: s\r\n\r\nФИО: Иванов И.И.\r\nТелефон: 55-12-34\r\n";
+        let p = degraded(raw.as_bytes(), &ParseOptions::default());
+        assert_eq!(
+            p.from.map(|a| a.email).as_deref(),
+            Some("ivanov@org.example")
+        );
+        assert_eq!(p.form.full_name.as_deref(), Some("Иванов И.И."));
+        assert_eq!(p.form.phone.as_deref(), Some("+74012551234"));
+        assert!(!p.notes.is_empty());
+    }
+
+    #[test]
+    fn raw_8bit_header_lines_reread_as_cp1251() {
+        let mut raw = b"From: ".to_vec();
+        raw.extend(encoding_rs::WINDOWS_1251.encode("Иванов").0.iter());
+        raw.extend_from_slice(b" <i@org.example>\r\nSubject: ");
+        raw.extend(encoding_rs::WINDOWS_1251.encode("Заявка").0.iter());
+        raw.extend_from_slice(b"\r\n\r\nbody\xff");
+        let p = parse(&raw, &ParseOptions::default());
+        assert_eq!(p.subject, "Заявка");
+        assert_eq!(p.from.and_then(|a| a.name).as_deref(), Some("Иванов"));
     }
 }

@@ -13,7 +13,7 @@ fn room_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i)(?:^|[\s,;:(])(?:кабинет|каб|комната|комн|к|пом|помещение|оф|офис|room)\.?\s*(?:№\s*)?(\d{1,5}(?:\s*[а-яa-z](?:[^а-яёa-z0-9]|$))?)|(?:^|[\s,;(])№\s*(\d{1,5}[а-яa-z]?)",
+            r"(?i)(?:^|[\s,;:(])(?:кабинет|каб|комната|комн|к|пом|помещение|оф|офис|room)\.?\s*(?:№\s*)?(\d{1,5}(?:\s*[а-яa-z](?:[^а-яёa-z0-9]|$))?)|(?:^|[\s,;(])№\s*(\d{1,5}[а-яa-z]?)|(?:^|[\s,;(])(\d{1,5}[а-яa-z]?)\s*(?:-?\s*(?:й|ый|ий)\s*)?(?:кабинет|каб\.?|комн)",
         )
         .expect("static regex")
     })
@@ -29,10 +29,18 @@ fn floor_re() -> &'static Regex {
     })
 }
 
+fn house_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)(?:^|[\s,;(])(?:д|дом|корп|корпус|стр|строение|зд|здание)\.?\s*(\d{1,4})")
+            .expect("static regex")
+    })
+}
+
 /// Room number as written (`305`, `112а`), if the text names one.
 pub fn find_room(text: &str) -> Option<String> {
     for c in room_re().captures_iter(text) {
-        let m = c.get(1).or_else(|| c.get(2))?;
+        let m = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3))?;
         let v: String = m
             .as_str()
             .chars()
@@ -47,9 +55,48 @@ pub fn find_room(text: &str) -> Option<String> {
 
 /// Floor number as written (`3`), if the text names one.
 pub fn find_floor(text: &str) -> Option<String> {
-    let c = floor_re().captures(text)?;
-    let m = c.get(1).or_else(|| c.get(2))?;
-    Some(m.as_str().to_string())
+    // Numbers that are the room ("каб.305 эт.3": 305 is not the floor).
+    // and house or building numbers ("д. 5 эт. 3": 5 is not the floor).
+    let rooms: Vec<(usize, usize)> = room_re()
+        .captures_iter(text)
+        .filter_map(|c| c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)))
+        .chain(house_re().captures_iter(text).filter_map(|c| c.get(1)))
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    let mut pos = 0;
+    while pos <= text.len() {
+        let c = floor_re().captures_at(text, pos)?;
+        let m = c.get(1).or_else(|| c.get(2))?;
+        if rooms.iter().any(|(s, e)| m.start() < *e && *s < m.end()) {
+            pos = m.end();
+            continue;
+        }
+        return Some(m.as_str().to_string());
+    }
+    None
+}
+
+/// A location value that is only numbers ("305, 3", "305/3") under a title
+/// naming room and floor: rewritten with the words so the rules apply.
+pub fn words_for_bare_numbers(value: &str, floor_first: bool) -> Option<String> {
+    let parts: Vec<&str> = value
+        .split(|c: char| c == ',' || c == '/' || c == ';' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let bare = |p: &str| {
+        p.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && p.chars().count() <= 6
+            && p.chars().all(|c| c.is_alphanumeric())
+    };
+    if parts.len() != 2 || !parts.iter().all(|p| bare(p)) {
+        return None;
+    }
+    let (room, floor) = if floor_first {
+        (parts[1], parts[0])
+    } else {
+        (parts[0], parts[1])
+    };
+    Some(format!("каб. {room}, {floor} этаж"))
 }
 
 /// Does this text start with a location word (`каб.`, `кабинет`, `этаж`,
@@ -77,8 +124,11 @@ pub fn starts_with_location(text: &str) -> bool {
     let digits = t.chars().take_while(|c| c.is_ascii_digit()).count();
     if digits > 0 && digits <= 3 {
         let rest = t[digits..].trim_start_matches(['-', ' ']);
-        let rest = rest.trim_start_matches(|c: char| matches!(c, 'й' | 'ы' | 'и' | 'о' | 'м'));
-        return rest.trim_start().starts_with("этаж") || rest.trim_start().starts_with("эт");
+        let rest = rest.trim_start_matches(['й', 'ы', 'и', 'о', 'м']);
+        let rest = rest.trim_start();
+        return ["этаж", "эт", "каб", "комн"]
+            .iter()
+            .any(|w| rest.starts_with(w));
     }
     false
 }
@@ -147,16 +197,61 @@ pub fn split_name_location(cell: &str) -> (Option<String>, Option<String>) {
     }
     for &b in &boundaries {
         let tail = &cell[b..];
-        if tail.trim().is_empty() {
+        // Only the start of the tail matters; looking at a bounded head
+        // keeps this linear on a 20 KB cell.
+        let mut h = tail.len().min(48);
+        while !tail.is_char_boundary(h) {
+            h -= 1;
+        }
+        let head = &tail[..h];
+        if head.trim().is_empty() {
             continue;
         }
-        if starts_with_location(tail) || starts_with_address(tail) {
+        if starts_with_location(head) || starts_with_address(head) {
             let name = clean_piece(&cell[..b]);
             let loc = clean_piece(tail);
+            if name.is_none() {
+                // The place written first: "каб. 305, 3 этаж, Смирнова О.В.".
+                if let Some((n, l)) = name_written_last(cell) {
+                    return (Some(n), Some(l));
+                }
+            }
             return (name, loc);
         }
     }
     (clean_piece(cell), None)
+}
+
+/// The last comma- or line-separated piece when it reads as a name
+/// (capitalised, no digits, not a place word).
+fn name_written_last(cell: &str) -> Option<(String, String)> {
+    let cut = cell.rfind([',', ';', '\n'])?;
+    let piece = cell[cut + 1..].trim();
+    let first = piece.chars().next()?;
+    let looks_like_name = first.is_uppercase()
+        && !piece.chars().any(|c| c.is_ascii_digit())
+        && !starts_with_location(piece)
+        && !starts_with_address(piece)
+        && piece.split_whitespace().count() <= 5;
+    if !looks_like_name {
+        return None;
+    }
+    Some((clean_piece(piece)?, clean_piece(&cell[..cut])?))
+}
+
+/// The person's name without a job title written after it: "Иванов И.И.,
+/// ведущий специалист" → "Иванов И.И." (a name's words are capitalised, a
+/// position after a comma is not).
+pub fn strip_position(name: &str) -> String {
+    let mut out = name;
+    for (i, _) in name.match_indices(',') {
+        let rest = name[i + 1..].trim_start();
+        if rest.chars().next().is_some_and(|c| c.is_lowercase()) {
+            out = &name[..i];
+            break;
+        }
+    }
+    out.trim().to_string()
 }
 
 fn clean_piece(s: &str) -> Option<String> {
@@ -198,6 +293,9 @@ mod tests {
             ("к. 12, 4-й эт.", Some("12"), Some("4")),
             ("комн. 5, на 2 этаже", Some("5"), Some("2")),
             ("каб. 9", Some("9"), None),
+            ("ул. Ленина 5, 3 этаж, 301 кабинет", Some("301"), Some("3")),
+            ("каб.305 эт.3", Some("305"), Some("3")),
+            ("ул. Мира, д. 5 эт. 3, каб. 7", Some("7"), Some("3")),
             ("этаж: 3", None, Some("3")),
             (
                 "г. Гурьевск, ул. Лесная, д. 3а, кабинет 17, 2 этаж",
@@ -209,6 +307,32 @@ mod tests {
             assert_eq!(find_room(text).as_deref(), room, "room in {text}");
             assert_eq!(find_floor(text).as_deref(), floor, "floor in {text}");
         }
+    }
+
+    #[test]
+    fn bare_numbers_under_room_floor_title() {
+        assert_eq!(
+            words_for_bare_numbers("305, 3", false).as_deref(),
+            Some("каб. 305, 3 этаж")
+        );
+        assert_eq!(
+            words_for_bare_numbers("3/305", true).as_deref(),
+            Some("каб. 305, 3 этаж")
+        );
+        assert_eq!(words_for_bare_numbers("ул. Ленина, 5", false), None);
+    }
+
+    #[test]
+    fn position_after_the_name() {
+        assert_eq!(
+            strip_position("Иванов И.И., ведущий специалист"),
+            "Иванов И.И."
+        );
+        assert_eq!(
+            strip_position("Иванов Иван Иванович"),
+            "Иванов Иван Иванович"
+        );
+        assert_eq!(strip_position("Иванов, Петров"), "Иванов, Петров");
     }
 
     #[test]
@@ -226,6 +350,9 @@ mod tests {
             ("Новикова Наталья Владимировна, 2 этаж, кабинет 208", Some("Новикова Наталья Владимировна"), Some("2 этаж, кабинет 208")),
             ("Иванов Иван (каб. 3, 1 эт.)", Some("Иванов Иван"), Some("каб. 3, 1 эт.)")),
             ("Иванов Иван Иванович", Some("Иванов Иван Иванович"), None),
+            ("каб. 305, 3 этаж, Смирнова О.В.", Some("Смирнова О.В."), Some("каб. 305, 3 этаж")),
+            ("каб. 305, 3 этаж", None, Some("каб. 305, 3 этаж")),
+            ("Петров П.П. 305 кабинет, 3 этаж", Some("Петров П.П."), Some("305 кабинет, 3 этаж")),
         ];
         for (cell, name, loc) in cases {
             let (n, l) = split_name_location(cell);

@@ -31,7 +31,10 @@ pub struct RawFile {
     pub name: Option<String>,
     /// Declared `type/subtype`.
     pub declared: String,
+    /// The bytes; only a prefix when the file is over the size limit.
     pub data: Vec<u8>,
+    /// Decoded size in bytes.
+    pub size: usize,
 }
 
 /// Everything the walk found.
@@ -156,10 +159,18 @@ fn leaf(
     let is_text_body = (ctype == "text/plain" || ctype == "text/html")
         && disp.value != "attachment"
         && name.is_none();
-    // Parts of a delivery report that are not letters or files.
+    // Parts of a delivery report, S/MIME or PGP signatures, AppleDouble
+    // resource forks: not files the sender attached, so neither kept nor
+    // refused.
     let is_report_part = matches!(
         ctype,
-        "message/delivery-status" | "text/rfc822-headers" | "message/disposition-notification"
+        "message/delivery-status"
+            | "text/rfc822-headers"
+            | "message/disposition-notification"
+            | "application/pkcs7-signature"
+            | "application/x-pkcs7-signature"
+            | "application/pgp-signature"
+            | "application/applefile"
     ) || (ctype.starts_with("message/") && name.is_none());
     if is_text_body {
         let mut bytes = leaf_bytes(part, raw);
@@ -197,13 +208,30 @@ fn leaf(
     if is_report_part {
         return;
     }
-    let data = match &part.body {
-        PartType::Binary(b) | PartType::InlineBinary(b) if !part.is_encoding_problem => b.to_vec(),
-        _ => leaf_bytes(part, raw),
+    // A file over the size limit is refused anyway: keep only the bytes
+    // needed to say what it is, not a copy of megabytes.
+    let max = ctx.limits.max_attachment_bytes;
+    let (data, size) = match &part.body {
+        PartType::Binary(b) | PartType::InlineBinary(b) if !part.is_encoding_problem => {
+            let size = b.len();
+            let keep = if size > max { 64 } else { size };
+            (b[..keep.min(size)].to_vec(), size)
+        }
+        _ => {
+            let mut v = leaf_bytes(part, raw);
+            let size = v.len();
+            v.truncate(max.saturating_add(1));
+            (v, size)
+        }
     };
     ctx.out.files.push(RawFile {
         name,
         declared: ctype.to_string(),
-        data,
+        data: if size > max {
+            data[..data.len().min(64)].to_vec()
+        } else {
+            data
+        },
+        size,
     });
 }

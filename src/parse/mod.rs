@@ -6,6 +6,47 @@
 //! judged by their bytes, and recognising machine-generated mail. Everything
 //! here is a pure function of the bytes and [`ParseOptions`]; nothing here
 //! touches the database, the network or the clock.
+//!
+//! # How a letter is read
+//!
+//! 1. `letter`: raw 8-bit header lines that are not UTF-8 are re-read as
+//!    windows-1251, then mail-parser parses the structure (a panic inside
+//!    mail-parser is contained and the letter is read as plain text).
+//! 2. `mime`: the walk over parts with bounds (depth, part count, decoded
+//!    text size); text leaves are re-decoded from the raw bytes so charsets
+//!    follow rule 7; a forwarded message/rfc822 opens a new level.
+//! 3. `blocks` / `html`: each body becomes lines and tables.
+//! 4. `quote`: quoted history and signatures are cut.
+//! 5. `form` / `table` / `vocab` / `location` / `phone`: Table 2 is read;
+//!    the most readable body wins (plain or HTML), the forwarded letter's
+//!    form wins over the forwarder's words (rule 11).
+//! 6. `attach`: files judged by their bytes; `auto`: machine mail.
+//!
+//! # Layouts and rules, and the tests that prove them
+//!
+//! | rule | what | tests |
+//! |---|---|---|
+//! | 1 | HTML table: header row, numbering row `1..6`, data row; columns in any order; a numbering row `1..6` without titles means the regulation's column order | `table::tests::horizontal_with_numbering_and_reordered_columns`, `table::tests::numbering_row_without_titles_follows_the_regulation`, corpus 001, 002, 022, 027 |
+//! | 1 | HTML transposed table (title \| value, optional number column), Word/Outlook markup (spans, `MsoNormal`, `&nbsp;`, conditional comments), layout tables unwrapped, a header table split from its data table, one-column tables of `Key: value` cells | `table::tests::transposed*`, `html::tests::*`, `form::tests::header_table_split_from_data_table`, `form::tests::one_column_table_of_key_value_cells`, `tests/parse_wordings.rs`, corpus 003, 004, 005, 036 |
+//! | 1 | pipe tables with/without outer pipes, `\|---\|` rows, rows and headers wrapped by the mailer, format=flowed | `table::tests::pipe_table_wrapped_and_markdown`, `table::tests::pipe_table_hard_wrapped_without_flowed`, `blocks::tests::flowed_unwrap`, corpus 006, 007, 017, 023 |
+//! | 1 | tab tables, spreadsheet cells quoted over line breaks | `table::tests::spreadsheet_quoted_tab_rows`, corpus 008, 025 |
+//! | 1 | `Key: value` with `:`, ` - `, ` — `, tab; numbered items; value on the next line; value over several lines; only known titles start a field | `form::tests::key_value_layouts`, `form::tests::separate_room_and_floor_keys`, `form::tests::other_wordings`, `form::tests::problem_written_under_the_form_without_key`, `tests/parse_wordings.rs`, corpus 009–016, 048 |
+//! | 1 | titles as paragraphs (title line, value line; or all titles, numbering, values — Outlook's text rendering of a table) | `paragraphs::tests::*`, `tests/parse_wordings.rs` (`titles_as_paragraphs_after_a_key_value_line`) |
+//! | 1 | unlabelled lines that are plainly a location (`Каб. 7, 2 эт.`) or a phone (`тел. ...`) | `form::tests::key_value_layouts`, corpus 014, 050 |
+//! | 1 | the one title vocabulary | `vocab::tests::titles` |
+//! | 2 | name and place in one cell or key | `location::tests::name_and_place`, `form::tests::combined_title_as_key_and_postal_index`, corpus 001, 005, 013 |
+//! | 3 | room and floor from every common wording; postal index and house numbers are neither; bare `305/3` under a room/floor title | `location::tests::*`, corpus 012, 026, 027, 030 |
+//! | 4 | phone normalisation, area code, extension, first number only, digits elsewhere never a phone | `phone::tests::phones`, `form::tests::digits_elsewhere_never_phone`, corpus 021–025 |
+//! | 5 | quoted history, attributions, Outlook blocks, `-- ` and mobile signatures, closings (`С уважением`) end the form; inline forwards keep their text; free text as description; 20 KB descriptions whole | `quote::tests::cut_points`, `form::tests::free_text_is_description_without_key`, `form::tests::signature_phone_is_not_the_phone`, corpus 028, 044, 045, 048, 049, 050 |
+//! | 6 | mandatory fields | [`Form::missing`], corpus 026–030 |
+//! | 7 | charsets: declared, RFC 2047/2231, HTML `<meta>`, unknown or missing label → UTF-8 if valid else windows-1251 (`us-ascii` on 8-bit bytes counts as missing; UTF-7 and other labels encoding_rs lacks through mail-parser's decoders); 8-bit headers and file names | `charset::tests::*`, `params::tests::parameters`, corpus 003, 014, 016, 017, 019, 020, 037, 055 |
+//! | 8 | attachments by magic bytes; names decoded and reduced to the last path component; bidi controls → `name`; `size`, `count`; inline cid images; files in forwarded letters; winmail.dat note | `attach::tests::judged_by_bytes`, corpus 018, 031–037, 046, 047 |
+//! | 9 | auto-replies, DSNs, lists (From = support address is the caller's check) | `auto::tests::real_header_sets`, corpus 038–042 |
+//! | 11 | forwarded message/rfc822: form and files from the inner letter | corpus 047 |
+//! | 12 | malformed input: broken base64, missing closing boundary, deep nesting, 2 MB header lines, NULs, no sender; hostile HTML (nesting capped before html5ever) and text (linear form reading) | `charset::tests::transfer_encodings`, `html::tests::nesting_capped_text_kept`, `tests/parse_robust.rs`, `tests/parse_realworld.rs`, corpus 051–060 |
+//!
+//! The corpus test is `tests/parse_corpus.rs`; the fuzz target is
+//! `fuzz/fuzz_targets/parse_letter.rs`; throughput is `benches/parse.rs`.
 
 use serde::Serialize;
 
@@ -221,6 +262,7 @@ mod html;
 mod letter;
 mod location;
 mod mime;
+mod paragraphs;
 mod params;
 pub mod phone;
 mod quote;

@@ -71,7 +71,8 @@ fn unquote(v: &str) -> String {
 
 /// Parse a raw structured header value (bytes after `Name:`).
 pub fn parse_structured(raw: &[u8]) -> Structured {
-    let text = fallback_decode(raw);
+    // Real parameter lists are short; a 2 MB header is read as far as 16 KB.
+    let text = fallback_decode(&raw[..raw.len().min(16 * 1024)]);
     // Unfold.
     let text: String = text
         .chars()

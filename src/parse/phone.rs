@@ -28,21 +28,51 @@ pub fn parse_phone(value: &str, area_code: &str) -> (Option<String>, Option<Stri
     // The main number: the first candidate that is not the extension.
     let ext_span = ext_re().find(value).map(|m| (m.start(), m.end()));
     let mut main = None;
+    let mut short = None;
     for m in number_re().find_iter(value) {
         if let Some((s, e)) = ext_span {
             if m.start() >= s && m.end() <= e {
                 continue;
             }
         }
-        let raw = m.as_str().trim_end_matches(['(', ' ', '-']).trim();
+        let raw = first_number(m.as_str().trim_end_matches(['(', ' ', '-']).trim());
         let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
         if digits.len() < 5 {
+            // A short internal number counts only when nothing else is there.
+            if short.is_none() && digits.len() >= 3 {
+                short = Some(raw.to_string());
+            }
             continue;
         }
         main = Some(normalize(raw, &digits, area_code));
         break;
     }
-    (main, ext)
+    (main.or(short), ext)
+}
+
+/// Two numbers separated only by a space ("55-12-34 55-12-35") look like
+/// one to the pattern: keep the longest leading run of words that makes a
+/// whole number (11, 10 or local digits).
+fn first_number(raw: &str) -> &str {
+    let count = |s: &str| s.chars().filter(|c| c.is_ascii_digit()).count();
+    if count(raw) <= 11 {
+        return raw;
+    }
+    let mut best: Option<(usize, usize)> = None; // (rank, end)
+    let mut end = 0;
+    for w in raw.split_inclusive(char::is_whitespace) {
+        end += w.len();
+        let rank = match count(&raw[..end]) {
+            11 => 3,
+            10 => 2,
+            6 | 7 => 1,
+            _ => 0,
+        };
+        if rank > 0 && best.map_or(true, |(r, _)| rank > r) {
+            best = Some((rank, end));
+        }
+    }
+    best.map_or(raw, |(_, e)| raw[..e].trim())
 }
 
 fn normalize(raw: &str, digits: &str, area_code: &str) -> String {
@@ -58,9 +88,7 @@ fn normalize(raw: &str, digits: &str, area_code: &str) -> String {
     if !plus && !area.is_empty() && n + area.len() == 10 {
         return format!("+7{area}{digits}");
     }
-    if plus {
-        return format!("+{digits}");
-    }
+
     raw.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -103,8 +131,20 @@ mod tests {
                 Some("45"),
             ),
             ("тел. 2-21-43, внутр. 7", Some("2-21-43"), Some("7")),
-            ("ext. 12 +1 202 555 0100", Some("+12025550100"), Some("12")),
+            (
+                "ext. 12 +1 202 555 0100",
+                Some("+1 202 555 0100"),
+                Some("12"),
+            ),
             ("нет", None, None),
+            ("55-12-34 55-12-35", Some("+74012551234"), None),
+            (
+                "8 4012 55 12 34 8 911 000 00 00",
+                Some("+74012551234"),
+                None,
+            ),
+            ("21-43 (внутренний)", Some("21-43"), None),
+            ("вн. 45", None, Some("45")),
         ];
         for (v, main, ext) in cases {
             let (m, e) = parse_phone(v, "4012");

@@ -17,6 +17,9 @@ fn norm(s: &str) -> String {
 }
 
 fn is_original_marker(l: &str) -> bool {
+    if !l.contains(['-', '—', '_', '=']) || l.len() > 200 {
+        return false;
+    }
     let t = norm(l);
     let core = t.trim_matches(|c: char| c == '-' || c == '—' || c == ' ' || c == '_' || c == '=');
     t.len() > core.len()
@@ -26,8 +29,48 @@ fn is_original_marker(l: &str) -> bool {
         )
 }
 
-fn is_header_line(l: &str, keys: &[&str]) -> bool {
+/// `-------- Пересылаемое сообщение --------` and friends: an inline
+/// forward. Not history — the forwarded text may be the request itself —
+/// so only the marker and the header block after it are dropped.
+fn is_forward_marker(l: &str) -> bool {
+    if l.len() > 200 {
+        return false;
+    }
     let t = norm(l);
+    let core = t.trim_matches(|c: char| c == '-' || c == '—' || c == ' ' || c == '_' || c == '=');
+    matches!(
+        core,
+        "пересылаемое сообщение"
+            | "пересланное сообщение"
+            | "переадресованное сообщение"
+            | "forwarded message"
+            | "original message follows"
+    ) || t.starts_with("begin forwarded message")
+}
+
+const FWD_HEADER_KEYS: &[&str] = &[
+    "от:",
+    "from:",
+    "дата:",
+    "date:",
+    "тема:",
+    "subject:",
+    "кому:",
+    "to:",
+    "копия:",
+    "cc:",
+    "отправлено:",
+    "sent:",
+];
+
+fn is_header_line(l: &str, keys: &[&str]) -> bool {
+    // Only the start matters.
+    let mut e = l.trim_start().len().min(40);
+    let s = l.trim_start();
+    while !s.is_char_boundary(e) {
+        e -= 1;
+    }
+    let t = norm(&s[..e]);
     keys.iter().any(|k| t.starts_with(k))
 }
 
@@ -44,6 +87,9 @@ const SENT_KEYS: &[&str] = &[
 ];
 
 fn is_attribution(l: &str, next: Option<&str>) -> bool {
+    if !l.trim_end().ends_with(':') && !next.is_some_and(|n| n.trim_end().ends_with(':')) {
+        return false;
+    }
     let t = norm(l);
     if t.len() > 400 {
         return false;
@@ -75,10 +121,10 @@ fn is_attribution(l: &str, next: Option<&str>) -> bool {
 
 /// True for a mobile client's signature line.
 pub fn is_mobile_signature(l: &str) -> bool {
-    let t = norm(l);
-    if t.chars().count() > 90 {
+    if l.trim().chars().count() > 90 {
         return false;
     }
+    let t = norm(l);
     [
         "отправлено с ",
         "отправлено из ",
@@ -127,13 +173,27 @@ pub fn strip_quotes(blocks: &[Block]) -> Vec<Block> {
         v
     };
     let mut out = Vec::with_capacity(blocks.len());
+    let mut fwd_headers = false;
     for (i, b) in blocks.iter().enumerate() {
         match b {
             Block::Cut => break,
-            Block::Table(_) => out.push(b.clone()),
+            Block::Table(_) => {
+                fwd_headers = false;
+                out.push(b.clone())
+            }
             Block::Line(l) => {
                 if l.trim_start().starts_with('>') {
                     continue;
+                }
+                if is_forward_marker(l) {
+                    fwd_headers = true;
+                    continue;
+                }
+                if fwd_headers {
+                    if l.trim().is_empty() || is_header_line(l, FWD_HEADER_KEYS) {
+                        continue;
+                    }
+                    fwd_headers = false;
                 }
                 if is_signature_separator(l) || is_original_marker(l) || is_mobile_signature(l) {
                     break;
@@ -152,6 +212,18 @@ pub fn strip_quotes(blocks: &[Block]) -> Vec<Block> {
                 }
                 let nx = next_nonempty(i, 1);
                 if is_attribution(l, nx.first().copied()) {
+                    // Quoted with ">" below it: drop the attribution, the
+                    // quoted lines go one by one, and an answer written
+                    // under the quote survives. Otherwise the original
+                    // follows unmarked: cut.
+                    let after = next_nonempty(i, 3);
+                    let marked = after
+                        .iter()
+                        .find(|n| !is_attribution(n, None))
+                        .is_some_and(|n| n.trim_start().starts_with('>'));
+                    if marked {
+                        continue;
+                    }
                     break;
                 }
                 out.push(b.clone());
@@ -209,6 +281,11 @@ mod tests {
                 "текст",
             ),
             ("ФИО: Иванов\nТел.: 5", "ФИО: Иванов\nТел.: 5"),
+            ("Иванов пишет:\n> вопрос\n\nответ под цитатой", "\nответ под цитатой"),
+            (
+                "Пересылаю.\n-------- Пересылаемое сообщение --------\nОт: Иванов <i@x>\nДата: 1 марта\nТема: Заявка\n\nФИО: Иванов",
+                "Пересылаю.\nФИО: Иванов",
+            ),
             ("Ошибка: Caused by: x", "Ошибка: Caused by: x"),
         ];
         for (input, want) in cases {

@@ -2,6 +2,9 @@
 //! Table 2 field (rule 1). Everything that recognises a title goes through
 //! [`classify_title`]; add wordings here, nowhere else.
 
+use regex::RegexSet;
+use std::sync::OnceLock;
+
 /// What a column title or key names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -20,8 +23,10 @@ pub enum Kind {
 }
 
 /// Word stems per kind, matched against the lower-cased title with `ё`→`е`.
-/// A stem starting with a space must begin a word.
-const ORG: &[&str] = &[
+/// A stem starting with a space is a whole word or abbreviation: it must
+/// start a word and not run on into letters (`тел.`, `каб`, `к.` — but not
+/// the initials in `Лисин К.К.` nor the name `Телегин`).
+static ORG: &[&str] = &[
     "орган",
     "организац",
     "учрежден",
@@ -32,36 +37,40 @@ const ORG: &[&str] = &[
     "структурн",
     "подразделен",
     "отдел",
+    "место работы",
     "огв",
     "оив",
+    "омсу",
     "organization",
     "organisation",
     "company",
 ];
-const NAME: &[&str] = &[
+static NAME: &[&str] = &[
     "ф.и.о",
     "фио",
     "ф. и. о",
     "ф и о",
     "пользовател",
     "фамилия",
+    " имя",
     "заявител",
     "сотрудник",
-    "full name",
-    "name",
     "контактное лицо",
+    "full name",
+    "your name",
 ];
-const LOCATION: &[&str] = &[
+static LOCATION: &[&str] = &[
     "местонахожд",
     "местоположен",
     "место нахожд",
     "расположен",
     "адрес",
     "помещени",
+    "рабочее место",
     "location",
     "address",
 ];
-const ROOM: &[&str] = &[
+static ROOM: &[&str] = &[
     "кабинет",
     " каб",
     " к.",
@@ -70,8 +79,8 @@ const ROOM: &[&str] = &[
     "room",
     "office",
 ];
-const FLOOR: &[&str] = &["этаж", " эт.", " эт ", "floor"];
-const PHONE: &[&str] = &[
+static FLOOR: &[&str] = &["этаж", " эт", "floor"];
+static PHONE: &[&str] = &[
     "телефон",
     " тел",
     "phone",
@@ -79,51 +88,120 @@ const PHONE: &[&str] = &[
     " моб",
     "контактный номер",
     "номер для связи",
+    "контактные данные",
+    " контакты",
 ];
-const DESCRIPTION: &[&str] = &[
+static DESCRIPTION: &[&str] = &[
     "описание",
+    "опишите",
     "проблем",
     "суть",
     "неисправност",
     "неполадк",
     "текст обращения",
     "текст заявки",
+    "содержание обращения",
+    "содержание заявки",
     "вопрос",
     "что случилось",
     "description",
     "problem",
     "issue",
 ];
-const NOTE: &[&str] = &[
+static NOTE: &[&str] = &[
     "примечани",
     "комментари",
-    "дополнительно",
+    "дополнительн",
+    "доп. инф",
     "note",
     "comment",
 ];
 const NUMBER: &[&str] = &["n п/п", "№ п/п", "n п.п", "№", "n", "#", "п/п", "no"];
 
-fn has(title: &str, stems: &[&str]) -> bool {
-    stems.iter().any(|s| {
-        if let Some(word) = s.strip_prefix(' ') {
-            title.starts_with(word) || title.contains(s)
-        } else {
-            title.contains(s)
+/// All stems of one kind as one regex (one pass over the title instead of
+/// one per stem: titles are checked for every cell and line of a letter).
+fn stems_pattern(stems: &[&str]) -> String {
+    let alts: Vec<String> = stems
+        .iter()
+        .map(|s| match s.strip_prefix(' ') {
+            Some(word) => format!(
+                r#"(?:^|[\s(,;:/\-«"]){}(?:$|[^\p{{Alphabetic}}])"#,
+                regex::escape(word)
+            ),
+            None => regex::escape(s),
+        })
+        .collect();
+    alts.join("|")
+}
+
+/// Which kinds' stems a normalised title contains, in one pass (titles are
+/// checked for every cell and line of a letter). Order: ORG, NAME,
+/// LOCATION, ROOM, FLOOR, PHONE, DESCRIPTION, NOTE.
+fn stem_hits(title: &str) -> [bool; 8] {
+    static SET: OnceLock<RegexSet> = OnceLock::new();
+    let set = SET.get_or_init(|| {
+        RegexSet::new(
+            [ORG, NAME, LOCATION, ROOM, FLOOR, PHONE, DESCRIPTION, NOTE]
+                .iter()
+                .map(|l| stems_pattern(l)),
+        )
+        .expect("static regex")
+    });
+    let m = set.matches(title);
+    let mut out = [false; 8];
+    for i in m.iter() {
+        if let Some(o) = out.get_mut(i) {
+            *o = true;
         }
+    }
+    out
+}
+
+/// The plain reading of a stem list (reference for [`stem_hits`]).
+#[cfg(test)]
+fn has(title: &str, stems: &[&str]) -> bool {
+    stems.iter().any(|s| match s.strip_prefix(' ') {
+        Some(word) => has_word(title, word),
+        None => title.contains(s),
     })
+}
+
+/// `word` occurs at a word start and is not followed by a letter (the
+/// plain reading of a word stem; [`stem_hits`] must agree with it).
+#[cfg(test)]
+fn has_word(title: &str, word: &str) -> bool {
+    let mut from = 0;
+    while let Some(i) = title[from..].find(word) {
+        let at = from + i;
+        let end = at + word.len();
+        let before_ok = title[..at]
+            .chars()
+            .next_back()
+            .map_or(true, |c| c.is_whitespace() || "(,;:/-«\"".contains(c));
+        let after_ok = title[end..]
+            .chars()
+            .next()
+            .map_or(true, |c| !c.is_alphabetic());
+        if before_ok && after_ok {
+            return true;
+        }
+        from = end;
+    }
+    false
 }
 
 /// Normalise a title for matching: lower case, `ё`→`е`, whitespace runs
 /// collapsed, list numbering (`1.`, `2)`) and trailing `:` removed.
 pub fn normalize_title(raw: &str) -> String {
-    let mut t: String = raw
-        .to_lowercase()
-        .replace('ё', "е")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let lower = raw.to_lowercase();
+    let lower = if lower.contains('ё') {
+        lower.replace('ё', "е")
+    } else {
+        lower
+    };
+    let mut t: String = lower.split_whitespace().collect::<Vec<_>>().join(" ");
     // Leading list numbering: "1.", "2)", "3 -", "*", "-".
-    let trimmed = t.trim_start_matches(|c: char| c == '*' || c == '-' || c == '•' || c == ' ');
+    let trimmed = t.trim_start_matches(['*', '-', '•', ' ']);
     let digits = trimmed.chars().take_while(|c| c.is_ascii_digit()).count();
     let rest = &trimmed[digits..];
     let t2 = if digits > 0 && digits <= 2 && (rest.starts_with('.') || rest.starts_with(')')) {
@@ -137,9 +215,33 @@ pub fn normalize_title(raw: &str) -> String {
         .to_string()
 }
 
+/// For a title naming both room and floor (`Кабинет, этаж`, `Этаж/кабинет`):
+/// true when the floor comes first.
+pub fn floor_first(raw: &str) -> Option<bool> {
+    let t = normalize_title(raw);
+    let room = ["кабинет", "каб", "комн", "room"]
+        .iter()
+        .filter_map(|w| t.find(w))
+        .min()?;
+    let floor = ["этаж", "эт.", "floor"]
+        .iter()
+        .filter_map(|w| t.find(w))
+        .min()?;
+    Some(floor < room)
+}
+
 /// What a title names, if it names a field at all.
 pub fn classify_title(raw: &str) -> Option<Kind> {
-    let t = normalize_title(raw);
+    let r = raw.trim();
+    // Cheap rejections before any allocation: too long, or no letters and
+    // not a number-column mark.
+    if r.len() > 480 || r.is_empty() {
+        return None;
+    }
+    if !r.chars().any(char::is_alphabetic) && !matches!(r, "№" | "#") {
+        return None;
+    }
+    let t = normalize_title(r);
     if t.is_empty() || t.chars().count() > 120 {
         return None;
     }
@@ -147,23 +249,32 @@ pub fn classify_title(raw: &str) -> Option<Kind> {
         return Some(Kind::Number);
     }
     // Titles are words, not sentences with numbers in them.
-    if t.chars().filter(|c| c.is_ascii_digit()).count() > 0 && !t.contains("п/п") {
-        return None;
+    // Digits in parentheses ("(не более 500 символов)") are a remark.
+    if t.chars().any(|c| c.is_ascii_digit()) && !t.contains("п/п") {
+        let mut depth = 0i32;
+        let digit_outside = t.chars().any(|c| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            depth <= 0 && c.is_ascii_digit()
+        });
+        if digit_outside {
+            return None;
+        }
     }
-    let name = has(&t, NAME);
-    let loc = has(&t, LOCATION);
-    let room = has(&t, ROOM);
-    let floor = has(&t, FLOOR);
+    let [org, name, loc, room, floor, phone, description, note] = stem_hits(&t);
     if name && (loc || room || floor) {
         return Some(Kind::NameAndLocation);
     }
-    if has(&t, PHONE) {
+    if phone {
         return Some(Kind::Phone);
     }
-    if has(&t, NOTE) {
+    if note {
         return Some(Kind::Note);
     }
-    if has(&t, DESCRIPTION) {
+    if description {
         return Some(Kind::Description);
     }
     if name {
@@ -178,7 +289,7 @@ pub fn classify_title(raw: &str) -> Option<Kind> {
     if floor {
         return Some(Kind::Floor);
     }
-    if has(&t, ORG) {
+    if org {
         return Some(Kind::Organization);
     }
     None
@@ -223,13 +334,54 @@ mod tests {
             ("Суть проблемы", Some(Description)),
             ("Проблема", Some(Description)),
             ("Примечание", Some(Note)),
+            ("Дополнительная информация", Some(Note)),
+            ("Фамилия, имя, отчество", Some(FullName)),
+            ("Имя", Some(FullName)),
+            ("Рабочее место", Some(Location)),
+            ("Контакты", Some(Phone)),
+            ("Опишите проблему", Some(Description)),
+            ("Company name", Some(Organization)),
             ("Caused by", None),
+            ("Лисин К.К.", None),
+            (
+                "Описание проблемы (не более 500 символов)",
+                Some(Description),
+            ),
+            ("Иван Телегин", None),
+            ("Тел./факс", Some(Phone)),
+            ("эт.", Some(Floor)),
+            ("к.", Some(Room)),
             ("2026-03-13 09", None),
             ("С уважением", None),
             ("Добрый день", None),
         ];
         for (title, want) in cases {
             assert_eq!(classify_title(title), want, "{title}");
+        }
+    }
+
+    #[test]
+    fn regex_set_agrees_with_plain_stem_matching() {
+        let titles = [
+            "лисин к.к.",
+            "тел./факс",
+            "каб./эт.",
+            "иван телегин",
+            "ф.и.о. пользователя, его местонахождение (включая номер кабинета и этаж)",
+            "наименование органа исполнительной власти",
+            "описание возникшей проблемы",
+            "контакты",
+            "эт.",
+            "к.",
+            "«тел» и кабинет",
+            "этажерка",
+        ];
+        let lists = [ORG, NAME, LOCATION, ROOM, FLOOR, PHONE, DESCRIPTION, NOTE];
+        for t in titles {
+            let hits = stem_hits(t);
+            for (i, list) in lists.iter().enumerate() {
+                assert_eq!(hits[i], has(t, list), "{t} / list {i}");
+            }
         }
     }
 }

@@ -1,0 +1,27 @@
+//! Fuzz the letter → ticket fields path: any bytes must parse without a
+//! panic, and what comes out must be internally consistent.
+//!
+//! Run: `cargo +nightly fuzz run parse_letter -- -max_len=262144`
+//! (seed the corpus with `fixtures/corpus/letters/*.eml`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use ticketd::parse::{parse_letter, ParseOptions};
+
+fuzz_target!(|data: &[u8]| {
+    let p = parse_letter(data, &ParseOptions::default());
+    // Invariants the rest of ticketd relies on.
+    if let Some(from) = &p.from {
+        assert!(from.email.contains('@'));
+    }
+    assert!(!p.text.contains('\0'));
+    for a in &p.attachments {
+        assert!(!a.filename.contains('/') && !a.filename.contains('\\'));
+    }
+    for r in &p.rejected {
+        assert!(["type", "size", "name", "count"]
+            .iter()
+            .any(|k| r.reason.starts_with(k)));
+    }
+    let _ = p.form.missing();
+});
