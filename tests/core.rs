@@ -452,3 +452,44 @@ fn quarantine_is_listed_counted_and_released() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn an_appeal_titled_status_is_registered_a_bare_status_letter_is_answered() {
+    let desk = Desk::plain();
+    let appeal = String::from_utf8(letter(3)).unwrap().replacen(
+        "Subject: =?utf-8?b?0J3QtSDRgNCw0LHQvtGC0LDQtdGCINC/0L7Rh9GC0LA=?= 3",
+        "Subject: =?utf-8?b?0KHRgtCw0YLRg9GB?=",
+        1,
+    );
+    assert!(appeal.contains("0KHRgtCw0YLRg9GB"), "subject «Статус»");
+    let (r, _) = desk.ingest(appeal.as_bytes());
+    assert_eq!(
+        r["outcome"], "created",
+        "a Table 2 appeal titled «Статус» is an appeal: {r}"
+    );
+    let bare = "From: user3@example.com\r\nTo: support@sed.example.org\r\nSubject: =?utf-8?b?0KHRgtCw0YLRg9GB?=\r\nMessage-ID: <st-3@example.com>\r\n\r\n\r\n";
+    let (r, _) = desk.ingest(bare.as_bytes());
+    assert_eq!(r["outcome"], "ignored", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("status request"),
+        "{r}"
+    );
+    desk.run_once();
+    let out = desk.outbox();
+    let list = out
+        .iter()
+        .find(|m| {
+            header(m, "subject")
+                .unwrap_or_default()
+                .contains("Статус ваших обращений")
+        })
+        .expect("the status list");
+    assert!(
+        body_text(list).contains("TP-2026-000001"),
+        "the appeal above is listed: {}",
+        body_text(list)
+    );
+}

@@ -280,9 +280,7 @@ impl Pipeline {
         let report = match decision {
             Intake::Quarantine(reason) => apply::quarantine(self, &ctx, &reason)?,
             Intake::Ignore(reason) => apply::ignore(self, &ctx, &reason)?,
-            Intake::New if commands::is_status_request(&parsed.subject, &parsed.text) => {
-                create::status_request(self, &ctx)?
-            }
+            Intake::New if is_status_request(&parsed) => create::status_request(self, &ctx)?,
             Intake::New => create::create(self, &ctx)?,
             Intake::FollowUp(ticket) => reply::follow_up(self, &ctx, &ticket)?,
         };
@@ -329,6 +327,19 @@ impl Pipeline {
         };
         apply::oversize(self, &ctx, size, limit)
     }
+}
+
+/// A `статус` letter: the word alone in the subject or on the first line,
+/// and nothing of an appeal in it (no form field, a short body) — a real
+/// appeal titled «Статус» is registered, not answered with a list.
+fn is_status_request(parsed: &crate::parse::ParsedLetter) -> bool {
+    let f = &parsed.form;
+    let has_form = [&f.full_name, &f.phone, &f.room, &f.floor, &f.organization]
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()));
+    !has_form
+        && parsed.text.trim().chars().count() <= 200
+        && commands::is_status_request(&parsed.subject, &parsed.text)
 }
 
 /// The Message-ID from the header, cheaply (for duplicate reports).
