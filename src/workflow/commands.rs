@@ -61,30 +61,6 @@ impl CommandSet {
             || self.kind.is_some()
             || self.assignee.is_some()
     }
-
-    /// For the confirmation letter: `status → Предложено решение, line → 2`.
-    pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(s) = self.status {
-            parts.push(format!("status → {}", s.display_name()));
-        }
-        if let Some(l) = self.line {
-            parts.push(format!("line → {l}"));
-        }
-        if let Some(p) = &self.priority {
-            parts.push(format!("priority → {p}"));
-        }
-        if let Some(k) = self.kind {
-            parts.push(format!("kind → {}", k.display_name()));
-        }
-        if let Some(a) = &self.assignee {
-            parts.push(format!("assignee → {a}"));
-        }
-        if parts.is_empty() {
-            return "no commands".into();
-        }
-        parts.join(", ")
-    }
 }
 
 /// One refused keyword line.
@@ -481,7 +457,6 @@ mod tests {
         }
         let set = parse("Статус: solution_proposed\nСделано.\n\nВ пн, 23 нояб. 2026 г. в 10:00, Поддержка написал(а):\n> Заявка").unwrap();
         assert_eq!(set.message, "Сделано.");
-        assert_eq!(set.summary(), "status → Предложено решение");
     }
 
     #[test]
