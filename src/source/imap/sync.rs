@@ -23,8 +23,10 @@ use super::{timed, ImapError, Intake, Position, Settings, KEY_LAST_SYNC, KEY_LAS
 
 /// At most this many letters per body FETCH.
 const BATCH_LETTERS: usize = 64;
-/// At most this many bytes per body FETCH (a larger letter goes alone).
-const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+/// At most this many bytes per body FETCH; a larger letter goes alone, so
+/// a batch holds at most max(1 MiB, the largest letter). The FETCH responses
+/// of a batch are in memory at once, so this bounds intake's memory.
+const BATCH_BYTES: u64 = 1024 * 1024;
 
 /// What one sync did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -234,16 +236,22 @@ async fn pass<I: Intake>(
         })
         .await?
         .map_err(proto("UID FETCH (BODY.PEEK[])"))?;
-        let mut letters: Vec<(u32, Vec<u8>)> = fetched
-            .iter()
-            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
-            .filter(|(uid, _)| batch.contains(uid))
+        // One letter's bytes are copied out (the pipeline takes them to its
+        // thread) just before it is processed, and each FETCH response is
+        // freed once its letter is copied: the batch is held once, not twice.
+        let mut fetched: Vec<_> = fetched
+            .into_iter()
+            .filter(|f| f.uid.is_some_and(|uid| batch.contains(&uid)) && f.body().is_some())
             .collect();
-        drop(fetched);
-        letters.sort_by_key(|(uid, _)| *uid);
-        let mut done = Vec::with_capacity(letters.len());
+        fetched.sort_by_key(|f| std::cmp::Reverse(f.uid));
+        let mut done = Vec::with_capacity(fetched.len());
         let mut stop: Option<ImapError> = None;
-        for (uid, raw) in letters {
+        while let Some(f) = fetched.pop() {
+            let (Some(uid), Some(body)) = (f.uid, f.body()) else {
+                continue;
+            };
+            let raw = body.to_vec();
+            drop(f);
             match intake.ingest(raw).await {
                 Ok(summary) => {
                     tracing::debug!(uid, "{summary}");
@@ -256,6 +264,7 @@ async fn pass<I: Intake>(
                 Err(e) => failed(e, uid, pos, skip, &mut report)?,
             }
         }
+        drop(fetched);
         if !done.is_empty() {
             acknowledge(session, caps, s, &done).await?;
             if let Some(&last) = done.iter().max() {
