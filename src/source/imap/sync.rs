@@ -24,9 +24,10 @@ use super::{timed, ImapError, Intake, Position, Settings, KEY_LAST_SYNC, KEY_LAS
 /// At most this many letters per body FETCH.
 const BATCH_LETTERS: usize = 64;
 /// At most this many bytes per body FETCH; a larger letter goes alone, so
-/// a batch holds at most max(1 MiB, the largest letter). The FETCH responses
-/// of a batch are in memory at once, so this bounds intake's memory.
-const BATCH_BYTES: u64 = 1024 * 1024;
+/// a batch holds at most max(512 KiB, the largest letter). The FETCH
+/// responses of a batch are in memory at once (async-imap's read blocks,
+/// up to twice the letters' size), so this bounds intake's memory.
+const BATCH_BYTES: u64 = 512 * 1024;
 
 /// What one sync did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
