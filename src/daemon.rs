@@ -8,7 +8,7 @@
 //! a broken new config is logged and the old one stays in force.
 
 use crate::config::{Config, MailboxKind};
-use crate::outbox::sender::{deliver_due, DeliveryReport};
+use crate::outbox::sender::{deliver_due, deliver_due_until, DeliveryReport};
 use crate::outbox::Transport;
 use crate::pipeline::{Handle, Pipeline};
 use crate::source::maildir;
@@ -145,7 +145,7 @@ async fn sender(
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        if let Err(e) = deliver_due(&mut store, &transport, &cfg.outgoing).await {
+        if let Err(e) = deliver_due_until(&mut store, &transport, &cfg.outgoing, &stop).await {
             tracing::error!(error = %e, "outbox delivery pass failed");
         }
         if *stop.borrow() {

@@ -185,11 +185,30 @@ pub fn main() -> i32 {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    limit_malloc_arenas();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")
+}
+
+/// glibc gives every thread that allocates its own malloc arena (up to
+/// 8 per core), each keeping its own high-water mark of freed memory; the
+/// daemon's threads (runtime workers, the pipeline's blocking thread) work on
+/// one letter at a time, so one arena costs no contention worth having and
+/// saves ~11 MB of peak RSS under load (measured with scripts/bench). Blocks
+/// of 128 KiB and more (letters, attachments) are always mmapped and given
+/// back when freed, instead of the threshold creeping up and leaving them in
+/// the heap. Called before the runtime starts any thread.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters (glibc takes its own
+    // locks); it runs before the runtime starts its threads.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {

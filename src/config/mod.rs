@@ -162,6 +162,12 @@ impl Config {
             }
             _ => {}
         }
+        if !(1..=32).contains(&self.outgoing.connections) {
+            return Err(bad(
+                "outgoing.connections",
+                format!("must be 1 to 32, not {}", self.outgoing.connections),
+            ));
+        }
         for (key, p) in [
             ("mailbox.password_file", &self.mailbox.password_file),
             ("mailbox.ca_file", &self.mailbox.ca_file),

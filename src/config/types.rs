@@ -233,6 +233,11 @@ pub struct Outgoing {
     /// A letter still not accepted after this many hours is marked failed.
     #[serde(default = "default_give_up")]
     pub give_up_hours: u64,
+    /// SMTP connections delivering in parallel (1..=32); each outbox row is
+    /// sent by one connection at a time. A crash may resend up to this many
+    /// letters (those in flight), never lose one.
+    #[serde(default = "default_connections")]
+    pub connections: u32,
 }
 
 fn default_retry_base() -> u64 {
@@ -243,6 +248,9 @@ fn default_retry_cap() -> u64 {
 }
 fn default_give_up() -> u64 {
     72
+}
+fn default_connections() -> u32 {
+    1
 }
 
 /// Files that override the built-in Russian templates.

@@ -1,14 +1,21 @@
 //! Delivering the outbox: due rows → transport → marked sent, retried or
 //! failed.
 //!
-//! The retry policy is a pure function ([`next_attempt`]); the loop asks the
-//! transport's error whether it is transient, never its internals.
+//! One dispatcher ([`dispatch`]) reads the due rows and hands each to one of
+//! at most `outgoing.connections` concurrent sends, marking every outcome as
+//! it arrives; the store is touched only by the dispatcher. The retry policy
+//! is a pure function ([`next_attempt`]); the loop asks the transport's
+//! error whether it is transient, never its internals.
 
 use super::file::FileTransport;
 use super::{QueuedLetter, SendError};
 use crate::config::Outgoing;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
+use futures::stream::{FuturesUnordered, StreamExt};
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use tokio::sync::watch;
 
 /// The ways a letter can leave.
 pub enum Transport {
@@ -29,6 +36,15 @@ impl Transport {
             crate::config::OutgoingKind::Smtp => Ok(Transport::Smtp(Box::new(
                 super::smtp::SmtpTransport::new(cfg)?,
             ))),
+        }
+    }
+
+    /// How many letters may be sent at once: `outgoing.connections` for
+    /// SMTP; the file transport writes one at a time.
+    pub fn connections(&self) -> usize {
+        match self {
+            Transport::File(_) => 1,
+            Transport::Smtp(s) => s.connections(),
         }
     }
 
@@ -67,53 +83,129 @@ pub fn next_attempt(
     Some(now + Duration::seconds(wait as i64))
 }
 
-/// Send everything due now, in batches, until nothing due is left.
+/// Due rows read from the store at a time (bounds the letters held in memory).
+const BATCH: usize = 64;
+
+/// Send everything due now, until nothing due is left.
 pub async fn deliver_due(
     store: &mut Store,
     transport: &Transport,
     cfg: &Outgoing,
 ) -> Result<DeliveryReport, StoreError> {
+    let (_keep, never) = watch::channel(false);
+    deliver_due_until(store, transport, cfg, &never).await
+}
+
+/// [`deliver_due`] that stops handing out letters once `stop` turns true
+/// (the letters already in flight are finished and marked).
+pub async fn deliver_due_until(
+    store: &mut Store,
+    transport: &Transport,
+    cfg: &Outgoing,
+    stop: &watch::Receiver<bool>,
+) -> Result<DeliveryReport, StoreError> {
+    dispatch(
+        store,
+        transport.connections(),
+        cfg,
+        stop,
+        |letter| async move {
+            let result = transport.send(&letter).await;
+            (letter, result)
+        },
+    )
+    .await
+}
+
+/// The dispatcher: reads due rows (the only reader) and hands each to one
+/// of at most `width` concurrent sends; every outcome is marked as soon as
+/// it arrives. A row is handed out at most once per pass (rows in flight and
+/// rows already tried are skipped when the store is read again), so no row
+/// is ever sent by two connections at once, and a retry due at once waits
+/// for the next pass. A crash between a send and its mark resends at most
+/// the letters in flight.
+///
+/// `send` takes the letter and gives it back with the outcome.
+pub async fn dispatch<F, Fut>(
+    store: &mut Store,
+    width: usize,
+    cfg: &Outgoing,
+    stop: &watch::Receiver<bool>,
+    send: F,
+) -> Result<DeliveryReport, StoreError>
+where
+    F: Fn(QueuedLetter) -> Fut,
+    Fut: Future<Output = (QueuedLetter, Result<(), SendError>)>,
+{
+    let width = width.max(1);
     let mut report = DeliveryReport::default();
+    let mut handed_out: HashSet<i64> = HashSet::new();
+    let mut queue: VecDeque<QueuedLetter> = VecDeque::new();
+    let mut in_flight = FuturesUnordered::new();
+    // Whether reading the store again may find rows not handed out yet.
+    let mut may_find = true;
     loop {
-        let now = Utc::now();
-        let batch = store.outbox_due(now, 64)?;
-        if batch.is_empty() {
-            return Ok(report);
+        while in_flight.len() < width && !*stop.borrow() {
+            if queue.is_empty() && may_find {
+                queue = fresh(store.outbox_due(Utc::now(), BATCH + width)?, &handed_out);
+                may_find = !queue.is_empty();
+            }
+            let Some(letter) = queue.pop_front() else {
+                break;
+            };
+            handed_out.insert(letter.id);
+            in_flight.push(send(letter));
         }
-        let mut progressed = false;
-        for letter in &batch {
-            match transport.send(letter).await {
-                Ok(()) => {
-                    store.outbox_mark_sent(letter.id, Utc::now())?;
-                    tracing::info!(message_id = %letter.message_id, "letter sent");
-                    report.sent += 1;
-                    progressed = true;
+        let Some((letter, result)) = in_flight.next().await else {
+            return Ok(report);
+        };
+        mark(store, cfg, &letter, result, &mut report)?;
+        may_find = true;
+    }
+}
+
+/// The due rows not handed out yet in this pass, in the store's order.
+pub fn fresh(due: Vec<QueuedLetter>, handed_out: &HashSet<i64>) -> VecDeque<QueuedLetter> {
+    due.into_iter()
+        .filter(|l| !handed_out.contains(&l.id))
+        .collect()
+}
+
+/// Record one outcome: sent, retry later, or failed.
+fn mark(
+    store: &Store,
+    cfg: &Outgoing,
+    letter: &QueuedLetter,
+    result: Result<(), SendError>,
+    report: &mut DeliveryReport,
+) -> Result<(), StoreError> {
+    match result {
+        Ok(()) => {
+            store.outbox_mark_sent(letter.id, Utc::now())?;
+            tracing::info!(message_id = %letter.message_id, "letter sent");
+            report.sent += 1;
+        }
+        Err(e) if e.is_transient() => {
+            match next_attempt(Utc::now(), letter.created_at, letter.attempts, cfg) {
+                Some(next) => {
+                    tracing::warn!(message_id = %letter.message_id, error = %e, retry_at = %next, "delivery failed, will retry");
+                    store.outbox_mark_retry(letter.id, next, &e.to_string())?;
+                    report.retried += 1;
                 }
-                Err(e) if e.is_transient() => {
-                    match next_attempt(Utc::now(), letter.created_at, letter.attempts, cfg) {
-                        Some(next) => {
-                            tracing::warn!(message_id = %letter.message_id, error = %e, retry_at = %next, "delivery failed, will retry");
-                            store.outbox_mark_retry(letter.id, next, &e.to_string())?;
-                            report.retried += 1;
-                        }
-                        None => {
-                            tracing::error!(message_id = %letter.message_id, error = %e, "delivery failed for too long, giving up");
-                            store.outbox_mark_failed(letter.id, &format!("gave up: {e}"))?;
-                            report.failed += 1;
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(message_id = %letter.message_id, error = %e, "delivery refused");
-                    store.outbox_mark_failed(letter.id, &e.to_string())?;
+                None => {
+                    tracing::error!(message_id = %letter.message_id, error = %e, "delivery failed for too long, giving up");
+                    store.outbox_mark_failed(letter.id, &format!("gave up: {e}"))?;
                     report.failed += 1;
                 }
             }
         }
-        if !progressed {
-            return Ok(report);
+        Err(e) => {
+            tracing::error!(message_id = %letter.message_id, error = %e, "delivery refused");
+            store.outbox_mark_failed(letter.id, &e.to_string())?;
+            report.failed += 1;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -122,6 +214,179 @@ mod tests {
 
     fn cfg() -> Outgoing {
         toml::from_str("kind = \"file\"\ndir = \"x\"\nretry_base_secs = 5\nretry_cap_secs = 60\ngive_up_hours = 1").unwrap()
+    }
+
+    fn store_with(n: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(
+            &dir.path().join("db.sqlite3"),
+            std::time::Duration::from_millis(500),
+        )
+        .unwrap();
+        let at = Utc::now() - Duration::seconds(1);
+        let tx = store.begin().unwrap();
+        for i in 0..n {
+            let l = crate::outbox::OutgoingLetter {
+                message_id: format!("m{i}@test"),
+                ticket_id: None,
+                kind: "confirmation".into(),
+                from: "support@sed.example.org".into(),
+                to: vec![format!("user{i}@example.com")],
+                raw: format!("Subject: {i}\r\n\r\nbody\r\n").into_bytes(),
+            };
+            crate::store::outbox::enqueue(&tx, &l, at).unwrap();
+        }
+        tx.commit().unwrap();
+        (dir, store)
+    }
+
+    fn statuses(store: &Store) -> Vec<(String, i64)> {
+        let mut st = store
+            .conn()
+            .prepare("SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// A fake server: counts sends per row and the most sends at once;
+    /// rows whose id is divisible by `transient_every` fail temporarily,
+    /// by `permanent_every` permanently.
+    #[derive(Default)]
+    struct Fake {
+        sends: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
+        now: std::sync::atomic::AtomicUsize,
+        peak: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Fake {
+        async fn send(
+            &self,
+            l: QueuedLetter,
+            transient_every: i64,
+            permanent_every: i64,
+        ) -> (QueuedLetter, Result<(), SendError>) {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.now.fetch_add(1, SeqCst) + 1;
+            self.peak.fetch_max(now, SeqCst);
+            *self.sends.lock().unwrap().entry(l.id).or_default() += 1;
+            // Vary the time each send takes so completions interleave.
+            tokio::time::sleep(std::time::Duration::from_millis(1 + (l.id % 5) as u64)).await;
+            self.now.fetch_sub(1, SeqCst);
+            let r = if l.id % permanent_every == 0 {
+                Err(SendError::permanent("550 no such user"))
+            } else if l.id % transient_every == 0 {
+                Err(SendError::transient("421 try later"))
+            } else {
+                Ok(())
+            };
+            (l, r)
+        }
+    }
+
+    fn run<T>(f: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn dispatch_sends_each_row_once_with_bounded_width() {
+        // (rows, width, transient_every, permanent_every)
+        let cases = [
+            (150, 4, 1000, 1000),
+            (150, 1, 1000, 1000),
+            (10, 32, 1000, 1000),
+            (100, 4, 7, 11),
+            (0, 4, 1000, 1000),
+        ];
+        for (rows, width, te, pe) in cases {
+            let (_dir, mut store) = store_with(rows);
+            let fake = Fake::default();
+            let (_keep, never) = watch::channel(false);
+            let report = run(dispatch(&mut store, width, &cfg(), &never, |l| {
+                fake.send(l, te, pe)
+            }))
+            .unwrap();
+            let sends = fake.sends.lock().unwrap();
+            assert_eq!(sends.len(), rows, "every row handed out ({rows}, {width})");
+            assert!(sends.values().all(|&n| n == 1), "no row twice in one pass");
+            let peak = fake.peak.load(std::sync::atomic::Ordering::SeqCst);
+            assert!(peak <= width, "peak {peak} > width {width}");
+            if rows >= 2 * width {
+                assert_eq!(peak, width, "all {width} connections used");
+            }
+            let failed = (1..=rows as i64).filter(|id| id % pe == 0).count();
+            let retried = (1..=rows as i64)
+                .filter(|id| id % pe != 0 && id % te == 0)
+                .count();
+            assert_eq!(
+                report,
+                DeliveryReport {
+                    sent: rows - failed - retried,
+                    retried,
+                    failed
+                }
+            );
+            let mut want = Vec::new();
+            if failed > 0 {
+                want.push(("failed".to_string(), failed as i64));
+            }
+            if retried > 0 {
+                want.push(("pending".to_string(), retried as i64));
+            }
+            if rows - failed - retried > 0 {
+                want.push(("sent".to_string(), (rows - failed - retried) as i64));
+            }
+            assert_eq!(statuses(&store), want);
+        }
+    }
+
+    #[test]
+    fn dispatch_stops_handing_out_when_told() {
+        let (_dir, mut store) = store_with(20);
+        let fake = Fake::default();
+        let (tx, stop) = watch::channel(false);
+        tx.send(true).unwrap();
+        let report = run(dispatch(&mut store, 4, &cfg(), &stop, |l| {
+            fake.send(l, 1000, 1000)
+        }))
+        .unwrap();
+        assert_eq!(report, DeliveryReport::default());
+        assert_eq!(statuses(&store), vec![("pending".to_string(), 20)]);
+    }
+
+    #[test]
+    fn fresh_skips_rows_handed_out() {
+        let letter = |id| QueuedLetter {
+            id,
+            message_id: format!("m{id}"),
+            from: String::new(),
+            to: vec![],
+            raw: vec![],
+            attempts: 0,
+            created_at: Utc::now(),
+        };
+        // (due ids, handed out, expected)
+        let cases: &[(&[i64], &[i64], &[i64])] = &[
+            (&[1, 2, 3], &[], &[1, 2, 3]),
+            (&[1, 2, 3], &[2], &[1, 3]),
+            (&[3, 1, 2], &[1, 2, 3], &[]),
+            (&[], &[1], &[]),
+            (&[5, 4], &[9], &[5, 4]),
+        ];
+        for (due, out, want) in cases {
+            let handed: HashSet<i64> = out.iter().copied().collect();
+            let got: Vec<i64> = fresh(due.iter().map(|&i| letter(i)).collect(), &handed)
+                .into_iter()
+                .map(|l| l.id)
+                .collect();
+            assert_eq!(&got, want, "due {due:?} handed out {out:?}");
+        }
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //!
 //! TLS as for IMAP: `implicit` (port 465), `starttls` (required, port 587)
 //! or `none` (loopback only; config validation refuses anything else),
-//! trusting the webpki roots or only `outgoing.ca_file`. One connection is
-//! kept open between letters (the sender is sequential) and re-opened when
-//! the server has closed it. Failures are split
+//! trusting the webpki roots or only `outgoing.ca_file`. Connections are
+//! kept open between letters in a small pool: each [`SmtpTransport::send`]
+//! takes one (or opens one), so as many letters travel at once as the caller
+//! sends concurrently (the sender bounds that by `outgoing.connections`); a
+//! connection the server has closed is re-opened. Failures are split
 //! for the sender's retry logic: 5xx answers and malformed addresses are
 //! permanent (the row is marked failed with the server's answer), everything
 //! else — refused connections, timeouts, 4xx, TLS trouble that an admin can
@@ -42,16 +44,19 @@ enum Security {
     Implicit(Arc<rustls::ClientConfig>),
 }
 
-/// Delivers queued letters over one kept-open SMTP connection (TCP_NODELAY:
+/// Delivers queued letters over kept-open SMTP connections (TCP_NODELAY:
 /// without it every letter waits ~40 ms for a delayed ACK), reconnecting
-/// when the server has dropped it.
+/// when the server has dropped one.
 pub struct SmtpTransport {
     host: String,
     port: u16,
     security: Security,
     credentials: Option<Credentials>,
     ca_file: Option<std::path::PathBuf>,
-    conn: tokio::sync::Mutex<Option<(AsyncSmtpConnection, Instant)>>,
+    /// Idle connections with the time they were last used; at most
+    /// `keep` are kept.
+    idle: std::sync::Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    keep: usize,
 }
 
 impl std::fmt::Debug for SmtpTransport {
@@ -99,15 +104,33 @@ impl SmtpTransport {
             security,
             credentials,
             ca_file: cfg.ca_file.clone(),
-            conn: tokio::sync::Mutex::new(None),
+            idle: std::sync::Mutex::new(Vec::new()),
+            keep: cfg.connections.max(1) as usize,
         })
     }
 
-    /// Hand one queued letter to the server.
+    /// How many letters the caller may send at once (`outgoing.connections`).
+    pub fn connections(&self) -> usize {
+        self.keep
+    }
+
+    fn take_idle(&self) -> Option<(AsyncSmtpConnection, Instant)> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    fn put_idle(&self, conn: AsyncSmtpConnection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < self.keep {
+            idle.push((conn, Instant::now()));
+        }
+        // else: dropped; the server sees the socket close.
+    }
+
+    /// Hand one queued letter to the server, over an idle pooled connection
+    /// or a new one; concurrent calls use different connections.
     pub async fn send(&self, letter: &QueuedLetter) -> Result<(), SendError> {
         let envelope = envelope(&letter.from, &letter.to)?;
-        let mut slot = self.conn.lock().await;
-        let mut conn = match slot.take() {
+        let mut conn = match self.take_idle() {
             Some((mut c, last)) if !c.has_broken() => {
                 if last.elapsed() > IDLE_CHECK && !c.test_connected().await {
                     c.abort().await;
@@ -124,7 +147,7 @@ impl SmtpTransport {
         };
         match tokio::time::timeout(TIMEOUT, conn.send(&envelope, &letter.raw)).await {
             Ok(Ok(_)) => {
-                *slot = Some((conn, Instant::now()));
+                self.put_idle(conn);
                 Ok(())
             }
             Ok(Err(e)) => {

@@ -115,8 +115,12 @@ impl Store {
         if mode != "wal" {
             tracing::debug!(%mode, "database not in WAL mode");
         }
-        self.conn
-            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        // cache_size: 1 MiB per connection (SQLite's default is 2 MiB); the
+        // daemon keeps two connections (pipeline, sender) and its hot pages
+        // (indexes, the latest rows) fit; the OS page cache holds the rest.
+        self.conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024;",
+        )?;
         let found: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -138,6 +142,12 @@ impl Store {
             tx.execute_batch(&format!("PRAGMA user_version = {VERSION}"))?;
             tx.commit()?;
         }
+        // The daily loop limit counts a ticket's outbox rows for every
+        // automatic letter; without this index that is a scan of the whole
+        // outbox (raw letters included) per letter. Idempotent, so databases
+        // created before it get it too.
+        self.conn
+            .execute_batch("CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id)")?;
         Ok(())
     }
 

@@ -4,7 +4,8 @@
 //! 2. Letters over the size limit: only `BODY.PEEK[HEADER]` is fetched and
 //!    handed to the pipeline's oversize path.
 //! 3. The rest in UID order, in batches bounded by count and bytes (so
-//!    memory stays near the largest letter), `BODY.PEEK[]` by UID.
+//!    memory stays near the largest letter), `BODY.PEEK[]` by UID; the next
+//!    batch is fetched while the pipeline works on the current one.
 //! 4. Each letter is committed by the pipeline; the committed ones of a
 //!    batch are then acknowledged together (MOVE, or COPY + `\Deleted` +
 //!    UID EXPUNGE, or `+FLAGS (\Seen)`), and the last UID is recorded.
@@ -23,8 +24,11 @@ use super::{timed, ImapError, Intake, Position, Settings, KEY_LAST_SYNC, KEY_LAS
 
 /// At most this many letters per body FETCH.
 const BATCH_LETTERS: usize = 64;
-/// At most this many bytes per body FETCH (a larger letter goes alone).
-const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+/// At most this many bytes per body FETCH; a larger letter goes alone, so
+/// a batch holds at most max(512 KiB, the largest letter). The FETCH
+/// responses of a batch are in memory at once (async-imap's read blocks,
+/// up to twice the letters' size), so this bounds intake's memory.
+const BATCH_BYTES: u64 = 512 * 1024;
 
 /// What one sync did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -221,41 +225,34 @@ async fn pass<I: Intake>(
         }
     }
 
-    for batch in work.batches {
-        if *shutdown.borrow() {
-            break;
+    // The next batch is fetched while the pipeline works on this one (the
+    // IMAP round trip overlaps the parse and commit); it is acknowledged
+    // only after its own letters are committed, as before.
+    let mut batches = work.batches.into_iter();
+    let mut next = match batches.next() {
+        Some(b) if !*shutdown.borrow() => {
+            let f = fetch_bodies(session, &b).await?;
+            Some((b, f))
         }
-        let fetched: Vec<_> = timed("UID FETCH body", async {
-            session
-                .uid_fetch(uid_set(&batch), "(UID BODY.PEEK[])")
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?
-        .map_err(proto("UID FETCH (BODY.PEEK[])"))?;
-        let mut letters: Vec<(u32, Vec<u8>)> = fetched
-            .iter()
-            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
-            .filter(|(uid, _)| batch.contains(uid))
-            .collect();
-        drop(fetched);
-        letters.sort_by_key(|(uid, _)| *uid);
-        let mut done = Vec::with_capacity(letters.len());
-        let mut stop: Option<ImapError> = None;
-        for (uid, raw) in letters {
-            match intake.ingest(raw).await {
-                Ok(summary) => {
-                    tracing::debug!(uid, "{summary}");
-                    done.push(uid);
+        _ => None,
+    };
+    while let Some((batch, fetched)) = next.take() {
+        let following = if *shutdown.borrow() {
+            None
+        } else {
+            batches.next()
+        };
+        let uidvalidity = pos.uidvalidity;
+        let (ingested, prefetched) = tokio::join!(
+            ingest_batch(intake, &batch, fetched, uidvalidity, skip, &mut report),
+            async {
+                match following {
+                    Some(b) => Some(fetch_bodies(session, &b).await.map(|f| (b, f))),
+                    None => None,
                 }
-                Err(e) if e.transient => {
-                    stop = Some(ImapError::Intake(e));
-                    break;
-                }
-                Err(e) => failed(e, uid, pos, skip, &mut report)?,
             }
-        }
+        );
+        let (done, stop) = ingested;
         if !done.is_empty() {
             acknowledge(session, caps, s, &done).await?;
             if let Some(&last) = done.iter().max() {
@@ -266,8 +263,69 @@ async fn pass<I: Intake>(
         if let Some(e) = stop {
             return Err(e);
         }
+        next = prefetched.transpose()?;
     }
     Ok((report, found))
+}
+
+/// `UID FETCH` the bodies of one batch.
+async fn fetch_bodies(
+    session: &mut Session,
+    batch: &[u32],
+) -> Result<Vec<async_imap::types::Fetch>, ImapError> {
+    timed("UID FETCH body", async {
+        session
+            .uid_fetch(uid_set(batch), "(UID BODY.PEEK[])")
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?
+    .map_err(proto("UID FETCH (BODY.PEEK[])"))
+}
+
+/// Hand a fetched batch to the pipeline in UID order. Returns the UIDs
+/// committed and, when a transient failure stopped the batch, the error
+/// (the rest of the batch stays on the server). One letter's bytes are
+/// copied out just before it is processed and its FETCH response freed
+/// then: the batch is held once, not twice.
+async fn ingest_batch<I: Intake>(
+    intake: &I,
+    batch: &[u32],
+    fetched: Vec<async_imap::types::Fetch>,
+    uidvalidity: u32,
+    skip: &mut HashSet<(u32, u32)>,
+    report: &mut SyncReport,
+) -> (Vec<u32>, Option<ImapError>) {
+    let mut fetched: Vec<_> = fetched
+        .into_iter()
+        .filter(|f| f.uid.is_some_and(|uid| batch.contains(&uid)) && f.body().is_some())
+        .collect();
+    fetched.sort_by_key(|f| std::cmp::Reverse(f.uid));
+    let mut done = Vec::with_capacity(fetched.len());
+    while let Some(f) = fetched.pop() {
+        let (Some(uid), Some(body)) = (f.uid, f.body()) else {
+            continue;
+        };
+        let raw = body.to_vec();
+        drop(f);
+        match intake.ingest(raw).await {
+            Ok(summary) => {
+                tracing::debug!(uid, "{summary}");
+                done.push(uid);
+            }
+            Err(e) if e.transient => return (done, Some(ImapError::Intake(e))),
+            Err(e) => {
+                tracing::error!(
+                    uid,
+                    "the pipeline refused the letter: {e}; it stays on the server and is skipped until restart"
+                );
+                skip.insert((uidvalidity, uid));
+                report.failed += 1;
+            }
+        }
+    }
+    (done, None)
 }
 
 fn failed(
