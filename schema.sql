@@ -114,6 +114,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at      TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
+-- The daily limit of automatic letters counts a ticket's rows for every
+-- automatic letter: without it, a scan of the whole outbox per letter.
+CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id);
 
 -- Letters that could not become tickets, kept whole for an admin.
 CREATE TABLE IF NOT EXISTS quarantine (

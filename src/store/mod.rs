@@ -142,12 +142,6 @@ impl Store {
             tx.execute_batch(&format!("PRAGMA user_version = {VERSION}"))?;
             tx.commit()?;
         }
-        // The daily loop limit counts a ticket's outbox rows for every
-        // automatic letter; without this index that is a scan of the whole
-        // outbox (raw letters included) per letter. Idempotent, so databases
-        // created before it get it too.
-        self.conn
-            .execute_batch("CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id)")?;
         Ok(())
     }
 

@@ -3,21 +3,30 @@
 
 use regex::Regex;
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 
 /// Ticket IDs tagged in `subject` for `prefix`, in order of appearance.
 /// A tag is `[PREFIX-YYYY-NNNNNN]` (six or more digits), anywhere in the
 /// subject, whatever `Re:`/`Ответ:`/`FW:` prefixes stand before it.
 pub fn tags(subject: &str, prefix: &str) -> Vec<String> {
-    let pattern = format!(
-        r"(?i)\[\s*({}-\d{{4}}-\d{{6,}})\s*\]",
-        regex::escape(prefix)
-    );
-    let Ok(re) = Regex::new(&pattern) else {
+    // One pattern for every prefix (compiled once); the prefix is compared
+    // after the match, so the hot path never compiles a regex.
+    static TAG: OnceLock<Option<Regex>> = OnceLock::new();
+    let Some(re) = TAG
+        .get_or_init(|| Regex::new(r"\[\s*([A-Za-z0-9]+)-(\d{4}-\d{6,})\s*\]").ok())
+        .as_ref()
+    else {
         return Vec::new();
     };
     re.captures_iter(subject)
-        .filter_map(|c| c.get(1))
-        .map(|m| m.as_str().to_uppercase())
+        .filter(|c| {
+            c.get(1)
+                .is_some_and(|p| p.as_str().eq_ignore_ascii_case(prefix))
+        })
+        .filter_map(|c| {
+            c.get(2)
+                .map(|n| format!("{}-{}", prefix.to_uppercase(), n.as_str()))
+        })
         .collect()
 }
 
