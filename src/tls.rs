@@ -13,11 +13,11 @@ use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("{key}: cannot read CA file `{}`: {source}", path.display())]
+    #[error("{key}: cannot read CA file `{}`: {cause}", path.display())]
     ReadCa {
         key: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{key}: `{}` holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)", path.display())]
     NoCertificates { key: &'static str, path: PathBuf },
@@ -38,7 +38,7 @@ pub fn load_ca(path: &Path, key: &'static str) -> Result<Vec<CertificateDer<'sta
     let bytes = std::fs::read(path).map_err(|source| TlsError::ReadCa {
         key,
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let mut reader = std::io::BufReader::new(bytes.as_slice());
     let certs: Vec<_> = rustls_pemfile::certs(&mut reader)

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file `{}`: {source}{}", path.display(), hint_missing(path, source))]
+    #[error("cannot read config file `{}`: {cause}{}", path.display(), hint_missing(path, cause))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{}:{line}: {key}: {reason}", path.display())]
     Invalid {

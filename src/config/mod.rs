@@ -30,7 +30,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
             path: path.to_path_buf(),
-            source: e,
+            cause: e,
         })?;
         let base = path
             .parent()

@@ -171,7 +171,7 @@ pub(super) fn store_files(
         .map(|a| {
             let sha = files::store(dir, &a.data).map_err(|source| IngestError::Attachment {
                 path: dir.clone(),
-                source,
+                cause: source,
             })?;
             Ok(AttachmentRow {
                 filename: a.filename.clone(),

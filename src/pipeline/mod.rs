@@ -71,10 +71,10 @@ pub struct IngestReport {
 pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot store attachment in `{}`: {source}", path.display())]
+    #[error("cannot store attachment in `{}`: {cause}", path.display())]
     Attachment {
         path: std::path::PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(transparent)]
     Compose(#[from] ComposeError),

@@ -60,7 +60,7 @@ pub async fn pass(
     let mut report = PassReport::default();
     let files = pending(root).map_err(|source| IngestError::Attachment {
         path: root.join("new"),
-        source,
+        cause: source,
     })?;
     for path in files {
         if stop.is_some_and(|s| *s.borrow()) {

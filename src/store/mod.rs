@@ -28,21 +28,21 @@ const MIGRATIONS: &[&str] = &[SCHEMA];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database `{}`: {source}", path.display())]
+    #[error("cannot open database `{}`: {cause}", path.display())]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
-    #[error("cannot create folder `{}` for the database: {source}", path.display())]
+    #[error("cannot create folder `{}` for the database: {cause}", path.display())]
     Folder {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("database `{}` has schema version {found}, newer than this ticketd knows ({VERSION}); upgrade ticketd", path.display())]
     TooNew { path: PathBuf, found: i64 },
-    #[error("database error: {0}")]
+    #[error(transparent)]
     Sql(#[from] rusqlite::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
@@ -53,7 +53,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         use rusqlite::ErrorCode::*;
         let sql = match self {
-            StoreError::Sql(e) | StoreError::Open { source: e, .. } => e,
+            StoreError::Sql(e) | StoreError::Open { cause: e, .. } => e,
             StoreError::Io(_) | StoreError::Folder { .. } => return true,
             StoreError::TooNew { .. } => return false,
         };
@@ -91,13 +91,13 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
                 path: dir.to_path_buf(),
-                source,
+                cause: source,
             })?;
         }
         let open = |flags| {
             Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             })
         };
         let conn = open(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;

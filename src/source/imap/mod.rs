@@ -78,7 +78,7 @@ pub enum ImapError {
     Config(String),
     #[error("IMAP TLS: {0}")]
     Tls(String),
-    #[error("IMAP TLS setup: {0}")]
+    #[error(transparent)]
     TlsSetup(#[from] crate::tls::TlsError),
     #[error("IMAP connection: {0}")]
     Connect(String),
