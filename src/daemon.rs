@@ -135,8 +135,14 @@ impl Services {
     }
 }
 
+/// The sender's longest sleep. Intake wakes it at once; but a letter
+/// requeued by `ticketd outbox retry` (another process, which cannot wake
+/// this one) is found by this re-read of the schedule — one indexed query.
+const SENDER_RECHECK: Duration = Duration::from_secs(30);
+
 /// The sender task: deliver what is due, then sleep until woken by intake,
-/// by the next retry time, or by shutdown.
+/// by the next retry time (re-read at least every [`SENDER_RECHECK`]), or by
+/// shutdown.
 async fn sender(
     mut store: Store,
     transport: Transport,
@@ -155,8 +161,8 @@ async fn sender(
             Ok(Some(t)) => (t - chrono::Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
-                .max(Duration::from_millis(50)),
-            Ok(None) => Duration::from_secs(3600),
+                .clamp(Duration::from_millis(50), SENDER_RECHECK),
+            Ok(None) => SENDER_RECHECK,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read outbox schedule");
                 Duration::from_secs(5)
@@ -184,7 +190,7 @@ async fn escalator(handle: Handle, mut stop: watch::Receiver<bool>) {
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .max(Duration::from_millis(100)),
-            Ok(None) => Duration::from_secs(3600),
+            Ok(None) => SENDER_RECHECK,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the next deadline");
                 Duration::from_secs(30)

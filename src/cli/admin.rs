@@ -115,7 +115,7 @@ pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd) -> anyhow::Result<i32> {
                 );
             }
             let n = store.outbox_retry(id, Utc::now())?;
-            println!("requeued {n} letter(s); a running daemon sends them at its next pass (or run `ticketd run --once`)");
+            println!("requeued {n} letter(s); a running daemon sends them within 30 s (or run `ticketd run --once`)");
             Ok(0)
         }
     }

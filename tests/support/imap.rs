@@ -197,6 +197,19 @@ pub fn create(user: &str, folder: &str) {
     r.unwrap_or_else(|e| panic!("create {user}/{folder}: {e}"));
 }
 
+/// Delete `folder` of `user` and create it again: the server gives the new
+/// folder a new UIDVALIDITY and starts its UIDs from 1.
+pub fn recreate(user: &str, folder: &str) {
+    let r: Result<(), String> = block_on(async {
+        let mut s = login(user).await?;
+        s.delete(folder).await.map_err(|e| format!("DELETE: {e}"))?;
+        s.create(folder).await.map_err(|e| format!("CREATE: {e}"))?;
+        let _ = s.logout().await;
+        Ok(())
+    });
+    r.unwrap_or_else(|e| panic!("recreate {user}/{folder}: {e}"));
+}
+
 /// How many of `letters` answer the test letter tagged `tag` (In-Reply-To).
 pub fn replies_to(letters: &[Stored], tag: &str) -> usize {
     let want = format!("<{tag}@test.example>");
