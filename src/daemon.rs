@@ -115,9 +115,25 @@ impl Services {
                 tasks.push(tokio::spawn(maildir::watch(root, handle, poll, stop_rx)));
             }
             MailboxKind::Imap => {
+                let hook = match cfg.mailbox.wake_listen.as_deref() {
+                    Some(addr) => {
+                        let addr =
+                            crate::source::wake::check_listen(addr, cfg.mailbox.wake_allow_remote)
+                                .map_err(|e| anyhow::anyhow!("mailbox.wake_listen: {e}"))?;
+                        let listener = crate::source::wake::Listener::bind(addr)?;
+                        let notify = Arc::new(Notify::new());
+                        tasks.push(tokio::spawn(
+                            listener.serve(notify.clone(), stop_rx.clone()),
+                        ));
+                        Some(notify)
+                    }
+                    None => None,
+                };
                 let cfg = cfg.clone();
                 tasks.push(tokio::spawn(async move {
-                    if let Err(e) = crate::source::imap::watch(&cfg, handle, stop_rx).await {
+                    if let Err(e) =
+                        crate::source::imap::watch_woken(&cfg, handle, stop_rx, hook).await
+                    {
                         tracing::error!(error = %e, "IMAP intake stopped");
                     }
                 }));

@@ -136,8 +136,18 @@ impl Config {
                         format!("tls = \"none\" sends the password in clear and is allowed only for a loopback host, not `{host}`; use \"implicit\" or \"starttls\""),
                     ));
                 }
+                if let Some(addr) = &self.mailbox.wake_listen {
+                    crate::source::wake::check_listen(addr, self.mailbox.wake_allow_remote)
+                        .map_err(|reason| bad("mailbox.wake_listen", reason))?;
+                }
             }
             _ => {}
+        }
+        if self.mailbox.kind != MailboxKind::Imap && self.mailbox.wake_listen.is_some() {
+            return Err(bad(
+                "mailbox.wake_listen",
+                "the wake hook is for kind = \"imap\" (a Maildir is watched with inotify already); remove the key".into(),
+            ));
         }
         match self.outgoing.kind {
             OutgoingKind::File if self.outgoing.dir.is_none() => {

@@ -184,6 +184,12 @@ pub struct Mailbox {
     /// Letters larger than this are not downloaded whole but quarantined.
     #[serde(default = "default_max_letter_mb")]
     pub max_letter_mb: f64,
+    /// `IP:PORT` of the wake hook (`source::wake`): an HTTP POST/PUT there
+    /// makes the IMAP watcher leave IDLE and sync at once.
+    pub wake_listen: Option<String>,
+    /// Allow a non-loopback `wake_listen` address.
+    #[serde(default)]
+    pub wake_allow_remote: bool,
 }
 
 fn default_poll() -> u64 {

@@ -7,3 +7,4 @@
 
 pub mod imap;
 pub mod maildir;
+pub mod wake;

@@ -3,9 +3,11 @@
 //! [`servers()`] starts, once per test binary, a private Dovecot (IMAP on a
 //! plain/STARTTLS port and an implicit-TLS port, LMTP) and a private Postfix
 //! (SMTP with STARTTLS offered, and SMTP over implicit TLS on its own port)
-//! that delivers every domain into Dovecot over LMTP,
-//! all on free 127.0.0.1 ports in a temporary directory with a per-run test
-//! CA (`scripts/servers/setup` writes the configs). A watchdog process kills
+//! that delivers every domain into Dovecot over LMTP, all on free 127.0.0.1
+//! ports in a temporary directory with a per-run test CA
+//! (`scripts/servers/setup` writes the configs). Dovecot also POSTs a
+//! wake-up to [`Servers::wake_port`] whenever a letter for the support
+//! mailbox is stored (ticketd's wake hook). A watchdog process kills
 //! both and removes the directory as soon as the test binary exits, however
 //! it exits; instances left by a crashed run are reaped at the next start.
 //!
@@ -41,6 +43,9 @@ pub struct Servers {
     pub smtp_port: u16,
     /// Postfix's implicit-TLS ("wrapper mode", smtps) port.
     pub smtps_port: u16,
+    /// Where the test Dovecot POSTs its wake-up events for the support
+    /// mailbox (a ticketd with [`ConfigOpts::wake`] listens there).
+    pub wake_port: u16,
     pub ca_file: PathBuf,
     dovecot_conf: PathBuf,
     postfix_conf: PathBuf,
@@ -104,6 +109,7 @@ impl Servers {
             lmtp_port: port("LMTP_PORT")?,
             smtp_port: port("SMTP_PORT")?,
             smtps_port: port("SMTPS_PORT")?,
+            wake_port: port("WAKE_PORT")?,
             ca_file: PathBuf::from(get("CA_FILE")?),
             dovecot_conf: PathBuf::from(get("DOVECOT_CONF")?),
             postfix_conf: PathBuf::from(get("POSTFIX_CONF")?),
@@ -269,7 +275,7 @@ after_processing = "{after}"
 idle_refresh_secs = {idle}
 poll_interval_secs = {poll}
 max_letter_mb = {max_mb}
-
+{wake}
 [outgoing]
 kind = "smtp"
 host = "127.0.0.1"
@@ -291,6 +297,11 @@ retry_cap_secs = 2
             poll = opts.poll_interval_secs,
             max_mb = opts.max_letter_mb,
             smtp_ca = ca(opts.smtp_ca),
+            wake = if opts.wake {
+                format!("wake_listen = \"127.0.0.1:{}\"\n", self.wake_port)
+            } else {
+                String::new()
+            },
         );
         let path = dir.join("config.toml");
         fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -320,6 +331,9 @@ pub struct ConfigOpts {
     pub poll_interval_secs: u64,
     pub max_letter_mb: f64,
     pub log_level: String,
+    /// Listen for the test Dovecot's wake-up POSTs (`mailbox.wake_listen`
+    /// on [`Servers::wake_port`]; one such ticketd at a time per binary).
+    pub wake: bool,
 }
 
 impl Default for ConfigOpts {
@@ -337,6 +351,7 @@ impl Default for ConfigOpts {
             poll_interval_secs: 60,
             max_letter_mb: 25.0,
             log_level: "info,ticketd=debug".into(),
+            wake: false,
         }
     }
 }

@@ -20,9 +20,10 @@ pub mod sync;
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::config::Config;
 use conn::{proto, Caps, Session, Target};
@@ -101,6 +102,8 @@ pub struct Settings {
     pub limit_bytes: u64,
     pub idle_refresh: Duration,
     pub poll_interval: Duration,
+    /// The wake hook ([`crate::source::wake`]): leave IDLE and sync at once.
+    pub wake: Option<Arc<Notify>>,
 }
 
 impl Settings {
@@ -113,6 +116,7 @@ impl Settings {
             limit_bytes: (m.max_letter_mb.max(0.0) * 1024.0 * 1024.0) as u64,
             idle_refresh: Duration::from_secs(m.idle_refresh_secs.max(1)),
             poll_interval: Duration::from_secs(m.poll_interval_secs.max(1)),
+            wake: None,
         }
     }
 }
@@ -153,10 +157,24 @@ pub async fn sync_once<I: Intake>(cfg: &Config, intake: &I) -> Result<SyncReport
 pub async fn watch<I: Intake>(
     cfg: &Config,
     intake: I,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), ImapError> {
+    watch_woken(cfg, intake, shutdown, None).await
+}
+
+/// [`watch`] that also leaves IDLE (or its poll sleep) and syncs at once
+/// whenever `wake` is notified (the wake hook).
+pub async fn watch_woken<I: Intake>(
+    cfg: &Config,
+    intake: I,
     mut shutdown: watch::Receiver<bool>,
+    wake: Option<Arc<Notify>>,
 ) -> Result<(), ImapError> {
     let target = Target::from_config(&cfg.mailbox)?;
-    let settings = Settings::from_config(cfg);
+    let settings = Settings {
+        wake,
+        ..Settings::from_config(cfg)
+    };
     let mut outage: Option<Instant> = None;
     let mut attempt = 0u32;
     let mut skip = HashSet::new();
@@ -294,6 +312,7 @@ enum Wake {
     Data(Result<async_imap::extensions::idle::IdleResponse, async_imap::error::Error>),
     Refresh,
     Shutdown,
+    Hook,
 }
 
 /// One connection's life: sync, then IDLE (or sleep) until something
@@ -344,11 +363,15 @@ async fn wait_for_change(
         tokio::select! {
             _ = tokio::time::sleep(s.poll_interval) => {}
             _ = shutdown.changed() => {}
+            _ = crate::source::wake::woken(s.wake.as_deref()) => {}
         }
         timed("NOOP", session.noop())
             .await?
             .map_err(proto("NOOP"))?;
         return Ok(session);
+    }
+    if crate::source::wake::take(s.wake.as_deref()) {
+        return Ok(session); // woken while syncing: sync again, skip IDLE
     }
     let mut idle = session.idle();
     timed("IDLE", idle.init()).await?.map_err(proto("IDLE"))?;
@@ -361,10 +384,11 @@ async fn wait_for_change(
             r = &mut fut => Wake::Data(r),
             _ = tokio::time::sleep(s.idle_refresh) => Wake::Refresh,
             _ = shutdown.changed() => Wake::Shutdown,
+            _ = crate::source::wake::woken(s.wake.as_deref()) => Wake::Hook,
         };
         let result = match wake {
             Wake::Data(r) => r,
-            Wake::Refresh | Wake::Shutdown => {
+            Wake::Refresh | Wake::Shutdown | Wake::Hook => {
                 drop(stop);
                 fut.await
             }
