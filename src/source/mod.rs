@@ -4,6 +4,8 @@
 //! letter (Maildir: `new/` → `cur/` with the `S` flag; IMAP: move or flag)
 //! only after the pipeline has committed it. A letter the pipeline could not
 //! store (database locked, disk full) stays where it is and is tried again.
+//! [`wake`] is the IMAP watcher's optional doorbell: an HTTP hook the mail
+//! server calls on new mail, so the watcher need not wait for IDLE.
 
 pub mod imap;
 pub mod maildir;

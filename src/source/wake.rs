@@ -7,8 +7,8 @@
 //! a letter's arrival to its auto-reply. Dovecot can instead tell us at
 //! once: its event exporter POSTs the `mail_delivery_finished` (LMTP, LDA)
 //! and `imap_command_finished` APPEND events to this address (the settings
-//! are in README.md, "Instant wake-up from Dovecot"). Any other program that
-//! can make an HTTP request works the same way (`curl -X POST`).
+//! and their timing are in docs/wake-hook.md). Any other program that can
+//! make an HTTP request works the same way (`curl -X POST`).
 //!
 //! What it does: each well-formed `POST` or `PUT` request (any path; the
 //! body is read and ignored) is answered `204 No Content` and notifies the
