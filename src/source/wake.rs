@@ -333,8 +333,8 @@ impl Listener {
     /// dropped), each served on its own task, at most [`MAX_CONNECTIONS`]
     /// at once; every accepted request notifies `wake`.
     pub async fn serve(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
-        let addr = self.local_addr().ok();
-        tracing::info!(addr = ?addr, "wake hook listening");
+        let addr = self.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!(%addr, "wake hook listening");
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         loop {
             if *shutdown.borrow() {
