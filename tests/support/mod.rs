@@ -2,7 +2,8 @@
 //!
 //! [`servers()`] starts, once per test binary, a private Dovecot (IMAP on a
 //! plain/STARTTLS port and an implicit-TLS port, LMTP) and a private Postfix
-//! (SMTP, STARTTLS offered) that delivers every domain into Dovecot over LMTP,
+//! (SMTP with STARTTLS offered, and SMTP over implicit TLS on its own port)
+//! that delivers every domain into Dovecot over LMTP,
 //! all on free 127.0.0.1 ports in a temporary directory with a per-run test
 //! CA (`scripts/servers/setup` writes the configs). A watchdog process kills
 //! both and removes the directory as soon as the test binary exits, however
@@ -38,6 +39,8 @@ pub struct Servers {
     pub imaps_port: u16,
     pub lmtp_port: u16,
     pub smtp_port: u16,
+    /// Postfix's implicit-TLS ("wrapper mode", smtps) port.
+    pub smtps_port: u16,
     pub ca_file: PathBuf,
     dovecot_conf: PathBuf,
     postfix_conf: PathBuf,
@@ -100,6 +103,7 @@ impl Servers {
             imaps_port: port("IMAPS_PORT")?,
             lmtp_port: port("LMTP_PORT")?,
             smtp_port: port("SMTP_PORT")?,
+            smtps_port: port("SMTPS_PORT")?,
             ca_file: PathBuf::from(get("CA_FILE")?),
             dovecot_conf: PathBuf::from(get("DOVECOT_CONF")?),
             postfix_conf: PathBuf::from(get("POSTFIX_CONF")?),
@@ -194,14 +198,14 @@ impl Servers {
                     .arg("-c")
                     .arg(&self.postfix_conf)
                     .arg("-d"),
-                &[self.smtp_port],
+                &[self.smtp_port, self.smtps_port],
             );
             *guard = Some(child);
         }
     }
 
     pub fn stop_smtp(&self) {
-        self.stop("postfix", &self.postfix, &[self.smtp_port]);
+        self.stop("postfix", &self.postfix, &[self.smtp_port, self.smtps_port]);
     }
 
     pub fn restart_smtp(&self) {
@@ -226,10 +230,10 @@ impl Servers {
             TestTls::Starttls => (self.imap_port, "starttls"),
             TestTls::None => (self.imap_port, "none"),
         };
-        let smtp_tls = match opts.smtp_tls {
-            TestTls::Implicit => panic!("the test Postfix has no implicit-TLS port"),
-            TestTls::Starttls => "starttls",
-            TestTls::None => "none",
+        let (smtp_port, smtp_tls) = match opts.smtp_tls {
+            TestTls::Implicit => (self.smtps_port, "implicit"),
+            TestTls::Starttls => (self.smtp_port, "starttls"),
+            TestTls::None => (self.smtp_port, "none"),
         };
         let ca = |with: bool| {
             if with {
@@ -286,7 +290,6 @@ retry_cap_secs = 2
             idle = opts.idle_refresh_secs,
             poll = opts.poll_interval_secs,
             max_mb = opts.max_letter_mb,
-            smtp_port = self.smtp_port,
             smtp_ca = ca(opts.smtp_ca),
         );
         let path = dir.join("config.toml");
