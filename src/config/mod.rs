@@ -193,6 +193,33 @@ impl Config {
                 }
             }
         }
+        for (key, var, used) in [
+            (
+                "mailbox.password_env",
+                &self.mailbox.password_env,
+                self.mailbox.kind == MailboxKind::Imap && self.mailbox.password_file.is_none(),
+            ),
+            (
+                "outgoing.password_env",
+                &self.outgoing.password_env,
+                self.outgoing.kind == OutgoingKind::Smtp
+                    && self.outgoing.user.is_some()
+                    && self.outgoing.password_file.is_none(),
+            ),
+        ] {
+            if let (Some(var), true) = (var, used) {
+                if std::env::var_os(var).is_none() {
+                    return Err(bad(
+                        key,
+                        format!(
+                            "environment variable `{var}` is not set; set it where ticketd runs \
+                             (systemd: Environment= or EnvironmentFile= in the unit) or use the \
+                             password_file key instead"
+                        ),
+                    ));
+                }
+            }
+        }
         for (key, p) in [
             ("templates.confirmation", &self.templates.confirmation),
             ("templates.clarification", &self.templates.clarification),

@@ -218,7 +218,7 @@ impl Composer {
         limit_bytes: u64,
         in_reply_to: Option<&str>,
     ) -> Result<OutgoingLetter, ComposeError> {
-        let limit = format!("{:.0} МБ", limit_bytes as f64 / (1024.0 * 1024.0));
+        let limit = super::texts::size_limit(limit_bytes);
         let text = self.render("too_large", &self.texts.too_large, |k| {
             Some(match k {
                 "subject" => subject.to_string(),

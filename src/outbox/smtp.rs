@@ -9,10 +9,12 @@
 //! takes one (or opens one), so as many letters travel at once as the caller
 //! sends concurrently (the sender bounds that by `outgoing.connections`); a
 //! connection the server has closed is re-opened. Failures are split
-//! for the sender's retry logic: 5xx answers and malformed addresses are
-//! permanent (the row is marked failed with the server's answer), everything
-//! else — refused connections, timeouts, 4xx, TLS trouble that an admin can
-//! fix — is transient and retried with backoff.
+//! for the sender's retry logic: 5xx answers to a letter's own MAIL, RCPT or
+//! DATA and malformed addresses are permanent (the row is marked failed with
+//! the server's answer); everything else — refused connections, timeouts,
+//! 4xx, and whatever goes wrong while opening a connection (greeting, EHLO,
+//! STARTTLS, TLS trust, a refused login: the same for every letter, and an
+//! admin can fix it) — is transient and retried with backoff.
 
 use std::io;
 use std::pin::Pin;
@@ -184,14 +186,14 @@ impl SmtpTransport {
         let mut conn = match &self.security {
             Security::None => AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
                 .await
-                .map_err(|e| self.classify(&e))?,
+                .map_err(|e| self.classify_connect(&e))?,
             Security::Starttls(params) => {
                 let mut c = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
                     .await
-                    .map_err(|e| self.classify(&e))?;
+                    .map_err(|e| self.classify_connect(&e))?;
                 c.starttls(params.clone(), &hello)
                     .await
-                    .map_err(|e| self.classify(&e))?;
+                    .map_err(|e| self.classify_connect(&e))?;
                 c
             }
             Security::Implicit(cfg) => {
@@ -218,15 +220,30 @@ impl SmtpTransport {
                     })?;
                 AsyncSmtpConnection::connect_with_transport(Box::new(TlsIo(tls)), &hello)
                     .await
-                    .map_err(|e| self.classify(&e))?
+                    .map_err(|e| self.classify_connect(&e))?
             }
         };
         if let Some(creds) = &self.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], creds)
                 .await
-                .map_err(|e| self.classify(&e))?;
+                .map_err(|e| {
+                    SendError::transient(format!(
+                        "SMTP {}:{}: login refused: {e} (check outgoing.user and \
+                         outgoing.password_file / outgoing.password_env; letters wait in \
+                         the outbox meanwhile)",
+                        self.host, self.port
+                    ))
+                })?;
         }
         Ok(conn)
+    }
+
+    /// Opening a connection (greeting, EHLO, STARTTLS) fails for every
+    /// letter alike and is something an admin can fix, so it is never a
+    /// reason to give a letter up: only answers to a letter's own MAIL,
+    /// RCPT or DATA may be permanent.
+    fn classify_connect(&self, e: &lettre::transport::smtp::Error) -> SendError {
+        SendError::transient(self.classify(e).message)
     }
 
     fn classify(&self, e: &lettre::transport::smtp::Error) -> SendError {

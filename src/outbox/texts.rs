@@ -96,3 +96,45 @@ pub fn kind_name(kind: &str) -> &str {
         other => other,
     }
 }
+
+/// A size limit as a reader expects it: «25 МБ», «2,5 МБ», «256 КБ»
+/// (binary units, Russian decimal comma; never «0 МБ» for a small limit).
+pub fn size_limit(bytes: u64) -> String {
+    const KB: f64 = 1024.0;
+    const MB: f64 = 1024.0 * 1024.0;
+    let b = bytes as f64;
+    if b >= MB {
+        let mb = (b / MB * 10.0).round() / 10.0;
+        let s = if mb.fract() == 0.0 {
+            format!("{mb:.0}")
+        } else {
+            format!("{mb:.1}").replace('.', ",")
+        };
+        format!("{s} МБ")
+    } else if b >= KB {
+        format!("{:.0} КБ", (b / KB).round())
+    } else {
+        format!("{bytes} байт")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_limit;
+
+    #[test]
+    fn size_limits_read_naturally() {
+        for (bytes, want) in [
+            (25 * 1024 * 1024, "25 МБ"),
+            (1024 * 1024, "1 МБ"),
+            (5 * 1024 * 1024 / 2, "2,5 МБ"),
+            (262_144, "256 КБ"),
+            (209_715, "205 КБ"),
+            (1024, "1 КБ"),
+            (500, "500 байт"),
+            (0, "0 байт"),
+        ] {
+            assert_eq!(size_limit(bytes), want, "{bytes} bytes");
+        }
+    }
+}

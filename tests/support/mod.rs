@@ -43,6 +43,8 @@ pub struct Servers {
     pub smtp_port: u16,
     /// Postfix's implicit-TLS ("wrapper mode", smtps) port.
     pub smtps_port: u16,
+    /// Postfix with SMTP AUTH required (STARTTLS, passwords checked by Dovecot).
+    pub submit_port: u16,
     /// Where the test Dovecot POSTs its wake-up events for the support
     /// mailbox (a ticketd with [`ConfigOpts::wake`] listens there).
     pub wake_port: u16,
@@ -109,6 +111,7 @@ impl Servers {
             lmtp_port: port("LMTP_PORT")?,
             smtp_port: port("SMTP_PORT")?,
             smtps_port: port("SMTPS_PORT")?,
+            submit_port: port("SUBMIT_PORT")?,
             wake_port: port("WAKE_PORT")?,
             ca_file: PathBuf::from(get("CA_FILE")?),
             dovecot_conf: PathBuf::from(get("DOVECOT_CONF")?),
@@ -204,14 +207,18 @@ impl Servers {
                     .arg("-c")
                     .arg(&self.postfix_conf)
                     .arg("-d"),
-                &[self.smtp_port, self.smtps_port],
+                &[self.smtp_port, self.smtps_port, self.submit_port],
             );
             *guard = Some(child);
         }
     }
 
     pub fn stop_smtp(&self) {
-        self.stop("postfix", &self.postfix, &[self.smtp_port, self.smtps_port]);
+        self.stop(
+            "postfix",
+            &self.postfix,
+            &[self.smtp_port, self.smtps_port, self.submit_port],
+        );
     }
 
     pub fn restart_smtp(&self) {
