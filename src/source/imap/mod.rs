@@ -389,6 +389,12 @@ async fn wait_for_change(
         let result = match wake {
             Wake::Data(r) => r,
             Wake::Refresh | Wake::Shutdown | Wake::Hook => {
+                if matches!(wake, Wake::Refresh) {
+                    tracing::debug!(
+                        "IDLE re-issued after {:?} without news (mailbox.idle_refresh_secs)",
+                        s.idle_refresh
+                    );
+                }
                 drop(stop);
                 fut.await
             }

@@ -1,0 +1,54 @@
+//! IDLE is re-issued after `[mailbox] idle_refresh_secs` without news (long
+//! IDLEs die silently behind NAT and firewalls), and the connection keeps
+//! working across the re-issues: a letter appended afterwards is answered.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::daemon::Daemon;
+use support::{imap, letters, servers, ConfigOpts, SUPPORT};
+
+#[test]
+fn idle_is_reissued_and_still_wakes() {
+    let opts = ConfigOpts {
+        folder: "refresh-in".into(),
+        processed_folder: "refresh-done".into(),
+        idle_refresh_secs: 1,
+        ..ConfigOpts::default()
+    };
+    imap::create(SUPPORT, &opts.folder);
+    let dir = servers().test_dir("idle-refresh");
+    let config = servers().write_config(&dir, &opts);
+    let mut daemon = Daemon::start(&config);
+    assert!(
+        daemon.wait_log("IMAP connected", Duration::from_secs(15)),
+        "no connection; log:\n{}",
+        daemon.log_text()
+    );
+    let t0 = Instant::now();
+    while daemon.log_text().matches("IDLE re-issued").count() < 3 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "IDLE not re-issued every second:\n{}",
+            daemon.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let t1 = Instant::now();
+    imap::append(
+        SUPPORT,
+        &opts.folder,
+        &letters::appeal("user1@example.com", "refresh-1"),
+    );
+    imap::wait_reply("user1@example.com", "refresh-1", Duration::from_secs(5));
+    let took = t1.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "the letter after the re-issues was answered, took {took:?}"
+    );
+    daemon.signal("TERM");
+    assert!(daemon
+        .wait_exit(Duration::from_secs(10))
+        .is_some_and(|s| s.success()));
+}
