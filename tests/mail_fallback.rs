@@ -9,8 +9,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::daemon::Daemon;
-use support::{imap, letters, servers, ConfigOpts, TestTls, SUPPORT};
+use support::daemon::start_connected;
+use support::{imap, letters, ConfigOpts, TestTls, SUPPORT};
 
 #[test]
 fn server_without_idle_or_move_is_polled_and_copied() {
@@ -22,15 +22,7 @@ fn server_without_idle_or_move_is_polled_and_copied() {
         poll_interval_secs: 1,
         ..ConfigOpts::default()
     };
-    imap::create(SUPPORT, &opts.folder);
-    let dir = servers().test_dir("basic");
-    let config = servers().write_config(&dir, &opts);
-    let mut daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("IMAP connected", Duration::from_secs(15)),
-        "no connection; log:\n{}",
-        daemon.log_text()
-    );
+    let (_config, daemon) = start_connected("basic", &opts);
     let log = daemon.log_text();
     assert!(
         log.contains("idle=false"),
@@ -74,8 +66,5 @@ fn server_without_idle_or_move_is_polled_and_copied() {
             Duration::from_secs(10),
         );
     }
-    daemon.signal("TERM");
-    assert!(daemon
-        .wait_exit(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
+    daemon.stop();
 }

@@ -6,8 +6,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::daemon::Daemon;
-use support::{imap, letters, servers, ConfigOpts, SUPPORT};
+use support::daemon::start_connected;
+use support::{imap, letters, ConfigOpts, SUPPORT};
 
 #[test]
 fn idle_is_reissued_and_still_wakes() {
@@ -17,15 +17,7 @@ fn idle_is_reissued_and_still_wakes() {
         idle_refresh_secs: 1,
         ..ConfigOpts::default()
     };
-    imap::create(SUPPORT, &opts.folder);
-    let dir = servers().test_dir("idle-refresh");
-    let config = servers().write_config(&dir, &opts);
-    let mut daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("IMAP connected", Duration::from_secs(15)),
-        "no connection; log:\n{}",
-        daemon.log_text()
-    );
+    let (_config, daemon) = start_connected("idle-refresh", &opts);
     let t0 = Instant::now();
     while daemon.log_text().matches("IDLE re-issued").count() < 3 {
         assert!(
@@ -47,8 +39,5 @@ fn idle_is_reissued_and_still_wakes() {
         took < Duration::from_secs(3),
         "the letter after the re-issues was answered, took {took:?}"
     );
-    daemon.signal("TERM");
-    assert!(daemon
-        .wait_exit(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
+    daemon.stop();
 }

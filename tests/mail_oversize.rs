@@ -7,8 +7,8 @@ mod support;
 
 use std::time::Duration;
 
-use support::daemon::{ticketd, Daemon};
-use support::{imap, letters, servers, ConfigOpts, SUPPORT};
+use support::daemon::{start_connected, ticketd};
+use support::{imap, letters, ConfigOpts, SUPPORT};
 
 #[test]
 fn oversize_letter_is_quarantined_and_its_sender_told_the_limit() {
@@ -18,15 +18,7 @@ fn oversize_letter_is_quarantined_and_its_sender_told_the_limit() {
         max_letter_mb: 0.25,
         ..ConfigOpts::default()
     };
-    imap::create(SUPPORT, &opts.folder);
-    let dir = servers().test_dir("oversize");
-    let config = servers().write_config(&dir, &opts);
-    let mut daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("IMAP connected", Duration::from_secs(15)),
-        "no connection; log:\n{}",
-        daemon.log_text()
-    );
+    let (config, daemon) = start_connected("oversize", &opts);
     imap::append_many(
         SUPPORT,
         &opts.folder,
@@ -69,6 +61,7 @@ fn oversize_letter_is_quarantined_and_its_sender_told_the_limit() {
         "with the reason: {q}"
     );
     // Only the headers were kept, not the 600 KB letter.
+    let dir = config.parent().unwrap_or(std::path::Path::new("."));
     let db = std::fs::metadata(dir.join("ticketd.sqlite3"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -80,8 +73,5 @@ fn oversize_letter_is_quarantined_and_its_sender_told_the_limit() {
         "the oversize letter was not stored whole ({db} + {wal} bytes)"
     );
 
-    daemon.signal("TERM");
-    assert!(daemon
-        .wait_exit(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
+    daemon.stop();
 }

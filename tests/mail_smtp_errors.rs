@@ -13,7 +13,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::daemon::{ticketd, Daemon};
+use support::daemon::{start_connected, ticketd};
 use support::{imap, letters, servers, ConfigOpts, SUPPORT};
 
 const REFUSED: &str = "refused@example.com";
@@ -83,15 +83,7 @@ fn refusals_fail_or_retry_and_admin_requeues() {
         processed_folder: "smtperr-done".into(),
         ..ConfigOpts::default()
     };
-    imap::create(SUPPORT, &opts.folder);
-    let dir = servers().test_dir("smtperr");
-    let config = servers().write_config(&dir, &opts);
-    let mut daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("IMAP connected", Duration::from_secs(15)),
-        "no connection; log:\n{}",
-        daemon.log_text()
-    );
+    let (config, daemon) = start_connected("smtperr", &opts);
     let refused_before = refusals(REFUSED);
     imap::append_many(
         SUPPORT,
@@ -178,8 +170,5 @@ fn refusals_fail_or_retry_and_admin_requeues() {
         r["status"] == "failed"
     });
 
-    daemon.signal("TERM");
-    assert!(daemon
-        .wait_exit(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
+    daemon.stop();
 }

@@ -126,6 +126,34 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// SIGTERM; the daemon must exit 0 within 10 s (the bound).
+    pub fn stop(mut self) {
+        self.signal("TERM");
+        let status = self.wait_exit(Duration::from_secs(10));
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "SIGTERM: no clean exit within 10 s ({status:?}); log:\n{}",
+            self.log_text()
+        );
+    }
+}
+
+/// A daemon watching `opts.folder` of the support mailbox (created) with
+/// the test config in a fresh directory `name`, once it has connected.
+pub fn start_connected(name: &str, opts: &super::ConfigOpts) -> (PathBuf, Daemon) {
+    super::imap::create(super::SUPPORT, &opts.folder);
+    let dir = servers().test_dir(name);
+    let config = servers().write_config(&dir, opts);
+    let daemon = Daemon::start(&config);
+    assert!(
+        daemon.wait_log("IMAP connected", Duration::from_secs(15)),
+        "daemon did not connect; log:\n{}",
+        daemon.log_text()
+    );
+    (config, daemon)
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill9();
