@@ -181,6 +181,9 @@ async fn pass<I: Intake>(
         .filter_map(|f| Some((f.uid?, u64::from(f.size.unwrap_or(0)))))
         .filter(|(uid, _)| *uid >= from && !skip.contains(&(pos.uidvalidity, *uid)))
         .collect();
+    // Each FETCH response keeps its read block (~6 KB per letter listed):
+    // free them now, not after the whole pass.
+    drop(sizes);
     let found = items.len();
     let work = plan(items, s.limit_bytes, BATCH_LETTERS, BATCH_BYTES);
     let mut report = SyncReport::default();
