@@ -167,18 +167,23 @@ async fn pass<I: Intake>(
     } else {
         pos.last_uid.saturating_add(1)
     };
-    let sizes: Vec<_> = timed("UID FETCH sizes", async {
+    // Each FETCH response keeps its ~4 KB read block: only (uid, size) is
+    // kept from each as it arrives, so listing a backlog of thousands of
+    // letters costs bytes per letter, not kilobytes.
+    let listed: Vec<(u32, u64)> = timed("UID FETCH sizes", async {
         session
             .uid_fetch(format!("{from}:*"), "(UID RFC822.SIZE)")
             .await?
+            .try_filter_map(|f| async move {
+                Ok(f.uid.map(|uid| (uid, u64::from(f.size.unwrap_or(0)))))
+            })
             .try_collect::<Vec<_>>()
             .await
     })
     .await?
     .map_err(proto("UID FETCH (RFC822.SIZE)"))?;
-    let items: Vec<(u32, u64)> = sizes
-        .iter()
-        .filter_map(|f| Some((f.uid?, u64::from(f.size.unwrap_or(0)))))
+    let items: Vec<(u32, u64)> = listed
+        .into_iter()
         .filter(|(uid, _)| *uid >= from && !skip.contains(&(pos.uidvalidity, *uid)))
         .collect();
     let found = items.len();
