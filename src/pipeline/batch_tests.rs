@@ -206,3 +206,43 @@ fn a_batch_left_open_does_not_swallow_later_letters() {
     let p = pipeline(dir.path(), &dir.path().join("att"));
     assert_eq!(count(&p, "SELECT count(*) FROM tickets"), 2);
 }
+
+#[test]
+fn maildir_moves_only_the_letters_its_batch_committed() {
+    use crate::source::maildir;
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(dir.path(), &dir.path().join("att"));
+    p.store()
+        .conn()
+        .execute_batch(
+            "CREATE TRIGGER fail_b BEFORE INSERT ON letters WHEN NEW.message_id = 'b@test.example'
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .unwrap();
+    let root = dir.path().join("mail");
+    maildir::ensure(&root).unwrap();
+    for (name, tag) in [("1.a", "a"), ("2.b", "b"), ("3.c", "c")] {
+        std::fs::write(root.join("new").join(name), appeal(tag, None, false)).unwrap();
+    }
+    let handle = super::Handle::new(p);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(maildir::pass(&root, &handle, None)).unwrap();
+    assert_eq!((report.processed, report.deferred), (2, 1));
+    let names = |sub: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(root.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("new"), ["2.b"]);
+    assert_eq!(names("cur"), ["1.a:2,S", "3.c:2,S"]);
+    let tickets = rt
+        .block_on(handle.with(|p| Ok(count(p, "SELECT count(*) FROM tickets"))))
+        .unwrap();
+    assert_eq!(tickets, 2);
+}
