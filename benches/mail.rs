@@ -272,6 +272,14 @@ fn main() {
     }
     let accepted_at = accepted_at
         .unwrap_or_else(|| panic!("replies not accepted in time; log {}", daemon.log.display()));
+    // BENCH_KEEP_DB=FILE: a copy of the database after the throughput part
+    // (commit and send times of every letter, for analysis).
+    if let Ok(keep) = std::env::var("BENCH_KEEP_DB") {
+        let _ = std::fs::remove_file(&keep);
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.execute("VACUUM INTO ?1", [&keep]))
+            .unwrap_or_else(|e| panic!("BENCH_KEEP_DB {keep}: {e}"));
+    }
     let delivered_at = delivered_at.unwrap_or_else(|| panic!("replies not delivered in time"));
 
     // 2. Latency, one letter at a time while the daemon IDLEs.

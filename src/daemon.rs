@@ -15,6 +15,7 @@ use crate::source::maildir;
 use crate::store::Store;
 use anyhow::Context;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -96,6 +97,14 @@ impl Services {
     fn start(cfg: Arc<Config>) -> anyhow::Result<Services> {
         let handle = open_handle(&cfg)?;
         let store = open_store(&cfg)?;
+        // The sender's connection never checkpoints the WAL itself: it runs
+        // on a runtime worker, and a checkpoint (two fsyncs) there holds up
+        // the SMTP connections. The pipeline's connection checkpoints on
+        // its commits, on its blocking thread, and after delivery passes.
+        store
+            .conn()
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .context("configuring the sender's database connection")?;
         let transport = transport(&cfg)?;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -105,6 +114,7 @@ impl Services {
             transport,
             cfg.clone(),
             wake,
+            handle.clone(),
             stop_rx.clone(),
         )));
         tasks.push(tokio::spawn(escalator(handle.clone(), stop_rx.clone())));
@@ -164,11 +174,14 @@ async fn sender(
     transport: Transport,
     cfg: Arc<Config>,
     wake: Arc<Notify>,
+    handle: Handle,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        if let Err(e) = deliver_due_until(&mut store, &transport, &cfg.outgoing, &stop).await {
-            tracing::error!(error = %e, "outbox delivery pass failed");
+        match deliver_due_until(&mut store, &transport, &cfg.outgoing, &stop).await {
+            Ok(r) if r.sent + r.retried + r.failed > 0 => checkpoint(&handle),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "outbox delivery pass failed"),
         }
         if *stop.borrow() {
             return;
@@ -190,6 +203,32 @@ async fn sender(
             _ = stop.changed() => return,
         }
     }
+}
+
+/// Checkpoint the WAL (PASSIVE: never waits for readers or the writer) on
+/// the pipeline's blocking thread, in the background: the sender's own
+/// connection does not checkpoint. At most one is queued at a time.
+fn checkpoint(handle: &Handle) {
+    static QUEUED: AtomicBool = AtomicBool::new(false);
+    if QUEUED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let handle = handle.clone();
+    tokio::spawn(async move {
+        let r = handle
+            .with(|p| {
+                QUEUED.store(false, Ordering::Release);
+                p.store()
+                    .conn()
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    .map_err(|e| crate::store::StoreError::from(e).into())
+            })
+            .await;
+        if let Err(e) = r {
+            QUEUED.store(false, Ordering::Release);
+            tracing::debug!(error = %e, "WAL checkpoint skipped");
+        }
+    });
 }
 
 /// The escalation timer: escalate what is due, then sleep until the next

@@ -11,19 +11,22 @@ use crate::outbox::compose::ComposeError;
 use crate::outbox::notices::File;
 use crate::outbox::OutgoingLetter;
 use crate::parse::{Attachment, Form, ParsedLetter};
+use crate::store::letters::Unit;
 use crate::store::letters::{insert_letter, insert_quarantine, LetterRecord};
 use crate::store::outbox::{count_auto_to, enqueue};
 use crate::store::tickets::{self, AttachmentRow, HistoryRow, RejectedRow, Ticket};
-use crate::store::{ts, Store, StoreError};
+use crate::store::{ts, Store};
 use crate::workflow::loops::{self, SendDecision};
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
+use rusqlite::Connection;
 
 pub(super) struct Ctx<'a> {
     pub identity: &'a str,
     pub raw: &'a [u8],
     pub parsed: &'a ParsedLetter,
     pub now: DateTime<Utc>,
+    /// The attachments' files when already written (before the write lock).
+    pub kept: Option<&'a [AttachmentRow]>,
 }
 
 impl Ctx<'_> {
@@ -136,7 +139,7 @@ pub(super) fn quarantine(
     c: &Ctx<'_>,
     reason: &str,
 ) -> Result<IngestReport, IngestError> {
-    let tx = p.store.begin()?;
+    let tx = p.store.unit()?;
     let lid = insert_letter(&tx, &c.record("quarantined", None, Some(reason)))?;
     insert_quarantine(
         &tx,
@@ -146,7 +149,7 @@ pub(super) fn quarantine(
         c.raw,
         c.now,
     )?;
-    tx.commit().map_err(StoreError::from)?;
+    tx.commit()?;
     Ok(c.report(Outcome::Quarantined, None, Some(reason.to_string()), false))
 }
 
@@ -155,9 +158,9 @@ pub(super) fn ignore(
     c: &Ctx<'_>,
     reason: &str,
 ) -> Result<IngestReport, IngestError> {
-    let tx = p.store.begin()?;
+    let tx = p.store.unit()?;
     insert_letter(&tx, &c.record("ignored", None, Some(reason)))?;
-    tx.commit().map_err(StoreError::from)?;
+    tx.commit()?;
     Ok(c.report(Outcome::Ignored, None, Some(reason.to_string()), false))
 }
 
@@ -181,6 +184,15 @@ pub(super) fn store_files(
             })
         })
         .collect()
+}
+
+/// The letter's kept attachments: written before the transaction already,
+/// or now.
+pub(super) fn kept_files(d: &Desk<'_>, c: &Ctx<'_>) -> Result<Vec<AttachmentRow>, IngestError> {
+    match c.kept {
+        Some(rows) => Ok(rows.to_vec()),
+        None => store_files(d, &c.parsed.attachments),
+    }
 }
 
 /// The stored files of a ticket, to attach to a routed letter. A file that
@@ -212,7 +224,7 @@ pub(super) fn rejected_rows(parsed: &ParsedLetter) -> Vec<RejectedRow> {
 /// Message-IDs to the ticket; a suppressed or uncomposable letter becomes a
 /// history row. Returns whether anything was queued.
 fn queue_all(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     d: &Desk<'_>,
     ticket: &str,
     fx: Effects,
@@ -281,7 +293,7 @@ pub(super) struct TicketCommit<'a> {
 }
 
 pub(super) fn commit_ticket(
-    tx: Transaction<'_>,
+    tx: Unit<'_>,
     d: &Desk<'_>,
     c: &Ctx<'_>,
     w: TicketCommit<'_>,
@@ -303,7 +315,7 @@ pub(super) fn commit_ticket(
         tickets::link_message(&tx, mid, &t.id)?;
     }
     let queued = queue_all(&tx, d, &t.id, w.fx, c.now, Some(lid))?;
-    tx.commit().map_err(StoreError::from)?;
+    tx.commit()?;
     Ok(queued)
 }
 
@@ -316,10 +328,10 @@ pub(super) fn commit_system(
     fx: Effects,
     now: DateTime<Utc>,
 ) -> Result<bool, IngestError> {
-    let tx = store.begin()?;
+    let tx = store.unit()?;
     tickets::update_ticket(&tx, t)?;
     let queued = queue_all(&tx, d, &t.id, fx, now, None)?;
-    tx.commit().map_err(StoreError::from)?;
+    tx.commit()?;
     Ok(queued)
 }
 
@@ -360,7 +372,7 @@ pub(super) fn oversize(
     } else {
         None
     };
-    let tx = store.begin()?;
+    let tx = store.unit()?;
     let lid = insert_letter(&tx, &c.record("quarantined", None, Some(&reason)))?;
     insert_quarantine(
         &tx,
@@ -385,7 +397,7 @@ pub(super) fn oversize(
             Err(e) => tracing::warn!(error = %e, "too-large notice not composed"),
         }
     }
-    tx.commit().map_err(StoreError::from)?;
+    tx.commit()?;
     Ok(c.report(Outcome::Quarantined, None, Some(reason), queued))
 }
 

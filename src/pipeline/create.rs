@@ -1,7 +1,7 @@
 //! A new appeal: classification, deadline, routing, the user's letter; and
 //! routing a ticket later (when its form becomes complete, or on command).
 
-use super::apply::{self, commit_ticket, rejected_rows, store_files, Ctx, Effects, TicketCommit};
+use super::apply::{self, commit_ticket, rejected_rows, Ctx, Effects, TicketCommit};
 use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
 use crate::store::tickets::Ticket;
 use crate::store::ts;
@@ -14,7 +14,7 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
     let (store, d) = p.split();
     let parsed = c.parsed;
     let wf = &d.cfg.workflow;
-    let kept = store_files(&d, &parsed.attachments)?;
+    let kept = apply::kept_files(&d, c)?;
     let rejected = rejected_rows(parsed);
     let form = &parsed.form;
     let missing = form.missing();
@@ -53,7 +53,7 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
         rejected_attachments: rejected.clone(),
         ..Default::default()
     };
-    let tx = store.begin()?;
+    let tx = store.unit()?;
     t.id = crate::store::tickets::allocate_id(&tx, &d.cfg.tickets.prefix, c.now)?;
     let mut fx = Effects::default();
     let missing_names: Vec<&str> = missing.iter().map(|f| f.machine_name()).collect();
@@ -200,7 +200,7 @@ pub(super) fn status_request(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestRepo
     let letter = d
         .composer
         .status_list(&to, &open, c.parsed.message_id.as_deref());
-    let tx = store.begin()?;
+    let tx = store.unit()?;
     crate::store::letters::insert_letter(&tx, &c.record("ignored", None, Some(reason)))?;
     let mut queued = false;
     match letter {
@@ -210,6 +210,6 @@ pub(super) fn status_request(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestRepo
         }
         Err(e) => tracing::warn!(error = %e, "status list not composed"),
     }
-    tx.commit().map_err(crate::store::StoreError::from)?;
+    tx.commit()?;
     Ok(c.report(Outcome::Ignored, None, Some(reason.into()), queued))
 }

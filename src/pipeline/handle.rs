@@ -1,8 +1,9 @@
 //! An async, cheaply cloned handle over the synchronous pipeline.
 //!
 //! rusqlite is blocking, so the pipeline runs under `spawn_blocking`, one
-//! letter at a time (a mutex): SQLite has one writer anyway, and serial
-//! processing keeps "exactly once" simple. After a commit that queued mail
+//! letter — or one batch of letters ([`Handle::ingest_batch`], one hop and
+//! one transaction) — at a time (a mutex): SQLite has one writer anyway,
+//! and serial processing keeps "exactly once" simple. After a commit that queued mail
 //! the handle wakes the sender ([`Handle::outbox_wake`]) at once — the outbox
 //! is never polled for new rows.
 
@@ -72,6 +73,30 @@ impl Handle {
             self.changed.notify_one();
         }
         Ok(r)
+    }
+
+    /// Process several letters in one transaction ([`Pipeline::ingest_batch`]);
+    /// one result per letter, in order. The sender is woken once, after the
+    /// commit.
+    pub async fn ingest_batch(&self, raws: Vec<Vec<u8>>) -> Vec<Result<IngestReport, IngestError>> {
+        let n = raws.len();
+        let results = match self.with(move |p| Ok(p.ingest_batch(&raws))).await {
+            Ok(r) => r,
+            Err(e) => {
+                let why = e.to_string();
+                (0..n)
+                    .map(|_| Err(IngestError::Batch(why.clone())))
+                    .collect()
+            }
+        };
+        let ok = || results.iter().filter_map(|r| r.as_ref().ok());
+        if ok().any(|r| r.queued_mail) {
+            self.wake.notify_one();
+        }
+        if ok().any(|r| matches!(r.outcome, super::Outcome::Created | super::Outcome::Updated)) {
+            self.changed.notify_one();
+        }
+        results
     }
 
     pub async fn reject_oversize(

@@ -8,8 +8,16 @@
 //! transaction with the raw letter, the ticket or its update, attachment
 //! rows, history, and the outgoing letters as outbox rows. Only after that
 //! commit may the source acknowledge the letter.
+//!
+//! [`Pipeline::ingest_batch`] takes several letters at once (a fetched IMAP
+//! batch): identities and parses first, without the write lock; then one
+//! write transaction with a savepoint per letter, so a letter that fails
+//! rolls back only its own rows, and one commit for all. The source
+//! acknowledges the batch's letters only after that commit.
 
 mod apply;
+#[cfg(test)]
+mod batch_tests;
 mod create;
 mod escalation;
 pub mod files;
@@ -82,6 +90,10 @@ pub enum IngestError {
     Gone,
     #[error("command key: {0}")]
     Key(String),
+    /// A letter of a batch not stored because the batch's transaction did
+    /// not commit (or an earlier letter stopped the batch); retried later.
+    #[error("not stored: {0}")]
+    Batch(String),
 }
 
 impl IngestError {
@@ -90,7 +102,7 @@ impl IngestError {
     pub fn is_transient(&self) -> bool {
         match self {
             IngestError::Store(e) => e.is_transient(),
-            IngestError::Attachment { .. } | IngestError::Gone => true,
+            IngestError::Attachment { .. } | IngestError::Gone | IngestError::Batch(_) => true,
             IngestError::Compose(_) | IngestError::Key(_) => false,
         }
     }
@@ -115,6 +127,9 @@ pub(crate) struct Desk<'a> {
     pub own_addresses: &'a [String],
     pub key: &'a ReplyKey,
 }
+
+/// Prepared statements kept by the pipeline's connection.
+const STATEMENT_CACHE: usize = 48;
 
 /// State key of the generated proof-of-receipt key (used when
 /// `[commands] secret_file` is not set).
@@ -152,6 +167,11 @@ impl Pipeline {
             &cfg.database.path,
             Duration::from_millis(cfg.database.busy_timeout_ms),
         )?;
+        // Every statement a letter runs stays compiled (rusqlite keeps 16 by
+        // default; the letter paths use about twenty).
+        store
+            .conn()
+            .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let composer = Composer::new(&cfg)?;
         let opts = cfg.parse_options();
         let mut own_addresses = cfg.workflow.own_addresses();
@@ -180,6 +200,16 @@ impl Pipeline {
         )
     }
 
+    /// The read-only parts alone.
+    fn desk(&self) -> Desk<'_> {
+        Desk {
+            cfg: &self.cfg,
+            composer: &self.composer,
+            own_addresses: &self.own_addresses,
+            key: &self.key,
+        }
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -194,7 +224,135 @@ impl Pipeline {
 
     /// Process one raw letter.
     pub fn ingest(&mut self, raw: &[u8]) -> Result<IngestReport, IngestError> {
+        let prepared = self.prepare(raw)?;
+        self.apply(raw, prepared)
+    }
+
+    /// Process several letters in one write transaction; one result per
+    /// letter, in order. A letter that fails rolls back only its own rows
+    /// (its savepoint). A transient failure stops the batch: the letters
+    /// before it are committed, it and the rest are returned as
+    /// [`IngestError::Batch`] or its own error, to be tried again. When the
+    /// commit itself fails, every letter is reported not stored.
+    pub fn ingest_batch(&mut self, raws: &[Vec<u8>]) -> Vec<Result<IngestReport, IngestError>> {
+        if raws.len() <= 1 {
+            return raws.iter().map(|raw| self.ingest(raw)).collect();
+        }
+        // Identities and parses without the write lock (the sender marks
+        // its letters meanwhile).
+        let prepared: Vec<_> = raws.iter().map(|raw| self.prepare(raw)).collect();
+        if let Err(e) = self.store.batch_begin() {
+            let why = e.to_string();
+            return raws
+                .iter()
+                .map(|_| Err(IngestError::Batch(why.clone())))
+                .collect();
+        }
+        // A panic must not leave the batch open under later letters.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.apply_batch(raws, prepared)
+        }));
+        match run {
+            Ok(results) => results,
+            Err(panic) => {
+                self.store.batch_rollback();
+                std::panic::resume_unwind(panic)
+            }
+        }
+    }
+
+    fn apply_batch(
+        &mut self,
+        raws: &[Vec<u8>],
+        prepared: Vec<Result<Prepared, IngestError>>,
+    ) -> Vec<Result<IngestReport, IngestError>> {
+        let mut out: Vec<Result<IngestReport, IngestError>> = Vec::with_capacity(raws.len());
+        let mut stopped: Option<String> = None;
+        for (raw, prep) in raws.iter().zip(prepared) {
+            if let Some(why) = &stopped {
+                out.push(Err(IngestError::Batch(why.clone())));
+                continue;
+            }
+            let r = prep.and_then(|p| self.apply(raw, p));
+            if !self.store.batch_open() {
+                // SQLite rolled the whole transaction back (disk full, I/O
+                // error): nothing of the batch is stored.
+                let why = match &r {
+                    Err(e) => format!("the batch's transaction was rolled back: {e}"),
+                    Ok(_) => "the batch's transaction was rolled back".to_string(),
+                };
+                unstore(&mut out, &why);
+                out.push(Err(IngestError::Batch(why.clone())));
+                stopped = Some(why);
+                continue;
+            }
+            if let Err(e) = &r {
+                if e.is_transient() {
+                    stopped = Some(format!("an earlier letter of the batch failed: {e}"));
+                }
+            }
+            out.push(r);
+        }
+        if self.store.batch_open() {
+            if let Err(e) = self.store.batch_commit() {
+                self.store.batch_rollback();
+                unstore(&mut out, &format!("the batch did not commit: {e}"));
+            }
+        }
+        out
+    }
+
+    /// The work before the write lock: identity, a first duplicate check
+    /// (to skip parsing a letter already stored) and the parse.
+    fn prepare(&self, raw: &[u8]) -> Result<Prepared, IngestError> {
         let identity = thread::identity(raw);
+        if self.store.seen(&identity)?.is_some() {
+            return Ok(Prepared {
+                identity,
+                parsed: None,
+                kept: None,
+            });
+        }
+        let parsed = self.parse(raw);
+        let kept = match &parsed {
+            Ok(p) if !p.attachments.is_empty() && self.keeps_files(p) => {
+                Some(apply::store_files(&self.desk(), &p.attachments)?)
+            }
+            _ => None,
+        };
+        Ok(Prepared {
+            identity,
+            parsed: Some(parsed),
+            kept,
+        })
+    }
+
+    /// Will the letter's attachments be kept whatever the database says?
+    /// True when it is not ignored or quarantined and not a status request
+    /// (those depend on its sender alone); a follow-up keeps them too.
+    fn keeps_files(&self, parsed: &crate::parse::ParsedLetter) -> bool {
+        let facts = IntakeFacts {
+            from: parsed.from.as_ref().map(|a| a.email.as_str()),
+            machine: parsed.machine.as_deref(),
+            own_addresses: &self.own_addresses,
+            tagged_ticket: None,
+            threaded_ticket: None,
+        };
+        intake::decide(&facts) == Intake::New && !is_status_request(parsed)
+    }
+
+    /// The reader is bounded and must never panic; should it anyway, the
+    /// letter is kept aside instead of being retried forever (`Err`).
+    fn parse(&self, raw: &[u8]) -> Result<crate::parse::ParsedLetter, ()> {
+        let opts = &self.opts;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_letter(raw, opts)))
+            .map_err(|_| ())
+    }
+
+    /// Decide and store one prepared letter (its own transaction, or a
+    /// savepoint in the open batch).
+    fn apply(&mut self, raw: &[u8], prepared: Prepared) -> Result<IngestReport, IngestError> {
+        let identity = prepared.identity;
         if let Some(seen) = self.store.seen(&identity)? {
             let message_id = quick_message_id(raw);
             tracing::info!(
@@ -209,14 +367,13 @@ impl Pipeline {
                 queued_mail: false,
             });
         }
-        // The reader is bounded and must never panic; should it anyway, the
-        // letter is kept aside instead of being retried forever.
-        let opts = &self.opts;
-        let parsed = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            parse_letter(raw, opts)
-        })) {
+        let parsed = match prepared.parsed {
+            Some(p) => p,
+            None => self.parse(raw),
+        };
+        let parsed = match parsed {
             Ok(p) => p,
-            Err(_) => {
+            Err(()) => {
                 let parsed = crate::parse::ParsedLetter {
                     message_id: quick_message_id(raw),
                     ..Default::default()
@@ -226,6 +383,7 @@ impl Pipeline {
                     raw,
                     parsed: &parsed,
                     now: Utc::now(),
+                    kept: None,
                 };
                 tracing::error!(
                     message_id = parsed.message_id.as_deref().unwrap_or("-"),
@@ -276,6 +434,7 @@ impl Pipeline {
             raw,
             parsed: &parsed,
             now,
+            kept: prepared.kept.as_deref(),
         };
         let report = match decision {
             Intake::Quarantine(reason) => apply::quarantine(self, &ctx, &reason)?,
@@ -324,8 +483,27 @@ impl Pipeline {
             raw: headers,
             parsed: &parsed,
             now: Utc::now(),
+            kept: None,
         };
         apply::oversize(self, &ctx, size, limit)
+    }
+}
+
+/// A letter's work done before the write lock.
+struct Prepared {
+    identity: String,
+    /// `None` when the letter looked like a duplicate (not parsed).
+    parsed: Option<Result<crate::parse::ParsedLetter, ()>>,
+    /// The attachments' files, written here when the letter will become or
+    /// update a ticket (fsync outside the write lock).
+    kept: Option<Vec<crate::store::tickets::AttachmentRow>>,
+}
+
+/// Turn the letters reported stored into "not stored": their batch did not
+/// commit.
+fn unstore(out: &mut [Result<IngestReport, IngestError>], why: &str) {
+    for r in out.iter_mut().filter(|r| r.is_ok()) {
+        *r = Err(IngestError::Batch(why.to_string()));
     }
 }
 

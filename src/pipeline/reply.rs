@@ -7,9 +7,7 @@
 //! looks like a command is refused, recorded, and answered with a short
 //! refusal (within the daily limit of automatic letters).
 
-use super::apply::{
-    self, commit_ticket, excerpt, rejected_rows, store_files, Ctx, Effects, TicketCommit,
-};
+use super::apply::{self, commit_ticket, excerpt, rejected_rows, Ctx, Effects, TicketCommit};
 use super::create::{route, send_to_line};
 use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
 use crate::store::tickets::Ticket;
@@ -33,7 +31,7 @@ pub(super) fn follow_up(
     let routed = p.store.was_routed(id)?;
     let (store, d) = p.split();
     let parsed = c.parsed;
-    let kept = store_files(&d, &parsed.attachments)?;
+    let kept = apply::kept_files(&d, c)?;
     let rejected = rejected_rows(parsed);
     let sender = c.sender().unwrap_or_default().to_string();
     let mut fx = Effects::default();
@@ -66,7 +64,7 @@ pub(super) fn follow_up(
         }
     }
     t.updated_at = ts(c.now);
-    let tx = store.begin()?;
+    let tx = store.unit()?;
     let queued = commit_ticket(
         tx,
         &d,

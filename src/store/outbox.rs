@@ -3,7 +3,7 @@
 use super::{parse_ts, ts, Result, Store};
 use crate::outbox::{OutgoingLetter, QueuedLetter};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 /// An outbox row as an admin sees it (`ticketd outbox list`).
@@ -31,36 +31,36 @@ pub struct Backlog {
 }
 
 /// Queue a composed letter inside the caller's transaction.
-pub fn enqueue(tx: &Transaction<'_>, l: &OutgoingLetter, at: DateTime<Utc>) -> Result<i64> {
+pub fn enqueue(tx: &Connection, l: &OutgoingLetter, at: DateTime<Utc>) -> Result<i64> {
     let to = serde_json::to_string(&l.to).unwrap_or_else(|_| "[]".into());
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox(message_id, ticket_id, kind, sender, recipients, raw, created_at, next_attempt)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-        params![l.message_id, l.ticket_id, l.kind, l.from, to, l.raw, ts(at)],
-    )?;
+    )?
+    .execute(params![l.message_id, l.ticket_id, l.kind, l.from, to, l.raw, ts(at)])?;
     Ok(tx.last_insert_rowid())
 }
 
 /// How many automatic letters went (or are queued) to `addr` about `ticket`
 /// since `since` — for the per-day loop limit.
 pub fn count_auto_to(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ticket: &str,
     addr: &str,
     since: DateTime<Utc>,
 ) -> Result<i64> {
-    Ok(tx.query_row(
-        "SELECT count(*) FROM outbox, json_each(outbox.recipients) AS r
-         WHERE outbox.ticket_id = ?1 AND lower(r.value) = lower(?2) AND outbox.created_at >= ?3",
-        params![ticket, addr, ts(since)],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached(
+            "SELECT count(*) FROM outbox, json_each(outbox.recipients) AS r
+             WHERE outbox.ticket_id = ?1 AND lower(r.value) = lower(?2) AND outbox.created_at >= ?3",
+        )?
+        .query_row(params![ticket, addr, ts(since)], |r| r.get(0))?)
 }
 
 impl Store {
     /// Pending letters due at `now`, oldest first.
     pub fn outbox_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedLetter>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT id, message_id, sender, recipients, raw, attempts, created_at FROM outbox
              WHERE status = 'pending' AND next_attempt <= ?1 ORDER BY next_attempt, id LIMIT ?2",
         )?;
@@ -82,35 +82,37 @@ impl Store {
 
     /// When the next pending letter falls due (None: nothing pending).
     pub fn outbox_next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let s: Option<String> = self.conn.query_row(
-            "SELECT min(next_attempt) FROM outbox WHERE status = 'pending'",
-            [],
-            |r| r.get(0),
-        )?;
+        let s: Option<String> = self
+            .conn
+            .prepare_cached("SELECT min(next_attempt) FROM outbox WHERE status = 'pending'")?
+            .query_row([], |r| r.get(0))?;
         Ok(s.as_deref().and_then(parse_ts))
     }
 
     pub fn outbox_mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-            params![id, ts(at)],
-        )?;
+        self.conn
+            .prepare_cached(
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            )?
+            .execute(params![id, ts(at)])?;
         Ok(())
     }
 
     pub fn outbox_mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2, last_error = ?3 WHERE id = ?1",
-            params![id, ts(next), error],
-        )?;
+        self.conn
+            .prepare_cached(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2, last_error = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, ts(next), error])?;
         Ok(())
     }
 
     pub fn outbox_mark_failed(&self, id: i64, error: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-            params![id, error],
-        )?;
+        self.conn
+            .prepare_cached(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            )?
+            .execute(params![id, error])?;
         Ok(())
     }
 

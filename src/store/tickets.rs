@@ -2,7 +2,7 @@
 
 use super::{ts, Result, Store};
 use chrono::{DateTime, Datelike, Utc};
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 /// A ticket as stored; serialises to the contract's `tickets show --json`
@@ -109,11 +109,8 @@ impl Store {
     pub fn ticket(&self, id: &str) -> Result<Option<Ticket>> {
         Ok(self
             .conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM tickets WHERE id = ?1"),
-                [id],
-                from_row,
-            )
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM tickets WHERE id = ?1"))?
+            .query_row([id], from_row)
             .optional()?)
     }
 
@@ -185,11 +182,8 @@ impl Store {
     pub fn ticket_by_message_id(&self, message_id: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT ticket_id FROM ticket_messages WHERE message_id = ?1",
-                [message_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT ticket_id FROM ticket_messages WHERE message_id = ?1")?
+            .query_row([message_id], |r| r.get(0))
             .optional()?)
     }
 
@@ -237,117 +231,129 @@ impl Store {
 /// Allocate the next ticket ID for `prefix` in the year of `at`, inside the
 /// letter's transaction: a crash before commit leaves no trace, a committed
 /// number is never handed out again.
-pub fn allocate_id(tx: &Transaction<'_>, prefix: &str, at: DateTime<Utc>) -> Result<String> {
+pub fn allocate_id(tx: &Connection, prefix: &str, at: DateTime<Utc>) -> Result<String> {
     let year = at.year();
-    let n: i64 = tx.query_row(
-        "INSERT INTO ticket_seq(prefix, year, last) VALUES (?1, ?2, 1)
-         ON CONFLICT(prefix, year) DO UPDATE SET last = last + 1 RETURNING last",
-        params![prefix, year],
-        |r| r.get(0),
-    )?;
+    let n: i64 = tx
+        .prepare_cached(
+            "INSERT INTO ticket_seq(prefix, year, last) VALUES (?1, ?2, 1)
+             ON CONFLICT(prefix, year) DO UPDATE SET last = last + 1 RETURNING last",
+        )?
+        .query_row(params![prefix, year], |r| r.get(0))?;
     Ok(format!("{prefix}-{year}-{n:06}"))
 }
 
-pub fn insert_ticket(tx: &Transaction<'_>, t: &Ticket) -> Result<()> {
-    tx.execute(
-        &format!(
-            "INSERT INTO tickets({COLUMNS}) VALUES
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
-        ),
-        params![
-            t.id, t.status, t.kind, t.priority, t.line, t.assignee, t.requester, t.reply_to, t.subject,
-            t.organization, t.full_name, t.location, t.room, t.floor, t.phone, t.phone_ext, t.description,
-            t.note, t.created_at, t.updated_at, t.deadline, t.escalated_for
-        ],
-    )?;
+pub fn insert_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO tickets({COLUMNS}) VALUES
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+    );
+    tx.prepare_cached(&sql)?.execute(params![
+        t.id,
+        t.status,
+        t.kind,
+        t.priority,
+        t.line,
+        t.assignee,
+        t.requester,
+        t.reply_to,
+        t.subject,
+        t.organization,
+        t.full_name,
+        t.location,
+        t.room,
+        t.floor,
+        t.phone,
+        t.phone_ext,
+        t.description,
+        t.note,
+        t.created_at,
+        t.updated_at,
+        t.deadline,
+        t.escalated_for
+    ])?;
     Ok(())
 }
 
 /// Write back every mutable column of a ticket.
-pub fn update_ticket(tx: &Transaction<'_>, t: &Ticket) -> Result<()> {
-    tx.execute(
+pub fn update_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
+    tx.prepare_cached(
         "UPDATE tickets SET status = ?2, kind = ?3, priority = ?4, line = ?5, assignee = ?6,
             organization = ?7, full_name = ?8, location = ?9, room = ?10, floor = ?11, phone = ?12,
             phone_ext = ?13, description = ?14, note = ?15, updated_at = ?16, deadline = ?17,
             escalated_for = ?18
          WHERE id = ?1",
-        params![
-            t.id,
-            t.status,
-            t.kind,
-            t.priority,
-            t.line,
-            t.assignee,
-            t.organization,
-            t.full_name,
-            t.location,
-            t.room,
-            t.floor,
-            t.phone,
-            t.phone_ext,
-            t.description,
-            t.note,
-            t.updated_at,
-            t.deadline,
-            t.escalated_for
-        ],
-    )?;
+    )?
+    .execute(params![
+        t.id,
+        t.status,
+        t.kind,
+        t.priority,
+        t.line,
+        t.assignee,
+        t.organization,
+        t.full_name,
+        t.location,
+        t.room,
+        t.floor,
+        t.phone,
+        t.phone_ext,
+        t.description,
+        t.note,
+        t.updated_at,
+        t.deadline,
+        t.escalated_for
+    ])?;
     Ok(())
 }
 
 pub fn add_history(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ticket: &str,
     h: &HistoryRow,
     letter_id: Option<i64>,
 ) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO history(ticket_id, at, actor, action, from_status, to_status, detail, letter_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![ticket, h.at, h.actor, h.action, h.from, h.to, h.detail, letter_id],
-    )?;
+    )?
+    .execute(params![ticket, h.at, h.actor, h.action, h.from, h.to, h.detail, letter_id])?;
     Ok(())
 }
 
 pub fn add_attachment(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ticket: &str,
     letter_id: i64,
     a: &AttachmentRow,
 ) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO attachments(ticket_id, letter_id, filename, content_type, size, sha256)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            ticket,
-            letter_id,
-            a.filename,
-            a.content_type,
-            a.size,
-            a.sha256
-        ],
-    )?;
+    )?
+    .execute(params![
+        ticket,
+        letter_id,
+        a.filename,
+        a.content_type,
+        a.size,
+        a.sha256
+    ])?;
     Ok(())
 }
 
-pub fn add_rejected(
-    tx: &Transaction<'_>,
-    ticket: &str,
-    letter_id: i64,
-    r: &RejectedRow,
-) -> Result<()> {
-    tx.execute(
+pub fn add_rejected(tx: &Connection, ticket: &str, letter_id: i64, r: &RejectedRow) -> Result<()> {
+    tx.prepare_cached(
         "INSERT INTO rejected_attachments(ticket_id, letter_id, filename, reason) VALUES (?1, ?2, ?3, ?4)",
-        params![ticket, letter_id, r.filename, r.reason],
-    )?;
+    )?
+    .execute(params![ticket, letter_id, r.filename, r.reason])?;
     Ok(())
 }
 
 /// Remember that `message_id` belongs to `ticket` (first writer wins).
-pub fn link_message(tx: &Transaction<'_>, message_id: &str, ticket: &str) -> Result<()> {
-    tx.execute(
+pub fn link_message(tx: &Connection, message_id: &str, ticket: &str) -> Result<()> {
+    tx.prepare_cached(
         "INSERT OR IGNORE INTO ticket_messages(message_id, ticket_id) VALUES (?1, ?2)",
-        params![message_id, ticket],
-    )?;
+    )?
+    .execute(params![message_id, ticket])?;
     Ok(())
 }

@@ -55,6 +55,20 @@ pub struct IntakeError {
 pub trait Intake: Clone + Send + Sync + 'static {
     /// Process one raw letter; `Ok` carries a one-line summary for the log.
     fn ingest(&self, raw: Vec<u8>) -> impl Future<Output = Result<String, IntakeError>> + Send;
+    /// Process a fetched batch, one result per letter in order; every `Ok`
+    /// is committed when this returns. By default one letter at a time.
+    fn ingest_batch(
+        &self,
+        raws: Vec<Vec<u8>>,
+    ) -> impl Future<Output = Vec<Result<String, IntakeError>>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(raws.len());
+            for raw in raws {
+                out.push(self.ingest(raw).await);
+            }
+            out
+        }
+    }
     /// Record a letter too large to download from its headers alone.
     fn reject_oversize(
         &self,
@@ -415,6 +429,13 @@ impl Intake for crate::pipeline::Handle {
             .await
             .map(|r| summary(&r))
             .map_err(intake_error)
+    }
+    async fn ingest_batch(&self, raws: Vec<Vec<u8>>) -> Vec<Result<String, IntakeError>> {
+        crate::pipeline::Handle::ingest_batch(self, raws)
+            .await
+            .into_iter()
+            .map(|r| r.map(|r| summary(&r)).map_err(intake_error))
+            .collect()
     }
     async fn reject_oversize(
         &self,

@@ -6,8 +6,8 @@
 //! 3. The rest in UID order, in batches bounded by count and bytes (so
 //!    memory stays near the largest letter), `BODY.PEEK[]` by UID; the next
 //!    batch is fetched while the pipeline works on the current one.
-//! 4. Each letter is committed by the pipeline; the committed ones of a
-//!    batch are then acknowledged together (MOVE, or COPY + `\Deleted` +
+//! 4. A batch's letters are committed by the pipeline in one transaction
+//!    (a savepoint per letter); the committed ones are then acknowledged together (MOVE, or COPY + `\Deleted` +
 //!    UID EXPUNGE, or `+FLAGS (\Seen)`), and the last UID is recorded.
 //!
 //! A crash anywhere leaves uncommitted letters on the server; a committed
@@ -289,11 +289,11 @@ async fn fetch_bodies(
     .map_err(proto("UID FETCH (BODY.PEEK[])"))
 }
 
-/// Hand a fetched batch to the pipeline in UID order. Returns the UIDs
-/// committed and, when a transient failure stopped the batch, the error
-/// (the rest of the batch stays on the server). One letter's bytes are
-/// copied out just before it is processed and its FETCH response freed
-/// then: the batch is held once, not twice.
+/// Hand a fetched batch to the pipeline in UID order, in one call (one
+/// transaction). Returns the UIDs committed and, when a transient failure
+/// stopped the batch, the error (that letter and the rest stay on the
+/// server). Each letter's bytes are copied out of its FETCH response and the
+/// response freed at once: the batch is held once, not twice.
 async fn ingest_batch<I: Intake>(
     intake: &I,
     batch: &[u32],
@@ -307,14 +307,20 @@ async fn ingest_batch<I: Intake>(
         .filter(|f| f.uid.is_some_and(|uid| batch.contains(&uid)) && f.body().is_some())
         .collect();
     fetched.sort_by_key(|f| std::cmp::Reverse(f.uid));
-    let mut done = Vec::with_capacity(fetched.len());
+    let mut uids = Vec::with_capacity(fetched.len());
+    let mut raws = Vec::with_capacity(fetched.len());
     while let Some(f) = fetched.pop() {
         let (Some(uid), Some(body)) = (f.uid, f.body()) else {
             continue;
         };
-        let raw = body.to_vec();
+        raws.push(body.to_vec());
+        uids.push(uid);
         drop(f);
-        match intake.ingest(raw).await {
+    }
+    let results = intake.ingest_batch(raws).await;
+    let mut done = Vec::with_capacity(uids.len());
+    for (uid, result) in uids.into_iter().zip(results) {
+        match result {
             Ok(summary) => {
                 tracing::debug!(uid, "{summary}");
                 done.push(uid);
