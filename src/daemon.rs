@@ -105,6 +105,12 @@ impl Services {
             .conn()
             .pragma_update(None, "wal_autocheckpoint", 0)
             .context("configuring the sender's database connection")?;
+        // Its marks need not reach the disk before the next send: after a
+        // power loss a lost "sent" mark resends that letter, nothing more.
+        store
+            .conn()
+            .pragma_update(None, "synchronous", "NORMAL")
+            .context("configuring the sender's database connection")?;
         let transport = transport(&cfg)?;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();

@@ -10,9 +10,11 @@
 use super::file::FileTransport;
 use super::{QueuedLetter, SendError};
 use crate::config::Outgoing;
+use crate::store::outbox::Mark;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use tokio::sync::watch;
@@ -118,12 +120,15 @@ pub async fn deliver_due_until(
 }
 
 /// The dispatcher: reads due rows (the only reader) and hands each to one
-/// of at most `width` concurrent sends; every outcome is marked as soon as
-/// it arrives. A row is handed out at most once per pass (rows in flight and
-/// rows already tried are skipped when the store is read again), so no row
-/// is ever sent by two connections at once, and a retry due at once waits
-/// for the next pass. A crash between a send and its mark resends at most
-/// the letters in flight.
+/// of at most `width` concurrent sends. Outcomes are written in groups, one
+/// transaction each, without waiting while intake holds the write lock
+/// (the connections go on sending meanwhile); at most `width` are owed at
+/// a time, and all are written before the pass returns. A row is handed
+/// out at most once per pass (rows in flight and rows already tried are
+/// skipped when the store is read again), so no row is ever sent by two
+/// connections at once, and a retry due at once waits for the next pass. A
+/// crash between a send and its mark resends at most the letters in flight
+/// and those owed: one with `width` 1, at most 2 × `width` − 1.
 ///
 /// `send` takes the letter and gives it back with the outcome.
 pub async fn dispatch<F, Fut>(
@@ -142,9 +147,12 @@ where
     let mut handed_out: HashSet<i64> = HashSet::new();
     let mut queue: VecDeque<QueuedLetter> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
+    // Outcomes not written yet (intake's transaction held the lock).
+    let mut marks: Vec<Mark> = Vec::new();
     // Whether reading the store again may find rows not handed out yet.
     let mut may_find = true;
     loop {
+        // Keep the connections busy first: reading never waits for a writer.
         while in_flight.len() < width && !*stop.borrow() {
             if queue.is_empty() && may_find {
                 queue = fresh(store.outbox_due(Utc::now(), BATCH + width)?, &handed_out);
@@ -156,10 +164,22 @@ where
             handed_out.insert(letter.id);
             in_flight.push(send(letter));
         }
+        // Then write the outcomes, all at once, without waiting for the
+        // lock — unless `width` are owed already or nothing else is left to
+        // do. A crash resends the letters in flight and those whose outcome
+        // is not written: at most 2 × width − 1 (one letter with width 1,
+        // where every outcome is written before the next send).
+        let wait = marks.len() >= width || in_flight.is_empty();
+        if store.outbox_marks(&marks, wait)? {
+            marks.clear();
+        }
         let Some((letter, result)) = in_flight.next().await else {
             return Ok(report);
         };
-        mark(store, cfg, &letter, result, &mut report)?;
+        marks.push(outcome(cfg, &letter, result, &mut report));
+        while let Some(Some((letter, result))) = in_flight.next().now_or_never() {
+            marks.push(outcome(cfg, &letter, result, &mut report));
+        }
         may_find = true;
     }
 }
@@ -171,41 +191,53 @@ pub fn fresh(due: Vec<QueuedLetter>, handed_out: &HashSet<i64>) -> VecDeque<Queu
         .collect()
 }
 
-/// Record one outcome: sent, retry later, or failed.
-fn mark(
-    store: &Store,
+/// One outcome — sent, retry later, or failed — logged and counted now,
+/// written with the next group of marks.
+fn outcome(
     cfg: &Outgoing,
     letter: &QueuedLetter,
     result: Result<(), SendError>,
     report: &mut DeliveryReport,
-) -> Result<(), StoreError> {
+) -> Mark {
     match result {
         Ok(()) => {
-            store.outbox_mark_sent(letter.id, Utc::now())?;
             tracing::info!(message_id = %letter.message_id, "letter sent");
             report.sent += 1;
+            Mark::Sent {
+                id: letter.id,
+                at: Utc::now(),
+            }
         }
         Err(e) if e.is_transient() => {
             match next_attempt(Utc::now(), letter.created_at, letter.attempts, cfg) {
                 Some(next) => {
                     tracing::warn!(message_id = %letter.message_id, error = %e, retry_at = %next, "delivery failed, will retry");
-                    store.outbox_mark_retry(letter.id, next, &e.to_string())?;
                     report.retried += 1;
+                    Mark::Retry {
+                        id: letter.id,
+                        next,
+                        error: e.to_string(),
+                    }
                 }
                 None => {
                     tracing::error!(message_id = %letter.message_id, error = %e, "delivery failed for too long, giving up");
-                    store.outbox_mark_failed(letter.id, &format!("gave up: {e}"))?;
                     report.failed += 1;
+                    Mark::Failed {
+                        id: letter.id,
+                        error: format!("gave up: {e}"),
+                    }
                 }
             }
         }
         Err(e) => {
             tracing::error!(message_id = %letter.message_id, error = %e, "delivery refused");
-            store.outbox_mark_failed(letter.id, &e.to_string())?;
             report.failed += 1;
+            Mark::Failed {
+                id: letter.id,
+                error: e.to_string(),
+            }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -344,6 +376,45 @@ mod tests {
             }
             assert_eq!(statuses(&store), want);
         }
+    }
+
+    #[test]
+    fn marks_do_not_wait_for_intake_and_all_land() {
+        // Another connection holds the write lock (intake's transaction)
+        // while the pass runs: sending goes on, the outcomes are written
+        // once the lock is free, none is lost or written twice.
+        let (dir, mut store) = store_with(40);
+        let other = Store::open(
+            &dir.path().join("db.sqlite3"),
+            std::time::Duration::from_millis(500),
+        )
+        .unwrap();
+        other.conn().execute_batch("BEGIN IMMEDIATE").unwrap();
+        let pending = [Mark::Sent {
+            id: 1,
+            at: Utc::now(),
+        }];
+        assert!(
+            !store.outbox_marks(&pending, false).unwrap(),
+            "a locked database is reported, not waited for"
+        );
+        assert_eq!(statuses(&store), vec![("pending".to_string(), 40)]);
+        let fake = Fake::default();
+        let (_keep, never) = watch::channel(false);
+        // Intake commits on its own thread, as in the daemon.
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            other.conn().execute_batch("COMMIT").unwrap();
+        });
+        let cfg = cfg();
+        let report = run(dispatch(&mut store, 4, &cfg, &never, |l| {
+            fake.send(l, 1000, 1000)
+        }))
+        .unwrap();
+        release.join().unwrap();
+        assert_eq!(report.sent, 40);
+        assert!(fake.sends.lock().unwrap().values().all(|&n| n == 1));
+        assert_eq!(statuses(&store), vec![("sent".to_string(), 40)]);
     }
 
     #[test]

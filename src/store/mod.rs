@@ -83,6 +83,8 @@ pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
 /// An open database.
 pub struct Store {
     conn: Connection,
+    /// How long a write waits for another writer's lock.
+    busy: Duration,
 }
 
 impl Store {
@@ -102,7 +104,10 @@ impl Store {
         };
         let conn = open(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
         conn.busy_timeout(busy_timeout)?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            busy: busy_timeout,
+        };
         store.setup(path)?;
         Ok(store)
     }
@@ -118,8 +123,14 @@ impl Store {
         // cache_size: 1 MiB per connection (SQLite's default is 2 MiB); the
         // daemon keeps two connections (pipeline, sender) and its hot pages
         // (indexes, the latest rows) fit; the OS page cache holds the rest.
+        // synchronous = FULL: a commit is on disk before the source is told
+        // to let the letter go (MOVE, cur/), even across a power loss; with
+        // NORMAL a WAL commit may roll back after one. Intake commits a
+        // whole batch at once, so this is one fsync per batch. The daemon's
+        // sender lowers it for its own marks (a lost mark resends a letter,
+        // it loses none).
         self.conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024;",
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024;",
         )?;
         let found: i64 = self
             .conn

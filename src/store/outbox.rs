@@ -22,6 +22,24 @@ pub struct OutboxRow {
     pub sent_at: Option<String>,
 }
 
+/// The outcome of one delivery, to be written ([`Store::outbox_marks`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    Sent {
+        id: i64,
+        at: DateTime<Utc>,
+    },
+    Retry {
+        id: i64,
+        next: DateTime<Utc>,
+        error: String,
+    },
+    Failed {
+        id: i64,
+        error: String,
+    },
+}
+
 /// Backlog summary for `ticketd status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Backlog {
@@ -114,6 +132,41 @@ impl Store {
             )?
             .execute(params![id, error])?;
         Ok(())
+    }
+
+    /// Write several outcomes in one transaction. With `wait` false the
+    /// call does not wait for the database's write lock: `Ok(false)` when
+    /// another writer (intake's transaction) holds it, nothing written.
+    pub fn outbox_marks(&self, marks: &[Mark], wait: bool) -> Result<bool> {
+        if marks.is_empty() {
+            return Ok(true);
+        }
+        if !wait {
+            self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        }
+        let begun = self.conn.execute_batch("BEGIN IMMEDIATE");
+        if !wait {
+            self.conn.busy_timeout(self.busy)?;
+        }
+        match begun {
+            Ok(()) => {}
+            Err(e) if !wait && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                return Ok(false)
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let written = marks.iter().try_for_each(|m| match m {
+            Mark::Sent { id, at } => self.outbox_mark_sent(*id, *at),
+            Mark::Retry { id, next, error } => self.outbox_mark_retry(*id, *next, error),
+            Mark::Failed { id, error } => self.outbox_mark_failed(*id, error),
+        });
+        match written.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?)) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     /// Requeue failed letters (all, or one by id); returns how many.
