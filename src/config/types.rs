@@ -240,8 +240,9 @@ pub struct Outgoing {
     #[serde(default = "default_give_up")]
     pub give_up_hours: u64,
     /// SMTP connections delivering in parallel (1..=32); each outbox row is
-    /// sent by one connection at a time. A crash may resend up to this many
-    /// letters (those in flight), never lose one.
+    /// sent by one connection at a time. A crash may resend up to 2 × N − 1
+    /// letters (in flight, or sent with the mark not yet written), never
+    /// lose one; with 1, at most one.
     #[serde(default = "default_connections")]
     pub connections: u32,
 }
