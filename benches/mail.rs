@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use support::daemon::Daemon;
+use support::db::{sent_count, ticket_count};
 use support::{imap, letters, servers, ConfigOpts, SUPPORT};
 
 const USERS: [&str; 2] = ["user1@example.com", "user2@example.com"];
@@ -92,32 +93,6 @@ fn letter(i: usize, tag: &str) -> Vec<u8> {
     out.extend_from_slice(&screenshot(tag));
     out.extend_from_slice(b"--bb--\r\n");
     out
-}
-
-fn sent_count(db: &std::path::Path) -> usize {
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return 0;
-    };
-    conn.query_row(
-        "SELECT count(*) FROM outbox WHERE status = 'sent'",
-        [],
-        |r| r.get::<_, i64>(0),
-    )
-    .map(|n| n as usize)
-    .unwrap_or(0)
-}
-
-fn ticket_count(db: &std::path::Path) -> usize {
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return 0;
-    };
-    conn.query_row("SELECT count(*) FROM tickets", [], |r| r.get::<_, i64>(0))
-        .map(|n| n as usize)
-        .unwrap_or(0)
 }
 
 fn delivered() -> usize {

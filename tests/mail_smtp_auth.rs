@@ -62,13 +62,6 @@ fn start(config: &Path) -> Daemon {
     daemon
 }
 
-fn stop(mut daemon: Daemon) {
-    daemon.signal("TERM");
-    assert!(daemon
-        .wait_exit(Duration::from_secs(10))
-        .is_some_and(|s| s.success()));
-}
-
 #[test]
 fn auth_with_the_right_password_delivers() {
     let config = config("auth-ok", Some(support::PASSWORD));
@@ -79,7 +72,7 @@ fn auth_with_the_right_password_delivers() {
         &letters::appeal("user1@example.com", "auth-ok-1"),
     );
     imap::wait_reply("user1@example.com", "auth-ok-1", Duration::from_secs(15));
-    stop(daemon);
+    daemon.stop();
 }
 
 #[test]
@@ -117,7 +110,7 @@ fn wrong_password_keeps_letters_queued_with_the_fix() {
         imap::replies_to(&imap::list("user2@example.com", "INBOX"), "auth-bad-1"),
         0
     );
-    stop(daemon);
+    daemon.stop();
 }
 
 #[test]
@@ -151,5 +144,5 @@ fn server_demanding_auth_refuses_a_ticketd_without_credentials() {
         err.contains("554") && err.contains("Access denied"),
         "the server's refusal is kept: {row:#}"
     );
-    stop(daemon);
+    daemon.stop();
 }

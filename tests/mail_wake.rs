@@ -13,25 +13,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::daemon::{ticketd, Daemon};
+use support::db::sent_count;
 use support::{imap, letters, servers, ConfigOpts, SUPPORT};
 
 /// The bound for the test: well under Dovecot's 500 ms IDLE delay.
 const BOUND: Duration = Duration::from_millis(300);
-
-fn sent_count(db: &Path) -> usize {
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return 0;
-    };
-    conn.query_row(
-        "SELECT count(*) FROM outbox WHERE status = 'sent'",
-        [],
-        |r| r.get::<_, i64>(0),
-    )
-    .map(|n| n as usize)
-    .unwrap_or(0)
-}
 
 /// Run `store` (which puts one letter on the server) and time it until the
 /// daemon's SMTP server has accepted one more reply.

@@ -18,6 +18,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod db;
 pub mod desk;
 pub mod imap;
 pub mod letters;
