@@ -189,7 +189,7 @@ fn main() {
     let stand_in = rt.spawn(stand_in.serve(Default::default(), stand_in_rx));
     let dir = s.test_dir("bench");
     let opts = ConfigOpts {
-        log_level: "warn".into(),
+        log_level: std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
         ..ConfigOpts::default()
     };
     let config = s.write_config(&dir, &opts);
@@ -254,6 +254,11 @@ fn main() {
         rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .and_then(|c| c.execute("VACUUM INTO ?1", [&keep]))
             .unwrap_or_else(|e| panic!("BENCH_KEEP_DB {keep}: {e}"));
+    }
+    // BENCH_KEEP_LOG=FILE: a copy of the daemon's log of the throughput part
+    // (with BENCH_LOG=debug: the timing of every IMAP command).
+    if let Ok(keep) = std::env::var("BENCH_KEEP_LOG") {
+        std::fs::copy(&daemon.log, &keep).unwrap_or_else(|e| panic!("BENCH_KEEP_LOG {keep}: {e}"));
     }
     let delivered_at = delivered_at.unwrap_or_else(|| panic!("replies not delivered in time"));
 

@@ -36,8 +36,32 @@ pub const SUPPORT: &str = "support@sed.example.org";
 
 const DIR_PREFIX: &str = "ticketd-mailtest-";
 
+/// Where the servers keep their spools (Dovecot's mailboxes, Postfix's
+/// queue, sockets, logs): a tmpfs (`/dev/shm`) when there is one, unless
+/// `TICKETD_TEST_SPOOL=disk`. On this project's VMs the disk is ext4 without
+/// a journal, where every file created after many deletions walks the
+/// recently deleted inodes; Postfix and Dovecot create and delete files for
+/// every letter, so on disk they spent a third of their CPU there. ticketd's
+/// own files (its database, attachments, logs: [`Servers::test_dir`]) stay
+/// on the disk, under the temporary directory, so its fsyncs cost what they
+/// cost.
+fn spool_root() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    let wanted = std::env::var("TICKETD_TEST_SPOOL").map_or(true, |v| v != "disk");
+    let writable = tempfile::tempdir_in(shm).is_ok();
+    if wanted && writable {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 pub struct Servers {
+    /// The servers' directory (ports.env, configs, spools, pid files, logs).
     pub dir: PathBuf,
+    /// ticketd's working directories, one per test ([`Servers::test_dir`]),
+    /// on the disk.
+    work: PathBuf,
     pub imap_port: u16,
     pub imaps_port: u16,
     pub lmtp_port: u16,
@@ -87,14 +111,19 @@ impl Servers {
     fn start() -> Result<Servers, String> {
         reap_stale();
         run(&mut Command::new(scripts().join("install")))?;
-        let dir = tempfile::Builder::new()
-            .prefix(DIR_PREFIX)
-            .tempdir()
-            .map_err(|e| e.to_string())?
-            .keep();
-        fs::write(dir.join("owner.pid"), std::process::id().to_string())
-            .map_err(|e| e.to_string())?;
-        spawn_reaper(&dir)?;
+        let make = |root: &Path| -> Result<PathBuf, String> {
+            let dir = tempfile::Builder::new()
+                .prefix(DIR_PREFIX)
+                .tempdir_in(root)
+                .map_err(|e| format!("{}: {e}", root.display()))?
+                .keep();
+            fs::write(dir.join("owner.pid"), std::process::id().to_string())
+                .map_err(|e| e.to_string())?;
+            Ok(dir)
+        };
+        let dir = make(&spool_root())?;
+        let work = make(&std::env::temp_dir())?;
+        spawn_reaper(&dir, &work)?;
         run(Command::new(scripts().join("setup")).arg(&dir))?;
         let env = fs::read_to_string(dir.join("ports.env")).map_err(|e| e.to_string())?;
         let get = |key: &str| -> Result<String, String> {
@@ -120,6 +149,7 @@ impl Servers {
             dovecot: Mutex::new(None),
             postfix: Mutex::new(None),
             dir,
+            work,
         };
         s.start_dovecot();
         s.start_smtp();
@@ -229,7 +259,7 @@ impl Servers {
 
     /// A fresh directory for one test's ticketd (database, logs, config).
     pub fn test_dir(&self, name: &str) -> PathBuf {
-        let dir = self.dir.join("tests").join(name);
+        let dir = self.work.join(name);
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         dir
@@ -411,11 +441,11 @@ pub fn signal_pid(target: &str, signal: &str) {
 
 /// A watchdog outside the test process: when the test binary exits (passed,
 /// panicked, killed), it stops every server whose pid file is in `dir` and
-/// removes `dir`.
-fn spawn_reaper(dir: &Path) -> Result<(), String> {
+/// removes `dir` and `work`.
+fn spawn_reaper(dir: &Path, work: &Path) -> Result<(), String> {
     use std::os::unix::process::CommandExt;
     let script = r#"
-owner=$1; dir=$2
+owner=$1; dir=$2; work=$3
 while [ -d "/proc/$owner" ]; do sleep 0.2; done
 signal_all() {
     for f in "$dir"/*.pid; do
@@ -428,7 +458,7 @@ signal_all() {
 signal_all TERM
 sleep 1
 signal_all KILL
-[ -n "${TICKETD_KEEP_MAILTEST:-}" ] || rm -rf "$dir"
+[ -n "${TICKETD_KEEP_MAILTEST:-}" ] || rm -rf "$dir" "$work"
 "#;
     Command::new("sh")
         .arg("-c")
@@ -436,6 +466,7 @@ signal_all KILL
         .arg("reaper")
         .arg(std::process::id().to_string())
         .arg(dir)
+        .arg(work)
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -448,10 +479,15 @@ signal_all KILL
 /// Kill servers left by test runs whose process is gone (e.g. its reaper
 /// was killed too) and remove their directories.
 fn reap_stale() {
-    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
+    let mut roots = vec![std::env::temp_dir()];
+    if Path::new("/dev/shm").is_dir() {
+        roots.push(PathBuf::from("/dev/shm"));
+    }
+    for entry in roots
+        .iter()
+        .filter_map(|r| fs::read_dir(r).ok())
+        .flat_map(|e| e.flatten())
+    {
         let dir = entry.path();
         let is_ours = entry.file_name().to_string_lossy().starts_with(DIR_PREFIX);
         let owner = fs::read_to_string(dir.join("owner.pid")).unwrap_or_default();

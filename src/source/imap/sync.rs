@@ -7,8 +7,10 @@
 //!    memory stays near the largest letter), `BODY.PEEK[]` by UID; the next
 //!    batch is fetched while the pipeline works on the current one.
 //! 4. A batch's letters are committed by the pipeline in one transaction
-//!    (a savepoint per letter); the committed ones are then acknowledged together (MOVE, or COPY + `\Deleted` +
-//!    UID EXPUNGE, or `+FLAGS (\Seen)`), and the last UID is recorded.
+//!    (a savepoint per letter); the committed ones are then acknowledged
+//!    together (MOVE, or COPY + `\Deleted` + UID EXPUNGE, or
+//!    `+FLAGS (\Seen)`), and the last UID is recorded. The session does
+//!    this while the pipeline commits the next batch.
 //!
 //! A crash anywhere leaves uncommitted letters on the server; a committed
 //! but unacknowledged letter comes back as a duplicate and is acknowledged
@@ -22,6 +24,8 @@ use tokio::sync::watch;
 use super::conn::{proto, Caps, Session};
 use super::{timed, ImapError, Intake, Position, Settings, KEY_LAST_SYNC, KEY_LAST_UID};
 
+/// How often the last UID is written while a pass goes on.
+const RECORD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// At most this many letters per body FETCH.
 const BATCH_LETTERS: usize = 64;
 /// At most this many bytes per body FETCH; a larger letter goes alone, so
@@ -230,9 +234,9 @@ async fn pass<I: Intake>(
         }
     }
 
-    // The next batch is fetched while the pipeline works on this one (the
-    // IMAP round trip overlaps the parse and commit); it is acknowledged
-    // only after its own letters are committed, as before.
+    // Three things overlap: the pipeline commits batch k while the session
+    // acknowledges batch k-1 (committed in the previous round) and fetches
+    // batch k+1. A letter is still acknowledged only after its own commit.
     let mut batches = work.batches.into_iter();
     let mut next = match batches.next() {
         Some(b) if !*shutdown.borrow() => {
@@ -241,6 +245,13 @@ async fn pass<I: Intake>(
         }
         _ => None,
     };
+    let mut committed: Vec<u32> = Vec::new();
+    // The last UID is written at most once a second during a pass and at
+    // its end: each write is a commit of its own, and a crash before it only
+    // brings acknowledged letters back when they were flagged, not moved,
+    // and then as duplicates.
+    let mut unrecorded = 0u32;
+    let mut last_record = std::time::Instant::now();
     while let Some((batch, fetched)) = next.take() {
         let following = if *shutdown.borrow() {
             None
@@ -248,29 +259,72 @@ async fn pass<I: Intake>(
             batches.next()
         };
         let uidvalidity = pos.uidvalidity;
-        let (ingested, prefetched) = tokio::join!(
-            ingest_batch(intake, &batch, fetched, uidvalidity, skip, &mut report),
+        let previous = std::mem::take(&mut committed);
+        let started = std::time::Instant::now();
+        let (ingested, session_side) = tokio::join!(
             async {
-                match following {
-                    Some(b) => Some(fetch_bodies(session, &b).await.map(|f| (b, f))),
-                    None => None,
-                }
+                let r = ingest_batch(intake, &batch, fetched, uidvalidity, skip, &mut report).await;
+                (r, started.elapsed())
+            },
+            async {
+                let acked = done_with(session, caps, s, &previous).await;
+                let fetched = match (&acked, following) {
+                    (Ok(()), Some(b)) => Some(fetch_bodies(session, &b).await.map(|f| (b, f))),
+                    _ => None,
+                };
+                (acked, fetched, started.elapsed())
             }
         );
-        let (done, stop) = ingested;
-        if !done.is_empty() {
-            acknowledge(session, caps, s, &done).await?;
-            if let Some(&last) = done.iter().max() {
-                record(intake, pos, last).await?;
+        let ((done, stop), ingest_time) = ingested;
+        let (acked, prefetched, session_time) = session_side;
+        acked?;
+        report.letters += previous.len();
+        if let Some(&last) = previous.iter().max() {
+            unrecorded = unrecorded.max(last);
+            if last_record.elapsed() >= RECORD_EVERY {
+                record(intake, pos, unrecorded).await?;
+                last_record = std::time::Instant::now();
             }
-            report.letters += done.len();
         }
+        tracing::debug!(
+            letters = done.len(),
+            ?ingest_time,
+            ?session_time,
+            "batch committed; the previous one acknowledged and the next fetched meanwhile"
+        );
+        committed = done;
         if let Some(e) = stop {
+            done_with(session, caps, s, &committed).await?;
+            let last = committed.iter().copied().max().unwrap_or(0);
+            record(intake, pos, unrecorded.max(last)).await?;
             return Err(e);
         }
-        next = prefetched.transpose()?;
+        next = match prefetched.transpose() {
+            Ok(n) => n,
+            Err(e) => {
+                record(intake, pos, unrecorded).await?;
+                return Err(e);
+            }
+        };
     }
+    done_with(session, caps, s, &committed).await?;
+    report.letters += committed.len();
+    let last = committed.iter().copied().max().unwrap_or(0);
+    record(intake, pos, unrecorded.max(last)).await?;
     Ok((report, found))
+}
+
+/// Acknowledge committed letters on the server (nothing to do for none).
+async fn done_with(
+    session: &mut Session,
+    caps: Caps,
+    s: &Settings,
+    uids: &[u32],
+) -> Result<(), ImapError> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    acknowledge(session, caps, s, uids).await
 }
 
 /// `UID FETCH` the bodies of one batch.
