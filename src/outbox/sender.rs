@@ -87,6 +87,8 @@ pub fn next_attempt(
 
 /// Due rows read from the store at a time (bounds the letters held in memory).
 const BATCH: usize = 64;
+/// How soon owed marks are tried again while intake holds the write lock.
+const MARK_RETRY: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Send everything due now, until nothing due is left.
 pub async fn deliver_due(
@@ -153,7 +155,8 @@ where
     let mut may_find = true;
     loop {
         // Keep the connections busy first: reading never waits for a writer.
-        while in_flight.len() < width && !*stop.borrow() {
+        // No new letter while `width` outcomes are owed (the resend bound).
+        while in_flight.len() < width && marks.len() < width && !*stop.borrow() {
             if queue.is_empty() && may_find {
                 queue = fresh(store.outbox_due(Utc::now(), BATCH + width)?, &handed_out);
                 may_find = !queue.is_empty();
@@ -169,9 +172,23 @@ where
         // do. A crash resends the letters in flight and those whose outcome
         // is not written: at most 2 × width − 1 (one letter with width 1,
         // where every outcome is written before the next send).
-        let wait = marks.len() >= width || in_flight.is_empty();
-        if store.outbox_marks(&marks, wait)? {
+        let owed_full = marks.len() >= width;
+        if store.outbox_marks(&marks, in_flight.is_empty())? {
             marks.clear();
+            if owed_full && in_flight.is_empty() && !*stop.borrow() {
+                // Handing out waited for these marks: go on.
+                continue;
+            }
+        } else if owed_full {
+            // Intake holds the write lock (a batch, some milliseconds): the
+            // letters in flight go on meanwhile, and the marks are tried
+            // again shortly; no new letter is handed out until they land.
+            if let Ok(Some((letter, result))) =
+                tokio::time::timeout(MARK_RETRY, in_flight.next()).await
+            {
+                marks.push(outcome(cfg, &letter, result, &mut report));
+            }
+            continue;
         }
         let Some((letter, result)) = in_flight.next().await else {
             return Ok(report);
@@ -291,6 +308,11 @@ mod tests {
         sends: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
         now: std::sync::atomic::AtomicUsize,
         peak: std::sync::atomic::AtomicUsize,
+        /// Set while another connection holds the write lock; sends started
+        /// and finished meanwhile are counted.
+        locked: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        started_locked: std::sync::atomic::AtomicUsize,
+        finished_locked: std::sync::atomic::AtomicUsize,
     }
 
     impl Fake {
@@ -303,10 +325,16 @@ mod tests {
             use std::sync::atomic::Ordering::SeqCst;
             let now = self.now.fetch_add(1, SeqCst) + 1;
             self.peak.fetch_max(now, SeqCst);
+            if self.locked.load(SeqCst) {
+                self.started_locked.fetch_add(1, SeqCst);
+            }
             *self.sends.lock().unwrap().entry(l.id).or_default() += 1;
             // Vary the time each send takes so completions interleave.
             tokio::time::sleep(std::time::Duration::from_millis(1 + (l.id % 5) as u64)).await;
             self.now.fetch_sub(1, SeqCst);
+            if self.locked.load(SeqCst) {
+                self.finished_locked.fetch_add(1, SeqCst);
+            }
             let r = if l.id % permanent_every == 0 {
                 Err(SendError::permanent("550 no such user"))
             } else if l.id % transient_every == 0 {
@@ -400,10 +428,13 @@ mod tests {
         );
         assert_eq!(statuses(&store), vec![("pending".to_string(), 40)]);
         let fake = Fake::default();
+        fake.locked.store(true, std::sync::atomic::Ordering::SeqCst);
+        let locked = fake.locked.clone();
         let (_keep, never) = watch::channel(false);
         // Intake commits on its own thread, as in the daemon.
         let release = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(30));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            locked.store(false, std::sync::atomic::Ordering::SeqCst);
             other.conn().execute_batch("COMMIT").unwrap();
         });
         let cfg = cfg();
@@ -412,6 +443,20 @@ mod tests {
         }))
         .unwrap();
         release.join().unwrap();
+        // While the lock was held: the connections were kept busy up to the
+        // resend bound (no more than 2 × 4 − 1 letters sent and not marked),
+        // and the letters in flight were finished, not left waiting.
+        let started = fake
+            .started_locked
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let finished = fake
+            .finished_locked
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            (4..=7).contains(&started),
+            "{started} sends started while locked"
+        );
+        assert_eq!(finished, started, "sends in flight finished while locked");
         assert_eq!(report.sent, 40);
         assert!(fake.sends.lock().unwrap().values().all(|&n| n == 1));
         assert_eq!(statuses(&store), vec![("sent".to_string(), 40)]);

@@ -27,7 +27,9 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, CertificateStore, TlsParameters,
 };
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -57,7 +59,7 @@ pub struct SmtpTransport {
     ca_file: Option<std::path::PathBuf>,
     /// Idle connections with the time they were last used; at most
     /// `keep` are kept.
-    idle: std::sync::Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    idle: std::sync::Mutex<Vec<(Conn, Instant)>>,
     keep: usize,
 }
 
@@ -116,11 +118,11 @@ impl SmtpTransport {
         self.keep
     }
 
-    fn take_idle(&self) -> Option<(AsyncSmtpConnection, Instant)> {
+    fn take_idle(&self) -> Option<(Conn, Instant)> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
     }
 
-    fn put_idle(&self, conn: AsyncSmtpConnection) {
+    fn put_idle(&self, conn: Conn) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < self.keep {
             idle.push((conn, Instant::now()));
@@ -133,31 +135,31 @@ impl SmtpTransport {
     pub async fn send(&self, letter: &QueuedLetter) -> Result<(), SendError> {
         let envelope = envelope(&letter.from, &letter.to)?;
         let mut conn = match self.take_idle() {
-            Some((mut c, last)) if !c.has_broken() => {
-                if last.elapsed() > IDLE_CHECK && !c.test_connected().await {
-                    c.abort().await;
+            Some((mut c, last)) if !c.smtp.has_broken() => {
+                if last.elapsed() > IDLE_CHECK && !c.smtp.test_connected().await {
+                    c.smtp.abort().await;
                     self.connect().await?
                 } else {
                     c
                 }
             }
             Some((mut c, _)) => {
-                c.abort().await;
+                c.smtp.abort().await;
                 self.connect().await?
             }
             None => self.connect().await?,
         };
-        match tokio::time::timeout(TIMEOUT, conn.send(&envelope, &letter.raw)).await {
+        match tokio::time::timeout(TIMEOUT, conn.transact(&envelope, &letter.raw)).await {
             Ok(Ok(_)) => {
                 self.put_idle(conn);
                 Ok(())
             }
             Ok(Err(e)) => {
-                conn.abort().await;
+                conn.smtp.abort().await;
                 Err(self.classify(&e))
             }
             Err(_) => {
-                conn.abort().await;
+                conn.smtp.abort().await;
                 Err(SendError::transient(format!(
                     "SMTP {}:{}: no answer within {TIMEOUT:?}",
                     self.host, self.port
@@ -166,7 +168,7 @@ impl SmtpTransport {
         }
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+    async fn connect(&self) -> Result<Conn, SendError> {
         tokio::time::timeout(TIMEOUT, self.connect_inner())
             .await
             .map_err(|_| {
@@ -177,7 +179,7 @@ impl SmtpTransport {
             })?
     }
 
-    async fn connect_inner(&self) -> Result<AsyncSmtpConnection, SendError> {
+    async fn connect_inner(&self) -> Result<Conn, SendError> {
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| SendError::transient(format!("SMTP {}:{}: {e}", self.host, self.port)))?;
@@ -223,6 +225,14 @@ impl SmtpTransport {
                     .map_err(|e| self.classify_connect(&e))?
             }
         };
+        // lettre has read the EHLO answer but keeps only the keywords it
+        // uses; ask again for PIPELINING (before AUTH: EHLO resets a
+        // session's state).
+        let pipelining = conn
+            .command(Ehlo::new(hello.clone()))
+            .await
+            .map_err(|e| self.classify_connect(&e))
+            .map(|r| offers(&r, "PIPELINING"))?;
         if let Some(creds) = &self.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], creds)
                 .await
@@ -235,7 +245,10 @@ impl SmtpTransport {
                     ))
                 })?;
         }
-        Ok(conn)
+        Ok(Conn {
+            smtp: conn,
+            pipelining,
+        })
     }
 
     /// Opening a connection (greeting, EHLO, STARTTLS) fails for every
@@ -261,6 +274,70 @@ impl SmtpTransport {
             SendError::transient(text)
         }
     }
+}
+
+/// One open SMTP connection and what its server offers beyond what lettre
+/// tracks.
+struct Conn {
+    smtp: AsyncSmtpConnection,
+    pipelining: bool,
+}
+
+impl Conn {
+    /// One letter: MAIL, RCPT…, DATA, the message. Pipelined when the
+    /// server allows it (one write, then the answers in order), otherwise
+    /// lettre's one command at a time. Any error leaves the connection to
+    /// be aborted by the caller.
+    async fn transact(
+        &mut self,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<Response, lettre::transport::smtp::Error> {
+        let info = self.smtp.server_info();
+        let utf8_addresses = envelope
+            .from()
+            .into_iter()
+            .chain(envelope.to())
+            .any(|a| !AsRef::<str>::as_ref(a).is_ascii());
+        let eight_bit = !raw.is_ascii();
+        // What lettre refuses (8-bit content or addresses the server cannot
+        // take) goes its way, so the refusal reads the same.
+        if !self.pipelining
+            || (utf8_addresses && !info.supports_feature(Extension::SmtpUtfEight))
+            || (eight_bit && !info.supports_feature(Extension::EightBitMime))
+        {
+            return self.smtp.send(envelope, raw).await;
+        }
+        let mut params = Vec::new();
+        if utf8_addresses {
+            params.push(MailParameter::SmtpUtfEight);
+        }
+        if eight_bit {
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let mut commands = Mail::new(envelope.from().cloned(), params).to_string();
+        for to in envelope.to() {
+            commands.push_str(&Rcpt::new(to.clone(), Vec::new()).to_string());
+        }
+        commands.push_str(&Data.to_string());
+        // MAIL's answer, then one per recipient, then DATA's 354.
+        self.smtp.command(commands).await?;
+        for _ in envelope.to() {
+            self.smtp.read_response().await?;
+        }
+        self.smtp.read_response().await?;
+        self.smtp.message(raw).await
+    }
+}
+
+/// True when an EHLO answer lists `keyword` (case-insensitive, first word of
+/// a line).
+fn offers(ehlo: &Response, keyword: &str) -> bool {
+    ehlo.message().any(|line| {
+        line.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case(keyword))
+    })
 }
 
 /// A rustls stream lettre can drive (implicit TLS on our own socket).
@@ -371,3 +448,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "smtp_tests.rs"]
+mod pipelining_tests;

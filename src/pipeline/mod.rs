@@ -249,9 +249,15 @@ impl Pipeline {
                 .collect();
         }
         // A panic must not leave the batch open under later letters.
+        let locked = std::time::Instant::now();
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.apply_batch(raws, prepared)
         }));
+        tracing::debug!(
+            letters = raws.len(),
+            held = ?locked.elapsed(),
+            "batch written; the write lock was held this long"
+        );
         match run {
             Ok(results) => results,
             Err(panic) => {
