@@ -124,8 +124,11 @@ pub async fn deliver_due_until(
 /// The dispatcher: reads due rows (the only reader) and hands each to one
 /// of at most `width` concurrent sends. Outcomes are written in groups, one
 /// transaction each, without waiting while intake holds the write lock
-/// (the connections go on sending meanwhile); at most `width` are owed at
-/// a time, and all are written before the pass returns. A row is handed
+/// (the connections go on sending meanwhile); once `width` are owed, no new
+/// letter is handed out, the letters in flight are finished and the marks
+/// tried again every [`MARK_RETRY`] (the runtime thread is never blocked
+/// while there is sending to do), and all are written before the pass
+/// returns. A row is handed
 /// out at most once per pass (rows in flight and rows already tried are
 /// skipped when the store is read again), so no row is ever sent by two
 /// connections at once, and a retry due at once waits for the next pass. A
