@@ -126,7 +126,7 @@ pub async fn deliver_due_until(
 /// transaction each, without waiting while intake holds the write lock
 /// (the connections go on sending meanwhile); once `width` are owed, no new
 /// letter is handed out, the letters in flight are finished and the marks
-/// tried again every [`MARK_RETRY`] (the runtime thread is never blocked
+/// tried again every 2 ms (the runtime thread is never blocked
 /// while there is sending to do), and all are written before the pass
 /// returns. A row is handed
 /// out at most once per pass (rows in flight and rows already tried are

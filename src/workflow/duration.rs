@@ -9,7 +9,7 @@ use std::fmt;
 
 /// A deadline length as written in the config: whole working days plus
 /// working hours/minutes/seconds. "1d" is one working day's worth of
-/// working time ([`Calendar::day_length`]), not 24 hours.
+/// working time ([`Calendar::day_length`](crate::workflow::calendar::Calendar::day_length)), not 24 hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WorkDuration {
     pub days: u32,

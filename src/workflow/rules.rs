@@ -31,7 +31,7 @@ pub struct TicketFacts {
 
 impl TicketFacts {
     /// The facts of a parsed letter, before classification: `kind` is
-    /// «Консультация» and `priority` empty until [`super::classify`] fills
+    /// «Консультация» and `priority` empty until [`super::classify()`] fills
     /// them. The sender is `From`; the description is the form's, else the
     /// letter's text.
     pub fn from_letter(letter: &crate::parse::ParsedLetter) -> TicketFacts {

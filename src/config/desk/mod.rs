@@ -1,7 +1,7 @@
 //! The desk's sections of the config: `[[lines]]`, `[[priorities]]`,
 //! `[calendar]`, `[[classify]]`, `[[routes]]`, `[commands]`,
 //! `[escalation]`, `[loops]` — their serde types, and [`compile`], which
-//! checks them and builds the [`Workflow`] the pipeline uses.
+//! checks them and builds the [`Workflow`](crate::workflow::desk::Workflow) the pipeline uses.
 //!
 //! Every error names the rule by its position and its line in the file
 //! (`config.toml:131: routes[3].regex: rule 3 "ЭЦП": …`), because an admin

@@ -176,7 +176,7 @@ pub async fn watch<I: Intake>(
     watch_woken(cfg, intake, shutdown, None).await
 }
 
-/// [`watch`] that also leaves IDLE (or its poll sleep) and syncs at once
+/// [`watch()`] that also leaves IDLE (or its poll sleep) and syncs at once
 /// whenever `wake` is notified (the wake hook).
 pub async fn watch_woken<I: Intake>(
     cfg: &Config,
