@@ -148,6 +148,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// "p50 / p95 / p99" of a sorted sample.
+fn p50_95_99(sorted: &[Duration]) -> String {
+    format!(
+        "{} / {} / {}",
+        ms(percentile(sorted, 0.5)),
+        ms(percentile(sorted, 0.95)),
+        ms(percentile(sorted, 0.99))
+    )
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -568,28 +578,20 @@ fn main() {
         None => println!("| ticketd's CPU per letter | unavailable | — |"),
     }
     println!(
-        "| latency to reply accepted p50 / p95 / p99 | {} / {} / {} | p50 ≤ 50 ms, p99 ≤ 200 ms |",
-        ms(percentile(&lat_acc, 0.5)),
-        ms(percentile(&lat_acc, 0.95)),
-        ms(percentile(&lat_acc, 0.99))
+        "| latency to reply accepted p50 / p95 / p99 | {} | p50 ≤ 50 ms, p99 ≤ 200 ms |",
+        p50_95_99(&lat_acc)
     );
     println!(
-        "| latency to reply in the user's mailbox p50 / p95 / p99 | {} / {} / {} | — |",
-        ms(percentile(&lat_del, 0.5)),
-        ms(percentile(&lat_del, 0.95)),
-        ms(percentile(&lat_del, 0.99))
+        "| latency to reply in the user's mailbox p50 / p95 / p99 | {} | — |",
+        p50_95_99(&lat_del)
     );
     println!(
-        "| latency with the wake hook (Dovecot event → `wake_listen`) to reply accepted p50 / p95 / p99 | {} / {} / {} | p50 ≤ 50 ms, p99 ≤ 200 ms |",
-        ms(percentile(&wake_acc, 0.5)),
-        ms(percentile(&wake_acc, 0.95)),
-        ms(percentile(&wake_acc, 0.99))
+        "| latency with the wake hook (Dovecot event → `wake_listen`) to reply accepted p50 / p95 / p99 | {} | p50 ≤ 50 ms, p99 ≤ 200 ms |",
+        p50_95_99(&wake_acc)
     );
     println!(
-        "| latency with the wake hook to reply in the user's mailbox p50 / p95 / p99 | {} / {} / {} | — |",
-        ms(percentile(&wake_del, 0.5)),
-        ms(percentile(&wake_del, 0.95)),
-        ms(percentile(&wake_del, 0.99))
+        "| latency with the wake hook to reply in the user's mailbox p50 / p95 / p99 | {} | — |",
+        p50_95_99(&wake_del)
     );
     println!("| Dovecot IDLE notification delay, plain client, append done → EXISTS, p50 / p95 | {} / {} | (server floor) |", ms(percentile(&notify, 0.5)), ms(percentile(&notify, 0.95)));
     match rss_mb {

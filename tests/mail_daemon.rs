@@ -7,21 +7,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::daemon::{ticketd, Daemon};
+use support::daemon::{start_connected, ticketd};
 use support::{imap, letters, servers, ConfigOpts, TestTls, SUPPORT};
-
-fn started(name: &str, opts: ConfigOpts) -> (std::path::PathBuf, Daemon) {
-    let dir = servers().test_dir(name);
-    imap::create(SUPPORT, &opts.folder);
-    let config = servers().write_config(&dir, &opts);
-    let daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("IMAP connected", Duration::from_secs(15)),
-        "daemon did not connect; log:\n{}",
-        daemon.log_text()
-    );
-    (config, daemon)
-}
 
 /// Must show 1 and 2: a letter in the support INBOX becomes a ticket, its
 /// auto-reply with the ticket ID reaches the user's mailbox through the real
@@ -29,7 +16,7 @@ fn started(name: &str, opts: ConfigOpts) -> (std::path::PathBuf, Daemon) {
 /// reply is there within 2 s.
 #[test]
 fn letter_becomes_ticket_and_reply_arrives_within_2s() {
-    let (config, mut daemon) = started("roundtrip", ConfigOpts::default());
+    let (config, mut daemon) = start_connected("roundtrip", &ConfigOpts::default());
     std::thread::sleep(Duration::from_millis(300)); // let it settle into IDLE
     let tag = "roundtrip-1";
     let t0 = Instant::now();
@@ -85,9 +72,7 @@ fn tls_modes_ca_file_and_refusals() {
         let dir = servers().test_dir(name);
         let opts = ConfigOpts {
             imap_tls: tls,
-            folder: format!("{name}-in"),
-            processed_folder: format!("{name}-done"),
-            ..ConfigOpts::default()
+            ..ConfigOpts::named(name)
         };
         imap::append(
             SUPPORT,
@@ -149,12 +134,8 @@ fn tls_modes_ca_file_and_refusals() {
 /// (it still answers letters); SIGTERM stops it within 10 s with exit 0.
 #[test]
 fn sighup_with_broken_config_keeps_running_and_sigterm_stops() {
-    let opts = ConfigOpts {
-        folder: "hup-in".into(),
-        processed_folder: "hup-done".into(),
-        ..ConfigOpts::default()
-    };
-    let (config, mut daemon) = started("hup", opts);
+    let opts = ConfigOpts::named("hup");
+    let (config, mut daemon) = start_connected("hup", &opts);
     let good = std::fs::read_to_string(&config).expect("config");
     std::fs::write(
         &config,

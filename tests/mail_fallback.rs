@@ -17,10 +17,8 @@ fn server_without_idle_or_move_is_polled_and_copied() {
     let opts = ConfigOpts {
         imap_host: "127.0.0.2".into(),
         imap_tls: TestTls::None,
-        folder: "basic-in".into(),
-        processed_folder: "basic-done".into(),
         poll_interval_secs: 1,
-        ..ConfigOpts::default()
+        ..ConfigOpts::named("basic")
     };
     let (_config, daemon) = start_connected("basic", &opts);
     let log = daemon.log_text();

@@ -12,10 +12,8 @@ use support::{imap, letters, ConfigOpts, SUPPORT};
 #[test]
 fn idle_is_reissued_and_still_wakes() {
     let opts = ConfigOpts {
-        folder: "refresh-in".into(),
-        processed_folder: "refresh-done".into(),
         idle_refresh_secs: 1,
-        ..ConfigOpts::default()
+        ..ConfigOpts::named("refresh")
     };
     let (_config, daemon) = start_connected("idle-refresh", &opts);
     let t0 = Instant::now();

@@ -19,10 +19,8 @@ const USER: &str = "user1@example.com";
 #[test]
 fn kill_9_during_load_loses_nothing_and_duplicates_nothing() {
     let opts = ConfigOpts {
-        folder: "kill-in".into(),
-        processed_folder: "kill-done".into(),
         log_level: "info".into(),
-        ..ConfigOpts::default()
+        ..ConfigOpts::named("kill")
     };
     let dir = servers().test_dir("kill");
     let config = servers().write_config(&dir, &opts);

@@ -7,26 +7,14 @@ mod support;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use support::daemon::{ticketd, Daemon};
+use support::daemon::{start_connected, ticketd, Daemon};
 use support::{imap, letters, servers, ConfigOpts, SUPPORT};
 
 static TURN: Mutex<()> = Mutex::new(());
 
 fn start(name: &str) -> (std::path::PathBuf, Daemon, ConfigOpts) {
-    let opts = ConfigOpts {
-        folder: format!("{name}-in"),
-        processed_folder: format!("{name}-done"),
-        ..ConfigOpts::default()
-    };
-    imap::create(SUPPORT, &opts.folder);
-    let dir = servers().test_dir(name);
-    let config = servers().write_config(&dir, &opts);
-    let daemon = Daemon::start(&config);
-    assert!(
-        daemon.wait_log("IMAP connected", Duration::from_secs(15)),
-        "no connection; log:\n{}",
-        daemon.log_text()
-    );
+    let opts = ConfigOpts::named(name);
+    let (config, daemon) = start_connected(name, &opts);
     (config, daemon, opts)
 }
 

@@ -13,10 +13,8 @@ use support::{imap, letters, ConfigOpts, SUPPORT};
 #[test]
 fn oversize_letter_is_quarantined_and_its_sender_told_the_limit() {
     let opts = ConfigOpts {
-        folder: "big-in".into(),
-        processed_folder: "big-done".into(),
         max_letter_mb: 0.25,
-        ..ConfigOpts::default()
+        ..ConfigOpts::named("big")
     };
     let (config, daemon) = start_connected("oversize", &opts);
     imap::append_many(

@@ -28,11 +28,7 @@ fn outbox_summary(db: &std::path::Path) -> Vec<(String, i64, i64)> {
 
 #[test]
 fn forty_replies_over_four_connections_arrive_exactly_once() {
-    let opts = ConfigOpts {
-        folder: "parallel-in".into(),
-        processed_folder: "parallel-done".into(),
-        ..ConfigOpts::default()
-    };
+    let opts = ConfigOpts::named("parallel");
     imap::create(SUPPORT, &opts.folder);
     let dir = servers().test_dir("parallel");
     let config = servers().write_config(&dir, &opts);

@@ -17,11 +17,7 @@ use support::{imap, letters, servers, ConfigOpts, SUPPORT};
 /// The test config sending through the AUTH port; `password` None leaves
 /// out the credentials.
 fn config(name: &str, password: Option<&str>) -> PathBuf {
-    let opts = ConfigOpts {
-        folder: format!("{name}-in"),
-        processed_folder: format!("{name}-done"),
-        ..ConfigOpts::default()
-    };
+    let opts = ConfigOpts::named(name);
     imap::create(SUPPORT, &opts.folder);
     let dir = servers().test_dir(name);
     let path = servers().write_config(&dir, &opts);

@@ -78,11 +78,7 @@ fn refusals(recipient: &str) -> usize {
 
 #[test]
 fn refusals_fail_or_retry_and_admin_requeues() {
-    let opts = ConfigOpts {
-        folder: "smtperr-in".into(),
-        processed_folder: "smtperr-done".into(),
-        ..ConfigOpts::default()
-    };
+    let opts = ConfigOpts::named("smtperr");
     let (config, daemon) = start_connected("smtperr", &opts);
     let refused_before = refusals(REFUSED);
     imap::append_many(

@@ -18,9 +18,7 @@ fn opts(name: &str, smtp_tls: TestTls, smtp_ca: bool) -> ConfigOpts {
     ConfigOpts {
         smtp_tls,
         smtp_ca,
-        folder: format!("{name}-in"),
-        processed_folder: format!("{name}-done"),
-        ..ConfigOpts::default()
+        ..ConfigOpts::named(name)
     }
 }
 

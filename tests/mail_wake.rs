@@ -155,11 +155,7 @@ fn a_port_in_use_stops_the_start_and_names_the_key() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
     let dir = servers().test_dir("wake-busy");
-    let opts = ConfigOpts {
-        folder: "wake-busy-in".into(),
-        processed_folder: "wake-busy-done".into(),
-        ..ConfigOpts::default()
-    };
+    let opts = ConfigOpts::named("wake-busy");
     imap::create(SUPPORT, &opts.folder);
     let config = servers().write_config(&dir, &opts);
     let text = std::fs::read_to_string(&config).expect("config");

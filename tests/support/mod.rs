@@ -375,6 +375,19 @@ pub struct ConfigOpts {
     pub wake: bool,
 }
 
+impl ConfigOpts {
+    /// The defaults with a folder pair of the test's own: ticketd watches
+    /// `{name}-in` and moves letters to `{name}-done`, so tests sharing the
+    /// servers do not see each other's letters.
+    pub fn named(name: &str) -> ConfigOpts {
+        ConfigOpts {
+            folder: format!("{name}-in"),
+            processed_folder: format!("{name}-done"),
+            ..ConfigOpts::default()
+        }
+    }
+}
+
 impl Default for ConfigOpts {
     fn default() -> Self {
         ConfigOpts {

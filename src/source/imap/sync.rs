@@ -250,7 +250,8 @@ async fn pass<I: Intake>(
     // its end: each write is a commit of its own, and a crash before it only
     // brings acknowledged letters back when they were flagged, not moved,
     // and then as duplicates.
-    let mut unrecorded = 0u32;
+    // The highest UID acknowledged in this pass (written by `record`).
+    let mut acked_max = 0u32;
     let mut last_record = std::time::Instant::now();
     while let Some((batch, fetched)) = next.take() {
         let following = if *shutdown.borrow() {
@@ -280,9 +281,9 @@ async fn pass<I: Intake>(
         acked?;
         report.letters += previous.len();
         if let Some(&last) = previous.iter().max() {
-            unrecorded = unrecorded.max(last);
+            acked_max = acked_max.max(last);
             if last_record.elapsed() >= RECORD_EVERY {
-                record(intake, pos, unrecorded).await?;
+                record(intake, pos, acked_max).await?;
                 last_record = std::time::Instant::now();
             }
         }
@@ -294,24 +295,36 @@ async fn pass<I: Intake>(
         );
         committed = done;
         if let Some(e) = stop {
-            done_with(session, caps, s, &committed).await?;
-            let last = committed.iter().copied().max().unwrap_or(0);
-            record(intake, pos, unrecorded.max(last)).await?;
+            finish(session, caps, s, intake, pos, &committed, acked_max).await?;
             return Err(e);
         }
         next = match prefetched.transpose() {
             Ok(n) => n,
             Err(e) => {
-                record(intake, pos, unrecorded).await?;
+                record(intake, pos, acked_max).await?;
                 return Err(e);
             }
         };
     }
-    done_with(session, caps, s, &committed).await?;
+    finish(session, caps, s, intake, pos, &committed, acked_max).await?;
     report.letters += committed.len();
-    let last = committed.iter().copied().max().unwrap_or(0);
-    record(intake, pos, unrecorded.max(last)).await?;
     Ok((report, found))
+}
+
+/// The end of a pass: acknowledge the last committed batch and record the
+/// highest UID acknowledged.
+async fn finish<I: Intake>(
+    session: &mut Session,
+    caps: Caps,
+    s: &Settings,
+    intake: &I,
+    pos: &mut Position,
+    committed: &[u32],
+    acked_max: u32,
+) -> Result<(), ImapError> {
+    done_with(session, caps, s, committed).await?;
+    let last = committed.iter().copied().max().unwrap_or(0);
+    record(intake, pos, acked_max.max(last)).await
 }
 
 /// Acknowledge committed letters on the server (nothing to do for none).
