@@ -29,12 +29,16 @@
 //!   same.
 //! * [`daemon`]: `ticketd run`: the tokio tasks (intake, sender, escalation
 //!   timer), signals (SIGTERM/SIGINT stop, SIGHUP reload), systemd notify.
+//! * [`oauth2`]: access tokens for `auth = "oauth2"` logins (IMAP and SMTP
+//!   XOAUTH2): the refresh-token grant, caching, refresh before expiry and
+//!   on a refused login, failures recorded for `ticketd status`.
 //! * [`config`] and [`cli`] sit at the edges: TOML config with errors that
 //!   name file, line and key; the clap command line.
 
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod oauth2;
 pub mod outbox;
 pub mod parse;
 pub mod pipeline;

@@ -143,6 +143,17 @@ pub enum Tls {
     None,
 }
 
+/// How ticketd logs in to the IMAP / SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    /// LOGIN / AUTH PLAIN with `password_file` or `password_env`.
+    #[default]
+    Password,
+    /// SASL XOAUTH2 with an access token from `token_url` (see `crate::oauth2`).
+    Oauth2,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AfterProcessing {
@@ -190,6 +201,14 @@ pub struct Mailbox {
     /// Allow a non-loopback `wake_listen` address.
     #[serde(default)]
     pub wake_allow_remote: bool,
+    // --- OAuth2 (`auth = "oauth2"`; checked in config/oauth2.rs) ---
+    #[serde(default)]
+    pub auth: Auth,
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub refresh_token_file: Option<PathBuf>,
+    pub scope: Option<String>,
 }
 
 fn default_poll() -> u64 {
@@ -245,6 +264,14 @@ pub struct Outgoing {
     /// lose one; with 1, at most one.
     #[serde(default = "default_connections")]
     pub connections: u32,
+    // --- OAuth2 (`auth = "oauth2"`; checked in config/oauth2.rs) ---
+    #[serde(default)]
+    pub auth: Auth,
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub refresh_token_file: Option<PathBuf>,
+    pub scope: Option<String>,
 }
 
 fn default_retry_base() -> u64 {
