@@ -127,12 +127,14 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let quarantined = store.quarantine_list(false)?.len();
     let backlog = store.outbox_backlog()?;
     let last_sync = store.state_get("imap.last_sync")?;
+    let oauth2 = oauth2_problems(&store)?;
     if json {
         let v = serde_json::json!({
             "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "quarantined": quarantined,
             "outbox": backlog,
             "imap_last_sync": last_sync,
+            "oauth2": oauth2.iter().map(|(s, p)| (*s, p)).collect::<std::collections::BTreeMap<_, _>>(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
@@ -161,7 +163,29 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     if let Some(t) = last_sync {
         println!("Последняя синхронизация IMAP: {t}");
     }
+    for (section, p) in &oauth2 {
+        if let Some(p) = p {
+            println!(
+                "OAuth2 [{section}]: токен не получен с {}: {}",
+                p.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                p.error
+            );
+        }
+    }
     Ok(0)
+}
+
+/// The token failures recorded by `crate::oauth2` (`null` when all is well).
+fn oauth2_problems(
+    store: &crate::store::Store,
+) -> anyhow::Result<Vec<(&'static str, Option<crate::oauth2::Problem>)>> {
+    ["mailbox", "outgoing"]
+        .into_iter()
+        .map(|s| {
+            let v = store.state_get(&crate::oauth2::state_key(s))?;
+            Ok((s, crate::oauth2::read_problem(v.as_deref())))
+        })
+        .collect()
 }
 
 /// `ticketd route explain`: classification and routing of a ticket or letter.

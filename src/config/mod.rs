@@ -11,6 +11,7 @@
 
 pub mod desk;
 mod error;
+mod oauth2;
 mod types;
 
 pub use error::ConfigError;
@@ -73,6 +74,10 @@ impl Config {
             &mut self.templates.clarification,
             &mut self.templates.too_large,
             &mut self.commands.secret_file,
+            &mut self.mailbox.client_secret_file,
+            &mut self.mailbox.refresh_token_file,
+            &mut self.outgoing.client_secret_file,
+            &mut self.outgoing.refresh_token_file,
         ] {
             if let Some(p) = p.as_mut() {
                 abs(p);
@@ -233,6 +238,7 @@ impl Config {
                     .map_err(|e| bad(key, format!("template `{}`: {e}", p.display())))?;
             }
         }
+        oauth2::check(self, text)?;
         if let Some(dir) = self.database.path.parent() {
             if dir.exists() && !dir.is_dir() {
                 return Err(bad(

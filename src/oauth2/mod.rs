@@ -395,7 +395,11 @@ impl TokenSource {
                 None
             }
             (Some(e), Some(p)) if p.error == e.to_string() => {
-                tracing::debug!(section, "still failing: {e}");
+                tracing::debug!(
+                    section,
+                    "OAuth2 token refresh still failing, as logged at {}",
+                    p.since
+                );
                 return;
             }
             (Some(e), old) => {

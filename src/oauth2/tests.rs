@@ -87,7 +87,10 @@ fn answers_are_read() {
         (429, r#"{"error":"slow_down"}"#),
     ] {
         assert!(
-            matches!(parse_answer(status, body.as_bytes()), Answer::Unavailable(_)),
+            matches!(
+                parse_answer(status, body.as_bytes()),
+                Answer::Unavailable(_)
+            ),
             "{status} {body}"
         );
     }
@@ -162,7 +165,12 @@ fn urls() {
         ),
         (
             "https://login.microsoftonline.com/common/oauth2/v2.0/token",
-            u(true, "login.microsoftonline.com", 443, "/common/oauth2/v2.0/token"),
+            u(
+                true,
+                "login.microsoftonline.com",
+                443,
+                "/common/oauth2/v2.0/token",
+            ),
         ),
         ("HTTPS://h:8443", u(true, "h", 8443, "/")),
         ("https://h?x=1", u(true, "h", 443, "/?x=1")),
@@ -193,7 +201,10 @@ fn urls() {
 fn request_bytes() {
     let url = Url::parse("https://h:8443/tok?a=1").unwrap();
     let r = String::from_utf8(request(&url, "x=1")).unwrap();
-    assert!(r.starts_with("POST /tok?a=1 HTTP/1.1\r\nHost: h:8443\r\n"), "{r}");
+    assert!(
+        r.starts_with("POST /tok?a=1 HTTP/1.1\r\nHost: h:8443\r\n"),
+        "{r}"
+    );
     assert!(r.contains("\r\nContent-Type: application/x-www-form-urlencoded\r\n"));
     assert!(r.contains("\r\nContent-Length: 3\r\n"));
     assert!(r.ends_with("\r\nConnection: close\r\n\r\nx=1"));
@@ -211,7 +222,8 @@ fn responses() {
             body: body.as_bytes().to_vec(),
         }))
     };
-    let cases: Vec<(&str, bool, Result<Option<Response>, String>)> = vec![
+    type Parsed = Result<Option<Response>, String>;
+    let cases: Vec<(&str, bool, Parsed)> = vec![
         (
             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
             false,
@@ -244,7 +256,10 @@ fn responses() {
         ("SSH-2.0-OpenSSH\r\n\r\n", false),
         ("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false),
         ("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", true),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false),
+        (
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            false,
+        ),
         ("HTTP/1.1 200 OK\r\nContent-Le", true),
     ] {
         assert!(parse_response(raw.as_bytes(), eof).is_err(), "{raw:?}");
@@ -267,48 +282,48 @@ fn problems_round_trip_for_status() {
 
 /// A token endpoint on loopback answering `answers` in turn; returns the
 /// URL and the request bodies it received.
-async fn endpoint(
-    answers: Vec<&'static str>,
-) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+async fn endpoint(answers: Vec<&'static str>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/token", l.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let mut bodies = Vec::new();
-        for a in answers {
-            let (mut s, _) = l.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            loop {
-                let text = String::from_utf8_lossy(&buf).into_owned();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("Content-Length: "))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    if body.len() >= len {
+    let task =
+        tokio::spawn(async move {
+            let mut bodies = Vec::new();
+            for a in answers {
+                let (mut s, _) = l.accept().await.unwrap();
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("Content-Length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            break;
+                        }
+                    }
+                    let n = s.read(&mut chunk).await.unwrap();
+                    if n == 0 {
                         break;
                     }
+                    buf.extend_from_slice(&chunk[..n]);
                 }
-                let n = s.read(&mut chunk).await.unwrap();
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let text = String::from_utf8_lossy(&buf).into_owned();
-            bodies.push(text.split("\r\n\r\n").nth(1).unwrap_or("").to_string());
-            let reply = format!(
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                bodies.push(text.split("\r\n\r\n").nth(1).unwrap_or("").to_string());
+                let reply =
+                    format!(
                 "HTTP/1.1 {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
                 if a.contains("\"error\"") { "400 Bad Request" } else { "200 OK" },
                 a.len(),
                 a
             );
-            s.write_all(reply.as_bytes()).await.unwrap();
-        }
-        bodies
-    });
+                s.write_all(reply.as_bytes()).await.unwrap();
+            }
+            bodies
+        });
     (url, task)
 }
 
@@ -356,10 +371,7 @@ async fn refreshes_caches_rotates_and_reports() {
     for _ in 0..2 {
         let e = src.access_token().await.unwrap_err();
         assert!(!e.is_transient());
-        assert!(
-            e.to_string().contains("mailbox.refresh_token_file"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("mailbox.refresh_token_file"), "{e}");
     }
     assert_eq!(src.access_token().await.unwrap(), Secret::new("a3"));
     let bodies = server.await.unwrap();
@@ -367,7 +379,11 @@ async fn refreshes_caches_rotates_and_reports() {
     assert!(bodies[1].contains("refresh_token=r2"), "{bodies:?}");
     let reports = reports.lock().unwrap().clone();
     assert_eq!(reports.len(), 2, "{reports:?}");
-    assert!(reports[0].1.as_deref().unwrap_or("").contains("invalid_grant"));
+    assert!(reports[0]
+        .1
+        .as_deref()
+        .unwrap_or("")
+        .contains("invalid_grant"));
     assert_eq!(reports[1], ("mailbox", None));
 }
 

@@ -76,6 +76,9 @@ pub struct Target {
     pub tls: Tls,
     pub ca_file: Option<PathBuf>,
     tls_config: Option<Arc<rustls::ClientConfig>>,
+    /// `auth = "oauth2"`: log in with SASL XOAUTH2 and a token from here
+    /// (`password` is then empty).
+    pub oauth2: Option<Arc<crate::oauth2::TokenSource>>,
 }
 
 impl std::fmt::Debug for Target {
@@ -98,17 +101,25 @@ impl Target {
         let user = m.user.clone().ok_or_else(|| {
             ImapError::Config("mailbox.user is required for kind = \"imap\"".into())
         })?;
-        let password = crate::config::read_secret(
-            m.password_file.as_deref(),
-            m.password_env.as_deref(),
-            "mailbox password",
-        )
-        .map_err(|e| ImapError::Config(e.to_string()))?
-        .ok_or_else(|| {
-            ImapError::Config(
-                "kind = \"imap\" needs mailbox.password_file or mailbox.password_env".into(),
+        let oauth2 = crate::oauth2::Settings::from_mailbox(m)?
+            .map(crate::oauth2::TokenSource::new)
+            .transpose()?
+            .map(Arc::new);
+        let password = if oauth2.is_some() {
+            String::new()
+        } else {
+            crate::config::read_secret(
+                m.password_file.as_deref(),
+                m.password_env.as_deref(),
+                "mailbox password",
             )
-        })?;
+            .map_err(|e| ImapError::Config(e.to_string()))?
+            .ok_or_else(|| {
+                ImapError::Config(
+                    "kind = \"imap\" needs mailbox.password_file or mailbox.password_env".into(),
+                )
+            })?
+        };
         let port = m.port.unwrap_or(match m.tls {
             Tls::Implicit => 993,
             _ => 143,
@@ -128,7 +139,19 @@ impl Target {
             tls: m.tls,
             ca_file: m.ca_file.clone(),
             tls_config,
+            oauth2,
         })
+    }
+
+    /// With `auth = "oauth2"`: record token failures in the database for
+    /// `ticketd status`.
+    pub fn report_token_status(&self, cfg: &crate::config::Config) {
+        if let Some(t) = &self.oauth2 {
+            t.set_status_sink(crate::oauth2::store_sink(
+                cfg.database.path.clone(),
+                Duration::from_millis(cfg.database.busy_timeout_ms),
+            ));
+        }
     }
 
     /// Connect, secure, log in. Returns the session and whether the server
@@ -194,19 +217,10 @@ impl Target {
         &self,
         client: async_imap::Client<Stream>,
     ) -> Result<(Session, Caps), ImapError> {
-        let mut session =
-            client
-                .login(&self.user, &self.password)
-                .await
-                .map_err(|(e, _)| match e {
-                    async_imap::error::Error::No(msg) | async_imap::error::Error::Bad(msg) => {
-                        ImapError::Login {
-                            user: self.user.clone(),
-                            message: msg,
-                        }
-                    }
-                    other => ImapError::Protocol(format!("login: {other}")),
-                })?;
+        let mut session = match &self.oauth2 {
+            Some(tokens) => self.login_oauth2(client, tokens).await?,
+            None => self.login_password(client).await?,
+        };
         let caps = session.capabilities().await.map_err(proto("CAPABILITY"))?;
         let caps = Caps {
             idle: caps.has_str("IDLE"),
@@ -214,6 +228,77 @@ impl Target {
             uidplus: caps.has_str("UIDPLUS"),
         };
         Ok((session, caps))
+    }
+
+    /// SASL XOAUTH2 with the cached token; when the server refuses it, one
+    /// fresh token on the same connection before giving up.
+    async fn login_oauth2(
+        &self,
+        mut client: async_imap::Client<Stream>,
+        tokens: &crate::oauth2::TokenSource,
+    ) -> Result<Session, ImapError> {
+        let mut attempt = 0;
+        loop {
+            let token = tokens.access_token().await?;
+            let auth = XOAuth2 {
+                response: Some(crate::oauth2::grant::xoauth2(&self.user, &token)),
+            };
+            match client.authenticate("XOAUTH2", auth).await {
+                Ok(session) => return Ok(session),
+                Err((
+                    async_imap::error::Error::No(msg) | async_imap::error::Error::Bad(msg),
+                    back,
+                )) => {
+                    tokens.rejected(&token).await;
+                    if attempt == 1 {
+                        return Err(ImapError::OAuthLogin {
+                            user: self.user.clone(),
+                            message: msg,
+                        });
+                    }
+                    attempt += 1;
+                    client = back;
+                }
+                Err((other, _)) => {
+                    return Err(ImapError::Protocol(format!(
+                        "AUTHENTICATE XOAUTH2: {other}"
+                    )))
+                }
+            }
+        }
+    }
+
+    async fn login_password(
+        &self,
+        client: async_imap::Client<Stream>,
+    ) -> Result<Session, ImapError> {
+        let session = client
+            .login(&self.user, &self.password)
+            .await
+            .map_err(|(e, _)| match e {
+                async_imap::error::Error::No(msg) | async_imap::error::Error::Bad(msg) => {
+                    ImapError::Login {
+                        user: self.user.clone(),
+                        message: msg,
+                    }
+                }
+                other => ImapError::Protocol(format!("login: {other}")),
+            })?;
+        Ok(session)
+    }
+}
+
+/// The XOAUTH2 exchange: the token string at the server's first `+`; an
+/// empty line at a second one (the server's JSON error detail), after which
+/// it answers NO.
+struct XOAuth2 {
+    response: Option<Vec<u8>>,
+}
+
+impl async_imap::Authenticator for XOAuth2 {
+    type Response = Vec<u8>;
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        self.response.take().unwrap_or_default()
     }
 }
 

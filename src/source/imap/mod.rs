@@ -99,6 +99,11 @@ pub enum ImapError {
     Connect(String),
     #[error("IMAP login as `{user}` refused: {message} (check mailbox.user and the password in mailbox.password_file / mailbox.password_env)")]
     Login { user: String, message: String },
+    #[error("IMAP login as `{user}` with an OAuth2 token refused, also with a freshly refreshed one: {message} (check mailbox.user and that the token's scope, mailbox.scope, grants IMAP access)")]
+    OAuthLogin { user: String, message: String },
+    /// No access token (logged by `crate::oauth2` once per outage).
+    #[error(transparent)]
+    Token(#[from] crate::oauth2::OAuthError),
     #[error("IMAP: {0}")]
     Protocol(String),
     #[error("IMAP: timed out {0}")]
@@ -145,6 +150,7 @@ pub fn backoff(attempt: u32) -> Duration {
 /// waiting in the folder, log out.
 pub async fn sync_once<I: Intake>(cfg: &Config, intake: &I) -> Result<SyncReport, ImapError> {
     let target = Target::from_config(&cfg.mailbox)?;
+    target.report_token_status(cfg);
     let settings = Settings::from_config(cfg);
     let (mut session, caps) = target.open().await?;
     let mut pos = open_folder(&mut session, &settings, intake).await?;
@@ -185,6 +191,7 @@ pub async fn watch_woken<I: Intake>(
     wake: Option<Arc<Notify>>,
 ) -> Result<(), ImapError> {
     let target = Target::from_config(&cfg.mailbox)?;
+    target.report_token_status(cfg);
     let settings = Settings {
         wake,
         ..Settings::from_config(cfg)
@@ -208,7 +215,12 @@ pub async fn watch_woken<I: Intake>(
         {
             Ok(()) => return Ok(()),
             Err(e) => {
-                if outage.is_none() {
+                if outage.is_none() && matches!(e, ImapError::Token(_)) {
+                    // crate::oauth2 has logged it, once per outage.
+                    tracing::debug!(mailbox = ?target, "{e}; reconnecting with backoff");
+                    outage = Some(Instant::now());
+                    attempt = 0;
+                } else if outage.is_none() {
                     tracing::warn!(mailbox = ?target, "{e}; reconnecting (backoff up to 30 s, logged again when restored)");
                     outage = Some(Instant::now());
                     attempt = 0;
