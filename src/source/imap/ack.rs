@@ -76,6 +76,9 @@ pub struct AckState {
     pub retry_at: Option<Instant>,
     /// The error changed since it was last written to the store.
     pub dirty: bool,
+    /// The error in force was logged by this process (one taken over from
+    /// an earlier run is logged again, once).
+    logged: bool,
 }
 
 impl AckState {
@@ -114,20 +117,25 @@ impl AckState {
     pub fn refused(&mut self, what: &str, answer: &str, now: Instant, at: &str) -> bool {
         let message = format!("{what} {}: the server answered \"{answer}\"", self.folder);
         self.retry_at = Some(now + RETRY_MOVE);
-        if self.error.as_ref().is_some_and(|e| e.message == message) {
+        let same = self.error.as_ref().is_some_and(|e| e.message == message);
+        if same && self.logged {
             return false;
         }
-        self.error = Some(AckError {
-            message,
-            since: at.to_string(),
-        });
-        self.dirty = true;
+        if !same {
+            self.error = Some(AckError {
+                message,
+                since: at.to_string(),
+            });
+            self.dirty = true;
+        }
+        self.logged = true;
         true
     }
 
     /// A move worked. Returns the error it clears (to log), if any.
     pub fn moved(&mut self) -> Option<AckError> {
         self.retry_at = None;
+        self.logged = false;
         let was = self.error.take();
         if was.is_some() {
             self.dirty = true;
@@ -213,12 +221,10 @@ pub async fn acknowledge(
     uids: &[u32],
 ) -> Result<(), ImapError> {
     let set = super::uid_set(uids);
-    if ack.step(Instant::now()) == Step::Move {
-        if ack.retry_at.is_some() || ack.error.is_some() {
-            // Trying again after a refusal: the folder may be missing.
-            ack.retry_at = None;
-            prepare(session, ack).await?;
-        }
+    // Trying again after a refusal: the folder may be missing.
+    if ack.step(Instant::now()) == Step::Move && (ack.retry_at.is_some() || ack.error.is_some()) {
+        ack.retry_at = None;
+        prepare(session, ack).await?;
     }
     if ack.step(Instant::now()) == Step::Flag {
         return store(session, &set, "+FLAGS.SILENT (\\Seen)").await;

@@ -256,8 +256,13 @@ fn ack_state_names_a_refusal_once_flags_meanwhile_and_retries() {
     // A refusal stored by an earlier run: scanned from the last UID, but
     // the first batch tries moving.
     let mut r = AckState::new(true, "INBOX.Processed");
-    r.restore(Some("CREATE x: refused".into()), Some("T9".into()));
+    let before = "CREATE INBOX.Processed: the server answered \"NO x\"";
+    r.restore(Some(before.into()), Some("T9".into()));
     assert_eq!((r.step(t0), r.scan_from(5)), (Step::Move, 6));
+    // The same refusal again is logged once by this run, keeps its time.
+    assert!(r.refused("CREATE", "NO x", t0, "T10"));
+    assert!(!r.refused("CREATE", "NO x", t0, "T11"));
+    assert_eq!(r.error.as_ref().map(|e| e.since.as_str()), Some("T9"));
     let mut none = AckState::new(true, "P");
     none.restore(Some(String::new()), Some(String::new()));
     assert_eq!(none.error, None);
