@@ -128,6 +128,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let backlog = store.outbox_backlog()?;
     let last_sync = store.state_get("imap.last_sync")?;
     let oauth2 = oauth2_problems(&store)?;
+    let ack_error = imap_ack_error(&store)?;
     if json {
         let v = serde_json::json!({
             "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
@@ -135,6 +136,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
             "outbox": backlog,
             "imap_last_sync": last_sync,
             "oauth2": oauth2.iter().map(|(s, p)| (*s, p)).collect::<std::collections::BTreeMap<_, _>>(),
+            "imap_error": ack_error.as_ref().map(|(message, since)| serde_json::json!({"message": message, "since": since})),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
@@ -163,6 +165,9 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     if let Some(t) = last_sync {
         println!("Последняя синхронизация IMAP: {t}");
     }
+    if let Some((message, since)) = ack_error {
+        println!("IMAP: письма не перемещаются в папку обработанных с {since}: {message}; они помечаются прочитанными (\\Seen) и остаются в папке");
+    }
     for (section, p) in &oauth2 {
         if let Some(p) = p {
             println!(
@@ -173,6 +178,16 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The IMAP source's refusal of the processed folder (message, since), if any.
+fn imap_ack_error(store: &crate::store::Store) -> anyhow::Result<Option<(String, String)>> {
+    use crate::source::imap::ack::{KEY_ACK_ERROR, KEY_ACK_ERROR_SINCE};
+    let message = store.state_get(KEY_ACK_ERROR)?.filter(|m| !m.is_empty());
+    Ok(match message {
+        Some(m) => Some((m, store.state_get(KEY_ACK_ERROR_SINCE)?.unwrap_or_default())),
+        None => None,
+    })
 }
 
 /// The token failures recorded by `crate::oauth2` (`null` when all is well).
