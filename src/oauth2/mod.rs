@@ -243,6 +243,9 @@ pub struct TokenSource {
     settings: Settings,
     tls: Option<Arc<rustls::ClientConfig>>,
     state: tokio::sync::Mutex<State>,
+    /// A token a server refused ([`TokenSource::rejected`]), dropped from
+    /// the cache by the next [`TokenSource::access_token`].
+    refused: std::sync::Mutex<Option<Secret>>,
     sink: OnceLock<StatusSink>,
 }
 
@@ -273,6 +276,7 @@ impl TokenSource {
             settings,
             tls,
             state: tokio::sync::Mutex::new(State::default()),
+            refused: std::sync::Mutex::new(None),
             sink: OnceLock::new(),
         })
     }
@@ -286,11 +290,22 @@ impl TokenSource {
         self.settings.section
     }
 
-    /// A token for a login: the cached one while fresh, else a new one.
+    /// A token for a login: the cached one while fresh (and not refused),
+    /// else a new one.
     pub async fn access_token(&self) -> Result<Secret, OAuthError> {
         let mut st = self.state.lock().await;
+        let refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(c) = &st.cached {
-            if grant::still_fresh(c.obtained.elapsed(), c.lifetime) {
+            if refused.as_ref() == Some(&c.token) {
+                tracing::info!(
+                    section = self.settings.section,
+                    "the server refused the OAuth2 access token; refreshing it"
+                );
+            } else if grant::still_fresh(c.obtained.elapsed(), c.lifetime) {
                 return Ok(c.token.clone());
             }
         }
@@ -306,18 +321,11 @@ impl TokenSource {
         Ok(g.access_token)
     }
 
-    /// A server refused `token`: forget it (unless another login has
-    /// already replaced it), so the next [`access_token`](Self::access_token)
-    /// refreshes.
-    pub async fn rejected(&self, token: &Secret) {
-        let mut st = self.state.lock().await;
-        if st.cached.as_ref().is_some_and(|c| &c.token == token) {
-            tracing::info!(
-                section = self.settings.section,
-                "the server refused the OAuth2 access token; refreshing it"
-            );
-            st.cached = None;
-        }
+    /// A server refused `token`: the next [`access_token`](Self::access_token)
+    /// refreshes, unless another login has already replaced that token.
+    /// Not async, so an SMTP "rejected" hook can call it.
+    pub fn rejected(&self, token: &Secret) {
+        *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
     }
 
     async fn refresh(&self, st: &mut State) -> Result<Grant, OAuthError> {

@@ -337,7 +337,8 @@ async fn refreshes_caches_rotates_and_reports() {
         r#"{"access_token":"a2","expires_in":3600}"#,
         r#"{"error":"invalid_grant","error_description":"revoked"}"#,
         r#"{"error":"invalid_grant","error_description":"revoked"}"#,
-        r#"{"access_token":"a3","expires_in":3600}"#,
+        r#"{"access_token":"a3","expires_in":1}"#,
+        r#"{"access_token":"a4","expires_in":3600}"#,
     ])
     .await;
     let settings =
@@ -362,18 +363,22 @@ async fn refreshes_caches_rotates_and_reports() {
     // cached while fresh
     assert_eq!(src.access_token().await.unwrap(), Secret::new("a1"));
     // a refusal of another token changes nothing; of this one, refreshes
-    src.rejected(&Secret::new("other")).await;
+    src.rejected(&Secret::new("other"));
     assert_eq!(src.access_token().await.unwrap(), Secret::new("a1"));
-    src.rejected(&Secret::new("a1")).await;
+    src.rejected(&Secret::new("a1"));
     assert_eq!(src.access_token().await.unwrap(), Secret::new("a2"));
     // refused twice: one report naming the key; then recovered
-    src.rejected(&Secret::new("a2")).await;
+    src.rejected(&Secret::new("a2"));
     for _ in 0..2 {
         let e = src.access_token().await.unwrap_err();
         assert!(!e.is_transient());
         assert!(e.to_string().contains("mailbox.refresh_token_file"), "{e}");
     }
     assert_eq!(src.access_token().await.unwrap(), Secret::new("a3"));
+    // a short-lived token is replaced before it expires (half its life)
+    assert_eq!(src.access_token().await.unwrap(), Secret::new("a3"));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(src.access_token().await.unwrap(), Secret::new("a4"));
     let bodies = server.await.unwrap();
     assert!(bodies[0].contains("refresh_token=r1"), "{bodies:?}");
     assert!(bodies[1].contains("refresh_token=r2"), "{bodies:?}");

@@ -249,7 +249,7 @@ impl Target {
                     async_imap::error::Error::No(msg) | async_imap::error::Error::Bad(msg),
                     back,
                 )) => {
-                    tokens.rejected(&token).await;
+                    tokens.rejected(&token);
                     if attempt == 1 {
                         return Err(ImapError::OAuthLogin {
                             user: self.user.clone(),
