@@ -127,12 +127,19 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let quarantined = store.quarantine_list(false)?.len();
     let backlog = store.outbox_backlog()?;
     let last_sync = store.state_get("imap.last_sync")?;
+    // The SMTP server refused every connection at the last try: since when
+    // and its words (written by the sender; empty once it works again).
+    let outbox_blocked: Option<serde_json::Value> = store
+        .state_get(crate::outbox::sender::BLOCKED_STATE)?
+        .filter(|v| !v.is_empty())
+        .and_then(|v| serde_json::from_str(&v).ok());
     if json {
         let v = serde_json::json!({
             "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "quarantined": quarantined,
             "outbox": backlog,
             "imap_last_sync": last_sync,
+            "outbox_blocked": outbox_blocked,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
@@ -158,6 +165,13 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         backlog.failed,
         backlog.oldest_pending.as_deref().unwrap_or("—")
     );
+    if let Some(b) = &outbox_blocked {
+        println!(
+            "Исходящие ЗАБЛОКИРОВАНЫ с {}: SMTP-сервер не принимает соединение: {}",
+            b["since"].as_str().unwrap_or("?"),
+            b["reason"].as_str().unwrap_or("?")
+        );
+    }
     if let Some(t) = last_sync {
         println!("Последняя синхронизация IMAP: {t}");
     }
