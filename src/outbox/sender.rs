@@ -76,7 +76,7 @@ pub const BLOCKED_STATE: &str = "outbox.blocked";
 fn record_blocked(store: &Store, transport: &Transport) -> Result<(), StoreError> {
     let now = match transport.blocked() {
         Some(b) => {
-            serde_json::json!({"since": b.since.to_rfc3339(), "reason": b.reason}).to_string()
+            serde_json::json!({"since": crate::store::ts(b.since), "reason": b.reason}).to_string()
         }
         None => String::new(),
     };

@@ -22,6 +22,7 @@ pub mod db;
 pub mod desk;
 pub mod imap;
 pub mod letters;
+pub mod mta;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -365,8 +365,7 @@ impl SmtpTransport {
             OpenFail::Io(e) => format!("{at}: {e}"),
             OpenFail::Tls(e) => match crate::tls::find_rustls_error(e) {
                 Some(r) => format!(
-                    "SMTP {}: {}",
-                    self.host,
+                    "{at}: {}",
                     crate::tls::explain(r, &self.host, "outgoing.ca_file", self.ca_file.as_deref())
                 ),
                 None => format!("{at}: TLS handshake failed: {e}"),
