@@ -2,13 +2,14 @@
 //! the form from the most readable body, attachments.
 
 use super::attach::judge;
-use super::auto::machine_reason;
+use super::auto::{auto_submitted, body_reason, machine_reason};
 use super::blocks::{from_plain, Block};
 use super::charset::fallback_decode;
 use super::form::{read, Reading};
 use super::html::to_blocks;
 use super::mime::{walk, Body};
 use super::quote::strip_quotes;
+use super::sender::recover;
 use super::{Address, ParseOptions, ParsedLetter};
 use mail_parser::{HeaderValue, MessageParser};
 use std::borrow::Cow;
@@ -71,7 +72,10 @@ fn to_address(a: &mail_parser::Addr<'_>) -> Option<Address> {
         name: a
             .name
             .as_ref()
-            .map(|n| n.trim().to_string())
+            .map(|n| {
+                n.trim_matches(|c: char| c.is_whitespace() || c == '<' || c == '>')
+                    .to_string()
+            })
             .filter(|n| !n.is_empty()),
         email,
     })
@@ -180,6 +184,30 @@ fn degraded(buf: &[u8], opts: &ParseOptions) -> ParsedLetter {
     }
 }
 
+/// A sender from a `From:` mail-parser could not read (rule 10), with
+/// `Return-Path` and `Sender` as the only witnesses of an ambiguous one.
+fn recover_sender(headers: &[(String, String)]) -> Option<Address> {
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+    };
+    let confirm: Vec<&str> = ["return-path", "sender"]
+        .iter()
+        .filter_map(|n| get(n))
+        .collect();
+    recover(get("from")?, &confirm)
+}
+
+/// Form fields that only a person fills in (the description is any text).
+fn form_fields(f: &super::Form) -> usize {
+    [&f.organization, &f.full_name, &f.location, &f.phone]
+        .iter()
+        .filter(|v| v.is_some())
+        .count()
+}
+
 pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
     let buf = normalize_headers(raw);
     let Some(msg) = guarded(|| MessageParser::default().parse(buf.as_ref())) else {
@@ -209,6 +237,7 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
         })
         .unwrap_or_default();
 
+    let from = from.or_else(|| recover_sender(&headers));
     let walked = walk(&msg, &opts.limits);
     let machine = machine_reason(
         &headers,
@@ -239,6 +268,8 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
         (None, None) => Default::default(),
     };
     let text = outer.as_ref().map(|o| o.text.clone()).unwrap_or_default();
+    let subject = msg.subject().unwrap_or_default().replace('\0', "");
+    let machine = machine.or_else(|| body_reason(&subject, &text, form_fields(&form)));
 
     let (attachments, rejected, mut notes) = judge(walked.files, &opts.limits);
     if walked.truncated {
@@ -247,8 +278,9 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
 
     ParsedLetter {
         message_id: msg.message_id().map(|s| s.to_string()),
-        subject: msg.subject().unwrap_or_default().replace('\0', ""),
+        subject,
         from,
+        auto_submitted: auto_submitted(&headers),
         reply_to: first_address(msg.reply_to()),
         to: all_addresses(msg.to()),
         cc: all_addresses(msg.cc()),
