@@ -212,3 +212,53 @@ fn only_a_real_delimiter_starts_the_signature() {
     }
     assert!(!d.contains("гл. специалист"), "signature kept: {d:?}");
 }
+
+#[test]
+fn outlook_winmail_dat_gives_its_form_and_pictures() {
+    let p = parse("19-outlook-winmail-dat.eml");
+    assert_eq!(p.form.full_name.as_deref(), Some("Белова Ирина Олеговна"));
+    assert_eq!(p.form.room.as_deref(), Some("508"));
+    assert_eq!(p.form.floor.as_deref(), Some("5"));
+    assert_eq!(p.form.phone.as_deref(), Some("+74012555008"));
+    assert!(
+        description(&p).contains("«Ошибка 0x80004005»"),
+        "{:?}",
+        p.form
+    );
+    let files: Vec<(&str, &str)> = p
+        .attachments
+        .iter()
+        .map(|a| (a.filename.as_str(), a.content_type))
+        .collect();
+    assert_eq!(files, [("скриншот ошибки.png", "image/png")]);
+    assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+    assert!(p.notes.is_empty(), "{:?}", p.notes);
+
+    // Through the desk: a complete ticket with the picture, no note.
+    let desk = Desk::plain();
+    let (v, _) = desk.ingest(&raw("19-outlook-winmail-dat.eml"));
+    assert_eq!(v["outcome"], "created", "{v}");
+    let t = desk.show(v["ticket"].as_str().expect("ticket"));
+    assert_eq!(t["missing_fields"], serde_json::json!([]));
+    assert_eq!(t["attachments"][0]["content_type"], "image/png");
+}
+
+#[test]
+fn unreadable_winmail_dat_tells_the_sender_how_to_switch_outlook() {
+    // The same letter with the TNEF bytes damaged past reading.
+    let text = String::from_utf8(raw("19-outlook-winmail-dat.eml")).expect("ascii");
+    let start = text
+        .find("\r\n\r\neJ8+")
+        .expect("TNEF base64 starts with the signature")
+        + 4;
+    let damaged = format!("{}AAAAAAAA{}", &text[..start], &text[start + 8..]);
+    let p = parse_letter(damaged.as_bytes(), &ParseOptions::default());
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.contains("Переключите Outlook на формат письма HTML")),
+        "{:?}",
+        p.notes
+    );
+    assert!(p.rejected.iter().any(|r| r.reason.starts_with("type")));
+}
