@@ -130,7 +130,7 @@ fn opensmtpd_tls_failure_shows_the_outbox_blocked_then_lifts() {
 
     let st = status_json(&config);
     let blocked = &st["outbox_blocked"];
-    let reason = blocked["reason"].as_str().unwrap_or_default();
+    let reason = blocked["message"].as_str().unwrap_or_default();
     assert!(
         reason.contains(&format!("127.0.0.1:{}", o.port)) && reason.contains("TLS"),
         "the server and what failed: {st:#}"

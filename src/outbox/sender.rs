@@ -68,7 +68,7 @@ impl Transport {
 }
 
 /// The state key under which the outbox's blockage is kept for `ticketd
-/// status`: a JSON `{"since", "reason"}`, or empty when the server works.
+/// status`: a JSON `{"message", "since"}` (the shape of `imap_error`), or empty when the server works.
 pub const BLOCKED_STATE: &str = "outbox.blocked";
 
 /// Write the transport's blockage (or its end) for `ticketd status`, when
@@ -76,7 +76,7 @@ pub const BLOCKED_STATE: &str = "outbox.blocked";
 fn record_blocked(store: &Store, transport: &Transport) -> Result<(), StoreError> {
     let now = match transport.blocked() {
         Some(b) => {
-            serde_json::json!({"since": crate::store::ts(b.since), "reason": b.reason}).to_string()
+            serde_json::json!({"since": crate::store::ts(b.since), "message": b.reason}).to_string()
         }
         None => String::new(),
     };
