@@ -176,3 +176,76 @@ impl Capabilities {
         self.auth.iter().any(|m| m == mechanism)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(text: &str) -> Reply {
+        let mut r = ReplyReader::new();
+        r.feed(text.as_bytes());
+        r.next_reply().expect("SMTP").expect("a whole reply")
+    }
+
+    fn caps(ehlo: &str) -> Capabilities {
+        Capabilities::from_ehlo(&reply(ehlo))
+    }
+
+    #[test]
+    fn replies_from_bytes() {
+        let mut r = ReplyReader::new();
+        // A multi-line reply fed in pieces, then a second one in the same read.
+        r.feed(b"250-mx.example\r\n250-PIPE");
+        assert_eq!(r.next_reply(), Ok(None));
+        r.feed(b"LINING\r\n250 SIZE 10\r\n354 go ahead\r\n");
+        let first = r.next_reply().expect("ok").expect("reply");
+        assert_eq!(first.code, 250);
+        assert_eq!(first.lines, ["mx.example", "PIPELINING", "SIZE 10"]);
+        let second = r.next_reply().expect("ok").expect("reply");
+        assert_eq!(second.to_string(), "354 go ahead");
+        assert_eq!(r.next_reply(), Ok(None));
+        assert!(!r.has_pending());
+        // A bare code, LF only.
+        r.feed(b"250\n");
+        assert_eq!(
+            r.next_reply().expect("ok").expect("reply").to_string(),
+            "250"
+        );
+        // Not SMTP.
+        for bad in [
+            &b"HTTP/1.1 400\r\n"[..],
+            b"25\r\n",
+            b"250x\r\n",
+            b"250-a\r\n251 b\r\n",
+            b"650 x\r\n",
+        ] {
+            let mut r = ReplyReader::new();
+            r.feed(bad);
+            assert!(
+                r.next_reply().is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // Bounded: an endless line is refused, not collected.
+        let mut r = ReplyReader::new();
+        r.feed(&vec![b'2'; 10_000]);
+        assert!(r.next_reply().is_err());
+        let two = reply("550-5.1.1 no such user\r\n550 5.1.1 see https://example\r\n");
+        assert_eq!(
+            two.to_string(),
+            "550 5.1.1 no such user / 5.1.1 see https://example"
+        );
+    }
+
+    #[test]
+    fn capabilities_of_ehlo_answers() {
+        let c = caps("250-mx.example Hello\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN XOAUTH2\r\n250 SIZE 1000\r\n");
+        assert!(c.pipelining && c.eight_bit_mime && !c.starttls && !c.smtputf8);
+        assert_eq!(c.size, Some(1000));
+        assert_eq!(c.auth, ["PLAIN", "LOGIN", "XOAUTH2"]);
+        let c = caps("250-mx\r\n250-SIZE\r\n250-auth plain\r\n250 SMTPUTF8\r\n");
+        assert_eq!(c.size, None);
+        assert!(c.offers_auth("PLAIN") && c.smtputf8);
+    }
+}
