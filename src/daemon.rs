@@ -52,7 +52,11 @@ fn open_store(cfg: &Config) -> anyhow::Result<Store> {
 }
 
 fn transport(cfg: &Config) -> anyhow::Result<Transport> {
-    Transport::from_config(&cfg.outgoing)
+    let token_status = crate::oauth2::store_sink(
+        cfg.database.path.clone(),
+        Duration::from_millis(cfg.database.busy_timeout_ms),
+    );
+    Transport::with_token_status(&cfg.outgoing, Some(token_status))
         .map_err(|e| anyhow::anyhow!("[outgoing] in `{}`: {e}", cfg.source_path.display()))
 }
 

@@ -128,6 +128,12 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let backlog = store.outbox_backlog()?;
     let last_sync = store.state_get("imap.last_sync")?;
     let oauth2 = oauth2_problems(&store)?;
+    // The SMTP server refused every connection at the last try: since when
+    // and its words (written by the sender; empty once it works again).
+    let outbox_blocked: Option<serde_json::Value> = store
+        .state_get(crate::outbox::sender::BLOCKED_STATE)?
+        .filter(|v| !v.is_empty())
+        .and_then(|v| serde_json::from_str(&v).ok());
     let ack_error = imap_ack_error(&store)?;
     if json {
         let v = serde_json::json!({
@@ -136,6 +142,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
             "outbox": backlog,
             "imap_last_sync": last_sync,
             "oauth2": oauth2.iter().map(|(s, p)| (*s, p)).collect::<std::collections::BTreeMap<_, _>>(),
+            "outbox_blocked": outbox_blocked,
             "imap_error": ack_error.as_ref().map(|(message, since)| serde_json::json!({"message": message, "since": since})),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -162,6 +169,13 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         backlog.failed,
         backlog.oldest_pending.as_deref().unwrap_or("—")
     );
+    if let Some(b) = &outbox_blocked {
+        println!(
+            "Исходящие ЗАБЛОКИРОВАНЫ с {}: SMTP-сервер не принимает соединение: {}",
+            b["since"].as_str().unwrap_or("?"),
+            b["message"].as_str().unwrap_or("?")
+        );
+    }
     if let Some(t) = last_sync {
         println!("Последняя синхронизация IMAP: {t}");
     }

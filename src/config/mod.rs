@@ -47,6 +47,9 @@ impl Config {
         cfg.source_path = path.to_path_buf();
         cfg.resolve_paths(base);
         cfg.validate(text)?;
+        if cfg.outgoing.helo_name.is_none() {
+            cfg.outgoing.helo_name = Some(default_helo_name(&cfg.desk.support_address));
+        }
         cfg.workflow = cfg.compile_workflow(text)?;
         Ok(cfg)
     }
@@ -176,6 +179,9 @@ impl Config {
                 }
             }
             _ => {}
+        }
+        if let Some(name) = &self.outgoing.helo_name {
+            check_helo_name(name).map_err(|reason| bad("outgoing.helo_name", reason))?;
         }
         if !(1..=32).contains(&self.outgoing.connections) {
             return Err(bad(
@@ -318,3 +324,40 @@ pub fn read_secret(
 
 #[cfg(test)]
 mod tests;
+
+/// `[outgoing] helo_name`'s default: the domain of the support address
+/// (servers that want a fully qualified name refuse a bare host name).
+pub fn default_helo_name(support_address: &str) -> String {
+    support_address
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase())
+        .filter(|d| check_helo_name(d).is_ok())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// A name EHLO may carry (RFC 5321 §4.1.1.1): a domain of letters, digits
+/// and hyphens in dot-separated labels, or an address literal in brackets.
+pub fn check_helo_name(name: &str) -> Result<(), String> {
+    let literal = name.starts_with('[') && name.ends_with(']') && name.len() > 2;
+    let ok = if literal {
+        name[1..name.len() - 1]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':') || c.is_ascii_alphanumeric())
+    } else {
+        name.len() <= 253
+            && name.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a domain name or address literal; use this machine's fully qualified name (e.g. \"mail.example.org\") or \"[192.0.2.1]\""
+        ))
+    }
+}

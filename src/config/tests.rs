@@ -12,3 +12,43 @@ fn example_config_loads() {
     assert_eq!(cfg.desk.support_address, "support@sed.example.org");
     assert_eq!(cfg.database.path, Path::new("/srv/x/var/ticketd.sqlite3"));
 }
+
+#[test]
+fn outgoing_helo_name_defaults_to_the_support_domain_and_is_checked() {
+    let load = |extra: &str| {
+        let text = EXAMPLE.replacen("[outgoing]\n", &format!("[outgoing]\n{extra}"), 1);
+        Config::from_str_at(&text, Path::new("c.toml"), Path::new("/srv/x"))
+    };
+    let cfg = load("").unwrap();
+    assert_eq!(cfg.outgoing.helo_name.as_deref(), Some("sed.example.org"));
+    let cfg = load("helo_name = \"mail.example.org\"\n").unwrap();
+    assert_eq!(cfg.outgoing.helo_name.as_deref(), Some("mail.example.org"));
+    // (name, accepted)
+    for (name, ok) in [
+        ("mx1.example.org", true),
+        ("[192.0.2.1]", true),
+        ("[IPv6:2001:db8::1]", true),
+        ("vm", true),
+        ("bad name", false),
+        ("-x.example.org", false),
+        ("a..b", false),
+        ("", false),
+        ("x\r\nMAIL", false),
+    ] {
+        assert_eq!(check_helo_name(name).is_ok(), ok, "{name:?}");
+        if !ok {
+            let err = load(&format!("helo_name = {name:?}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("outgoing.helo_name"), "{err}");
+        }
+    }
+    // (support address, default)
+    for (addr, want) in [
+        ("support@sed.example.org", "sed.example.org"),
+        ("help@Desk.Example.ORG", "desk.example.org"),
+        ("odd@bad_domain", "localhost"),
+    ] {
+        assert_eq!(default_helo_name(addr), want, "{addr}");
+    }
+}

@@ -249,6 +249,9 @@ pub struct Outgoing {
     pub password_file: Option<PathBuf>,
     pub password_env: Option<String>,
     pub ca_file: Option<PathBuf>,
+    /// The name ticketd greets the SMTP server with (EHLO); default: the
+    /// domain of `desk.support_address`.
+    pub helo_name: Option<String>,
     /// First retry after a temporary failure, seconds; doubles each time.
     #[serde(default = "default_retry_base")]
     pub retry_base_secs: u64,

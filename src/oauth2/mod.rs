@@ -6,6 +6,8 @@
 //! * [`grant`]: the pure parts — form body, the endpoint's JSON answer,
 //!   the freshness decision, the SASL strings; a [`Secret`] never prints.
 //! * [`http`]: a one-request HTTP/1.1 POST over tokio and tokio-rustls.
+//! * [`smtp`]: the SMTP transport's per-connection credentials hook
+//!   (AUTH XOAUTH2) over a [`TokenSource`].
 //! * [`TokenSource`] (here): one per section; caches the access token and
 //!   refreshes it [`grant::MARGIN`] before it expires, and at once when a
 //!   server refuses it ([`TokenSource::rejected`]: the login refreshes
@@ -34,6 +36,7 @@
 
 pub mod grant;
 pub mod http;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

@@ -55,6 +55,9 @@ pub struct QueuedLetter {
 pub struct SendError {
     message: String,
     transient: bool,
+    /// No connection could be set up: the same for every letter, logged
+    /// once by the transport rather than once per letter.
+    connection: bool,
 }
 
 impl SendError {
@@ -62,12 +65,23 @@ impl SendError {
         SendError {
             message: message.into(),
             transient: true,
+            connection: false,
+        }
+    }
+    /// Transient: the server cannot be used at all now (refused
+    /// connection, greeting, EHLO, TLS, login).
+    pub fn connection(message: impl Into<String>) -> Self {
+        SendError {
+            message: message.into(),
+            transient: true,
+            connection: true,
         }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
         SendError {
             message: message.into(),
             transient: false,
+            connection: false,
         }
     }
     pub fn is_transient(&self) -> bool {
@@ -75,5 +89,8 @@ impl SendError {
     }
     pub fn is_permanent(&self) -> bool {
         !self.transient
+    }
+    pub fn is_connection(&self) -> bool {
+        self.connection
     }
 }

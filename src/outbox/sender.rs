@@ -27,6 +27,15 @@ pub enum Transport {
 
 impl Transport {
     pub fn from_config(cfg: &Outgoing) -> Result<Transport, SendError> {
+        Transport::with_token_status(cfg, None)
+    }
+
+    /// [`Transport::from_config`]; with `auth = "oauth2"` the token source
+    /// reports its failures to `token_status` (`ticketd status`).
+    pub fn with_token_status(
+        cfg: &Outgoing,
+        token_status: Option<crate::oauth2::StatusSink>,
+    ) -> Result<Transport, SendError> {
         match cfg.kind {
             crate::config::OutgoingKind::File => {
                 let dir = cfg
@@ -35,9 +44,13 @@ impl Transport {
                     .ok_or_else(|| SendError::permanent("outgoing.dir is not set"))?;
                 Ok(Transport::File(FileTransport::new(dir)))
             }
-            crate::config::OutgoingKind::Smtp => Ok(Transport::Smtp(Box::new(
-                super::smtp::SmtpTransport::new(cfg)?,
-            ))),
+            crate::config::OutgoingKind::Smtp => {
+                let smtp = match crate::oauth2::smtp::SmtpTokens::from_config(cfg, token_status)? {
+                    Some(tokens) => super::smtp::SmtpTransport::with_credentials(cfg, tokens)?,
+                    None => super::smtp::SmtpTransport::new(cfg)?,
+                };
+                Ok(Transport::Smtp(Box::new(smtp)))
+            }
         }
     }
 
@@ -56,6 +69,35 @@ impl Transport {
             Transport::Smtp(s) => s.send(letter).await,
         }
     }
+
+    /// Whether the server cannot be used now (no connection could be set
+    /// up), since when and why.
+    pub fn blocked(&self) -> Option<super::smtp::Blocked> {
+        match self {
+            Transport::File(_) => None,
+            Transport::Smtp(s) => s.blocked(),
+        }
+    }
+}
+
+/// The state key under which the outbox's blockage is kept for `ticketd
+/// status`: a JSON `{"message", "since"}` (the shape of `imap_error`), or empty when the server works.
+pub const BLOCKED_STATE: &str = "outbox.blocked";
+
+/// Write the transport's blockage (or its end) for `ticketd status`, when
+/// it changed.
+fn record_blocked(store: &Store, transport: &Transport) -> Result<(), StoreError> {
+    let now = match transport.blocked() {
+        Some(b) => {
+            serde_json::json!({"since": crate::store::ts(b.since), "message": b.reason}).to_string()
+        }
+        None => String::new(),
+    };
+    let before = store.state_get(BLOCKED_STATE)?.unwrap_or_default();
+    if before != now {
+        store.state_set(BLOCKED_STATE, &now)?;
+    }
+    Ok(())
 }
 
 /// What a delivery pass did.
@@ -108,7 +150,7 @@ pub async fn deliver_due_until(
     cfg: &Outgoing,
     stop: &watch::Receiver<bool>,
 ) -> Result<DeliveryReport, StoreError> {
-    dispatch(
+    let report = dispatch(
         store,
         transport.connections(),
         cfg,
@@ -118,7 +160,11 @@ pub async fn deliver_due_until(
             (letter, result)
         },
     )
-    .await
+    .await?;
+    if report.sent + report.retried + report.failed > 0 {
+        record_blocked(store, transport)?;
+    }
+    Ok(report)
 }
 
 /// The dispatcher: reads due rows (the only reader) and hands each to one
@@ -231,7 +277,12 @@ fn outcome(
         Err(e) if e.is_transient() => {
             match next_attempt(Utc::now(), letter.created_at, letter.attempts, cfg) {
                 Some(next) => {
-                    tracing::warn!(message_id = %letter.message_id, error = %e, retry_at = %next, "delivery failed, will retry");
+                    if e.is_connection() {
+                        // The transport logs the outage once, not per letter.
+                        tracing::debug!(message_id = %letter.message_id, error = %e, retry_at = %next, "server unusable, will retry");
+                    } else {
+                        tracing::warn!(message_id = %letter.message_id, error = %e, retry_at = %next, "delivery failed, will retry");
+                    }
                     report.retried += 1;
                     Mark::Retry {
                         id: letter.id,

@@ -23,6 +23,7 @@ pub mod db;
 pub mod desk;
 pub mod imap;
 pub mod letters;
+pub mod mta;
 pub mod oauth;
 
 use std::fs;
