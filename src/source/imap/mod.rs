@@ -327,7 +327,7 @@ async fn open_folder<I: Intake>(
         ack.dirty = true;
         ack.persist(intake).await?;
     }
-    let mailbox = timed("SELECT", session.select(&s.folder))
+    let mailbox = timed("SELECT", session.select(folders::encode_mutf7(&s.folder)))
         .await?
         .map_err(|e| {
             ImapError::Protocol(format!("SELECT {}: {e} (check mailbox.folder)", s.folder))
