@@ -163,3 +163,34 @@ fn refused_folder_flags_seen_named_once_without_reconnect_loop() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
     assert!(v["imap_error"].is_null(), "{v}");
 }
+
+/// A Russian folder name: resolved in the namespace and sent in modified
+/// UTF-7 (`INBOX.Обработано` is `INBOX.&BB4EMQRABDAEMQQ+BEIEMAQ9BD4-` on
+/// the wire), where raw UTF-8 used to be refused.
+#[test]
+fn russian_processed_folder_is_created_in_modified_utf7() {
+    let opts = ConfigOpts {
+        folder: "INBOX.ru-in".into(),
+        processed_folder: "Обработано".into(),
+        ..ConfigOpts::default()
+    };
+    imap::create(NSDOT, "INBOX.ru-in");
+    let (_config, daemon) = start("ns-ru", &opts, NSDOT);
+    let tag = "ns-ru-1";
+    imap::append(
+        NSDOT,
+        "INBOX.ru-in",
+        &letters::appeal("user1@example.com", tag),
+    );
+    imap::wait_reply("user1@example.com", tag, Duration::from_secs(15));
+    imap::wait_until(
+        NSDOT,
+        "INBOX.&BB4EMQRABDAEMQQ+BEIEMAQ9BD4-",
+        Duration::from_secs(10),
+        "the letter moved",
+        |l| has(l, tag),
+    );
+    let log = daemon.log_text();
+    assert!(!log.contains("refused"), "{log}");
+    daemon.stop();
+}

@@ -202,7 +202,8 @@ pub async fn prepare(session: &mut Session, ack: &mut AckState) -> Result<(), Im
     if !ack.move_after {
         return Ok(());
     }
-    match timed("CREATE", folders::ensure(session, &ack.folder)).await? {
+    let wire = folders::encode_mutf7(&ack.folder);
+    match timed("CREATE", folders::ensure(session, &wire)).await? {
         Ok(()) => Ok(()),
         Err(e) => match classify(&e) {
             Failure::Refused(answer) => {
@@ -231,7 +232,8 @@ pub async fn acknowledge(
     if ack.step(Instant::now()) == Step::Flag {
         return store(session, &set, "+FLAGS.SILENT (\\Seen)").await;
     }
-    match move_letters(session, caps, &ack.folder, &set).await? {
+    let wire = folders::encode_mutf7(&ack.folder);
+    match move_letters(session, caps, &wire, &set).await? {
         Ok(()) => {
             if let Some(was) = ack.moved() {
                 tracing::info!(folder = %ack.folder, "letters are moved to {} again (the refusal since {} is over)", ack.folder, was.since);

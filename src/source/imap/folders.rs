@@ -317,3 +317,50 @@ pub fn answer_text(m: &str) -> String {
     }
     out.trim_end().to_string()
 }
+
+/// A folder name as IMAP sends it: modified UTF-7 (RFC 3501 §5.1.3).
+/// Printable ASCII stays (`&` becomes `&-`); every run of other characters
+/// becomes `&` + base64 of its UTF-16BE, with `,` for `/`, no padding, + `-`.
+/// `Обработано` → `&BB4EMQRABDAEMQQ+BEIEMAQ9BD4-`.
+pub fn encode_mutf7(name: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    fn flush(run: &mut Vec<u16>, out: &mut String) {
+        if run.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = run.iter().flat_map(|u| u.to_be_bytes()).collect();
+        out.push('&');
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                chunk.get(1).copied().unwrap_or(0),
+                chunk.get(2).copied().unwrap_or(0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            let chars = chunk.len() + 1;
+            for i in 0..chars {
+                let idx = (n >> (18 - 6 * i)) & 0x3f;
+                out.push(char::from(ALPHABET[idx as usize]));
+            }
+        }
+        out.push('-');
+        run.clear();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut run: Vec<u16> = Vec::new();
+    for ch in name.chars() {
+        if (' '..='~').contains(&ch) {
+            flush(&mut run, &mut out);
+            if ch == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(ch);
+            }
+        } else {
+            let mut buf = [0u16; 2];
+            run.extend_from_slice(ch.encode_utf16(&mut buf));
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}

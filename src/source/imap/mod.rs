@@ -121,6 +121,16 @@ pub enum ImapError {
     Intake(IntakeError),
 }
 
+/// What a watcher carries from one connection to the next.
+#[derive(Debug, Default)]
+pub struct Carry {
+    /// Letters the pipeline refused for good: (UIDVALIDITY, UID), skipped
+    /// until restart.
+    pub skip: HashSet<(u32, u32)>,
+    /// How letters are acknowledged, and a refusal of the processed folder.
+    pub ack: AckState,
+}
+
 /// Per-connection settings derived from `[mailbox]`.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -162,9 +172,11 @@ pub async fn sync_once<I: Intake>(cfg: &Config, intake: &I) -> Result<SyncReport
     target.report_token_status(cfg);
     let settings = Settings::from_config(cfg);
     let (mut session, caps) = target.open().await?;
-    let mut ack = AckState::new(settings.move_after, &settings.processed_folder);
-    let mut pos = open_folder(&mut session, &settings, intake, &mut ack).await?;
-    let mut skip = HashSet::new();
+    let mut carry = Carry {
+        ack: AckState::new(settings.move_after, &settings.processed_folder),
+        ..Carry::default()
+    };
+    let mut pos = open_folder(&mut session, &settings, intake, &mut carry.ack).await?;
     let (_, never) = watch::channel(false);
     let report = sync::until_quiet(
         &mut session,
@@ -172,8 +184,7 @@ pub async fn sync_once<I: Intake>(cfg: &Config, intake: &I) -> Result<SyncReport
         &settings,
         intake,
         &mut pos,
-        &mut skip,
-        &mut ack,
+        &mut carry,
         &never,
     )
     .await?;
@@ -209,8 +220,10 @@ pub async fn watch_woken<I: Intake>(
     };
     let mut outage: Option<Instant> = None;
     let mut attempt = 0u32;
-    let mut skip = HashSet::new();
-    let mut ack = AckState::new(settings.move_after, &settings.processed_folder);
+    let mut carry = Carry {
+        ack: AckState::new(settings.move_after, &settings.processed_folder),
+        ..Carry::default()
+    };
     loop {
         if stopping(&shutdown) {
             return Ok(());
@@ -221,8 +234,7 @@ pub async fn watch_woken<I: Intake>(
             &intake,
             &mut shutdown,
             &mut outage,
-            &mut skip,
-            &mut ack,
+            &mut carry,
         )
         .await
         {
@@ -327,7 +339,7 @@ async fn open_folder<I: Intake>(
         ack.dirty = true;
         ack.persist(intake).await?;
     }
-    let mailbox = timed("SELECT", session.select(&s.folder))
+    let mailbox = timed("SELECT", session.select(folders::encode_mutf7(&s.folder)))
         .await?
         .map_err(|e| {
             ImapError::Protocol(format!("SELECT {}: {e} (check mailbox.folder)", s.folder))
@@ -394,16 +406,15 @@ async fn session_loop<I: Intake>(
     intake: &I,
     shutdown: &mut watch::Receiver<bool>,
     outage: &mut Option<Instant>,
-    skip: &mut HashSet<(u32, u32)>,
-    ack: &mut AckState,
+    carry: &mut Carry,
 ) -> Result<(), ImapError> {
     let (mut session, caps) = target.open().await?;
-    let mut pos = open_folder(&mut session, s, intake, ack).await?;
+    let mut pos = open_folder(&mut session, s, intake, &mut carry.ack).await?;
     if outage.is_none() {
         tracing::info!(mailbox = ?target, folder = %s.folder, idle = caps.idle, "IMAP connected");
     }
     loop {
-        sync::until_quiet(&mut session, caps, s, intake, &mut pos, skip, ack, shutdown).await?;
+        sync::until_quiet(&mut session, caps, s, intake, &mut pos, carry, shutdown).await?;
         // Restored only once a whole sync went through: a session that
         // fails right after connecting keeps the outage's backoff.
         if let Some(since) = outage.take() {

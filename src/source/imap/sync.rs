@@ -24,6 +24,7 @@ use tokio::sync::watch;
 
 use super::ack::{self, AckState};
 use super::conn::{proto, Caps, Session};
+use super::Carry;
 use super::{timed, ImapError, Intake, Position, Settings, KEY_LAST_SYNC, KEY_LAST_UID};
 
 /// How often the last UID is written while a pass goes on.
@@ -130,21 +131,19 @@ pub fn drain_exists(session: &Session) -> bool {
 }
 
 /// Passes until one finds nothing new; records the time of the sync.
-#[allow(clippy::too_many_arguments)]
 pub async fn until_quiet<I: Intake>(
     session: &mut Session,
     caps: Caps,
     s: &Settings,
     intake: &I,
     pos: &mut Position,
-    skip: &mut HashSet<(u32, u32)>,
-    ack: &mut AckState,
+    carry: &mut Carry,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<SyncReport, ImapError> {
     let mut total = SyncReport::default();
     loop {
-        let result = pass(session, caps, s, intake, pos, skip, ack, shutdown).await;
-        ack.persist(intake).await?;
+        let result = pass(session, caps, s, intake, pos, carry, shutdown).await;
+        carry.ack.persist(intake).await?;
         let (report, found) = result?;
         total.add(report);
         if found == 0 || *shutdown.borrow() {
@@ -160,17 +159,16 @@ pub async fn until_quiet<I: Intake>(
 }
 
 /// One pass; returns the report and how many letters it found to work on.
-#[allow(clippy::too_many_arguments)]
 async fn pass<I: Intake>(
     session: &mut Session,
     caps: Caps,
     s: &Settings,
     intake: &I,
     pos: &mut Position,
-    skip: &mut HashSet<(u32, u32)>,
-    ack: &mut AckState,
+    carry: &mut Carry,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<(SyncReport, usize), ImapError> {
+    let Carry { skip, ack } = carry;
     // Moved letters leave the folder, so everything there is unfinished
     // (a crash may leave a committed one: it returns as a duplicate).
     // Flagged letters stay, so only UIDs above the last one count.

@@ -267,3 +267,25 @@ fn ack_state_names_a_refusal_once_flags_meanwhile_and_retries() {
     none.restore(Some(String::new()), Some(String::new()));
     assert_eq!(none.error, None);
 }
+
+#[test]
+fn folder_names_are_sent_in_modified_utf7() {
+    let cases = [
+        ("INBOX", "INBOX"),
+        ("Processed", "Processed"),
+        ("a&b", "a&-b"),
+        ("Обработано", "&BB4EMQRABDAEMQQ+BEIEMAQ9BD4-"),
+        ("INBOX.Обработано", "INBOX.&BB4EMQRABDAEMQQ+BEIEMAQ9BD4-"),
+        (
+            "Входящие/Обработано",
+            "&BBIERQQ+BDQETwRJBDgENQ-/&BB4EMQRABDAEMQQ+BEIEMAQ9BD4-",
+        ),
+        ("Entwürfe", "Entw&APw-rfe"),
+        // RFC 3501 §5.1.3's example.
+        ("~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"),
+        ("😀", "&2D3eAA-"),
+    ];
+    for (name, want) in cases {
+        assert_eq!(folders::encode_mutf7(name), want, "{name}");
+    }
+}
