@@ -7,6 +7,8 @@
 //!   not find multipart" (message.rs:485). A no-op in a release build; in a
 //!   debug build the panic is contained by the reader's guard and the
 //!   letter is read as plain text, sender and subject kept.
+//! - `parse_letter-rtf-u0-nul.eml`: a winmail.dat whose RTF body holds
+//!   `\u0`; the NUL reached the letter's text (now dropped).
 
 use std::path::Path;
 use std::time::{Duration, Instant};

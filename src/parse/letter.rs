@@ -275,7 +275,7 @@ fn open_winmail(walked: &mut Walked, limits: &ParseLimits) {
             if let Some(l) = walked.levels.first_mut() {
                 l.push(Body {
                     html,
-                    text: text[..end].to_string(),
+                    text: text[..end].replace('\0', ""),
                     flowed: false,
                     delsp: false,
                 });
