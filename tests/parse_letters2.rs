@@ -196,6 +196,10 @@ fn gb2312_is_read_as_gb18030() {
     );
     assert!(p.text.contains("堃 镕 喆 玥 珺 赟"), "{:?}", p.text);
     assert!(!p.text.contains('\u{FFFD}'));
+    // GBK's other labels, and a four-byte GB18030 character.
+    let p = parse("20-gbk-labels-cp936-euc-cn.eml");
+    assert_eq!(p.subject, "喆玥的问题");
+    assert!(p.text.contains("堃 镕 喆 玥 珺 赟 𠀀"), "{:?}", p.text);
 }
 
 #[test]
@@ -206,11 +210,24 @@ fn only_a_real_delimiter_starts_the_signature() {
         "При печати карточки документа печатается пустой лист.",
         "--- Эта строка начинается с разделителя, но это не подпись",
         "-- и эта тоже: текст после двух дефисов",
-        "Проблема появилась после обновления 27 февраля.",
+        // The short paragraph right before the real delimiter is text,
+        // not a signature: the delimiter already cut the signature off.
+        "Появилось после обновления.",
     ] {
         assert!(d.contains(want), "missing {want:?} in {d:?}");
     }
     assert!(!d.contains("гл. специалист"), "signature kept: {d:?}");
+    assert!(!d.contains("С.С. Сидоров"), "signature kept: {d:?}");
+
+    // Free text, format=flowed: the same.
+    let p = parse("21-signature-after-short-paragraph-flowed.eml");
+    let d = description(&p);
+    assert!(
+        d.contains("--- Эта строка начинается с разделителя, но это не подпись"),
+        "{d:?}"
+    );
+    assert!(d.contains("Появилось после обновления."), "{d:?}");
+    assert!(!d.contains("Сидоров"), "{d:?}");
 }
 
 #[test]

@@ -4,9 +4,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+mod contained;
 use ticketd::parse::charset;
 
 fuzz_target!(|data: &[u8]| {
+    contained::contain_mail_parser_panics();
     // "label\0bytes": the label is whatever comes before the first NUL.
     let (label, bytes) = match data.iter().position(|b| *b == 0) {
         Some(i) => (Some(String::from_utf8_lossy(&data[..i]).into_owned()), &data[i + 1..]),

@@ -6,9 +6,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+mod contained;
 use ticketd::parse::{parse_letter, ParseOptions};
 
 fuzz_target!(|data: &[u8]| {
+    contained::contain_mail_parser_panics();
     let p = parse_letter(data, &ParseOptions::default());
     // Invariants the rest of ticketd relies on.
     if let Some(from) = &p.from {

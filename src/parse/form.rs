@@ -12,7 +12,7 @@ use super::location::{
 };
 use super::paragraphs::{read_paragraphs, strict_title};
 use super::phone::parse_phone;
-use super::quote::is_mobile_signature;
+use super::quote::{ends_at_signature, is_mobile_signature};
 use super::table::{find_text_table, read_grid, value_under, RawFields};
 use super::vocab::{classify_title, Kind};
 use super::Form;
@@ -202,7 +202,8 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
     // Title paragraphs first: their value lines ("каб. 5, 2 этаж") must not
     // be taken for unlabelled location or phone lines.
     let paragraphs = read_paragraphs(&lines, &mut used);
-    let kv = read_kv(&lines, &mut used);
+    let signed = ends_at_signature(blocks);
+    let kv = read_kv(&lines, &mut used, signed);
     let layout = if grid {
         2
     } else if !paragraphs.items.is_empty() && kv.items.len() < paragraphs.items.len() {
@@ -223,7 +224,7 @@ pub fn read(blocks: &[Block], area_code: &str) -> Reading {
         .iter()
         .filter(|(_, v)| !v.trim().is_empty())
         .count();
-    let form = build(&raw, &free, area_code);
+    let form = build(&raw, &free, area_code, signed);
     Reading {
         form,
         score,
@@ -275,8 +276,9 @@ fn continues(kind: Kind, value: &str, line: &str, prev_len: usize) -> bool {
     }
 }
 
-/// Key-value lines. Marks the lines it uses in `used`.
-fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
+/// Key-value lines. Marks the lines it uses in `used`. `signed`: the
+/// sender's `-- ` delimiter already cut the signature off.
+fn read_kv(lines: &[&str], used: &mut [bool], signed: bool) -> RawFields {
     let mut f = RawFields::default();
     let mut vals: Vec<(Kind, String)> = Vec::new();
     let mut current: Option<usize> = None; // index into vals
@@ -357,7 +359,7 @@ fn read_kv(lines: &[&str], used: &mut [bool]) -> RawFields {
             };
             // After a blank line a description goes on only with prose, not
             // with a bare signature ("Иванов И.И.", "Главный специалист").
-            let signature_like = blank_after && t.split_whitespace().count() < 6;
+            let signature_like = !signed && blank_after && t.split_whitespace().count() < 6;
             if !signature_like && continues(vals[c].0, &vals[c].1, t, prev_len) {
                 used[i] = true;
                 let v = &mut vals[c].1;
@@ -398,7 +400,7 @@ fn bare_number(v: &str) -> Option<String> {
 }
 
 /// Raw fields → the form.
-fn build(raw: &RawFields, free: &[&str], area_code: &str) -> Form {
+fn build(raw: &RawFields, free: &[&str], area_code: &str, signed: bool) -> Form {
     let mut form = Form {
         organization: clean(raw.get(Kind::Organization)),
         note: clean(raw.get(Kind::Note)),
@@ -457,14 +459,15 @@ fn build(raw: &RawFields, free: &[&str], area_code: &str) -> Form {
     }
     form.description = match raw.get(Kind::Description) {
         Some(d) => clean(Some(d)),
-        None => free_text(free),
+        None => free_text(free, signed),
     };
     form
 }
 
 /// The free text as a description: greetings at the start and everything
-/// from a valediction on are left out.
-pub fn free_text(lines: &[&str]) -> Option<String> {
+/// from a valediction on are left out. `signed`: the `-- ` delimiter cut
+/// the signature already, so a short last paragraph is the sender's text.
+pub fn free_text(lines: &[&str], signed: bool) -> Option<String> {
     let mut out: Vec<&str> = Vec::new();
     for l in lines {
         let t = l.trim();
@@ -483,7 +486,7 @@ pub fn free_text(lines: &[&str]) -> Option<String> {
         out.pop();
     }
     // A last short paragraph after the text is a signature without "-- ".
-    if let Some(blank) = out.iter().rposition(|l| l.is_empty()) {
+    if let Some(blank) = out.iter().rposition(|l| l.is_empty()).filter(|_| !signed) {
         let tail = &out[blank + 1..];
         if tail.len() <= 4 && tail.iter().all(|l| l.split_whitespace().count() < 6) {
             out.truncate(blank);

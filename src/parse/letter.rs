@@ -158,6 +158,32 @@ fn guarded<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
         .flatten()
 }
 
+/// The top-level headers as (lower-cased name, raw value), values cut at
+/// [`MAX_HEADER_COPY`]: what machine detection and sender recovery read.
+fn header_list(msg: &mail_parser::Message<'_>) -> Vec<(String, String)> {
+    let top_raw: &[u8] = msg.raw_message.as_ref();
+    msg.parts
+        .first()
+        .map(|p| {
+            p.headers
+                .iter()
+                .map(|h| {
+                    let s = h.offset_start as usize;
+                    let e = (h.offset_end as usize).min(s + MAX_HEADER_COPY);
+                    let v = top_raw.get(s..e.max(s)).unwrap_or_default();
+                    (
+                        h.name.as_str().to_ascii_lowercase(),
+                        String::from_utf8_lossy(v)
+                            .replace(['\r', '\n'], " ")
+                            .trim()
+                            .to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The letter when its MIME structure could not be read: headers if they
 /// parse, the rest read as one plain-text body.
 fn degraded(buf: &[u8], opts: &ParseOptions) -> ParsedLetter {
@@ -167,18 +193,44 @@ fn degraded(buf: &[u8], opts: &ParseOptions) -> ParsedLetter {
     let blocks = from_plain(&fallback_decode(body).replace('\0', ""), false, false);
     let reading = read(&strip_quotes(&blocks), &opts.default_area_code);
     let head = guarded(|| MessageParser::default().parse_headers(&buf[..end]));
-    let (from, subject, message_id) = match &head {
-        Some(h) => (
-            first_address(h.from()),
-            h.subject().unwrap_or_default().to_string(),
-            h.message_id().map(str::to_string),
-        ),
-        None => (None, String::new(), None),
+    let (from, subject, message_id, headers) = match &head {
+        Some(h) => {
+            let headers = header_list(h);
+            (
+                first_address(h.from()).or_else(|| recover_sender(&headers)),
+                h.subject().unwrap_or_default().replace('\0', ""),
+                h.message_id().map(str::to_string),
+                headers,
+            )
+        }
+        None => (None, String::new(), None, Vec::new()),
     };
+    // Machine mail stays machine mail when its structure is damaged: a
+    // bounce read as plain text must not become a ticket and be answered.
+    let content_type: Vec<String> = headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .into_iter()
+        .collect();
+    let machine = machine_reason(
+        &headers,
+        from.as_ref().map(|a| a.email.as_str()),
+        &content_type,
+    )
+    .or_else(|| body_reason(&subject, &reading.text, form_fields(&reading.form)));
     ParsedLetter {
         message_id,
         subject,
         from,
+        machine,
+        auto_submitted: auto_submitted(&headers),
         form: reading.form,
         text: reading.text,
         notes: vec!["структура письма повреждена: прочитано как простой текст".into()],
@@ -223,7 +275,7 @@ fn open_winmail(walked: &mut Walked, limits: &ParseLimits) {
             if let Some(l) = walked.levels.first_mut() {
                 l.push(Body {
                     html,
-                    text: text[..end].to_string(),
+                    text: text[..end].replace('\0', ""),
                     flowed: false,
                     delsp: false,
                 });
@@ -270,28 +322,7 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
         return degraded(buf.as_ref(), opts);
     };
     let from = first_address(msg.from());
-    let top_raw: &[u8] = msg.raw_message.as_ref();
-    let headers: Vec<(String, String)> = msg
-        .parts
-        .first()
-        .map(|p| {
-            p.headers
-                .iter()
-                .map(|h| {
-                    let s = h.offset_start as usize;
-                    let e = (h.offset_end as usize).min(s + MAX_HEADER_COPY);
-                    let v = top_raw.get(s..e.max(s)).unwrap_or_default();
-                    (
-                        h.name.as_str().to_ascii_lowercase(),
-                        String::from_utf8_lossy(v)
-                            .replace(['\r', '\n'], " ")
-                            .trim()
-                            .to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = header_list(&msg);
 
     let from = from.or_else(|| recover_sender(&headers));
     let mut walked = walk(&msg, &opts.limits);

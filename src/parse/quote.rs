@@ -6,7 +6,7 @@
 //! `От:`/`From:` header block, an `От:`/`From:` line followed by
 //! `Отправлено:`/`Sent:`/`Дата:`/`Date:`, attribution lines (`... пишет:`,
 //! `... написал(а):`, `... wrote:`, `<date>, <name> <address>:`), the
-//! signature separator `-- ` / `--`, mobile signatures (`Отправлено с
+//! signature delimiter `-- ` alone on its line (or `--`; not `--- text`), mobile signatures (`Отправлено с
 //! iPhone`, `Отправлено из ...`, `Sent from ...`). Lines starting with `>`
 //! are dropped wherever they are.
 
@@ -141,8 +141,11 @@ pub fn is_mobile_signature(l: &str) -> bool {
     .any(|p| t.starts_with(p))
 }
 
+/// The signature delimiter: `-- ` alone on its line (RFC 3676 §4.3), or
+/// the clients' variants `--` (trailing space lost) and `--` + NBSP. A line
+/// that starts with `-- ` or `--- ` and goes on with text is text.
 fn is_signature_separator(l: &str) -> bool {
-    l == "-- " || l.trim_end() == "--" || l.trim() == "-- "
+    l.trim_end() == "--"
 }
 
 fn is_underscores(l: &str) -> bool {
@@ -174,6 +177,7 @@ pub fn strip_quotes(blocks: &[Block]) -> Vec<Block> {
     };
     let mut out = Vec::with_capacity(blocks.len());
     let mut fwd_headers = false;
+    let mut signed = false;
     for (i, b) in blocks.iter().enumerate() {
         match b {
             Block::Cut => break,
@@ -195,7 +199,11 @@ pub fn strip_quotes(blocks: &[Block]) -> Vec<Block> {
                     }
                     fwd_headers = false;
                 }
-                if is_signature_separator(l) || is_original_marker(l) || is_mobile_signature(l) {
+                if is_signature_separator(l) {
+                    signed = true;
+                    break;
+                }
+                if is_original_marker(l) || is_mobile_signature(l) {
                     break;
                 }
                 if is_underscores(l) {
@@ -234,7 +242,17 @@ pub fn strip_quotes(blocks: &[Block]) -> Vec<Block> {
     while matches!(out.last(), Some(Block::Line(l)) if l.trim().is_empty()) {
         out.pop();
     }
+    // The sender's own signature delimiter ended the text: say so, so that
+    // a short last paragraph is not taken for a signature once more.
+    if signed {
+        out.push(Block::Cut);
+    }
     out
+}
+
+/// Did the sender's `-- ` delimiter end these (quote-stripped) blocks?
+pub fn ends_at_signature(blocks: &[Block]) -> bool {
+    matches!(blocks.last(), Some(Block::Cut))
 }
 
 #[cfg(test)]

@@ -252,7 +252,12 @@ pub fn to_body(rtf: &[u8], codepage: u32) -> Body {
                                 let v = param.unwrap_or(0);
                                 let v = if v < 0 { v + 65536 } else { v };
                                 let c = u32::try_from(v).ok().and_then(char::from_u32);
-                                out.push(&c.unwrap_or('\u{FFFD}').to_string());
+                                // `\u0` is no character of a letter (the
+                                // fuzzer found NULs reaching the text).
+                                match c.unwrap_or('\u{FFFD}') {
+                                    '\0' => {}
+                                    c => out.push(&c.to_string()),
+                                }
                             }
                             drop = st.uc;
                         }

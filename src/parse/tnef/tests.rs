@@ -89,4 +89,6 @@ fn rtf_to_text_and_html() {
         .chain(std::iter::repeat(b'}').take(100_001))
         .collect();
     assert_eq!(to_body(&deep, 1251), Body::Text("x".into()));
+    // `\u0` (found by the fuzzer) adds no NUL.
+    assert_eq!(to_body(b"{\\rtf1 a\\u0?b}", 1251), Body::Text("ab".into()));
 }
