@@ -137,7 +137,7 @@ pub fn parse_reply(
                 Some(l) => set.line = Some(l),
                 None => errors.push(err(format!("unknown line «{value}»; 1, 2 or 3"))),
             },
-            Key::Priority => match priorities.iter().find(|p| fold(&p.name) == fold(value)) {
+            Key::Priority => match super::classify::find_priority(priorities, value) {
                 Some(p) => set.priority = Some(p.name.clone()),
                 None => errors.push(err(format!(
                     "unknown priority «{value}»; one of: {}",
