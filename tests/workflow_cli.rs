@@ -24,22 +24,14 @@ fn route_explain_names_the_matching_rule_and_why_the_others_did_not() {
     let desk = Desk::new();
     // (letter, the rule that must match, a reason that must be given)
     let cases = [
-        (
-            "003-outlook-word-html-cp1251.eml",
-            "=> line 3",
-            "«подпис»",
-        ),
+        ("003-outlook-word-html-cp1251.eml", "=> line 3", "«подпис»"),
         (
             "001-html-table-utf8-qp-alt.eml",
             "=> line 2",
             "rule 1 \"electronic signature to the developer\"",
         ),
         ("028-free-text-no-form.eml", "=> line", "Classification:"),
-        (
-            "009-kv-regulation-titles.eml",
-            "=> line",
-            "Facts of letter",
-        ),
+        ("009-kv-regulation-titles.eml", "=> line", "Facts of letter"),
         (
             "046-apple-mixed-inside-alternative.eml",
             "=> line",
