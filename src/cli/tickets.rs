@@ -1,12 +1,18 @@
 //! `ticketd tickets list|show`: reading tickets, as a table or JSON.
+//!
+//! Times are shown to people in the desk's time zone (the calendar's, as in
+//! the letters); `--json` keeps the stored RFC 3339 times with their offset.
 
 use super::TicketsCmd;
 use crate::config::Config;
-use crate::outbox::texts::{kind_name, status_change, status_name};
+use crate::outbox::texts::{
+    action_name, actor_name, kind_name, rejection_reason, status_change, status_name,
+};
 use crate::store::tickets::{ListFilter, Ticket};
 use crate::store::Store;
 use anyhow::{bail, Context};
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use std::time::Duration;
 
 pub(super) fn open(cfg: &Config) -> anyhow::Result<Store> {
@@ -76,7 +82,7 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
                     )?
                 );
             } else {
-                print!("{}", table(&list));
+                print!("{}", table(&list, tz(cfg)));
             }
             Ok(0)
         }
@@ -88,10 +94,24 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&show_json(&t))?);
             } else {
-                print!("{}", details(&t));
+                print!("{}", details(&t, tz(cfg)));
             }
             Ok(0)
         }
+    }
+}
+
+/// The desk's time zone (the business calendar's).
+fn tz(cfg: &Config) -> Tz {
+    cfg.workflow.calendar.time_zone()
+}
+
+/// A stored time as people read it: `04.12.2026 18:43` in `tz`; a value
+/// that is no time is shown as stored.
+pub fn local_time(stored: &str, tz: Tz) -> String {
+    match crate::store::parse_ts(stored) {
+        Some(t) => t.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
+        None => stored.to_string(),
     }
 }
 
@@ -121,8 +141,8 @@ fn pad(s: &str, w: usize) -> String {
     }
 }
 
-/// An aligned table with Russian status names.
-pub fn table(list: &[Ticket]) -> String {
+/// An aligned table with Russian status names and local times.
+pub fn table(list: &[Ticket], tz: Tz) -> String {
     if list.is_empty() {
         return "Нет обращений.\n".into();
     }
@@ -142,11 +162,7 @@ pub fn table(list: &[Ticket]) -> String {
     out.push_str(&rule.join("  "));
     out.push('\n');
     for t in list {
-        let created = t
-            .created_at
-            .get(..16)
-            .unwrap_or(&t.created_at)
-            .replace('T', " ");
+        let created = local_time(&t.created_at, tz);
         let row = [
             t.id.clone(),
             status_name(&t.status).to_string(),
@@ -166,9 +182,13 @@ pub fn table(list: &[Ticket]) -> String {
     out
 }
 
-/// Human-readable ticket.
-pub fn details(t: &Ticket) -> String {
+/// Human-readable ticket, times in `tz`.
+pub fn details(t: &Ticket, tz: Tz) -> String {
     let v = |o: &Option<String>| o.clone().unwrap_or_else(|| "—".into());
+    let deadline = t
+        .deadline
+        .as_deref()
+        .map_or_else(|| "—".to_string(), |d| local_time(d, tz));
     let mut s = format!(
         "{}  {}\nСтатус: {}   Вид: {}   Приоритет: {}   Линия: {}\nЗаявитель: {}   Создано: {}   Срок: {}\n\n",
         t.id,
@@ -178,8 +198,8 @@ pub fn details(t: &Ticket) -> String {
         t.priority,
         t.line,
         t.requester,
-        t.created_at,
-        v(&t.deadline)
+        local_time(&t.created_at, tz),
+        deadline
     );
     for (title, val) in [
         ("Организация", v(&t.organization)),
@@ -217,13 +237,24 @@ pub fn details(t: &Ticket) -> String {
     if !t.rejected_attachments.is_empty() {
         s.push_str("\nОтклонённые вложения:\n");
         for r in &t.rejected_attachments {
-            s.push_str(&format!("  {}: {}\n", r.filename, r.reason));
+            s.push_str(&format!(
+                "  {}: {} ({})\n",
+                r.filename,
+                rejection_reason(&r.reason),
+                r.reason
+            ));
         }
     }
     s.push_str("\nИстория:\n");
     for h in &t.history {
         let change = status_change(h.from.as_deref(), h.to.as_deref());
-        s.push_str(&format!("  {}  {}  {}{}", h.at, h.actor, h.action, change));
+        s.push_str(&format!(
+            "  {}  {}  {}{}",
+            local_time(&h.at, tz),
+            actor_name(&h.actor),
+            action_name(&h.action),
+            change
+        ));
         if let Some(d) = &h.detail {
             let first = d.lines().next().unwrap_or("");
             s.push_str(&format!("  ({first})"));
@@ -231,4 +262,58 @@ pub fn details(t: &Ticket) -> String {
         s.push('\n');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tickets::HistoryRow;
+
+    #[test]
+    fn people_read_the_desks_local_time() {
+        let t = Ticket {
+            id: "TP-2026-000001".into(),
+            status: "new".into(),
+            kind: "consultation".into(),
+            priority: "обычный".into(),
+            line: 1,
+            requester: "user@example.com".into(),
+            subject: "Тема".into(),
+            created_at: "2026-12-04T16:43:16.227Z".into(),
+            deadline: Some("2026-12-07T08:00:00.000Z".into()),
+            history: vec![HistoryRow {
+                at: "2026-12-04T16:43:16.227Z".into(),
+                actor: "system".into(),
+                action: "routed".into(),
+                from: None,
+                to: None,
+                detail: None,
+            }],
+            ..Default::default()
+        };
+        let cases: &[(Tz, &[&str])] = &[
+            (
+                chrono_tz::Europe::Kaliningrad,
+                &[
+                    "Создано: 04.12.2026 18:43",
+                    "Срок: 07.12.2026 10:00",
+                    "  04.12.2026 18:43  система  направлено на линию",
+                ],
+            ),
+            (
+                chrono_tz::Asia::Vladivostok,
+                &["Создано: 05.12.2026 02:43", "Срок: 07.12.2026 18:00"],
+            ),
+        ];
+        for (tz, want) in cases {
+            let shown = details(&t, *tz);
+            for w in *want {
+                assert!(shown.contains(w), "{tz}: no «{w}» in\n{shown}");
+            }
+            assert!(!shown.contains("16:43:16"), "no UTC time: {shown}");
+        }
+        let list = table(std::slice::from_ref(&t), chrono_tz::Europe::Kaliningrad);
+        assert!(list.contains("04.12.2026 18:43"), "{list}");
+        assert_eq!(local_time("not a time", chrono_tz::UTC), "not a time");
+    }
 }

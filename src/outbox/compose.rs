@@ -48,6 +48,8 @@ pub struct Composer {
     desk: String,
     texts: Texts,
     tz: chrono_tz::Tz,
+    /// The desk's priority names, for the routed letter's help.
+    priorities: Vec<String>,
 }
 
 /// A letter to compose: the general form behind every kind.
@@ -114,11 +116,21 @@ impl Composer {
             texts,
             desk: cfg.desk.name.clone(),
             tz: cfg.workflow.calendar.time_zone(),
+            priorities: cfg
+                .workflow
+                .priorities
+                .iter()
+                .map(|p| p.name.clone())
+                .collect(),
         })
     }
 
     pub fn desk_name(&self) -> &str {
         &self.desk
+    }
+
+    pub fn priority_names(&self) -> &[String] {
+        &self.priorities
     }
 
     pub fn time_zone(&self) -> chrono_tz::Tz {

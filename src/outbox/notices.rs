@@ -7,20 +7,23 @@
 
 use super::compose::{attachments_block, form_block, ComposeError, Composer, LetterSpec};
 use super::header::{short_subject, shorten};
-use super::texts::{kind_name, rejection_reason, status_change, status_name};
+use super::texts::{
+    action_name, actor_name, kind_name, rejection_reason, status_change, status_name,
+};
 use super::OutgoingLetter;
 use crate::store::tickets::{AttachmentRow, HistoryRow, RejectedRow, Ticket};
 
 /// A file to attach: (name, content type, bytes).
 pub type File = (String, String, Vec<u8>);
 
-/// How to move a ticket by reply, for the routed letter.
+/// How to move a ticket by reply, for the routed letter (`{priorities}`:
+/// the desk's priority names).
 const COMMAND_HELP: &str = "\
 Чтобы изменить обращение, ответьте на это письмо (не меняя адрес ответа:
 в нём подтверждение, что письмо получено вами), начав текст со строк:
   Статус: Предложено решение        (Новое, Направлено на инженера, Действие пользователя, Предложено решение)
   Линия: 2                          (1, 2 или 3)
-  Приоритет: high
+  Приоритет: {priority}{pad}({priorities})
   Вид: Инцидент                     (Консультация, Инцидент, Запрос на обслуживание)
   Исполнитель: адрес инженера
 Текст после этих строк при статусе «Действие пользователя» или «Предложено решение»
@@ -35,6 +38,17 @@ impl Composer {
         t.with_timezone(&self.time_zone())
             .format("%d.%m.%Y %H:%M")
             .to_string()
+    }
+
+    /// [`COMMAND_HELP`] with the desk's priorities.
+    fn command_help(&self) -> String {
+        let names = self.priority_names();
+        let example = names.first().map_or("высокий", String::as_str);
+        let pad = " ".repeat(23usize.saturating_sub(example.chars().count()).max(1));
+        COMMAND_HELP
+            .replace("{priority}", example)
+            .replace("{pad}", &pad)
+            .replace("{priorities}", &names.join(", "))
     }
 
     fn summary(&self, t: &Ticket) -> String {
@@ -71,8 +85,8 @@ impl Composer {
                 body.push_str(&format!(
                     "  {}  {}  {}{}",
                     self.show_time(Some(&h.at)),
-                    h.actor,
-                    h.action,
+                    actor_name(&h.actor),
+                    action_name(&h.action),
                     change
                 ));
                 if let Some(d) = h.detail.as_deref().and_then(|d| d.lines().next()) {
@@ -82,7 +96,7 @@ impl Composer {
             }
         }
         body.push('\n');
-        body.push_str(COMMAND_HELP);
+        body.push_str(&self.command_help());
         body.push('\n');
         self.letter(LetterSpec {
             kind: "routed".into(),

@@ -87,6 +87,52 @@ pub fn status_change(from: Option<&str>, to: Option<&str>) -> String {
     }
 }
 
+/// Russian name of a history row's action (the machine name stays in the
+/// database and in `--json`).
+pub fn action_name(action: &str) -> &str {
+    match action {
+        "created" => "обращение зарегистрировано",
+        "letter" => "письмо",
+        "routed" => "направлено на линию",
+        "status" => "смена статуса",
+        "command" => "команда инженера",
+        "command_refused" => "команда отклонена",
+        "engineer_note" => "заметка инженера",
+        "confirmed" => "решение подтверждено",
+        "fields_added" => "добавлены сведения",
+        "escalated" => "эскалация",
+        "suppressed" => "письмо не отправлено",
+        "letter_failed" => "письмо не составлено",
+        other => other,
+    }
+}
+
+/// Who did it, as people read it: `система` for the desk itself, else the
+/// address.
+pub fn actor_name(actor: &str) -> &str {
+    match actor {
+        "system" => "система",
+        other => other,
+    }
+}
+
+/// A form field by its machine name (as in `missing_fields`), as people
+/// read it: `organization` → «организация».
+pub fn field_name(machine: &str) -> &str {
+    match machine {
+        "organization" => "организация",
+        "full_name" => "Ф.И.О.",
+        "location" => "местонахождение",
+        "room" => "кабинет",
+        "floor" => "этаж",
+        "phone" => "телефон",
+        "phone_ext" => "добавочный номер",
+        "description" => "описание проблемы",
+        "note" => "примечание",
+        other => other,
+    }
+}
+
 /// Russian display name of a kind machine name.
 pub fn kind_name(kind: &str) -> &str {
     match kind {

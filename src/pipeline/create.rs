@@ -56,10 +56,13 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
     let tx = store.unit()?;
     t.id = crate::store::tickets::allocate_id(&tx, &d.cfg.tickets.prefix, c.now)?;
     let mut fx = Effects::default();
-    let missing_names: Vec<&str> = missing.iter().map(|f| f.machine_name()).collect();
+    let missing_names: Vec<&str> = missing
+        .iter()
+        .map(|f| crate::outbox::texts::field_name(f.machine_name()))
+        .collect();
     let mut detail = class.explain();
     if !missing.is_empty() {
-        detail.push_str(&format!("; missing: {}", missing_names.join(", ")));
+        detail.push_str(&format!("; не хватает: {}", missing_names.join(", ")));
     }
     fx.log(c.history(&requester, "created", None, Some(status), Some(detail)));
     if missing.is_empty() {
@@ -157,7 +160,7 @@ pub(super) fn send_to_line(
             "status",
             Some(&before),
             Some("assigned"),
-            Some(format!("sent to line {}", line.number())),
+            Some(format!("передано на линию {}", line.number())),
         ));
     }
     fx.log(apply::history_at(

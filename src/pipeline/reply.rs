@@ -55,7 +55,7 @@ pub(super) fn follow_up(
                     &mut fx,
                     &sender,
                     vec![format!(
-                        "{sender} is not an engineer of any line: only engineers give commands"
+                        "{sender} не инженер ни одной из линий: команды принимаются только от инженеров"
                     )],
                 );
             } else {
@@ -185,7 +185,10 @@ fn engineer(
             t,
             fx,
             sender,
-            vec![format!("ticket {} has an unreadable state", t.id)],
+            vec![format!(
+                "состояние обращения {} не читается; сообщите администратору",
+                t.id
+            )],
         );
     };
     let Some(actor) = wf.engineer_actor(sender, line) else {
@@ -195,7 +198,7 @@ fn engineer(
             t,
             fx,
             sender,
-            vec![format!("{sender} is not an engineer of any line")],
+            vec![format!("{sender} не инженер ни одной из линий")],
         );
     };
     let state = TicketState {
@@ -295,7 +298,7 @@ fn user_letter(
                 "confirmed",
                 Some(st.machine_name()),
                 Some("confirmed"),
-                Some("the user confirmed the solution".into()),
+                Some("пользователь подтвердил решение".into()),
             ));
             if let Some(m) = &line_mailbox {
                 let text = format!("Пользователь {sender} подтвердил решение. Обращение закрыто.");
@@ -314,7 +317,7 @@ fn user_letter(
                     "status",
                     Some(st.machine_name()),
                     Some(new.machine_name()),
-                    Some("the user answered".into()),
+                    Some("пользователь ответил".into()),
                 ));
             }
             if let Some(m) = &line_mailbox {
@@ -348,7 +351,11 @@ fn complete(
     let filled = complete_from(t, &parsed.form);
     let missing = apply::form_of(t).missing();
     if !filled.is_empty() {
-        fx.log(c.history(sender, "fields_added", None, None, Some(filled.join(", "))));
+        let names: Vec<&str> = filled
+            .iter()
+            .map(|f| crate::outbox::texts::field_name(f))
+            .collect();
+        fx.log(c.history(sender, "fields_added", None, None, Some(names.join(", "))));
     }
     let mut all = t.attachments.clone();
     all.extend_from_slice(kept);
@@ -362,7 +369,7 @@ fn complete(
             "status",
             Some(&before),
             Some("new"),
-            Some("all mandatory fields present".into()),
+            Some("все обязательные сведения получены".into()),
         ));
         t.attachments = all.clone();
         let mut facts = ticket_facts(t);

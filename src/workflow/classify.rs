@@ -15,10 +15,22 @@ use chrono::{DateTime, Utc};
 /// The kind of an appeal no rule classified.
 pub const DEFAULT_KIND: Kind = Kind::Consultation;
 
+/// The four usual priorities in Russian and English: the example config
+/// names them in Russian (they appear in letters); the English names of
+/// older configs, tickets and engineers' habits (`Приоритет: high`) keep
+/// working, and a config with English names accepts the Russian ones.
+pub const PRIORITY_ALIASES: [(&str, &str); 4] = [
+    ("критический", "critical"),
+    ("высокий", "high"),
+    ("обычный", "normal"),
+    ("низкий", "low"),
+];
+
 /// A priority declared in the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Priority {
-    /// The name used in rules, commands (`Приоритет: high`) and JSON.
+    /// The name used in rules, commands (`Приоритет: высокий`), letters and
+    /// JSON, as declared.
     pub name: String,
     /// Working time from registration to the deadline.
     pub deadline: WorkDuration,
@@ -45,14 +57,16 @@ pub struct Classification {
 }
 
 impl Classification {
-    /// One line for the history: `kind «Инцидент» by rule 2 "ЭЦП" (line 140); priority `normal` by default`.
+    /// One line for the history, in Russian: `вид «Инцидент» — по правилу
+    /// классификации 2 «ЭЦП» (строка 140 конфигурации); приоритет «обычный»
+    /// — по умолчанию` (rule names as the admin wrote them).
     pub fn explain(&self) -> String {
         let by = |r: &Option<RuleRef>| match r {
-            Some(r) => format!("by classify {r}"),
-            None => "by default".to_string(),
+            Some(r) => format!("по {}", r.russian("правилу классификации")),
+            None => "по умолчанию".to_string(),
         };
         format!(
-            "kind «{}» {}; priority `{}` {}",
+            "вид «{}» — {}; приоритет «{}» — {}",
             self.kind.display_name(),
             by(&self.kind_rule),
             self.priority,
@@ -99,9 +113,28 @@ pub fn classify(
 
 /// The priority named `name` (case-insensitive).
 pub fn find_priority<'a>(priorities: &'a [Priority], name: &str) -> Option<&'a Priority> {
+    let want = name.trim().to_lowercase();
     priorities
         .iter()
-        .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+        .find(|p| p.name.to_lowercase() == want)
+        .or_else(|| {
+            let other = alias_of(&want)?;
+            priorities.iter().find(|p| p.name.to_lowercase() == other)
+        })
+}
+
+/// The other language's name of one of the usual priorities.
+pub fn alias_of(name: &str) -> Option<&'static str> {
+    let name = name.trim().to_lowercase();
+    PRIORITY_ALIASES.iter().find_map(|(ru, en)| {
+        if name == *ru {
+            Some(*en)
+        } else if name == *en {
+            Some(*ru)
+        } else {
+            None
+        }
+    })
 }
 
 /// The deadline of a ticket registered (or re-prioritised) at `created`.
@@ -243,7 +276,7 @@ mod tests {
         let c = classify(&facts("x", "a@b.org"), &[], "normal");
         assert_eq!(
             c.explain(),
-            "kind «Консультация» by default; priority `normal` by default"
+            "вид «Консультация» — по умолчанию; приоритет «normal» — по умолчанию"
         );
         let rules = vec![ClassifyRule {
             at: RuleRef {
@@ -258,7 +291,7 @@ mod tests {
         let c = classify(&facts("x", "a@b.org"), &rules, "normal");
         assert_eq!(
             c.explain(),
-            "kind «Инцидент» by classify rule 1 \"ЭЦП\" (line 140); priority `normal` by default"
+            "вид «Инцидент» — по правилу классификации 1 «ЭЦП» (строка 140 конфигурации); приоритет «normal» — по умолчанию"
         );
 
         let prios = [

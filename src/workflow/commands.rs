@@ -74,7 +74,12 @@ pub struct CommandError {
 
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {} «{}»: {}", self.line_no, self.text, self.reason)
+        // «строка 1 письма», not "line 1": that reads as the support line.
+        write!(
+            f,
+            "строка {} письма «{}»: {}",
+            self.line_no, self.text, self.reason
+        )
     }
 }
 
@@ -108,24 +113,24 @@ pub fn parse_reply(
         i += 1;
         let Some(k) = Key::parse(key) else {
             errors.push(err(format!(
-                "unknown key «{key}»; the keys are Статус/Status, Линия/Line, Приоритет/Priority, Вид/Kind, Исполнитель/Assignee"
+                "неизвестный ключ «{key}»; ключи: Статус/Status, Линия/Line, Приоритет/Priority, Вид/Kind, Исполнитель/Assignee"
             )));
             continue;
         };
         if seen.contains(&k) {
-            errors.push(err(format!("«{key}» is given twice")));
+            errors.push(err(format!("«{key}» указан дважды")));
             continue;
         }
         seen.push(k);
         if value.is_empty() {
-            errors.push(err(format!("«{key}» has no value")));
+            errors.push(err(format!("у «{key}» нет значения")));
             continue;
         }
         match k {
             Key::Status => match Status::parse(value) {
                 Some(s) => set.status = Some(s),
                 None => errors.push(err(format!(
-                    "unknown status «{value}»; one of: {}",
+                    "неизвестный статус «{value}»; возможны: {}",
                     Status::ALL
                         .iter()
                         .map(|s| s.display_name())
@@ -135,12 +140,14 @@ pub fn parse_reply(
             },
             Key::Line => match Line::parse(value) {
                 Some(l) => set.line = Some(l),
-                None => errors.push(err(format!("unknown line «{value}»; 1, 2 or 3"))),
+                None => errors.push(err(format!(
+                    "неизвестная линия «{value}»; возможны 1, 2 или 3"
+                ))),
             },
-            Key::Priority => match priorities.iter().find(|p| fold(&p.name) == fold(value)) {
+            Key::Priority => match super::classify::find_priority(priorities, value) {
                 Some(p) => set.priority = Some(p.name.clone()),
                 None => errors.push(err(format!(
-                    "unknown priority «{value}»; one of: {}",
+                    "неизвестный приоритет «{value}»; возможны: {}",
                     priorities
                         .iter()
                         .map(|p| p.name.as_str())
@@ -151,7 +158,7 @@ pub fn parse_reply(
             Key::Kind => match Kind::parse(value) {
                 Some(kind) => set.kind = Some(kind),
                 None => errors.push(err(format!(
-                    "unknown kind «{value}»; one of: {}",
+                    "неизвестный вид «{value}»; возможны: {}",
                     Kind::ALL
                         .iter()
                         .map(|k| k.display_name())
@@ -162,9 +169,9 @@ pub fn parse_reply(
             Key::Assignee => {
                 let addr = bare_address(value);
                 if !is_address(&addr) {
-                    errors.push(err(format!("«{value}» is not an e-mail address")));
+                    errors.push(err(format!("«{value}» — не адрес электронной почты")));
                 } else if !engineers.iter().any(|e| e.eq_ignore_ascii_case(&addr)) {
-                    errors.push(err(format!("{addr} is not an engineer of any line")));
+                    errors.push(err(format!("{addr} не инженер ни одной из линий")));
                 } else {
                     set.assignee = Some(addr);
                 }
@@ -397,31 +404,34 @@ mod tests {
         let cases: Vec<(&str, Vec<(usize, &str)>)> = vec![
             (
                 "Статус: закрыто\nТекст",
-                vec![(1, "unknown status «закрыто»")],
+                vec![(1, "неизвестный статус «закрыто»")],
             ),
-            ("Стаус: Подтверждено", vec![(1, "unknown key «Стаус»")]),
-            ("Линия: 4", vec![(1, "unknown line «4»")]),
+            ("Стаус: Подтверждено", vec![(1, "неизвестный ключ «Стаус»")]),
+            ("Линия: 4", vec![(1, "неизвестная линия «4»")]),
             (
                 "Приоритет: срочно",
-                vec![(1, "unknown priority «срочно»; one of: high, normal, low")],
+                vec![(
+                    1,
+                    "неизвестный приоритет «срочно»; возможны: high, normal, low",
+                )],
             ),
-            ("Вид: вопрос", vec![(1, "unknown kind «вопрос»")]),
+            ("Вид: вопрос", vec![(1, "неизвестный вид «вопрос»")]),
             (
                 "Исполнитель: Петров",
-                vec![(1, "«Петров» is not an e-mail address")],
+                vec![(1, "«Петров» — не адрес электронной почты")],
             ),
             (
                 "Исполнитель: user@example.org",
-                vec![(1, "user@example.org is not an engineer")],
+                vec![(1, "user@example.org не инженер")],
             ),
-            ("Статус:", vec![(1, "«Статус» has no value")]),
+            ("Статус:", vec![(1, "у «Статус» нет значения")]),
             (
                 "Статус: new\nStatus: assigned",
-                vec![(2, "«Status» is given twice")],
+                vec![(2, "«Status» указан дважды")],
             ),
             (
                 "Статус: Предложено решение\nЛиния: 9\nВид: ?",
-                vec![(2, "unknown line"), (3, "unknown kind")],
+                vec![(2, "неизвестная линия"), (3, "неизвестный вид")],
             ),
         ];
         for (body, want) in cases {
@@ -435,7 +445,7 @@ mod tests {
         let e = parse("Линия: 4").unwrap_err();
         assert_eq!(
             e[0].to_string(),
-            "line 1 «Линия: 4»: unknown line «4»; 1, 2 or 3"
+            "строка 1 письма «Линия: 4»: неизвестная линия «4»; возможны 1, 2 или 3"
         );
     }
 

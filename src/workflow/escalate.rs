@@ -72,15 +72,20 @@ pub fn escalate(
         notify.push(Line::First);
     }
     let moved = if to_line == t.line {
-        format!("stays on line {} (the last line)", t.line)
+        format!("остаётся на линии {} (последней)", t.line)
     } else {
-        format!("line {} → {}", t.line, to_line)
+        format!("линия {} → {}", t.line, to_line)
+    };
+    let local = |at: DateTime<Utc>| {
+        at.with_timezone(&cal.time_zone())
+            .format("%d.%m.%Y %H:%M")
+            .to_string()
     };
     let reason = format!(
-        "deadline {} passed in status «{}»: {moved}; new deadline {}",
-        t.deadline.format("%Y-%m-%d %H:%M UTC"),
+        "срок {} пропущен в статусе «{}»: {moved}; новый срок {}",
+        local(t.deadline),
         t.status.display_name(),
-        new_deadline.format("%Y-%m-%d %H:%M UTC"),
+        local(new_deadline),
     );
     Some(Escalation {
         ticket: t.ticket.clone(),
@@ -228,7 +233,7 @@ mod tests {
         let e = escalate(&first, t(12, 0), Duration::minutes(30), &cal, Line::Third).unwrap();
         assert_eq!(
             e.reason,
-            "deadline 2026-11-23 11:00 UTC passed in status «Новое»: line 1 → 2; new deadline 2026-11-23 12:30 UTC"
+            "срок 23.11.2026 11:00 пропущен в статусе «Новое»: линия 1 → 2; новый срок 23.11.2026 12:30"
         );
         let after = snap(
             Status::New,

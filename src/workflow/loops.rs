@@ -74,7 +74,7 @@ pub fn may_send_auto(
     }
     SendDecision::Suppress {
         reason: format!(
-            "not sent to {recipient}: {sent} automatic letters about {ticket} in the last 24 hours (limit {}, [loops] max_auto_per_day)",
+            "не отправлено {recipient}: уже {sent} автоматических писем по {ticket} за последние 24 часа (предел {}, [loops] max_auto_per_day)",
             policy.max_auto_per_day
         ),
     }
@@ -181,7 +181,7 @@ mod tests {
         };
         assert_eq!(
             reason,
-            "not sent to bot@example.org: 3 automatic letters about TP-2026-000042 in the last 24 hours (limit 3, [loops] max_auto_per_day)"
+            "не отправлено bot@example.org: уже 3 автоматических писем по TP-2026-000042 за последние 24 часа (предел 3, [loops] max_auto_per_day)"
         );
         let zero = LoopPolicy {
             max_auto_per_day: 0,

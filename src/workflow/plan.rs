@@ -52,29 +52,29 @@ impl CommandPlan {
     }
 
     /// The confirmation to the engineer, after the ticket ID:
-    /// `status → Предложено решение, sent to the user`.
+    /// `статус → Предложено решение, текст отправлен пользователю`.
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
         if let Some(s) = self.status {
-            parts.push(format!("status → {}", s.display_name()));
+            parts.push(format!("статус → {}", s.display_name()));
         }
         if let Some((l, mailbox)) = &self.line {
-            parts.push(format!("line → {l} ({mailbox})"));
+            parts.push(format!("линия → {l} ({mailbox})"));
         }
         if let Some(p) = &self.priority {
-            parts.push(format!("priority → {p}, deadline recomputed"));
+            parts.push(format!("приоритет → {p}, срок пересчитан"));
         }
         if let Some(k) = self.kind {
-            parts.push(format!("kind → {}", k.display_name()));
+            parts.push(format!("вид → {}", k.display_name()));
         }
         if let Some(a) = &self.assignee {
-            parts.push(format!("assignee → {a}"));
+            parts.push(format!("исполнитель → {a}"));
         }
         if parts.is_empty() {
-            parts.push("nothing changed".into());
+            parts.push("ничего не изменено".into());
         }
         if self.to_user.is_some() {
-            parts.push("sent to the user".into());
+            parts.push("текст отправлен пользователю".into());
         }
         parts.join(", ")
     }
@@ -92,7 +92,8 @@ pub fn plan(
     let mut errors = Vec::new();
     if !matches!(actor, Actor::Engineer { .. }) {
         return Err(vec![format!(
-            "{actor} is not an engineer of any line: only engineers give commands"
+            "{} не инженер ни одной из линий: команды принимаются только от инженеров",
+            actor.russian()
         )]);
     }
     if now.status == Status::Confirmed && set.has_commands() {
@@ -104,10 +105,10 @@ pub fn plan(
             Some(def) => {
                 out.line = Some((l, def.mailbox.clone()));
                 out.history
-                    .push(format!("line {} → {l} ({actor})", now.line));
+                    .push(format!("линия {} → {l} ({})", now.line, actor.russian()));
                 line_after = l;
             }
-            None => errors.push(format!("line {l} is not declared in the config")),
+            None => errors.push(format!("линия {l} не объявлена в конфигурации")),
         }
     }
     // A ticket handed to another line is in work there.
@@ -127,7 +128,7 @@ pub fn plan(
         if matches!(to, Status::AwaitingUser | Status::SolutionProposed) {
             if set.message.trim().is_empty() {
                 errors.push(format!(
-                    "«{}» writes to the user: put the text for the user after the keyword lines",
+                    "«{}» — письмо пользователю: напишите текст для пользователя после строк с командами",
                     to.display_name()
                 ));
             } else {
@@ -140,15 +141,19 @@ pub fn plan(
         .as_ref()
         .filter(|p| !p.eq_ignore_ascii_case(&now.priority))
     {
-        out.history
-            .push(format!("priority {} → {p} ({actor})", now.priority));
+        out.history.push(format!(
+            "приоритет {} → {p} ({})",
+            now.priority,
+            actor.russian()
+        ));
         out.priority = Some(p.clone());
     }
     if let Some(k) = set.kind.filter(|k| *k != now.kind) {
         out.history.push(format!(
-            "kind {} → {} ({actor})",
+            "вид {} → {} ({})",
             now.kind.display_name(),
-            k.display_name()
+            k.display_name(),
+            actor.russian()
         ));
         out.kind = Some(k);
     }
@@ -159,11 +164,12 @@ pub fn plan(
     {
         match wf.line(line_after) {
             Some(def) if def.engineers.contains(a) => {
-                out.history.push(format!("assignee → {a} ({actor})"));
+                out.history
+                    .push(format!("исполнитель → {a} ({})", actor.russian()));
                 out.assignee = Some(a.clone());
             }
             _ => errors.push(format!(
-                "{a} is not an engineer of line {line_after}; set `Линия:` to their line as well"
+                "{a} не инженер линии {line_after}: укажите также `Линия:` с его линией"
             )),
         }
     }
@@ -241,19 +247,19 @@ mod tests {
                 "Статус: Предложено решение\n\nПерезагрузите.",
                 state(Status::Assigned, Line::Second),
                 &e2,
-                Ok("status → Предложено решение, sent to the user"),
+                Ok("статус → Предложено решение, текст отправлен пользователю"),
             ),
-            ("Линия: 2", state(Status::New, Line::First), &e1, Ok("status → Направлено на инженера, line → 2 (line2@sed.example.org)")),
-            ("Линия: 3", state(Status::New, Line::First), &e1, Err("line 3 is not declared")),
-            ("Статус: Предложено решение", state(Status::Assigned, Line::Second), &e2, Err("«Предложено решение» writes to the user")),
-            ("Статус: Новое", state(Status::Assigned, Line::Second), &e2, Err("«Направлено на инженера» → «Новое» is not a step")),
-            ("Статус: Подтверждено", state(Status::Confirmed, Line::Second), &e2, Err("«Подтверждено» is final")),
-            ("Приоритет: high\nВид: инцидент", state(Status::Assigned, Line::Second), &e2, Ok("priority → high, deadline recomputed, kind → Инцидент")),
-            ("Исполнитель: eng2@sed.example.org", state(Status::Assigned, Line::Second), &e2, Ok("assignee → eng2@sed.example.org")),
-            ("Исполнитель: eng2@sed.example.org", state(Status::New, Line::First), &e1, Err("eng2@sed.example.org is not an engineer of line 1")),
-            ("Линия: 2\nИсполнитель: eng2@sed.example.org", state(Status::New, Line::First), &e1, Ok("status → Направлено на инженера, line → 2 (line2@sed.example.org), assignee → eng2@sed.example.org")),
-            ("Статус: Направлено на инженера\nЛиния: 2", state(Status::Assigned, Line::Second), &e2, Ok("nothing changed")),
-            ("Просто заметка", state(Status::Assigned, Line::Second), &e2, Ok("nothing changed")),
+            ("Линия: 2", state(Status::New, Line::First), &e1, Ok("статус → Направлено на инженера, линия → 2 (line2@sed.example.org)")),
+            ("Линия: 3", state(Status::New, Line::First), &e1, Err("линия 3 не объявлена")),
+            ("Статус: Предложено решение", state(Status::Assigned, Line::Second), &e2, Err("«Предложено решение» — письмо пользователю")),
+            ("Статус: Новое", state(Status::Assigned, Line::Second), &e2, Err("переход «Направлено на инженера» → «Новое» не предусмотрен")),
+            ("Статус: Подтверждено", state(Status::Confirmed, Line::Second), &e2, Err("статус «Подтверждено» окончательный")),
+            ("Приоритет: high\nВид: инцидент", state(Status::Assigned, Line::Second), &e2, Ok("приоритет → high, срок пересчитан, вид → Инцидент")),
+            ("Исполнитель: eng2@sed.example.org", state(Status::Assigned, Line::Second), &e2, Ok("исполнитель → eng2@sed.example.org")),
+            ("Исполнитель: eng2@sed.example.org", state(Status::New, Line::First), &e1, Err("eng2@sed.example.org не инженер линии 1")),
+            ("Линия: 2\nИсполнитель: eng2@sed.example.org", state(Status::New, Line::First), &e1, Ok("статус → Направлено на инженера, линия → 2 (line2@sed.example.org), исполнитель → eng2@sed.example.org")),
+            ("Статус: Направлено на инженера\nЛиния: 2", state(Status::Assigned, Line::Second), &e2, Ok("ничего не изменено")),
+            ("Просто заметка", state(Status::Assigned, Line::Second), &e2, Ok("ничего не изменено")),
         ];
         for (body, st, actor, want) in cases {
             let got = plan(&parsed(body), &st, actor, &wf());
@@ -279,7 +285,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e,
-            ["user:u@example.org is not an engineer of any line: only engineers give commands"]
+            ["пользователь u@example.org не инженер ни одной из линий: команды принимаются только от инженеров"]
         );
         let e2 = eng(2, "eng1@sed.example.org");
         let e = plan(
@@ -298,7 +304,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.to_user.as_deref(), Some("Какой браузер?"));
-        assert_eq!(p.history, ["Направлено на инженера → Действие пользователя (line2:eng1@sed.example.org: the engineer asks the user)"]);
+        assert_eq!(p.history, ["Направлено на инженера → Действие пользователя (eng1@sed.example.org, 2-я линия: инженер спрашивает пользователя)"]);
         assert!(p.changes_anything());
     }
 }

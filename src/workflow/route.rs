@@ -43,17 +43,23 @@ pub struct RouteDecision {
 }
 
 impl RouteDecision {
-    /// One line for the history: `routed to line 2 (line2@…) by rule 3 "ЭЦП" (line 120): text contains «ЭЦП»`.
+    /// Why, in Russian, for the history and the routed letter (the line
+    /// itself is named by the caller): `по правилу маршрутизации 3 «ЭЦП»
+    /// (строка 120 конфигурации): в тексте есть «ЭЦП»; исполнитель eng1@…`.
+    /// Rule names stay as the admin wrote them.
     pub fn explain(&self) -> String {
         let a = &self.action;
-        let mut s = format!("routed to line {} ({})", a.line, a.mailbox);
+        let mut s = format!(
+            "по {}: {}",
+            self.rule.russian("правилу маршрутизации"),
+            self.reason
+        );
         if let Some(e) = &a.assignee {
-            s.push_str(&format!(", assignee {e}"));
+            s.push_str(&format!("; исполнитель {e}"));
         }
         if let Some(p) = &a.priority {
-            s.push_str(&format!(", priority `{p}`"));
+            s.push_str(&format!("; приоритет «{p}»"));
         }
-        s.push_str(&format!(" by {}: {}", self.rule, self.reason));
         s
     }
 }
@@ -115,7 +121,12 @@ pub fn render_explanation(facts: &TicketFacts, rules: &[RouteRule]) -> String {
         s.push_str(&format!("{v}\n"));
     }
     match route(facts, rules) {
-        Some(d) => s.push_str(&format!("=> {}\n", d.explain())),
+        Some(d) => s.push_str(&format!(
+            "=> line {} ({}) {}\n",
+            d.action.line,
+            d.action.mailbox,
+            d.explain()
+        )),
         None => s.push_str(
             "=> no rule matched: the config has no default rule (check-config reports this)\n",
         ),
@@ -299,22 +310,24 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "rule 1 \"crypto to developers\" (line 110): no: kind is «Консультация», not «Инцидент»",
-                "rule 2 \"incidents\" (line 120): no: kind is «Консультация», not «Инцидент»",
-                "rule 3 \"screenshots\" (line 130): MATCH: has attachments",
+                "rule 1 \"crypto to developers\" (line 110): no: вид «Консультация», а не «Инцидент»",
+                "rule 2 \"incidents\" (line 120): no: вид «Консультация», а не «Инцидент»",
+                "rule 3 \"screenshots\" (line 130): MATCH: есть вложения",
             ]
         );
         let text = render_explanation(&f, &rules());
         assert!(
             text.ends_with(
-                "=> routed to line 2 (line2@sed.example.org), assignee eng1@sed.example.org by rule 3 \"screenshots\" (line 130): has attachments\n"
+                "=> line 2 (line2@sed.example.org) по правилу маршрутизации 3 «screenshots» (строка 130 конфигурации): есть вложения; исполнитель eng1@sed.example.org\n"
             ),
             "{text}"
         );
         let text = render_explanation(&facts(), &rules());
         assert_eq!(text.lines().count(), 6, "{text}");
         assert!(
-            text.contains("rule 5 \"default\" (line 150): MATCH: default rule: no conditions"),
+            text.contains(
+                "rule 5 \"default\" (line 150): MATCH: правило по умолчанию, без условий"
+            ),
             "{text}"
         );
         let text = render_explanation(&facts(), &[]);

@@ -164,39 +164,38 @@ impl Conditions {
             if !self.kind.contains(&f.kind) {
                 let want: Vec<&str> = self.kind.iter().map(|k| k.display_name()).collect();
                 return Err(format!(
-                    "kind is «{}», not {}",
+                    "вид «{}», а не {}",
                     f.kind.display_name(),
                     one_of(&want)
                 ));
             }
-            why.push(format!("kind «{}»", f.kind.display_name()));
+            why.push(format!("вид «{}»", f.kind.display_name()));
         }
         if !self.priority.is_empty() {
-            if !self
-                .priority
-                .iter()
-                .any(|p| p.eq_ignore_ascii_case(&f.priority))
-            {
+            if !self.priority.iter().any(|p| {
+                p.to_lowercase() == f.priority.to_lowercase()
+                    || super::classify::alias_of(p) == Some(f.priority.to_lowercase().as_str())
+            }) {
                 let want: Vec<&str> = self.priority.iter().map(String::as_str).collect();
                 return Err(format!(
-                    "priority is `{}`, not {}",
+                    "приоритет «{}», а не {}",
                     f.priority,
                     one_of(&want)
                 ));
             }
-            why.push(format!("priority `{}`", f.priority));
+            why.push(format!("приоритет «{}»", f.priority));
         }
         if !self.organization.is_empty() {
             let Some(org) = f.organization.as_deref().filter(|o| !o.trim().is_empty()) else {
-                return Err("the form names no organisation".into());
+                return Err("в форме не указана организация".into());
             };
             let folded = fold(org);
             match self.organization.iter().find(|o| folded.contains(&fold(o))) {
-                Some(o) => why.push(format!("organisation contains «{o}»")),
+                Some(o) => why.push(format!("организация содержит «{o}»")),
                 None => {
                     let want: Vec<&str> = self.organization.iter().map(String::as_str).collect();
                     return Err(format!(
-                        "organisation «{org}» contains none of {}",
+                        "организация «{org}» не содержит ни одного из {}",
                         list(&want)
                     ));
                 }
@@ -204,22 +203,22 @@ impl Conditions {
         }
         if !self.sender.is_empty() {
             match self.sender.iter().find(|p| p.matches(&f.sender)) {
-                Some(p) => why.push(format!("sender matches {p}")),
+                Some(p) => why.push(format!("отправитель подходит под {p}")),
                 None => {
                     let want: Vec<String> = self.sender.iter().map(ToString::to_string).collect();
                     let want: Vec<&str> = want.iter().map(String::as_str).collect();
-                    return Err(format!("sender {} is not {}", f.sender, one_of(&want)));
+                    return Err(format!("отправитель {} — не {}", f.sender, one_of(&want)));
                 }
             }
         }
         if !self.words.is_empty() {
             let text = fold(&format!("{}\n{}", f.subject, f.description));
             match self.words.iter().find(|w| text.contains(&fold(w))) {
-                Some(w) => why.push(format!("text contains «{w}»")),
+                Some(w) => why.push(format!("в тексте есть «{w}»")),
                 None => {
                     let want: Vec<&str> = self.words.iter().map(String::as_str).collect();
                     return Err(format!(
-                        "subject and description contain none of {}",
+                        "ни в теме, ни в описании нет ни одного из {}",
                         list(&want)
                     ));
                 }
@@ -227,33 +226,33 @@ impl Conditions {
         }
         if let Some(re) = &self.regex {
             if re.is_match(&f.subject) {
-                why.push(format!("subject matches /{re}/"));
+                why.push(format!("тема подходит под /{re}/"));
             } else if re.is_match(&f.description) {
-                why.push(format!("description matches /{re}/"));
+                why.push(format!("описание подходит под /{re}/"));
             } else {
-                return Err(format!("neither subject nor description matches /{re}/"));
+                return Err(format!("ни тема, ни описание не подходят под /{re}/"));
             }
         }
         if let Some(want) = self.has_attachments {
             if want != f.has_attachments {
                 return Err(if want {
-                    "the letter has no attachments"
+                    "в письме нет вложений"
                 } else {
-                    "the letter has attachments"
+                    "в письме есть вложения"
                 }
                 .into());
             }
             why.push(
                 if want {
-                    "has attachments"
+                    "есть вложения"
                 } else {
-                    "has no attachments"
+                    "нет вложений"
                 }
                 .into(),
             );
         }
         if why.is_empty() {
-            return Ok("default rule: no conditions".into());
+            return Ok("правило по умолчанию, без условий".into());
         }
         Ok(why.join(", "))
     }
@@ -275,7 +274,7 @@ fn list(items: &[&str]) -> String {
 fn one_of(items: &[&str]) -> String {
     match items {
         [one] => format!("«{one}»"),
-        _ => format!("one of {}", list(items)),
+        _ => format!("один из {}", list(items)),
     }
 }
 
@@ -287,6 +286,21 @@ pub struct RuleRef {
     pub name: Option<String>,
     /// 1-based line of its `[[…]]` header in the config file (0 if unknown).
     pub config_line: usize,
+}
+
+impl RuleRef {
+    /// For people at the desk: `правило 4 «default: the 1st line» (строка
+    /// 236 конфигурации)`; the name stays as the admin wrote it.
+    pub fn russian(&self, what: &str) -> String {
+        let mut s = format!("{what} {}", self.index);
+        if let Some(n) = &self.name {
+            s.push_str(&format!(" «{n}»"));
+        }
+        if self.config_line > 0 {
+            s.push_str(&format!(" (строка {} конфигурации)", self.config_line));
+        }
+        s
+    }
 }
 
 impl std::fmt::Display for RuleRef {
@@ -359,32 +373,32 @@ mod tests {
             c
         };
         let cases: Vec<(Conditions, Result<&str, &str>)> = vec![
-            (Conditions::default(), Ok("default rule: no conditions")),
-            (c(|c| c.kind = vec![Kind::Incident]), Ok("kind «Инцидент»")),
+            (Conditions::default(), Ok("правило по умолчанию, без условий")),
+            (c(|c| c.kind = vec![Kind::Incident]), Ok("вид «Инцидент»")),
             (
                 c(|c| c.kind = vec![Kind::Consultation]),
-                Err("kind is «Инцидент», not «Консультация»"),
+                Err("вид «Инцидент», а не «Консультация»"),
             ),
-            (c(|c| c.priority = vec!["low".into(), "normal".into()]), Err("priority is `high`, not one of «low», «normal»")),
-            (c(|c| c.organization = vec!["министерство ФИНАНСОВ".into()]), Ok("organisation contains «министерство ФИНАНСОВ»")),
-            (c(|c| c.organization = vec!["Агентство".into()]), Err("organisation «Министерство финансов Калининградской области» contains none of «Агентство»")),
-            (c(|c| c.sender = vec![SenderPattern::Domain("gov39.example.org".into())]), Ok("sender matches @gov39.example.org")),
-            (c(|c| c.sender = vec![SenderPattern::Address("boss@x.org".into())]), Err("sender Ivanov@Minfin.Gov39.example.org is not «boss@x.org»")),
-            (c(|c| c.words = vec!["1С".into(), "эцп".into()]), Ok("text contains «эцп»")),
-            (c(|c| c.words = vec!["подпис".into()]), Ok("text contains «подпис»")),
-            (c(|c| c.words = vec!["принтер".into()]), Err("subject and description contain none of «принтер»")),
-            (c(|c| c.regex = re(r"0x[0-9a-f]{8}")), Ok("description matches /0x[0-9a-f]{8}/")),
-            (c(|c| c.regex = re(r"^не работает")), Ok("subject matches /^не работает/")),
-            (c(|c| c.regex = re(r"принтер")), Err("neither subject nor description matches /принтер/")),
-            (c(|c| c.has_attachments = Some(true)), Ok("has attachments")),
-            (c(|c| c.has_attachments = Some(false)), Err("the letter has attachments")),
+            (c(|c| c.priority = vec!["low".into(), "normal".into()]), Err("приоритет «high», а не один из «low», «normal»")),
+            (c(|c| c.organization = vec!["министерство ФИНАНСОВ".into()]), Ok("организация содержит «министерство ФИНАНСОВ»")),
+            (c(|c| c.organization = vec!["Агентство".into()]), Err("организация «Министерство финансов Калининградской области» не содержит ни одного из «Агентство»")),
+            (c(|c| c.sender = vec![SenderPattern::Domain("gov39.example.org".into())]), Ok("отправитель подходит под @gov39.example.org")),
+            (c(|c| c.sender = vec![SenderPattern::Address("boss@x.org".into())]), Err("отправитель Ivanov@Minfin.Gov39.example.org — не «boss@x.org»")),
+            (c(|c| c.words = vec!["1С".into(), "эцп".into()]), Ok("в тексте есть «эцп»")),
+            (c(|c| c.words = vec!["подпис".into()]), Ok("в тексте есть «подпис»")),
+            (c(|c| c.words = vec!["принтер".into()]), Err("ни в теме, ни в описании нет ни одного из «принтер»")),
+            (c(|c| c.regex = re(r"0x[0-9a-f]{8}")), Ok("описание подходит под /0x[0-9a-f]{8}/")),
+            (c(|c| c.regex = re(r"^не работает")), Ok("тема подходит под /^не работает/")),
+            (c(|c| c.regex = re(r"принтер")), Err("ни тема, ни описание не подходят под /принтер/")),
+            (c(|c| c.has_attachments = Some(true)), Ok("есть вложения")),
+            (c(|c| c.has_attachments = Some(false)), Err("в письме есть вложения")),
             (
                 c(|c| {
                     c.kind = vec![Kind::Incident];
                     c.words = vec!["ЭЦП".into()];
                     c.has_attachments = Some(true);
                 }),
-                Ok("kind «Инцидент», text contains «ЭЦП», has attachments"),
+                Ok("вид «Инцидент», в тексте есть «ЭЦП», есть вложения"),
             ),
         ];
         for (cond, want) in cases {
@@ -396,7 +410,7 @@ mod tests {
         let cond = c(|c| c.organization = vec!["x".into()]);
         assert_eq!(
             cond.check(&no_org),
-            Err("the form names no organisation".into())
+            Err("в форме не указана организация".into())
         );
         assert!(Conditions::default().is_unconditional());
         assert!(!c(|c| c.has_attachments = Some(false)).is_unconditional());

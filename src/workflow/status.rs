@@ -273,13 +273,14 @@ impl Role {
         }
     }
 
+    /// As people at the desk read it, in refusals: `2-я линия`.
     pub fn name(self) -> &'static str {
         match self {
-            Role::System => "the system",
-            Role::Line1 => "the 1st line",
-            Role::Line2 => "the 2nd line",
-            Role::Line3 => "the 3rd line",
-            Role::User => "the user",
+            Role::System => "система",
+            Role::Line1 => "1-я линия",
+            Role::Line2 => "2-я линия",
+            Role::Line3 => "3-я линия",
+            Role::User => "пользователь",
         }
     }
 }
@@ -325,16 +326,17 @@ pub const TRANSITIONS: &[(Status, Status, &[Role], &str)] = &[
     (SOL, AWU, &[L1, L2], "the engineer asks the user"),
 ];
 
-/// Why a transition was refused. `Display` is the one line for the history.
+/// Why a transition was refused. `Display` is the one line, in Russian,
+/// for the history and the refusal letter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("«{}» is final: a confirmed ticket does not change; the user writes a new appeal", CNF.display_name())]
+    #[error("статус «{}» окончательный: подтверждённое обращение не меняется, пользователь может написать новое", CNF.display_name())]
     Final,
-    #[error("«{}» → «{}» is not a step of the workflow", from.display_name(), to.display_name())]
+    #[error("переход «{}» → «{}» не предусмотрен порядком работы", from.display_name(), to.display_name())]
     NotAllowed { from: Status, to: Status },
-    #[error("the 3rd line does not talk to users (п. 82): hand the ticket back with `Линия: 2` to set «{}»", to.display_name())]
+    #[error("3-я линия не пишет пользователям (п. 82): чтобы установить «{}», верните обращение командой `Линия: 2`", to.display_name())]
     ThirdLineToUser { to: Status },
-    #[error("{} may not move «{}» → «{}»", role.name(), from.display_name(), to.display_name())]
+    #[error("{} не может перевести обращение «{}» → «{}»", role.name(), from.display_name(), to.display_name())]
     NotPermitted {
         from: Status,
         to: Status,
@@ -368,18 +370,44 @@ pub fn transition(from: Status, to: Status, actor: &Actor) -> Result<(), Refusal
     Err(Refusal::NotPermitted { from, to, role })
 }
 
-/// The history line of an applied change: `Новое → Направлено на инженера (system: routed to a line or taken in work)`.
+/// The history line of an applied change, in Russian: `Новое →
+/// Направлено на инженера (система: направлено на линию или взято в работу)`.
 pub fn describe(from: Status, to: Status, actor: &Actor) -> String {
-    let why = TRANSITIONS
-        .iter()
-        .find(|(f, t, _, _)| *f == from && *t == to)
-        .map(|(_, _, _, why)| *why)
-        .unwrap_or("no change");
     format!(
-        "{} → {} ({actor}: {why})",
+        "{} → {} ({}: {})",
         from.display_name(),
-        to.display_name()
+        to.display_name(),
+        actor.russian(),
+        why_russian(from, to)
     )
+}
+
+/// The `why` of a [`TRANSITIONS`] row as the desk's people read it.
+fn why_russian(from: Status, to: Status) -> &'static str {
+    match (from, to) {
+        (NEW, ASG) => "направлено на линию или взято в работу",
+        (NEW, AWU) => "пользователю заданы уточняющие вопросы (п. 94)",
+        (NEW, SOL) => "1-я линия решает сразу",
+        (ASG | SOL, AWU) => "инженер спрашивает пользователя",
+        (ASG | AWU, SOL) => "инженер предлагает решение",
+        (AWU, NEW) => "пользователь ответил; обращение ещё не направлено",
+        (AWU, ASG) => "пользователь ответил",
+        (SOL, CNF) => "пользователь подтвердил решение (или линия закрыла обращение, п. 81)",
+        (SOL, ASG) => "решение не помогло: снова в работе",
+        _ => "без изменений",
+    }
+}
+
+impl Actor {
+    /// Who acted, as people read it: `система`, `eng1@…, 2-я линия`,
+    /// `пользователь user@…`.
+    pub fn russian(&self) -> String {
+        match self {
+            Actor::System => "система".into(),
+            Actor::Engineer { line, address } => format!("{address}, {line}-я линия"),
+            Actor::User { address } => format!("пользователь {address}"),
+        }
+    }
 }
 
 fn names_match(input: &str, machine: &str, display: &str) -> bool {
@@ -510,16 +538,16 @@ mod tests {
     #[test]
     fn refusals_explain_themselves() {
         let cases = [
-            (CNF, ASG, eng(1), "is final"),
-            (NEW, CNF, user(), "is not a step"),
-            (ASG, SOL, eng(3), "3rd line does not talk to users"),
-            (ASG, AWU, Actor::System, "the system may not move"),
-            (ASG, NEW, eng(2), "is not a step"),
+            (CNF, ASG, eng(1), "окончательный"),
+            (NEW, CNF, user(), "не предусмотрен"),
+            (ASG, SOL, eng(3), "3-я линия не пишет пользователям"),
+            (ASG, AWU, Actor::System, "система не может перевести"),
+            (ASG, NEW, eng(2), "не предусмотрен"),
             (
                 SOL,
                 ASG,
                 user(),
-                "the user may not move «Предложено решение» → «Направлено на инженера»",
+                "пользователь не может перевести обращение «Предложено решение» → «Направлено на инженера»",
             ),
         ];
         for (from, to, actor, want) in cases {
@@ -566,10 +594,16 @@ mod tests {
                 line.contains(from.display_name()) && line.contains(to.display_name()),
                 "{line}"
             );
+            assert!(!line.contains("без изменений"), "{line}");
+            assert!(!line.chars().any(|c| c.is_ascii_alphabetic()), "{line}");
         }
         assert_eq!(
             describe(NEW, ASG, &Actor::System),
-            "Новое → Направлено на инженера (system: routed to a line or taken in work)"
+            "Новое → Направлено на инженера (система: направлено на линию или взято в работу)"
+        );
+        assert_eq!(
+            describe(ASG, SOL, &eng(2)),
+            "Направлено на инженера → Предложено решение (eng2@sed.example.org, 2-я линия: инженер предлагает решение)"
         );
         assert_eq!(eng(2).to_string(), "line2:eng2@sed.example.org");
     }

@@ -113,14 +113,14 @@ impl Verification {
     /// One line for the history and the refusal letter.
     pub fn explain(&self) -> String {
         match self {
-            Verification::Ok { recipient } => format!("proof of receipt valid (routed letter to {recipient})"),
+            Verification::Ok { recipient } => format!("подтверждение получения верно (письмо было направлено {recipient})"),
             Verification::NoToken => {
-                "no proof of receipt: reply to the letter that routed the ticket to you, keeping its Reply-To address".into()
+                "нет подтверждения получения: ответьте на письмо, которым обращение направлено вам, не меняя адрес ответа (Reply-To)".into()
             }
             Verification::WrongTicket { found } => {
-                format!("the proof of receipt belongs to ticket {found}, not to this one")
+                format!("подтверждение получения относится к обращению {found}, а не к этому")
             }
-            Verification::WrongRecipient => "the proof of receipt was not issued to this sender".into(),
+            Verification::WrongRecipient => "подтверждение получения выдано не этому отправителю".into(),
         }
     }
 }
@@ -346,7 +346,7 @@ mod tests {
         assert!(Verification::NoToken.explain().contains("Reply-To"));
         assert_eq!(
             Verification::WrongTicket { found: T41.into() }.explain(),
-            "the proof of receipt belongs to ticket TP-2026-000041, not to this one"
+            "подтверждение получения относится к обращению TP-2026-000041, а не к этому"
         );
     }
 

@@ -29,7 +29,7 @@ pub fn user_reply(status: Status, routed: bool, from_requester: bool, body: &str
         Status::SolutionProposed if confirming && from_requester => UserReply::Confirm,
         Status::SolutionProposed if confirming => UserReply::Refuse {
             reason:
-                "only the requester may confirm the solution, from the address the appeal came from"
+                "подтвердить решение может только автор обращения, с того адреса, с которого обращение было отправлено"
                     .into(),
         },
         Status::AwaitingUser if from_requester => UserReply::Forward {
@@ -86,6 +86,6 @@ mod tests {
         else {
             panic!("a confirmation from another address must be refused");
         };
-        assert!(reason.contains("only the requester"));
+        assert!(reason.contains("только автор обращения"));
     }
 }

@@ -213,8 +213,24 @@ fn compile_priorities(at: &At<'_>, given: &[PriorityConfig]) -> Result<Vec<Prior
                 "a priority name is one word: letters, digits, `_` or `-`".into(),
             ));
         }
-        if out.iter().any(|o| o.name.eq_ignore_ascii_case(name)) {
+        if out
+            .iter()
+            .any(|o| o.name.to_lowercase() == name.to_lowercase())
+        {
             return Err(err("name", format!("priority `{name}` is declared twice")));
+        }
+        let alias = crate::workflow::classify::alias_of(name);
+        if let Some(o) = out
+            .iter()
+            .find(|o| Some(o.name.to_lowercase().as_str()) == alias)
+        {
+            return Err(err(
+                "name",
+                format!(
+                    "priority `{name}` is `{}` by another name; declare one of them",
+                    o.name
+                ),
+            ));
         }
         let deadline = WorkDuration::parse(&p.deadline).map_err(|e| err("deadline", e))?;
         if p.default && out.iter().any(|o| o.is_default) {

@@ -133,28 +133,28 @@ fn the_example_desk_compiles_and_works() {
             "Не работает СЭД",
             "Ошибка при входе в систему",
             Kind::Incident,
-            "high",
+            "высокий",
             2,
         ),
         (
             "Как найти документ",
             "Подскажите, где поиск",
             Kind::Consultation,
-            "normal",
+            "обычный",
             1,
         ),
         (
             "Создать учётную запись",
             "Новый сотрудник",
             Kind::ServiceRequest,
-            "normal",
+            "обычный",
             1,
         ),
         (
             "ЭЦП",
             "Не работает подпись документа: ошибка КриптоПро",
             Kind::Incident,
-            "high",
+            "высокий",
             3,
         ),
     ];
@@ -177,17 +177,34 @@ fn the_example_desk_compiles_and_works() {
             wf.explain_route(&f)
         );
     }
-    let set = wf
-        .parse_reply("Статус: Предложено решение\nПриоритет: low\n\nГотово.")
-        .unwrap();
-    assert_eq!(
-        (set.status, set.priority.as_deref()),
-        (Some(Status::SolutionProposed), Some("low"))
-    );
+    // Russian names in the example; the English aliases keep working.
+    for (given, want) in [
+        ("low", "низкий"),
+        ("Низкий", "низкий"),
+        ("HIGH", "высокий"),
+        ("критический", "критический"),
+    ] {
+        let set = wf
+            .parse_reply(&format!(
+                "Статус: Предложено решение\nПриоритет: {given}\n\nГотово."
+            ))
+            .unwrap();
+        assert_eq!(
+            (set.status, set.priority.as_deref()),
+            (Some(Status::SolutionProposed), Some(want)),
+            "{given}"
+        );
+    }
+    assert_eq!(wf.default_priority(), "обычный");
+    assert!(wf.parse_reply("Приоритет: срочный").is_err());
     // "1d" on the example calendar is one working day of 8 hours.
     let created = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 8, 0, 0).unwrap(); // Mon 10:00 local
     assert_eq!(
         wf.deadline(created, "normal").to_rfc3339(),
+        wf.deadline(created, "обычный").to_rfc3339(),
+    );
+    assert_eq!(
+        wf.deadline(created, "обычный").to_rfc3339(),
         "2026-11-24T08:00:00+00:00"
     );
 }
@@ -280,6 +297,11 @@ fn rule_errors_name_the_rule_and_its_line() {
             "declared twice",
         ),
         ("[[priorities]]\nname = \"very high\" #HERE\ndeadline = \"1h\"\n".into(), "priorities[1].name", "one word"),
+        (
+            "[[priorities]]\nname = \"обычный\"\ndeadline = \"1h\"\n[[priorities]]\nname = \"Normal\" #HERE\ndeadline = \"2h\"\n".into(),
+            "priorities[2].name",
+            "is `обычный` by another name",
+        ),
         ("[[classify]]\nwords = [\"x\"]\npriority = \"urgent\" #HERE\n".into(), "classify[1].priority", "unknown priority `urgent`"),
         ("[[classify]] #HERE\nwords = [\"x\"]\n".into(), "classify[1].kind", "neither `kind` nor `priority`"),
         (

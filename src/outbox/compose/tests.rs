@@ -19,6 +19,13 @@ path = "mail"
 [outgoing]
 kind = "file"
 dir = "out"
+[[priorities]]
+name = "высокий"
+deadline = "4h"
+[[priorities]]
+name = "обычный"
+deadline = "1d"
+default = true
 "#;
     let cfg = Config::from_str_at(text, Path::new("c.toml"), Path::new("/nonexistent")).unwrap();
     Composer::new(&cfg).unwrap()
@@ -192,5 +199,34 @@ fn a_huge_message_id_is_not_threaded() {
     assert_eq!(
         header_value(&l.raw, "In-Reply-To").as_deref(),
         Some("<ok@example.com>")
+    );
+}
+
+/// English phrases (two Latin words in a row; acronyms such as PNG, file
+/// names, addresses and ticket numbers aside).
+fn english(text: &str) -> Vec<String> {
+    let aside = regex::Regex::new(r"[\w.+-]+@[\w.-]+|TP-\d{4}-\d+|[\w.-]+\.png|«[^»]*»").unwrap();
+    let text = aside.replace_all(text, " ");
+    regex::Regex::new(r"[A-Za-z][a-z]+(?:[ ,:;()-]+[A-Za-z][a-z]+)+")
+        .unwrap()
+        .find_iter(&text)
+        .map(|m| m.as_str().to_string())
+        .collect()
+}
+
+#[test]
+fn every_letter_reads_in_russian() {
+    for (kind, l, _) in every_letter(&ticket("Не печатает принтер")) {
+        let msg = mail_parser::MessageParser::default().parse(&l.raw).unwrap();
+        let body = msg.body_text(0).unwrap_or_default().to_string();
+        let subject = msg.subject().unwrap_or_default().to_string();
+        assert!(!body.trim().is_empty(), "{kind}");
+        for text in [&body, &subject] {
+            assert_eq!(english(text), Vec::<String>::new(), "{kind}: {text}");
+        }
+    }
+    assert_eq!(
+        english("routed to line 1 by default"),
+        ["routed to line", "by default"]
     );
 }
