@@ -7,6 +7,7 @@
 //! must retry).
 
 mod admin;
+mod assets;
 mod ingest;
 mod tickets;
 
@@ -76,6 +77,10 @@ pub enum Command {
     },
     /// Print the built-in example configuration.
     ExampleConfig,
+    /// Write the Debian package's generated files (man pages, completions,
+    /// template files, the packaged config) into DIR; for scripts/package.
+    #[command(hide = true)]
+    PackageAssets { dir: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -266,6 +271,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         print!("{}", crate::config::EXAMPLE);
         return Ok(0);
     }
+    if let Command::PackageAssets { dir } = &cli.command {
+        assets::write(dir)?;
+        return Ok(0);
+    }
     if let Command::CheckConfig { strict } = cli.command {
         return check_config(&cli.config, strict);
     }
@@ -295,6 +304,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Outbox(cmd) => admin::outbox(&cfg, cmd),
         Command::Status { json } => admin::status(&cfg, json),
         Command::Route(RouteCmd::Explain { id, letter }) => admin::route_explain(&cfg, id, letter),
-        Command::CheckConfig { .. } | Command::ExampleConfig => Ok(0),
+        Command::CheckConfig { .. } | Command::ExampleConfig | Command::PackageAssets { .. } => {
+            Ok(0)
+        }
     }
 }
