@@ -65,7 +65,11 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
     if missing.is_empty() {
         route(&d, &mut t, &facts, c.now, &mut fx, false);
     }
-    if reply_to.is_some() {
+    let silent = crate::workflow::intake::no_auto_answer(parsed.auto_submitted.as_deref());
+    if let Some(why) = &silent {
+        fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
+    }
+    if reply_to.is_some() && silent.is_none() {
         fx.send(d.composer.registration(
             &t,
             &missing,

@@ -38,7 +38,7 @@ pub(super) fn follow_up(
     fx.log(c.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
     let wf = &d.cfg.workflow;
     match wf.sender_role(&sender) {
-        SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender),
+        SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &kept),
         _ => {
             let commands = wf
                 .parse_reply(&parsed.text)
@@ -136,7 +136,14 @@ fn refuse(
     );
 }
 
-fn engineer(d: &Desk<'_>, c: &Ctx<'_>, t: &mut Ticket, fx: &mut Effects, sender: &str) {
+fn engineer(
+    d: &Desk<'_>,
+    c: &Ctx<'_>,
+    t: &mut Ticket,
+    fx: &mut Effects,
+    sender: &str,
+    kept: &[crate::store::tickets::AttachmentRow],
+) {
     let wf = &d.cfg.workflow;
     let identities = wf.identities(sender);
     let ids: Vec<&str> = identities.iter().map(String::as_str).collect();
@@ -229,13 +236,23 @@ fn engineer(d: &Desk<'_>, c: &Ctx<'_>, t: &mut Ticket, fx: &mut Effects, sender:
         let why = format!("по команде {sender}");
         send_to_line(d, t, *new_line, mailbox, &why, c.now, fx, true);
     }
+    // The engineer's files travel with their words (they were checked like
+    // a user's: the refused ones are named in the confirmation).
+    let relayed: &[_] = if plan.to_user.is_some() { kept } else { &[] };
     if let Some(text) = &plan.to_user {
-        fx.send(d.composer.relay_to_user(t, text));
+        fx.send(
+            d.composer
+                .relay_to_user(t, text, apply::read_files(d, relayed)),
+        );
     }
-    fx.send(
-        d.composer
-            .command_done(t, sender, &plan.summary(), c.parsed.message_id.as_deref()),
-    );
+    fx.send(d.composer.command_done(
+        t,
+        sender,
+        &plan.summary(),
+        relayed,
+        &rejected_rows(c.parsed),
+        c.parsed.message_id.as_deref(),
+    ));
 }
 
 fn user_letter(
@@ -305,7 +322,7 @@ fn user_letter(
                     "Письмо пользователя {sender} по обращению:\n\n{}",
                     parsed.text.trim()
                 );
-                fx.send_to_desk(d.composer.line_notice(
+                fx.send_to_desk(d.composer.relay_to_line(
                     t,
                     m,
                     proof,
