@@ -162,7 +162,7 @@ fn check_letter(set: &Path, raw: &[u8], exp: &Value) -> Vec<String> {
             fails.push(format!("no letter to the sender {who}"));
         } else if auto
             && !to_sender.iter().any(|m| {
-                let subj_ok = tid.as_ref().map_or(true, |t| {
+                let subj_ok = tid.as_ref().is_none_or(|t| {
                     header(m, "subject")
                         .unwrap_or_default()
                         .contains(t.as_str())

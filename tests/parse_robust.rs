@@ -163,7 +163,7 @@ fn timed(raw: &[u8]) -> (ticketd::parse::ParsedLetter, Duration) {
 fn two_megabyte_header_line() {
     let _serial = serial();
     let mut raw = b"From: a@b.example\r\nX-Trace: ".to_vec();
-    raw.extend(std::iter::repeat(b'x').take(2 * 1024 * 1024));
+    raw.extend(std::iter::repeat_n(b'x', 2 * 1024 * 1024));
     raw.extend_from_slice(b"\r\nSubject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
     raw.extend_from_slice(FORM.as_bytes());
     let (p, took) = timed(&raw);

@@ -7,6 +7,7 @@
 //! must retry).
 
 mod admin;
+mod assets;
 mod ingest;
 mod tickets;
 
@@ -49,8 +50,14 @@ pub enum Command {
         /// Letter files; none: read one letter from stdin.
         files: Vec<PathBuf>,
     },
-    /// Validate the configuration and its templates and rules.
-    CheckConfig,
+    /// Validate the configuration and its templates and rules; name the
+    /// values still left from the example (reserved example domains).
+    CheckConfig {
+        /// Fail (exit 78) while a value from the example is left; the
+        /// systemd unit checks with this before every start.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Read tickets.
     #[command(subcommand)]
     Tickets(TicketsCmd),
@@ -70,6 +77,10 @@ pub enum Command {
     },
     /// Print the built-in example configuration.
     ExampleConfig,
+    /// Write the Debian package's generated files (man pages, completions,
+    /// template files, the packaged config) into DIR; for scripts/package.
+    #[command(hide = true)]
+    PackageAssets { dir: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -223,17 +234,51 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// `check-config`: first the values left from the example (read from the
+/// text, so all are named even when loading then stops at an error), then
+/// loading, templates and rules. Example values fail only with `--strict`.
+fn check_config(path: &Path, strict: bool) -> anyhow::Result<i32> {
+    let leftovers = std::fs::read_to_string(path)
+        .map(|text| crate::config::examples::example_values(&text))
+        .unwrap_or_default();
+    if !leftovers.is_empty() {
+        eprint!("{}", crate::config::examples::describe(path, &leftovers));
+    }
+    let cfg = load_config(path)?;
+    admin::check_config(&cfg)?;
+    if leftovers.is_empty() {
+        println!("{}: OK", path.display());
+        Ok(0)
+    } else if strict {
+        eprintln!(
+            "ticketd: error: {}: {} example value(s) left (listed above); edit them, then run `ticketd check-config` again",
+            path.display(),
+            leftovers.len()
+        );
+        Ok(EX_CONFIG)
+    } else {
+        println!(
+            "{}: OK, but {} value(s) are still the example's (see above); `--strict`, as the systemd unit runs it, refuses them",
+            path.display(),
+            leftovers.len()
+        );
+        Ok(0)
+    }
+}
+
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     if let Command::ExampleConfig = cli.command {
         print!("{}", crate::config::EXAMPLE);
         return Ok(0);
     }
-    let cfg = load_config(&cli.config)?;
-    if let Command::CheckConfig = cli.command {
-        admin::check_config(&cfg)?;
-        println!("{}: OK", cli.config.display());
+    if let Command::PackageAssets { dir } = &cli.command {
+        assets::write(dir)?;
         return Ok(0);
     }
+    if let Command::CheckConfig { strict } = cli.command {
+        return check_config(&cli.config, strict);
+    }
+    let cfg = load_config(&cli.config)?;
     init_logging(&cfg.log.level);
     match cli.command {
         Command::Run { once: true } => {
@@ -259,6 +304,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Outbox(cmd) => admin::outbox(&cfg, cmd),
         Command::Status { json } => admin::status(&cfg, json),
         Command::Route(RouteCmd::Explain { id, letter }) => admin::route_explain(&cfg, id, letter),
-        Command::CheckConfig | Command::ExampleConfig => Ok(0),
+        Command::CheckConfig { .. } | Command::ExampleConfig | Command::PackageAssets { .. } => {
+            Ok(0)
+        }
     }
 }

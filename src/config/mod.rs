@@ -11,6 +11,7 @@
 
 pub mod desk;
 mod error;
+pub mod examples;
 mod oauth2;
 mod types;
 

@@ -176,7 +176,7 @@ impl Form {
     /// Mandatory fields that are absent (п. 90). `location` counts as
     /// present only when both room and floor are known.
     pub fn missing(&self) -> Vec<Field> {
-        let blank = |v: &Option<String>| v.as_deref().map_or(true, |s| s.trim().is_empty());
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
         let mut out = Vec::new();
         if blank(&self.full_name) {
             out.push(Field::FullName);

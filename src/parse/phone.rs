@@ -68,7 +68,7 @@ fn first_number(raw: &str) -> &str {
             6 | 7 => 1,
             _ => 0,
         };
-        if rank > 0 && best.map_or(true, |(r, _)| rank > r) {
+        if rank > 0 && best.is_none_or(|(r, _)| rank > r) {
             best = Some((rank, end));
         }
     }

@@ -60,7 +60,7 @@ fn drop_harmless_spaces(s: &str) -> Option<String> {
         }
         let prev = chars[..i].iter().rev().find(|c| !c.is_whitespace());
         let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
-        let harmless = |c: Option<&char>| c.map_or(true, |c| matches!(c, '@' | '.'));
+        let harmless = |c: Option<&char>| c.is_none_or(|c| matches!(c, '@' | '.'));
         if !(harmless(prev) || harmless(next)) {
             return None;
         }

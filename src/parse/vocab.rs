@@ -177,11 +177,11 @@ fn has_word(title: &str, word: &str) -> bool {
         let before_ok = title[..at]
             .chars()
             .next_back()
-            .map_or(true, |c| c.is_whitespace() || "(,;:/-«\"".contains(c));
+            .is_none_or(|c| c.is_whitespace() || "(,;:/-«\"".contains(c));
         let after_ok = title[end..]
             .chars()
             .next()
-            .map_or(true, |c| !c.is_alphabetic());
+            .is_none_or(|c| !c.is_alphabetic());
         if before_ok && after_ok {
             return true;
         }

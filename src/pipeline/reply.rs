@@ -412,7 +412,7 @@ pub fn ticket_facts(t: &Ticket) -> TicketFacts {
 fn complete_from(t: &mut Ticket, f: &crate::parse::Form) -> Vec<&'static str> {
     let mut filled = Vec::new();
     let mut take = |slot: &mut Option<String>, v: &Option<String>, name: &'static str| {
-        let empty = slot.as_deref().map_or(true, |s| s.trim().is_empty());
+        let empty = slot.as_deref().is_none_or(|s| s.trim().is_empty());
         if empty && v.as_deref().is_some_and(|s| !s.trim().is_empty()) {
             *slot = v.clone();
             filled.push(name);

@@ -83,10 +83,9 @@ fn rtf_to_text_and_html() {
         Body::Html("<html><p>Привет</p>".into())
     );
     // Deep nesting and stray braces neither panic nor recurse.
-    let deep: Vec<u8> = std::iter::repeat(b'{')
-        .take(100_000)
+    let deep: Vec<u8> = std::iter::repeat_n(b'{', 100_000)
         .chain(b"x".iter().copied())
-        .chain(std::iter::repeat(b'}').take(100_001))
+        .chain(std::iter::repeat_n(b'}', 100_001))
         .collect();
     assert_eq!(to_body(&deep, 1251), Body::Text("x".into()));
     // `\u0` (found by the fuzzer) adds no NUL.
