@@ -184,8 +184,16 @@ fn spoofed_commands_are_refused_and_recorded() {
             .to_string()
     };
     let key = desk_key(&desk.config);
-    let other_engineer =
-        ticketd::workflow::token::make_reply_address(SUPPORT, &a, "line3@dev.example.org", &key);
+    let other_engineer = ticketd::workflow::token::make_reply_address(
+        SUPPORT,
+        &a,
+        "line3@dev.example.org",
+        &ticketd::workflow::token::Binding {
+            line: 2,
+            assignee: None,
+        },
+        &key,
+    );
     let cmd = "Статус: Предложено решение\r\n\r\nВсё исправлено.";
     let subject = format!("Re: [{a}] принтер");
     let attempts = [

@@ -14,6 +14,9 @@ use std::sync::Arc;
 /// Checks beyond loading: templates render, addresses compose.
 pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
     Composer::new(cfg).with_context(|| format!("config `{}`", cfg.source_path.display()))?;
+    for w in cfg.warnings() {
+        eprintln!("warning: {w}");
+    }
     Ok(())
 }
 

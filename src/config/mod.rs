@@ -233,6 +233,14 @@ impl Config {
                     .map_err(|e| bad(key, format!("template `{}`: {e}", p.display())))?;
             }
         }
+        if let Some(id) = &self.security.authserv_id {
+            if id.trim().is_empty() || id.contains([';', ' ', '\t', '(', ')']) {
+                return Err(bad(
+                    "security.authserv_id",
+                    format!("`{id}` is not an authserv-id: give the name your MTA writes first in its Authentication-Results headers (e.g. \"mx.example.org\")"),
+                ));
+            }
+        }
         if let Some(dir) = self.database.path.parent() {
             if dir.exists() && !dir.is_dir() {
                 return Err(bad(
@@ -260,6 +268,31 @@ impl Config {
             loops: &self.loops,
         };
         desk::compile(&sections, &self.source_path, text)
+    }
+
+    /// The `[security]` policy for [`crate::workflow::auth::sender_trust`].
+    pub fn security_policy(&self) -> crate::workflow::auth::SecurityPolicy {
+        crate::workflow::auth::SecurityPolicy {
+            authserv_id: self
+                .security
+                .authserv_id
+                .as_deref()
+                .map(|s| s.trim().to_ascii_lowercase()),
+            require: self.security.require,
+        }
+    }
+
+    /// Warnings `check-config` prints (the config works, but is weaker
+    /// than it could be).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.security.authserv_id.is_none() {
+            w.push(format!(
+                "{}: security.authserv_id is not set: engineers' commands, confirmations, form completions and `статус` requests rely on the From header alone (set it to your MTA's authserv-id; README, \"Security model\")",
+                self.source_path.display()
+            ));
+        }
+        w
     }
 
     /// Parse options derived from the config.

@@ -218,8 +218,14 @@ pub struct ParsedLetter {
     pub message_id: Option<String>,
     /// Decoded subject ("" when absent).
     pub subject: String,
-    /// `None` when From is missing, empty or holds no address.
+    /// `None` when From is missing, empty or holds no address. The first
+    /// address of the first `From` header.
     pub from: Option<Address>,
+    /// Several `From` headers, or several addresses in From: the letter is
+    /// never taken as an engineer's.
+    pub from_ambiguous: bool,
+    /// The top trace headers and the delivered-to address.
+    pub trace: trace::Trace,
     pub reply_to: Option<Address>,
     pub to: Vec<Address>,
     pub cc: Vec<Address>,
@@ -242,9 +248,20 @@ pub struct ParsedLetter {
 }
 
 impl ParsedLetter {
-    /// Where answers go: Reply-To if present, else From.
+    /// Where answers go: the sender (From). Reply-To is never followed
+    /// (README, "Security model"): anyone may write any Reply-To, and a
+    /// letter about a ticket holds the requester's data.
     pub fn reply_address(&self) -> Option<&Address> {
-        self.reply_to.as_ref().or(self.from.as_ref())
+        self.from.as_ref()
+    }
+
+    /// A Reply-To that names another address than From.
+    pub fn differing_reply_to(&self) -> Option<&Address> {
+        let r = self.reply_to.as_ref()?;
+        let f = self.from.as_ref()?;
+        (crate::workflow::address::canonical(&r.email)
+            != crate::workflow::address::canonical(&f.email))
+        .then_some(r)
     }
 }
 
@@ -267,4 +284,5 @@ mod params;
 pub mod phone;
 mod quote;
 mod table;
+pub mod trace;
 mod vocab;

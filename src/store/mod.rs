@@ -13,6 +13,7 @@
 
 pub mod letters;
 pub mod outbox;
+pub mod security;
 pub mod tickets;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -22,9 +23,9 @@ use std::time::Duration;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 /// Current schema version; bump with a new entry in [`MIGRATIONS`].
-const VERSION: i64 = 1;
+const VERSION: i64 = 2;
 /// Migrations from version `i` to `i + 1` (index 0: empty database → 1).
-const MIGRATIONS: &[&str] = &[SCHEMA];
+const MIGRATIONS: &[&str] = &[SCHEMA, include_str!("m002_security.sql")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -185,6 +186,28 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, VERSION);
+    }
+
+    #[test]
+    fn a_version_1_database_migrates_on_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("db.sqlite3");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(SCHEMA).unwrap();
+            c.execute_batch("PRAGMA user_version = 1").unwrap();
+        }
+        let s = Store::open(&p, Duration::from_millis(100)).unwrap();
+        let v: i64 = s
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+        let n: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM command_replays", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
     }
 
     #[test]
