@@ -128,12 +128,14 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     let by_status = store.count_by_status()?;
     let quarantined = store.quarantine_list(false)?.len();
+    let rate_limited = store.quarantined_by_rate_limit()?;
     let backlog = store.outbox_backlog()?;
     let last_sync = store.state_get("imap.last_sync")?;
     if json {
         let v = serde_json::json!({
             "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "quarantined": quarantined,
+            "quarantined_rate_limited": rate_limited,
             "outbox": backlog,
             "imap_last_sync": last_sync,
         });
@@ -155,6 +157,9 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         println!("  {:<26} {n}", status_name(st));
     }
     println!("В карантине: {quarantined}");
+    if rate_limited > 0 {
+        println!("  из них по ограничению частоты (rate limit, [loops]): {rate_limited}");
+    }
     println!(
         "Исходящие: ожидают {}, не доставлены {}, самое старое ожидающее: {}",
         backlog.pending,

@@ -210,6 +210,7 @@ pub(super) fn send_to_line(
     let binding = token::Binding {
         line: line.number(),
         assignee: t.assignee.as_deref(),
+        routing: routings(&t.history) + routings(&fx.history),
     };
     let reply_to =
         token::make_reply_address(&wf.support_address, &t.id, &proof_for, &binding, d.key);
@@ -229,6 +230,13 @@ pub(super) fn send_to_line(
     if tell_user && t.status == "assigned" && before != "assigned" {
         fx.send(d.composer.taken_in_work(t));
     }
+}
+
+/// How many times a ticket was routed (its `routed` history rows): the
+/// routing a proof of receipt is bound to.
+pub(super) fn routings(history: &[crate::store::tickets::HistoryRow]) -> u32 {
+    let n = history.iter().filter(|h| h.action == "routed").count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A `статус` letter: answer with the sender's open tickets; no ticket.

@@ -200,6 +200,7 @@ fn engineer(
     let binding = token::Binding {
         line: u8::try_from(t.line).unwrap_or(0),
         assignee: t.assignee.as_deref(),
+        routing: super::create::routings(&t.history),
     };
     let proof = token::verify(
         &addresses(c, &wf.support_address),
@@ -352,6 +353,7 @@ fn user_letter(
     let binding = token::Binding {
         line: u8::try_from(t.line).unwrap_or(0),
         assignee: t.assignee.as_deref(),
+        routing: super::create::routings(&t.history),
     };
     let proof = line_mailbox
         .as_deref()

@@ -341,7 +341,8 @@ mod tests {
         let from = "eng1@sed.example.org";
         let off = SecurityPolicy::default();
         // (policy, trace headers top first, allowed?, the case)
-        let cases: Vec<(&SecurityPolicy, Vec<(String, String)>, bool, &str)> = vec![
+        type Case<'a> = (&'a SecurityPolicy, Vec<(String, String)>, bool, &'a str);
+        let cases: Vec<Case> = vec![
             (&off, vec![], true, "no authserv_id: unchecked, as before"),
             (
                 &dmarc,

@@ -28,7 +28,7 @@ impl Default for ReflectionPolicy {
     fn default() -> Self {
         ReflectionPolicy {
             max_auto_per_address_per_day: 10,
-            max_new_tickets_per_sender_per_hour: 10,
+            max_new_tickets_per_sender_per_hour: 20,
         }
     }
 }

@@ -73,6 +73,7 @@ impl ReplyKey {
         m.update(&[0]);
         m.update(recipient.trim().to_lowercase().as_bytes());
         m.update(&[0, b.line]);
+        m.update(&b.routing.to_be_bytes());
         m.update(
             b.assignee
                 .map(super::address::without_plus_tag)
@@ -84,12 +85,15 @@ impl ReplyKey {
 }
 
 /// What a proof is issued for besides ticket and recipient: the line the
-/// ticket is on and its assignee. Re-routing (another line or assignee)
-/// makes earlier proofs dead.
+/// ticket is on, its assignee, and which routing of the ticket it was
+/// (the count of its routings: a ticket sent to line 3 and back to line 2
+/// is on line 2 again, under another routing). Re-routing makes earlier
+/// proofs dead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Binding<'a> {
     pub line: u8,
     pub assignee: Option<&'a str>,
+    pub routing: u32,
 }
 
 /// The secret for `recipient` on `ticket`: 20 lower-case hex digits.
@@ -267,6 +271,7 @@ mod tests {
     const B2: Binding<'static> = Binding {
         line: 2,
         assignee: None,
+        routing: 1,
     };
 
     fn key() -> ReplyKey {
@@ -430,20 +435,22 @@ mod tests {
         let cases = [
             (B2, true, "the assignment it was issued for"),
             (
-                Binding {
-                    line: 3,
-                    assignee: None,
-                },
+                Binding { line: 3, ..B2 },
                 false,
                 "the ticket moved to line 3",
             ),
             (
                 Binding {
-                    line: 2,
                     assignee: Some("eng2@sed.example.org"),
+                    ..B2
                 },
                 false,
                 "the ticket was assigned to eng2",
+            ),
+            (
+                Binding { routing: 3, ..B2 },
+                false,
+                "moved away and back to line 2",
             ),
         ];
         for (b, ok, what) in cases {
@@ -452,7 +459,8 @@ mod tests {
         let evil = issued.replace("sed.example.org", "evil.example");
         let other_local = issued.replace("support+", "sales+");
         // (delivered-to, to/cc, addresses kept, case)
-        let cases: Vec<(Option<&str>, Vec<&str>, Vec<&str>, &str)> = vec![
+        type Case<'a> = (Option<&'a str>, Vec<&'a str>, Vec<&'a str>, &'a str);
+        let cases: Vec<Case> = vec![
             (None, vec![&issued], vec![&issued], "To, no Delivered-To"),
             (None, vec![&evil], vec![], "another domain"),
             (None, vec![&other_local], vec![], "another local part"),
