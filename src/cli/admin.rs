@@ -131,6 +131,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let rate_limited = store.quarantined_by_rate_limit()?;
     let backlog = store.outbox_backlog()?;
     let last_sync = store.state_get("imap.last_sync")?;
+    let ack_error = imap_ack_error(&store)?;
     if json {
         let v = serde_json::json!({
             "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
@@ -138,6 +139,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
             "quarantined_rate_limited": rate_limited,
             "outbox": backlog,
             "imap_last_sync": last_sync,
+            "imap_error": ack_error.as_ref().map(|(message, since)| serde_json::json!({"message": message, "since": since})),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
@@ -169,7 +171,20 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     if let Some(t) = last_sync {
         println!("Последняя синхронизация IMAP: {t}");
     }
+    if let Some((message, since)) = ack_error {
+        println!("IMAP: письма не перемещаются в папку обработанных с {since}: {message}; они помечаются прочитанными (\\Seen) и остаются в папке");
+    }
     Ok(0)
+}
+
+/// The IMAP source's refusal of the processed folder (message, since), if any.
+fn imap_ack_error(store: &crate::store::Store) -> anyhow::Result<Option<(String, String)>> {
+    use crate::source::imap::ack::{KEY_ACK_ERROR, KEY_ACK_ERROR_SINCE};
+    let message = store.state_get(KEY_ACK_ERROR)?.filter(|m| !m.is_empty());
+    Ok(match message {
+        Some(m) => Some((m, store.state_get(KEY_ACK_ERROR_SINCE)?.unwrap_or_default())),
+        None => None,
+    })
 }
 
 /// `ticketd route explain`: classification and routing of a ticket or letter.

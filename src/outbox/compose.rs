@@ -1,12 +1,17 @@
 //! Composing outgoing letters: templates rendered with a ticket's values,
-//! built into RFC 5322 bytes by lettre's builder (which handles RFC 2047
-//! subjects and transfer encodings).
+//! built into RFC 5322 bytes by lettre's builder (addresses, transfer
+//! encodings); the Subject is encoded and folded by [`super::header`], so
+//! that no header line is over 78 characters where it can be folded and
+//! none is ever over 998.
 //!
 //! Every letter carries a Message-ID generated here (so the outbox row and
 //! the letter agree, and replies thread back by In-Reply-To),
 //! `Auto-Submitted` and `X-Auto-Response-Suppress: All`, so that well-behaved
-//! auto-responders do not answer and ticketd does not answer them (rule 9).
+//! auto-responders do not answer and ticketd does not answer them (rule 9);
+//! automatic notices also carry `Precedence: bulk` (a person's words relayed
+//! by the desk do not: they are no notice).
 
+use super::header::{self, short_subject};
 use super::texts;
 use super::{template, OutgoingLetter};
 use crate::config::Config;
@@ -58,6 +63,9 @@ pub struct LetterSpec {
     pub reply_to: Option<String>,
     /// `auto-replied` (an answer to a letter) or `auto-generated` (a notice).
     pub auto: &'static str,
+    /// A person's words relayed by the desk (an engineer's answer, a user's
+    /// letter to the line): no `Precedence: bulk`, which is for notices.
+    pub relayed: bool,
     /// Files to attach: (filename, content type, bytes).
     pub files: Vec<(String, String, Vec<u8>)>,
 }
@@ -130,11 +138,11 @@ impl Composer {
         }
     }
 
-    /// `[TP-2026-000042] subject`, without a second copy of the tag.
+    /// `[TP-2026-000042] subject`, without a second copy of the tag; a very
+    /// long subject is shortened with `…` ([`header::short_subject`]).
     pub fn tagged_subject(ticket: &str, subject: &str) -> String {
         let tag = format!("[{ticket}]");
-        let rest = subject.replace(&tag, "");
-        let rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
+        let rest = short_subject(&subject.replace(&tag, ""));
         if rest.is_empty() {
             tag
         } else {
@@ -189,7 +197,7 @@ impl Composer {
         let text = self.render(name, body, |k| {
             Some(match k {
                 "ticket" => t.id.clone(),
-                "subject" => t.subject.clone(),
+                "subject" => short_subject(&t.subject),
                 "status" => texts::status_name(&t.status).to_string(),
                 "deadline" => deadline.clone(),
                 "missing" => missing_list.clone(),
@@ -219,9 +227,10 @@ impl Composer {
         in_reply_to: Option<&str>,
     ) -> Result<OutgoingLetter, ComposeError> {
         let limit = super::texts::size_limit(limit_bytes);
+        let subject = short_subject(subject);
         let text = self.render("too_large", &self.texts.too_large, |k| {
             Some(match k {
-                "subject" => subject.to_string(),
+                "subject" => subject.clone(),
                 "limit" => limit.clone(),
                 _ => return None,
             })
@@ -240,28 +249,44 @@ impl Composer {
     /// Build any letter.
     pub fn letter(&self, spec: LetterSpec) -> Result<OutgoingLetter, ComposeError> {
         let message_id = self.new_message_id(spec.ticket.as_deref());
+        let subject = HeaderName::new_from_ascii_str("Subject");
+        let encoded = header::unstructured(&subject, &spec.subject);
         let mut b = Message::builder()
-            .from(self.from.clone())
-            .subject(spec.subject.clone())
+            .raw_header(address_header("From", std::slice::from_ref(&self.from)))
+            .raw_header(HeaderValue::dangerous_new_pre_encoded(
+                subject,
+                spec.subject.clone(),
+                encoded,
+            ))
             .message_id(Some(format!("<{message_id}>")));
         let mut to = Vec::new();
+        let mut to_boxes = Vec::new();
         for addr in &spec.to {
             let mb: Mailbox = addr.parse().map_err(|e| ComposeError::Address {
                 addr: addr.clone(),
                 reason: format!("{e}"),
             })?;
             to.push(mb.email.to_string());
-            b = b.to(mb);
+            to_boxes.push(mb);
+        }
+        if !to_boxes.is_empty() {
+            b = b.raw_header(address_header("To", &to_boxes));
         }
         if let Some(r) = &spec.reply_to {
             let mb: Mailbox = r.parse().map_err(|e| ComposeError::Address {
                 addr: r.clone(),
                 reason: format!("{e}"),
             })?;
-            b = b.reply_to(Mailbox::new(Some(self.desk.clone()), mb.email));
+            let mb = Mailbox::new(Some(self.desk.clone()), mb.email);
+            b = b.raw_header(address_header("Reply-To", &[mb]));
         }
-        let mut refs: Vec<String> = spec.references.clone();
-        if let Some(irt) = &spec.in_reply_to {
+        let mut refs: Vec<String> = spec
+            .references
+            .iter()
+            .filter(|r| usable_id(r))
+            .cloned()
+            .collect();
+        if let Some(irt) = spec.in_reply_to.as_ref().filter(|r| usable_id(r)) {
             b = b.in_reply_to(format!("<{irt}>"));
             if !refs.contains(irt) {
                 refs.push(irt.clone());
@@ -275,9 +300,11 @@ impl Composer {
                     .join(" "),
             );
         }
+        let precedence = if spec.relayed { "" } else { "bulk" };
         for (name, value) in [
             ("Auto-Submitted", spec.auto.to_string()),
             ("X-Auto-Response-Suppress", "All".to_string()),
+            ("Precedence", precedence.to_string()),
             ("X-Ticketd-Ticket", spec.ticket.clone().unwrap_or_default()),
         ] {
             if !value.is_empty() {
@@ -302,15 +329,53 @@ impl Composer {
             b.multipart(mp)
         }
         .map_err(|e| ComposeError::Build(e.to_string()))?;
+        let raw = msg.formatted();
+        // The folding above makes this impossible; a letter that servers
+        // would refuse or cut is never queued all the same.
+        if let Some((n, len)) = header::long_header_lines(&raw, header::MAX_LINE).first() {
+            return Err(ComposeError::Build(format!(
+                "header line {n} is {len} characters long, over the limit of {}",
+                header::MAX_LINE
+            )));
+        }
         Ok(OutgoingLetter {
             message_id,
             ticket_id: spec.ticket,
             kind: spec.kind,
             from: self.support.clone(),
             to,
-            raw: msg.formatted(),
+            raw,
         })
     }
+}
+
+/// An address header, folded by [`header::mailboxes`]; lettre reads the
+/// plain value (for the envelope), the letter carries the folded one.
+fn address_header(name: &'static str, boxes: &[Mailbox]) -> HeaderValue {
+    let raw = boxes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let emails: Vec<String> = boxes.iter().map(|m| m.email.to_string()).collect();
+    let list: Vec<(Option<&str>, &str)> = boxes
+        .iter()
+        .zip(&emails)
+        .map(|(m, e)| (m.name.as_deref(), e.as_str()))
+        .collect();
+    let encoded = header::mailboxes(name, &list);
+    HeaderValue::dangerous_new_pre_encoded(HeaderName::new_from_ascii_str(name), raw, encoded)
+}
+
+/// A Message-ID that can go into In-Reply-To or References: one token,
+/// short enough that the line stays under 998 characters (a msg-id cannot
+/// be folded).
+fn usable_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 900
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>')
 }
 
 /// What exactly is missing, in Russian: for the location, the part that is
@@ -383,3 +448,6 @@ pub fn attachments_block(kept: &[AttachmentRow], rejected: &[RejectedRow]) -> St
     }
     s
 }
+
+#[cfg(test)]
+mod tests;

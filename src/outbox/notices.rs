@@ -6,9 +6,10 @@
 //! are admin templates): they are read by the desk's own staff.
 
 use super::compose::{attachments_block, form_block, ComposeError, Composer, LetterSpec};
-use super::texts::{kind_name, status_change, status_name};
+use super::header::{short_subject, shorten};
+use super::texts::{kind_name, rejection_reason, status_change, status_name};
 use super::OutgoingLetter;
-use crate::store::tickets::{HistoryRow, Ticket};
+use crate::store::tickets::{AttachmentRow, HistoryRow, RejectedRow, Ticket};
 
 /// A file to attach: (name, content type, bytes).
 pub type File = (String, String, Vec<u8>);
@@ -40,7 +41,7 @@ impl Composer {
         format!(
             "Обращение: {}\nТема: {}\nСтатус: {}\nВид: {}   Приоритет: {}   Линия: {}\nСрок: {}\nЗаявитель: {}\n",
             t.id,
-            t.subject,
+            short_subject(&t.subject),
             status_name(&t.status),
             kind_name(&t.kind),
             t.priority,
@@ -131,8 +132,38 @@ impl Composer {
         self.to_requester(t, "in_work", body, None)
     }
 
-    /// An engineer's words to the user, from the support address.
-    pub fn relay_to_user(&self, t: &Ticket, text: &str) -> Result<OutgoingLetter, ComposeError> {
+    /// A user's letter relayed to a line: a person's words (no
+    /// `Precedence: bulk`), with the files the user sent.
+    pub fn relay_to_line(
+        &self,
+        t: &Ticket,
+        to: &str,
+        reply_to: Option<String>,
+        text: &str,
+        files: Vec<File>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        self.letter(LetterSpec {
+            kind: "from_user".into(),
+            ticket: Some(t.id.clone()),
+            to: vec![to.to_string()],
+            subject: Self::tagged_subject(&t.id, &t.subject),
+            body: format!("{text}\n\n{}", self.summary(t)),
+            reply_to,
+            auto: "auto-generated",
+            relayed: true,
+            files,
+            ..Default::default()
+        })
+    }
+
+    /// An engineer's words to the user, from the support address, with the
+    /// files the engineer attached (already checked like a user's).
+    pub fn relay_to_user(
+        &self,
+        t: &Ticket,
+        text: &str,
+        files: Vec<File>,
+    ) -> Result<OutgoingLetter, ComposeError> {
         let lead = match t.status.as_str() {
             "solution_proposed" => {
                 "По вашему обращению предложено решение. Если оно помогло, ответьте на это письмо словом «Подтверждаю»; если нет — опишите, что не так."
@@ -146,7 +177,19 @@ impl Composer {
             text.trim(),
             self.desk_name()
         );
-        self.to_requester(t, "to_user", body, None)
+        self.letter(LetterSpec {
+            kind: "to_user".into(),
+            ticket: Some(t.id.clone()),
+            // The requester's own address, never a Reply-To (README,
+            // "Security model").
+            to: vec![t.requester.clone()],
+            subject: Self::tagged_subject(&t.id, &t.subject),
+            body,
+            auto: "auto-generated",
+            relayed: true,
+            files,
+            ..Default::default()
+        })
     }
 
     fn to_requester(
@@ -168,20 +211,40 @@ impl Composer {
         })
     }
 
-    /// The one-line confirmation of an applied command to the engineer.
+    /// The one-line confirmation of an applied command to the engineer:
+    /// the files sent on to the user, and the ones refused, with why.
     pub fn command_done(
         &self,
         t: &Ticket,
         to: &str,
         summary: &str,
+        sent: &[AttachmentRow],
+        refused: &[RejectedRow],
         in_reply_to: Option<&str>,
     ) -> Result<OutgoingLetter, ComposeError> {
+        let mut files = String::new();
+        if !sent.is_empty() {
+            files.push_str("\nПользователю отправлены файлы:\n");
+            for a in sent {
+                files.push_str(&format!("  — {} ({} байт)\n", a.filename, a.size));
+            }
+        }
+        if !refused.is_empty() {
+            files.push_str("\nНе приняты и пользователю не отправлены файлы:\n");
+            for r in refused {
+                files.push_str(&format!(
+                    "  — {}: {}\n",
+                    r.filename,
+                    rejection_reason(&r.reason)
+                ));
+            }
+        }
         self.letter(LetterSpec {
             kind: "command_done".into(),
             ticket: Some(t.id.clone()),
             to: vec![to.to_string()],
-            subject: format!("[{}] принято: {summary}", t.id),
-            body: format!("{}: {summary}\n\n{}", t.id, self.summary(t)),
+            subject: format!("[{}] принято: {}", t.id, shorten(summary, 100)),
+            body: format!("{}: {summary}\n{files}\n{}", t.id, self.summary(t)),
             in_reply_to: in_reply_to.map(str::to_string),
             auto: "auto-replied",
             ..Default::default()
@@ -232,7 +295,7 @@ impl Composer {
                     t.id,
                     status_name(&t.status),
                     self.show_time(t.deadline.as_deref()),
-                    t.subject
+                    short_subject(&t.subject)
                 ));
             }
         }

@@ -53,7 +53,7 @@ pub(super) fn follow_up(
     fx.log(c.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
     let wf = &d.cfg.workflow;
     match role {
-        SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &trust),
+        SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust),
         _ => {
             let commands = wf
                 .parse_reply(&parsed.text)
@@ -180,12 +180,14 @@ fn refuse(
     );
 }
 
+#[allow(clippy::too_many_arguments)]
 fn engineer(
     d: &Desk<'_>,
     c: &Ctx<'_>,
     t: &mut Ticket,
     fx: &mut Effects,
     sender: &str,
+    kept: &[crate::store::tickets::AttachmentRow],
     trust: &Trust,
 ) {
     if let Trust::Fail(why) = trust {
@@ -308,13 +310,23 @@ fn engineer(
             send_to_line(d, t, line, &l, &why, c.now, fx, false);
         }
     }
+    // The engineer's files travel with their words (they were checked like
+    // a user's: the refused ones are named in the confirmation).
+    let relayed: &[_] = if plan.to_user.is_some() { kept } else { &[] };
     if let Some(text) = &plan.to_user {
-        fx.send(d.composer.relay_to_user(t, text));
+        fx.send(
+            d.composer
+                .relay_to_user(t, text, apply::read_files(d, relayed)),
+        );
     }
-    fx.send(
-        d.composer
-            .command_done(t, sender, &plan.summary(), c.parsed.message_id.as_deref()),
-    );
+    fx.send(d.composer.command_done(
+        t,
+        sender,
+        &plan.summary(),
+        relayed,
+        &rejected_rows(c.parsed),
+        c.parsed.message_id.as_deref(),
+    ));
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -403,7 +415,7 @@ fn user_letter(
                     )
                 };
                 let text = format!("{who}:\n\n{}", parsed.text.trim());
-                fx.send_to_desk(d.composer.line_notice(
+                fx.send_to_desk(d.composer.relay_to_line(
                     t,
                     m,
                     proof,

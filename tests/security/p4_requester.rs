@@ -74,7 +74,9 @@ fn p4_another_address_only_comments() {
             to_addr(&desk, "line1@sed.example.org")
                 .iter()
                 .chain(to_addr(&desk, "line2@sed.example.org").iter())
-                .any(|(k, b)| k == "notice" && b.contains(STRANGER) && b.contains(&id)),
+                .any(|(k, b)| (k == "from_user" || k == "notice")
+                    && b.contains(STRANGER)
+                    && b.contains(&id)),
             "{what}: the line gets it as a comment"
         );
         assert!(

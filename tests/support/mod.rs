@@ -17,6 +17,7 @@
 //! test ([`daemon`]) and Table 2 letters ([`letters`]).
 #![allow(dead_code)]
 
+pub mod cyrus;
 pub mod daemon;
 pub mod db;
 pub mod desk;

@@ -7,15 +7,23 @@
 //! * [`sync`]: one pass over the folder: sizes first, oversize letters as
 //!   headers only, the rest fetched by UID in bounded batches, committed,
 //!   then acknowledged.
+//! * [`folders`]: the server's name for `processed_folder` (RFC 2342
+//!   NAMESPACE: `Processed` is `INBOX.Processed` on Cyrus), LIST/CREATE.
+//! * [`ack`]: MOVE / COPY / `\Seen`, and a refused CREATE/COPY/MOVE: named
+//!   once, shown in `ticketd status`, letters flagged instead.
 //!
 //! The pipeline is reached through the [`Intake`] trait so this module can
 //! be driven by `pipeline::Handle` in the daemon and by a recorder in tests.
 //! Position (UIDVALIDITY, last UID) and the time of the last successful
 //! sync live in the store's daemon state under the `imap.*` keys.
 //! Connection loss is retried with backoff capped at 30 s and logged once
-//! per outage.
+//! per outage; a connection counts as restored only after a complete sync,
+//! so a session that connects and then fails again does not reconnect in a
+//! tight loop.
 
+pub mod ack;
 pub mod conn;
+pub mod folders;
 pub mod sync;
 
 use std::collections::HashSet;
@@ -26,6 +34,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
 use crate::config::Config;
+use ack::AckState;
 use conn::{proto, Caps, Session, Target};
 pub use sync::{uid_set, SyncReport};
 
@@ -147,7 +156,8 @@ pub async fn sync_once<I: Intake>(cfg: &Config, intake: &I) -> Result<SyncReport
     let target = Target::from_config(&cfg.mailbox)?;
     let settings = Settings::from_config(cfg);
     let (mut session, caps) = target.open().await?;
-    let mut pos = open_folder(&mut session, &settings, intake).await?;
+    let mut ack = AckState::new(settings.move_after, &settings.processed_folder);
+    let mut pos = open_folder(&mut session, &settings, intake, &mut ack).await?;
     let mut skip = HashSet::new();
     let (_, never) = watch::channel(false);
     let report = sync::until_quiet(
@@ -157,6 +167,7 @@ pub async fn sync_once<I: Intake>(cfg: &Config, intake: &I) -> Result<SyncReport
         intake,
         &mut pos,
         &mut skip,
+        &mut ack,
         &never,
     )
     .await?;
@@ -192,6 +203,7 @@ pub async fn watch_woken<I: Intake>(
     let mut outage: Option<Instant> = None;
     let mut attempt = 0u32;
     let mut skip = HashSet::new();
+    let mut ack = AckState::new(settings.move_after, &settings.processed_folder);
     loop {
         if stopping(&shutdown) {
             return Ok(());
@@ -203,6 +215,7 @@ pub async fn watch_woken<I: Intake>(
             &mut shutdown,
             &mut outage,
             &mut skip,
+            &mut ack,
         )
         .await
         {
@@ -264,11 +277,34 @@ async fn open_folder<I: Intake>(
     session: &mut Session,
     s: &Settings,
     intake: &I,
+    ack: &mut AckState,
 ) -> Result<Position, ImapError> {
     if s.move_after {
-        // Create the destination first so a commit is never left unmovable;
-        // "already exists" is the normal answer.
-        let _ = timed("CREATE", session.create(&s.processed_folder)).await;
+        // The server's name for the folder, then make sure it exists before
+        // the first commit. A refusal is noted (letters are then flagged);
+        // a fresh connection always tries again.
+        let personal = timed("NAMESPACE", folders::namespace(session)).await??;
+        let folder = folders::resolve(&s.processed_folder, personal.as_ref());
+        if folder != ack.folder {
+            tracing::info!(
+                configured = %s.processed_folder,
+                namespace = ?personal,
+                "processed letters go to {folder}"
+            );
+            ack.folder = folder;
+        }
+        let stored = intake
+            .state_get(ack::KEY_ACK_ERROR)
+            .await
+            .map_err(ImapError::Intake)?;
+        let since = intake
+            .state_get(ack::KEY_ACK_ERROR_SINCE)
+            .await
+            .map_err(ImapError::Intake)?;
+        ack.restore(stored, since);
+        ack.retry_at = None;
+        ack::prepare(session, ack).await?;
+        ack.persist(intake).await?;
     }
     let mailbox = timed("SELECT", session.select(&s.folder))
         .await?
@@ -338,19 +374,20 @@ async fn session_loop<I: Intake>(
     shutdown: &mut watch::Receiver<bool>,
     outage: &mut Option<Instant>,
     skip: &mut HashSet<(u32, u32)>,
+    ack: &mut AckState,
 ) -> Result<(), ImapError> {
     let (mut session, caps) = target.open().await?;
-    let mut pos = open_folder(&mut session, s, intake).await?;
-    match outage.take() {
-        Some(since) => {
-            tracing::info!(mailbox = ?target, "IMAP connection restored after {:.0?}", since.elapsed())
-        }
-        None => {
-            tracing::info!(mailbox = ?target, folder = %s.folder, idle = caps.idle, "IMAP connected")
-        }
+    let mut pos = open_folder(&mut session, s, intake, ack).await?;
+    if outage.is_none() {
+        tracing::info!(mailbox = ?target, folder = %s.folder, idle = caps.idle, "IMAP connected");
     }
     loop {
-        sync::until_quiet(&mut session, caps, s, intake, &mut pos, skip, shutdown).await?;
+        sync::until_quiet(&mut session, caps, s, intake, &mut pos, skip, ack, shutdown).await?;
+        // Restored only once a whole sync went through: a session that
+        // fails right after connecting keeps the outage's backoff.
+        if let Some(since) = outage.take() {
+            tracing::info!(mailbox = ?target, "IMAP connection restored after {:.0?}", since.elapsed());
+        }
         if stopping(shutdown) {
             let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
             return Ok(());

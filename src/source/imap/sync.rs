@@ -8,9 +8,10 @@
 //!    batch is fetched while the pipeline works on the current one.
 //! 4. A batch's letters are committed by the pipeline in one transaction
 //!    (a savepoint per letter); the committed ones are then acknowledged
-//!    together (MOVE, or COPY + `\Deleted` + UID EXPUNGE, or
-//!    `+FLAGS (\Seen)`), and the last UID is recorded. The session does
-//!    this while the pipeline commits the next batch.
+//!    together ([`super::ack`]: MOVE, or COPY + `\Deleted` + UID EXPUNGE,
+//!    or `+FLAGS (\Seen)`, also when the server refuses the move), and the
+//!    last UID is recorded. The session does this while the pipeline
+//!    commits the next batch.
 //!
 //! A crash anywhere leaves uncommitted letters on the server; a committed
 //! but unacknowledged letter comes back as a duplicate and is acknowledged
@@ -21,6 +22,7 @@ use std::collections::HashSet;
 use futures::TryStreamExt;
 use tokio::sync::watch;
 
+use super::ack::{self, AckState};
 use super::conn::{proto, Caps, Session};
 use super::{timed, ImapError, Intake, Position, Settings, KEY_LAST_SYNC, KEY_LAST_UID};
 
@@ -128,6 +130,7 @@ pub fn drain_exists(session: &Session) -> bool {
 }
 
 /// Passes until one finds nothing new; records the time of the sync.
+#[allow(clippy::too_many_arguments)]
 pub async fn until_quiet<I: Intake>(
     session: &mut Session,
     caps: Caps,
@@ -135,11 +138,14 @@ pub async fn until_quiet<I: Intake>(
     intake: &I,
     pos: &mut Position,
     skip: &mut HashSet<(u32, u32)>,
+    ack: &mut AckState,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<SyncReport, ImapError> {
     let mut total = SyncReport::default();
     loop {
-        let (report, found) = pass(session, caps, s, intake, pos, skip, shutdown).await?;
+        let result = pass(session, caps, s, intake, pos, skip, ack, shutdown).await;
+        ack.persist(intake).await?;
+        let (report, found) = result?;
         total.add(report);
         if found == 0 || *shutdown.borrow() {
             break;
@@ -154,6 +160,7 @@ pub async fn until_quiet<I: Intake>(
 }
 
 /// One pass; returns the report and how many letters it found to work on.
+#[allow(clippy::too_many_arguments)]
 async fn pass<I: Intake>(
     session: &mut Session,
     caps: Caps,
@@ -161,16 +168,13 @@ async fn pass<I: Intake>(
     intake: &I,
     pos: &mut Position,
     skip: &mut HashSet<(u32, u32)>,
+    ack: &mut AckState,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<(SyncReport, usize), ImapError> {
     // Moved letters leave the folder, so everything there is unfinished
     // (a crash may leave a committed one: it returns as a duplicate).
     // Flagged letters stay, so only UIDs above the last one count.
-    let from = if s.move_after {
-        1
-    } else {
-        pos.last_uid.saturating_add(1)
-    };
+    let from = ack.scan_from(pos.last_uid);
     // Each FETCH response keeps its ~4 KB read block: only (uid, size) is
     // kept from each as it arrives, so listing a backlog of thousands of
     // letters costs bytes per letter, not kilobytes.
@@ -225,7 +229,7 @@ async fn pass<I: Intake>(
                     limit = s.limit_bytes,
                     "oversize letter: {summary}"
                 );
-                acknowledge(session, caps, s, &[uid]).await?;
+                ack::acknowledge(session, caps, ack, &[uid]).await?;
                 record(intake, pos, uid).await?;
                 report.letters += 1;
                 report.oversize += 1;
@@ -268,7 +272,7 @@ async fn pass<I: Intake>(
                 (r, started.elapsed())
             },
             async {
-                let acked = done_with(session, caps, s, &previous).await;
+                let acked = done_with(session, caps, ack, &previous).await;
                 let fetched = match (&acked, following) {
                     (Ok(()), Some(b)) => Some(fetch_bodies(session, &b).await.map(|f| (b, f))),
                     _ => None,
@@ -295,7 +299,7 @@ async fn pass<I: Intake>(
         );
         committed = done;
         if let Some(e) = stop {
-            finish(session, caps, s, intake, pos, &committed, acked_max).await?;
+            finish(session, caps, ack, intake, pos, &committed, acked_max).await?;
             return Err(e);
         }
         next = match prefetched.transpose() {
@@ -306,7 +310,7 @@ async fn pass<I: Intake>(
             }
         };
     }
-    finish(session, caps, s, intake, pos, &committed, acked_max).await?;
+    finish(session, caps, ack, intake, pos, &committed, acked_max).await?;
     report.letters += committed.len();
     Ok((report, found))
 }
@@ -316,13 +320,13 @@ async fn pass<I: Intake>(
 async fn finish<I: Intake>(
     session: &mut Session,
     caps: Caps,
-    s: &Settings,
+    ack: &mut AckState,
     intake: &I,
     pos: &mut Position,
     committed: &[u32],
     acked_max: u32,
 ) -> Result<(), ImapError> {
-    done_with(session, caps, s, committed).await?;
+    done_with(session, caps, ack, committed).await?;
     let last = committed.iter().copied().max().unwrap_or(0);
     record(intake, pos, acked_max.max(last)).await
 }
@@ -331,13 +335,13 @@ async fn finish<I: Intake>(
 async fn done_with(
     session: &mut Session,
     caps: Caps,
-    s: &Settings,
+    ack: &mut AckState,
     uids: &[u32],
 ) -> Result<(), ImapError> {
     if uids.is_empty() {
         return Ok(());
     }
-    acknowledge(session, caps, s, uids).await
+    ack::acknowledge(session, caps, ack, uids).await
 }
 
 /// `UID FETCH` the bodies of one batch.
@@ -433,68 +437,5 @@ async fn record<I: Intake>(intake: &I, pos: &mut Position, uid: u32) -> Result<(
             .await
             .map_err(ImapError::Intake)?;
     }
-    Ok(())
-}
-
-/// Acknowledge committed letters: move them to the processed folder or flag them seen.
-async fn acknowledge(
-    session: &mut Session,
-    caps: Caps,
-    s: &Settings,
-    uids: &[u32],
-) -> Result<(), ImapError> {
-    let set = uid_set(uids);
-    if !s.move_after {
-        return store(session, &set, "+FLAGS.SILENT (\\Seen)").await;
-    }
-    if caps.mv {
-        return timed("UID MOVE", session.uid_mv(&set, &s.processed_folder))
-            .await?
-            .map_err(|e| {
-                ImapError::Protocol(format!(
-                    "UID MOVE to {}: {e} (check mailbox.processed_folder)",
-                    s.processed_folder
-                ))
-            });
-    }
-    timed("UID COPY", session.uid_copy(&set, &s.processed_folder))
-        .await?
-        .map_err(|e| {
-            ImapError::Protocol(format!(
-                "UID COPY to {}: {e} (check mailbox.processed_folder)",
-                s.processed_folder
-            ))
-        })?;
-    store(session, &set, "+FLAGS.SILENT (\\Deleted)").await?;
-    if caps.uidplus {
-        timed("UID EXPUNGE", async {
-            session
-                .uid_expunge(&set)
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?
-        .map_err(proto("UID EXPUNGE"))?;
-    } else {
-        timed("EXPUNGE", async {
-            session.expunge().await?.try_collect::<Vec<_>>().await
-        })
-        .await?
-        .map_err(proto("EXPUNGE"))?;
-    }
-    Ok(())
-}
-
-async fn store(session: &mut Session, set: &str, what: &str) -> Result<(), ImapError> {
-    timed("UID STORE", async {
-        session
-            .uid_store(set, what)
-            .await?
-            .try_collect::<Vec<_>>()
-            .await
-    })
-    .await?
-    .map_err(proto("UID STORE"))?;
     Ok(())
 }
