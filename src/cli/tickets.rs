@@ -76,7 +76,7 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
                     )?
                 );
             } else {
-                print!("{}", table(&list));
+                say_part!("{}", table(&list));
             }
             Ok(0)
         }
@@ -88,7 +88,7 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&show_json(&t))?);
             } else {
-                print!("{}", details(&t));
+                say_part!("{}", details(&t));
             }
             Ok(0)
         }

@@ -270,6 +270,12 @@ impl Config {
         desk::compile(&sections, &self.source_path, text)
     }
 
+    /// `[mailbox] max_letter_mb` in bytes: the bound of every source (IMAP,
+    /// Maildir, `ingest`).
+    pub fn max_letter_bytes(&self) -> u64 {
+        (self.mailbox.max_letter_mb.max(0.0) * 1024.0 * 1024.0) as u64
+    }
+
     /// The `[security]` policy for [`crate::workflow::auth::sender_trust`].
     pub fn security_policy(&self) -> crate::workflow::auth::SecurityPolicy {
         crate::workflow::auth::SecurityPolicy {

@@ -274,6 +274,7 @@ pub mod attach;
 pub mod auto;
 mod blocks;
 pub mod charset;
+pub mod filetype;
 mod form;
 mod html;
 mod letter;

@@ -198,12 +198,18 @@ pub(super) fn kept_files(d: &Desk<'_>, c: &Ctx<'_>) -> Result<Vec<AttachmentRow>
     }
 }
 
-/// The stored files of a ticket, to attach to a routed letter. A file that
-/// cannot be read is left out (and logged): the letter still goes.
+/// The stored files of a ticket, to attach to a letter, each under a name
+/// whose extension is its type's ([`crate::parse::filetype::safe_name`]).
+/// A file that cannot be read, or whose content no longer matches its
+/// hash, is left out (and logged): the letter still goes.
 pub(super) fn read_files(d: &Desk<'_>, rows: &[AttachmentRow]) -> Vec<File> {
     rows.iter()
-        .filter_map(|a| match std::fs::read(files::path_for(&d.cfg.attachments.dir, &a.sha256)) {
-            Ok(bytes) => Some((a.filename.clone(), a.content_type.clone(), bytes)),
+        .filter_map(|a| match files::read_verified(&d.cfg.attachments.dir, &a.sha256) {
+            Ok(bytes) => Some((
+                crate::parse::filetype::safe_name(&a.filename, &a.content_type),
+                a.content_type.clone(),
+                bytes,
+            )),
             Err(e) => {
                 tracing::warn!(sha256 = %a.sha256, error = %e, "attachment file missing; not attached");
                 None

@@ -39,6 +39,11 @@ pub enum StoreError {
         path: PathBuf,
         cause: std::io::Error,
     },
+    #[error("cannot create database file `{}`: {cause}", path.display())]
+    Create {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("database `{}` has schema version {found}, newer than this ticketd knows ({VERSION}); upgrade ticketd", path.display())]
     TooNew { path: PathBuf, found: i64 },
     #[error(transparent)]
@@ -55,7 +60,9 @@ impl StoreError {
         use rusqlite::ErrorCode::*;
         let sql = match self {
             StoreError::Sql(e) | StoreError::Open { cause: e, .. } => e,
-            StoreError::Io(_) | StoreError::Folder { .. } => return true,
+            StoreError::Io(_) | StoreError::Folder { .. } | StoreError::Create { .. } => {
+                return true
+            }
             StoreError::TooNew { .. } => return false,
         };
         matches!(
@@ -92,10 +99,36 @@ impl Store {
     /// Open (creating file and folder if needed) and migrate.
     pub fn open(path: &Path, busy_timeout: Duration) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
-                path: dir.to_path_buf(),
-                cause: source,
-            })?;
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|source| StoreError::Folder {
+                    path: dir.to_path_buf(),
+                    cause: source,
+                })?;
+        }
+        // The database holds letters and the generated key of the proofs of
+        // receipt: created 0600 whatever the umask (SQLite gives its -wal
+        // and -shm files the database file's mode).
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(StoreError::Create {
+                        path: path.to_path_buf(),
+                        cause: e,
+                    })
+                }
+            }
         }
         let open = |flags| {
             Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
