@@ -9,9 +9,9 @@
 //! | 3 no replay, no other context | `security/p3_replay.rs` |
 //! | 4 only the requester changes the form | `security/p4_requester.rs` |
 //! | 5 reflection bounded | `security/p5_reflection.rs` |
-//! | 6 attachments are what their names say | `security/p6_attachments.rs` |
-//! | 7 files and limits | `security/p7_files.rs` |
-//! | 8 the terminal and the wake hook | `security/p8_terminal.rs` |
+//! | 6 attachments are what their names say | `security/p6_p8.rs` |
+//! | 7 files and limits, addresses | `security/p6_p8.rs` |
+//! | 8 the terminal | `security/p6_p8.rs` |
 
 mod common;
 
@@ -25,6 +25,8 @@ mod p3_replay;
 mod p4_requester;
 #[path = "security/p5_reflection.rs"]
 mod p5_reflection;
+#[path = "security/p6_p8.rs"]
+mod p6_p8;
 
 use common::Desk;
 use serde_json::Value;
