@@ -56,7 +56,8 @@ const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 fn p6_attachments_are_what_their_names_say() {
     let desk = Desk::with(unbounded);
     // (name, declared type, bytes, kept?, refusal reason starts with, case)
-    let cases: Vec<(&str, &str, Vec<u8>, bool, &str, &str)> = vec![
+    type Case<'a> = (&'a str, &'a str, Vec<u8>, bool, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "invoice.html",
             "text/html",
