@@ -189,3 +189,131 @@ fn cyrus_refused_folder_falls_back_to_seen_without_reconnecting() {
     );
     daemon.stop();
 }
+
+/// The folder exists but the mailbox may not insert into it (Cyrus ACL
+/// without `i`): `UID MOVE` is refused, the letter is flagged `\Seen`, the
+/// refusal is named once and shown in `status`. Once the rights are back,
+/// the next connection moves again, the error leaves `status`, and the
+/// letters flagged meanwhile are moved too (fetched once more, recognised
+/// as already processed).
+#[test]
+fn cyrus_refused_move_falls_back_and_recovers_after_the_fix() {
+    let folder = "INBOX.locked-done";
+    let opts = ConfigOpts {
+        imap_tls: TestTls::None,
+        folder: "INBOX.locked-in".into(),
+        processed_folder: folder.into(),
+        ..ConfigOpts::default()
+    };
+    cyrus::append(
+        SUPPORT,
+        "INBOX.locked-in",
+        &letters::appeal("user2@example.com", "cyrus-locked-1"),
+    );
+    cyrus::command(SUPPORT, &format!("CREATE {folder}"));
+    // Read, keep admin (Cyrus keeps the owner's `a`), no insert.
+    cyrus::command(SUPPORT, &format!("SETACL {folder} {SUPPORT} lrsa"));
+    let (config, daemon) = start("cyrus-locked", &opts);
+    imap::wait_reply(
+        "user2@example.com",
+        "cyrus-locked-1",
+        Duration::from_secs(20),
+    );
+    cyrus::wait_until(
+        SUPPORT,
+        "INBOX.locked-in",
+        Duration::from_secs(10),
+        "the letter flagged",
+        |l| {
+            l.iter()
+                .any(|l| l.seen && l.text().contains("cyrus-locked-1"))
+        },
+    );
+    cyrus::append(
+        SUPPORT,
+        "INBOX.locked-in",
+        &letters::appeal("user2@example.com", "cyrus-locked-2"),
+    );
+    imap::wait_reply(
+        "user2@example.com",
+        "cyrus-locked-2",
+        Duration::from_secs(20),
+    );
+    let log = daemon.log_text();
+    assert_eq!(log.matches("refused by the server").count(), 1, "{log}");
+    assert!(
+        log.contains("UID MOVE INBOX.locked-done refused by the server: NO Permission denied"),
+        "{log}"
+    );
+    assert!(!log.contains("reconnecting"), "{log}");
+    let out = ticketd(&config, &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    assert!(
+        v["imap_error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("UID MOVE INBOX.locked-done")),
+        "{v}"
+    );
+    daemon.stop();
+
+    // The admin gives the right back; the next run moves new letters again.
+    cyrus::command(
+        SUPPORT,
+        &format!("SETACL {folder} {SUPPORT} lrswipkxtecdan"),
+    );
+    cyrus::append(
+        SUPPORT,
+        "INBOX.locked-in",
+        &letters::appeal("user2@example.com", "cyrus-locked-3"),
+    );
+    let daemon = Daemon::start(&config);
+    imap::wait_reply(
+        "user2@example.com",
+        "cyrus-locked-3",
+        Duration::from_secs(20),
+    );
+    cyrus::wait_until(
+        SUPPORT,
+        folder,
+        Duration::from_secs(10),
+        "the new letter moved",
+        |l| has(l, "cyrus-locked-3"),
+    );
+    assert!(daemon.wait_log(
+        "letters are moved to INBOX.locked-done again",
+        Duration::from_secs(5)
+    ));
+    let out = ticketd(&config, &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    assert!(v["imap_error"].is_null(), "cleared: {v}");
+    // The letters flagged meanwhile follow: each fetched once more,
+    // recognised as already processed, and moved.
+    let moved = cyrus::wait_until(
+        SUPPORT,
+        folder,
+        Duration::from_secs(10),
+        "all three moved",
+        |l| {
+            ["cyrus-locked-1", "cyrus-locked-2", "cyrus-locked-3"]
+                .iter()
+                .all(|t| has(l, t))
+        },
+    );
+    assert_eq!(moved.len(), 3);
+    assert!(cyrus::list(SUPPORT, "INBOX.locked-in").is_empty());
+    let log = daemon.log_text();
+    for tag in ["cyrus-locked-1", "cyrus-locked-2"] {
+        let line = format!("duplicate letter, already processed message_id=\"{tag}@test.example\"");
+        assert_eq!(
+            log.matches(&line).count(),
+            1,
+            "{tag} fetched once more, once: {log}"
+        );
+    }
+    let out = ticketd(&config, &["tickets", "list", "--json"]);
+    let tickets = String::from_utf8_lossy(&out.stdout)
+        .matches("\"TP-")
+        .count();
+    assert_eq!(tickets, 3, "three letters, three tickets");
+    daemon.stop();
+}

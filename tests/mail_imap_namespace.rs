@@ -145,4 +145,21 @@ fn refused_folder_flags_seen_named_once_without_reconnect_loop() {
     let log = daemon.log_text();
     assert!(!log.contains("duplicate"), "after a restart: {log}");
     daemon.stop();
+
+    // Switched to `after_processing = "flag"`: the refusal leaves `status`.
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text.replace("after_processing = \"move\"", "after_processing = \"flag\""),
+    )
+    .expect("config");
+    let out = ticketd(&config, &["run", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ticketd(&config, &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    assert!(v["imap_error"].is_null(), "{v}");
 }

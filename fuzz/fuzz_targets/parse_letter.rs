@@ -1,8 +1,8 @@
 //! Fuzz the letter → ticket fields path: any bytes must parse without a
 //! panic, and what comes out must be internally consistent.
 //!
-//! Run: `cargo +nightly fuzz run parse_letter -- -max_len=262144`
-//! (seed the corpus with `fixtures/corpus/letters/*.eml`).
+//! Run: `scripts/fuzz SECONDS parse_letter` (stable toolchain with
+//! `RUSTC_BOOTSTRAP=1`; seeds in `fuzz/seeds/parse_letter`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -7,14 +7,15 @@
 //! reduced to their last path component; a name with Unicode bidirectional
 //! controls is rejected (`name`); limits on size (`size`) and count
 //! (`count`) come from [`ParseLimits`]. A `winmail.dat` (application/ms-tnef)
-//! is recognised and explained in a note: no well-kept lean crate unpacks it.
+//! is opened before judging (see [`super::tnef`]); one that gives nothing
+//! is refused and explained in a note.
 
 use super::mime::RawFile;
 use super::{Attachment, ParseLimits, RejectedAttachment};
 
 /// The note added when a letter carries Outlook's winmail.dat.
-pub const TNEF_NOTE: &str = "Вложения пришли в формате winmail.dat (Outlook, RTF): их нельзя \
-прочитать. Переключите Outlook на формат письма HTML или «Обычный текст» и отправьте файлы ещё раз.";
+pub const TNEF_NOTE: &str = "Вложения пришли в формате winmail.dat (Outlook, RTF), и прочитать их \
+не удалось. Переключите Outlook на формат письма HTML или «Обычный текст» и отправьте файлы ещё раз.";
 
 /// What the bytes are, when they are an allowed kind whose header parses.
 pub fn sniff(data: &[u8]) -> Option<&'static str> {

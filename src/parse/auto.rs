@@ -2,7 +2,9 @@
 //! lists, bulk mail. `Some(reason)` means "never answer, never update".
 //! The From = support address check needs the config and is the caller's.
 //!
-//! Recognised: `Auto-Submitted` other than `no`; `X-Autoreply`,
+//! Recognised: `Auto-Submitted: auto-replied|auto-generated|auto-notified`
+//! (other values other than `no` are appeals answered by no machine, see
+//! [`auto_submitted`]); `X-Autoreply`,
 //! `X-Autorespond`, `X-Autoresponder`; `Precedence: bulk|list|junk|auto_reply`;
 //! `List-Id`, `List-Unsubscribe`; multipart/report and
 //! message/delivery-status; an empty Return-Path `<>`; `MAILER-DAEMON` /
@@ -33,6 +35,22 @@ fn has_auto_reply_prefix(subject: &str) -> bool {
     .any(|p| s.starts_with(p))
 }
 
+/// The `Auto-Submitted` keyword (lower-cased, parameters and comments cut)
+/// when present and other than `no`. `auto-replied`, `auto-generated` and
+/// `auto-notified` make the letter machine mail; any other value
+/// (`auto-forwarded`: a mailbox forwarding a person's letter) is still an
+/// appeal that RFC 3834 §2 forbids answering automatically, not reading.
+pub fn auto_submitted(h: &Headers) -> Option<String> {
+    let v = get(h, "auto-submitted")?.to_ascii_lowercase();
+    let v = v
+        .split([';', '(', ' ', '\t'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    (!v.is_empty() && v != "no").then_some(v)
+}
+
 /// The headers auto-reply detection looks at: (lower-cased name, value).
 pub type Headers = [(String, String)];
 
@@ -50,10 +68,11 @@ pub fn machine_reason(
     from_email: Option<&str>,
     content_types: &[String],
 ) -> Option<String> {
-    if let Some(v) = get(h, "auto-submitted") {
-        let v = v.to_ascii_lowercase();
-        let v = v.split(';').next().unwrap_or("").trim();
-        if !v.is_empty() && v != "no" {
+    if let Some(v) = auto_submitted(h) {
+        if matches!(
+            v.as_str(),
+            "auto-replied" | "auto-generated" | "auto-notified"
+        ) {
             return Some(format!("auto-submitted: {v}"));
         }
     }
@@ -131,6 +150,128 @@ pub fn machine_reason(
         if !v.eq_ignore_ascii_case("no") {
             return Some("autoreply header".into());
         }
+    }
+    None
+}
+
+/// An out-of-office subject: one of the prefixes, alone or followed by a
+/// colon or a dash ("Нет на месте: Заявка", "Out of Office"), not a
+/// sentence about auto-replies ("Автоответ не работает").
+fn is_auto_reply_subject(subject: &str) -> bool {
+    let s = subject.trim().to_lowercase();
+    if !has_auto_reply_prefix(&s) {
+        return false;
+    }
+    let prefixes = [
+        "автоматический ответ",
+        "автоответ",
+        "нет на месте",
+        "отсутствие на работе",
+        "automatic reply",
+        "auto reply",
+        "autoreply",
+        "auto-reply",
+        "out of office",
+        "abwesend",
+        "réponse automatique",
+    ];
+    prefixes.iter().any(|p| {
+        s.strip_prefix(p).is_some_and(|rest| {
+            let rest = rest.trim_start();
+            rest.is_empty() || rest.starts_with([':', '-', '—', '–'])
+        })
+    })
+}
+
+/// First-person absence: what an out-of-office text says and a request
+/// about out-of-office replies does not ("я в отпуске до", not "коллеги в
+/// отпуске").
+fn says_absent(text: &str) -> bool {
+    let t = text.to_lowercase().replace('ё', "е");
+    [
+        "я в отпуске",
+        "нахожусь в отпуске",
+        "я нахожусь в командировке",
+        "нахожусь в командировке",
+        "я отсутствую",
+        "буду отсутствовать",
+        "меня не будет на рабочем месте",
+        "не имею доступа к почте",
+        "i am out of the office",
+        "i am out of office",
+        "i'm out of the office",
+        "i'm out of office",
+        "i am currently out of",
+        "i am away",
+        "i'm away",
+        "i am on vacation",
+        "i am on leave",
+        "i will be out of the office",
+        "with limited access to e-mail",
+        "with limited access to email",
+    ]
+    .iter()
+    .any(|p| t.contains(p))
+}
+
+/// Delivery-failure subjects of the common MTAs.
+fn is_bounce_subject(subject: &str) -> bool {
+    let s = subject.trim().to_lowercase();
+    [
+        "undelivered mail returned to sender",
+        "undeliverable",
+        "delivery status notification (failure)",
+        "mail delivery failed",
+        "failure notice",
+        "returned mail:",
+        "delivery failure",
+        "недоставленное сообщение",
+        "не удается доставить",
+        "не удалось доставить",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
+}
+
+/// What a delivery-failure text says (Postfix, qmail, Exim, Exchange).
+fn says_undelivered(text: &str) -> bool {
+    let t = text.to_lowercase();
+    [
+        "this is the mail system at host",
+        "this is the qmail-send program",
+        "could not be delivered to one or more recipients",
+        "wasn't able to deliver your message",
+        "delivery has failed to these recipients",
+        "message could not be delivered",
+        "permanent error; i've given up",
+        "не удалось доставить",
+        "не может быть доставлено",
+    ]
+    .iter()
+    .any(|p| t.contains(p))
+}
+
+/// Machine mail that no header marks, recognised by its subject **and** its
+/// text together (either alone is a person writing about such mail): an
+/// out-of-office reply, a delivery failure. `form_fields` is how many form
+/// fields the letter holds: a filled form is a person's appeal whatever
+/// the subject says.
+pub fn body_reason(subject: &str, text: &str, form_fields: usize) -> Option<String> {
+    if form_fields >= 2 {
+        return None;
+    }
+    // The start of the text is where such notices say it.
+    let mut end = text.len().min(4096);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let text = &text[..end];
+    let subject = decode_rfc2047(subject);
+    if is_auto_reply_subject(&subject) && says_absent(text) {
+        return Some("out-of-office reply (subject and text)".into());
+    }
+    if is_bounce_subject(&subject) && says_undelivered(text) {
+        return Some("delivery failure (subject and text)".into());
     }
     None
 }

@@ -6,7 +6,7 @@
 //! Everything here is lenient and linear: damaged input is decoded as far as
 //! it goes, never rejected.
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1251};
+use encoding_rs::{Encoding, GB18030, IBM866, KOI8_R, UTF_8, WINDOWS_1251};
 use mail_parser::decoders::charsets::map::charset_decoder;
 
 /// Look a charset label up; `None` for labels encoding_rs does not know.
@@ -15,14 +15,37 @@ pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
     if l.is_empty() {
         return None;
     }
+    let lower = l.to_ascii_lowercase();
+    // GB2312 letters are written with GBK's and GB18030's characters by
+    // every Chinese mail client: the superset reads them all.
+    if matches!(
+        lower.as_str(),
+        "gb2312"
+            | "gb_2312"
+            | "gb_2312-80"
+            | "gb2312-80"
+            | "csgb2312"
+            | "chinese"
+            | "gbk"
+            | "x-gbk"
+            | "cp936"
+            | "ms936"
+            | "windows-936"
+            | "euc-cn"
+            | "x-euc-cn"
+            | "iso-ir-58"
+            | "csiso58gb231280"
+    ) {
+        return Some(GB18030);
+    }
     if let Some(e) = Encoding::for_label(l.as_bytes()) {
         return Some(e);
     }
     // Labels seen in the wild that WHATWG does not list.
-    let lower = l.to_ascii_lowercase();
     let alias = match lower.as_str() {
         "win-1251" | "win1251" | "cp-1251" | "windows1251" => "windows-1251",
         "koi8r" | "koi-8-r" => "koi8-r",
+        "cp-866" | "dos-866" | "866" | "alt" => "ibm866",
         "utf8" => "utf-8",
         _ => return None,
     };
@@ -50,10 +73,14 @@ pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
         Some(e) if e == UTF_8 => match std::str::from_utf8(bytes) {
             Ok(s) => s.to_string(),
             // Declared UTF-8 but not UTF-8 at all: a mislabelled Russian
-            // letter is far likelier windows-1251 than garbage.
-            Err(_) if mostly_invalid_utf8(bytes) => WINDOWS_1251.decode(bytes).0.into_owned(),
+            // letter, in whichever of Russian mail's charsets reads best.
+            Err(_) if mostly_invalid_utf8(bytes) => best_russian(bytes, None),
             Err(_) => String::from_utf8_lossy(bytes).into_owned(),
         },
+        // A Russian single-byte label decodes any bytes, so "does not
+        // decode" shows only in the text: another of the three is taken
+        // when it reads as Russian and the declared one does not.
+        Some(e) if RUSSIAN.contains(&e) => best_russian(bytes, Some(e)),
         Some(e) => e.decode(bytes).0.into_owned(),
         // Labels encoding_rs does not carry (UTF-7, ...) but mail-parser
         // does; its decoder runs guarded, it is third-party code on
@@ -72,12 +99,87 @@ pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
     }
 }
 
-/// Rule 7 for bytes without a usable label.
+/// Rule 7 for bytes without a usable label: UTF-8 when valid, else the
+/// Russian charset that reads best (windows-1251 unless the text says
+/// KOI8-R or CP866).
 pub fn fallback_decode(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
-        Err(_) => WINDOWS_1251.decode(bytes).0.into_owned(),
+        Err(_) => best_russian(bytes, Some(WINDOWS_1251)),
     }
+}
+
+/// The charsets Russian mail is really written in.
+const RUSSIAN: [&Encoding; 3] = [WINDOWS_1251, KOI8_R, IBM866];
+
+/// Most bytes looked at to judge a charset: the start of a text tells.
+const JUDGE_BYTES: usize = 16 * 1024;
+
+/// How much `s` reads like Russian text: lower-case Cyrillic letters count
+/// for it; a capital inside a lower-case word (windows-1251 read as KOI8-R
+/// inverts the case), box-drawing and other symbols no letter is written
+/// with (CP866 read as windows-1251 and back) count against it.
+pub fn russian_score(s: &str) -> i64 {
+    let mut score = 0i64;
+    let mut prev_lower = false;
+    for c in s.chars() {
+        let (lower, upper) = (matches!(c, 'а'..='я' | 'ё'), matches!(c, 'А'..='Я' | 'Ё'));
+        if lower {
+            score += 1;
+        } else if upper && prev_lower {
+            score -= 3;
+        } else if !upper
+            && !c.is_ascii()
+            && !matches!(
+                c,
+                'і' | 'І'
+                    | 'ї'
+                    | 'Ї'
+                    | 'є'
+                    | 'Є'
+                    | 'ґ'
+                    | 'Ґ'
+                    | 'ў'
+                    | 'Ў'
+                    | '«'
+                    | '»'
+                    | '—'
+                    | '–'
+                    | '№'
+                    | '…'
+                    | '“'
+                    | '”'
+                    | '„'
+                    | '\u{a0}'
+            )
+        {
+            score -= 5;
+        }
+        prev_lower = lower;
+    }
+    score
+}
+
+/// Decode with the Russian charset whose text reads best; `declared` wins
+/// ties and near-ties (a label is evidence too).
+fn best_russian(bytes: &[u8], declared: Option<&'static Encoding>) -> String {
+    // None of the three is multi-byte: any prefix is whole characters.
+    let sample = &bytes[..bytes.len().min(JUDGE_BYTES)];
+    let score = |e: &'static Encoding| russian_score(&e.decode_without_bom_handling(sample).0);
+    let base = declared.unwrap_or(WINDOWS_1251);
+    let base_score = score(base);
+    let mut pick = (base, base_score);
+    for e in RUSSIAN {
+        if e == base {
+            continue;
+        }
+        let s = score(e);
+        // A clear win only: the declared charset keeps short or odd texts.
+        if s > pick.1 && s - base_score > 8 {
+            pick = (e, s);
+        }
+    }
+    pick.0.decode_without_bom_handling(bytes).0.into_owned()
 }
 
 /// True when more than a handful of the 8-bit bytes do not form UTF-8.

@@ -63,6 +63,14 @@ pub fn split_kv(line: &str) -> Option<(&str, &str)> {
     if key.is_empty() || key.chars().count() > 100 || key.contains('!') || key.contains('?') {
         return None;
     }
+    // A key is a label: a couple of words, or worded as a form title. A
+    // sentence that happens to hold a dash or a colon ("В отделе не
+    // работает СЭД — белый экран") is text, whatever its words name.
+    let dash = l > 1;
+    let words = key.split_whitespace().count();
+    if words > if dash { 2 } else { 4 } && strict_title(key).is_none() {
+        return None;
+    }
     let val = line[p + l..].trim();
     let val = val.trim_end_matches('|').trim();
     Some((key, val))

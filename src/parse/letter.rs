@@ -1,15 +1,18 @@
 //! One letter end to end: headers, machine detection, bodies per level,
 //! the form from the most readable body, attachments.
 
+use super::attach::is_tnef;
 use super::attach::judge;
-use super::auto::machine_reason;
+use super::auto::{auto_submitted, body_reason, machine_reason};
 use super::blocks::{from_plain, Block};
 use super::charset::fallback_decode;
 use super::form::{read, Reading};
 use super::html::to_blocks;
-use super::mime::{walk, Body};
+use super::mime::{walk, Body, RawFile, Walked};
 use super::quote::strip_quotes;
-use super::{Address, ParseOptions, ParsedLetter};
+use super::sender::recover;
+use super::tnef;
+use super::{Address, ParseLimits, ParseOptions, ParsedLetter};
 use mail_parser::{HeaderValue, MessageParser};
 use std::borrow::Cow;
 
@@ -73,7 +76,10 @@ fn to_address(a: &mail_parser::Addr<'_>) -> Option<Address> {
         name: a
             .name
             .as_ref()
-            .map(|n| n.trim().to_string())
+            .map(|n| {
+                n.trim_matches(|c: char| c.is_whitespace() || c == '<' || c == '>')
+                    .to_string()
+            })
             .filter(|n| !n.is_empty()),
         email,
     })
@@ -218,6 +224,84 @@ fn degraded(buf: &[u8], opts: &ParseOptions) -> ParsedLetter {
     }
 }
 
+/// Outlook's winmail.dat (application/ms-tnef): its files join the
+/// letter's files, its body becomes the letter's body when the letter has
+/// no text of its own (Outlook's "Rich Text" letters carry an empty one).
+/// A winmail.dat that gives nothing stays a file, refused with a note
+/// telling the sender how to switch Outlook to HTML or plain text.
+fn open_winmail(walked: &mut Walked, limits: &ParseLimits) {
+    let mut opened = Vec::new();
+    walked.files.retain(|f| {
+        if !is_tnef(f) || f.size > limits.max_attachment_bytes {
+            return true;
+        }
+        match tnef::read(&f.data, limits.max_attachment_bytes, limits.max_attachments) {
+            Some(t) if t.text.is_some() || t.html.is_some() || !t.files.is_empty() => {
+                opened.push(t);
+                false
+            }
+            _ => true,
+        }
+    });
+    for t in opened {
+        let has_text = walked
+            .levels
+            .first()
+            .is_some_and(|l| l.iter().any(|b| !b.text.trim().is_empty()));
+        if !has_text {
+            let (html, text) = match (t.html, t.text) {
+                (Some(h), _) => (true, h),
+                (None, Some(x)) => (false, x),
+                (None, None) => (false, String::new()),
+            };
+            let mut end = text.len().min(limits.max_text_bytes);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            if let Some(l) = walked.levels.first_mut() {
+                l.push(Body {
+                    html,
+                    text: text[..end].to_string(),
+                    flowed: false,
+                    delsp: false,
+                });
+            }
+        }
+        for f in t.files {
+            walked.files.push(RawFile {
+                name: f.name,
+                declared: "application/octet-stream".into(),
+                size: f.data.len(),
+                data: f.data,
+            });
+        }
+    }
+}
+
+/// A sender from a `From:` mail-parser could not read (rule 10), with
+/// `Return-Path` and `Sender` as the only witnesses of an ambiguous one.
+fn recover_sender(headers: &[(String, String)]) -> Option<Address> {
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+    };
+    let confirm: Vec<&str> = ["return-path", "sender"]
+        .iter()
+        .filter_map(|n| get(n))
+        .collect();
+    recover(get("from")?, &confirm)
+}
+
+/// Form fields that only a person fills in (the description is any text).
+fn form_fields(f: &super::Form) -> usize {
+    [&f.organization, &f.full_name, &f.location, &f.phone]
+        .iter()
+        .filter(|v| v.is_some())
+        .count()
+}
+
 pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
     let buf = normalize_headers(raw);
     let Some(msg) = guarded(|| MessageParser::default().parse(buf.as_ref())) else {
@@ -247,7 +331,9 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
         })
         .unwrap_or_default();
 
-    let walked = walk(&msg, &opts.limits);
+    let from = from.or_else(|| recover_sender(&headers));
+    let mut walked = walk(&msg, &opts.limits);
+    open_winmail(&mut walked, &opts.limits);
     let machine = machine_reason(
         &headers,
         from.as_ref().map(|a| a.email.as_str()),
@@ -277,6 +363,8 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
         (None, None) => Default::default(),
     };
     let text = outer.as_ref().map(|o| o.text.clone()).unwrap_or_default();
+    let subject = msg.subject().unwrap_or_default().replace('\0', "");
+    let machine = machine.or_else(|| body_reason(&subject, &text, form_fields(&form)));
 
     let (attachments, rejected, mut notes) = judge(walked.files, &opts.limits);
     let trace = super::trace::read(buf.as_ref());
@@ -286,10 +374,11 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
 
     ParsedLetter {
         message_id: msg.message_id().map(|s| s.to_string()),
-        subject: msg.subject().unwrap_or_default().replace('\0', ""),
+        subject,
         from,
         from_ambiguous: from_ambiguous || trace.from_headers > 1,
         trace,
+        auto_submitted: auto_submitted(&headers),
         reply_to: first_address(msg.reply_to()),
         to: all_addresses(msg.to()),
         cc: all_addresses(msg.cc()),

@@ -40,8 +40,10 @@
 //! | 5 | quoted history, attributions, Outlook blocks, `-- ` and mobile signatures, closings (`С уважением`) end the form; inline forwards keep their text; free text as description; 20 KB descriptions whole | `quote::tests::cut_points`, `form::tests::free_text_is_description_without_key`, `form::tests::signature_phone_is_not_the_phone`, corpus 028, 044, 045, 048, 049, 050 |
 //! | 6 | mandatory fields | [`Form::missing`], corpus 026–030 |
 //! | 7 | charsets: declared, RFC 2047/2231, HTML `<meta>`, unknown or missing label → UTF-8 if valid else windows-1251 (`us-ascii` on 8-bit bytes counts as missing; UTF-7 and other labels encoding_rs lacks through mail-parser's decoders); 8-bit headers and file names | `charset::tests::*`, `params::tests::parameters`, corpus 003, 014, 016, 017, 019, 020, 037, 055 |
-//! | 8 | attachments by magic bytes; names decoded and reduced to the last path component; bidi controls → `name`; `size`, `count`; inline cid images; files in forwarded letters; winmail.dat note | `attach::tests::judged_by_bytes`, corpus 018, 031–037, 046, 047 |
+//! | 8 | attachments by magic bytes; names decoded and reduced to the last path component; bidi controls → `name`; `size`, `count`; inline cid images; files in forwarded letters; winmail.dat (TNEF) opened: its body and files, a note when it gives nothing | `attach::tests::judged_by_bytes`, `tnef::tests::*`, `tests/parse_letters2.rs`, corpus 018, 031–037, 046, 047 |
 //! | 9 | auto-replies, DSNs, lists (From = support address is the caller's check) | `auto::tests::real_header_sets`, corpus 038–042 |
+//! | 9 | `Auto-Submitted` other than `no`/`auto-replied`/`auto-generated`/`auto-notified` (`auto-forwarded`): an appeal without an automatic answer; out-of-office and bounce notices without headers, by subject **and** text | `tests/parse_letters2.rs`, `auto::tests::*` |
+//! | 10 | a slightly broken From (stray `>`, spaces in the brackets) recovered when unambiguous | `sender::tests::broken_from_values`, `tests/parse_letters2.rs` |
 //! | 11 | forwarded message/rfc822: form and files from the inner letter | corpus 047 |
 //! | 12 | malformed input: broken base64, missing closing boundary, deep nesting, 2 MB header lines, NULs, no sender; hostile HTML (nesting capped before html5ever) and text (linear form reading) | `charset::tests::transfer_encodings`, `html::tests::nesting_capped_text_kept`, `tests/parse_robust.rs`, `tests/parse_realworld.rs`, corpus 051–060 |
 //!
@@ -235,6 +237,10 @@ pub struct ParsedLetter {
     /// `Some(reason)` when the letter is machine-generated (auto-reply,
     /// delivery report, mailing list, bulk): it must never be answered.
     pub machine: Option<String>,
+    /// The `Auto-Submitted` keyword when present and not `no` (lower-case,
+    /// parameters cut). With `machine` unset (`auto-forwarded` and other
+    /// values) the letter is an appeal that gets no automatic answer.
+    pub auto_submitted: Option<String>,
     /// The Table 2 form.
     pub form: Form,
     /// The body as plain text with quoted history and signatures removed:
@@ -284,6 +290,30 @@ mod paragraphs;
 mod params;
 pub mod phone;
 mod quote;
+mod sender;
 mod table;
+pub mod tnef;
 pub mod trace;
 mod vocab;
+
+/// Each reader of outside bytes on its own, for the fuzz targets in
+/// `fuzz/` (the letter as a whole is [`parse_letter`]). Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::blocks::from_plain;
+    use super::form::read;
+    use super::quote::strip_quotes;
+    use super::Form;
+
+    /// Plain text → lines (format=flowed when asked) → quotes cut → form.
+    pub fn form_text(text: &str, flowed: bool, delsp: bool) -> (Form, String) {
+        let r = read(&strip_quotes(&from_plain(text, flowed, delsp)), "4012");
+        (r.form, r.text)
+    }
+
+    /// HTML → lines and tables → quotes cut → form.
+    pub fn form_html(html: &str) -> (Form, String) {
+        let r = read(&strip_quotes(&super::html::to_blocks(html)), "4012");
+        (r.form, r.text)
+    }
+}

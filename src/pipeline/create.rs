@@ -71,16 +71,21 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
     if missing.is_empty() {
         route(&d, &mut t, &facts, c.now, &mut fx, false);
     }
+    let silent = crate::workflow::intake::no_auto_answer(parsed.auto_submitted.as_deref());
+    if let Some(why) = &silent {
+        fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
+    }
     if let Some(r) = parsed
         .differing_reply_to()
         .filter(|r| !apply::is_own(&d, &r.email))
+        .filter(|_| silent.is_none())
     {
         fx.send(
             d.composer
                 .reply_to_notice(&t.id, &r.email, parsed.message_id.as_deref()),
         );
     }
-    if reply_to.is_some() {
+    if reply_to.is_some() && silent.is_none() {
         fx.send(d.composer.registration(
             &t,
             &missing,

@@ -28,16 +28,17 @@ pub enum Intake {
     FollowUp(String),
 }
 
-/// Decide. Order matters: a letter without a sender cannot be answered or
-/// attributed (quarantine); machine mail is never answered even when it
-/// carries a ticket tag (rule 9); our own letters coming back are loops.
+/// Decide. Order matters: machine mail is never answered even when it
+/// carries a ticket tag (rule 9), and a bounce is a bounce even when its
+/// From cannot be read; a letter without a sender cannot be answered or
+/// attributed (quarantine); our own letters coming back are loops.
 pub fn decide(f: &IntakeFacts<'_>) -> Intake {
-    let Some(from) = f.from else {
-        return Intake::Quarantine("no usable sender address in From".into());
-    };
     if let Some(why) = f.machine {
         return Intake::Ignore(why.to_string());
     }
+    let Some(from) = f.from else {
+        return Intake::Quarantine("no usable sender address in From".into());
+    };
     // Own addresses with any plus-tag are own (`support+x@`, `line1+y@`).
     let me = super::address::without_plus_tag(from);
     if f.own_addresses
@@ -52,9 +53,35 @@ pub fn decide(f: &IntakeFacts<'_>) -> Intake {
     }
 }
 
+/// Why a new appeal gets no automatic answer, if it does not: its
+/// `Auto-Submitted` keyword (`auto-forwarded`, or any value other than
+/// `no`; the values that make machine mail never reach here). RFC 3834 §2
+/// forbids answering such a letter automatically, not reading it.
+pub fn no_auto_answer(auto_submitted: Option<&str>) -> Option<String> {
+    let v = auto_submitted?.trim();
+    (!v.is_empty() && !v.eq_ignore_ascii_case("no")).then(|| {
+        format!("Auto-Submitted: {v}: registered without an automatic answer (RFC 3834 §2)")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn automatic_answers() {
+        let cases = [
+            (None, false),
+            (Some("no"), false),
+            (Some("auto-forwarded"), true),
+            (Some("auto-generated-by-rule"), true),
+        ];
+        for (v, silent) in cases {
+            assert_eq!(no_auto_answer(v).is_some(), silent, "{v:?}");
+        }
+        assert!(no_auto_answer(Some("auto-forwarded"))
+            .is_some_and(|r| r.contains("Auto-Submitted: auto-forwarded")));
+    }
 
     #[test]
     fn decisions() {
@@ -80,6 +107,14 @@ mod tests {
                     ..base.clone()
                 },
                 Intake::Ignore("auto-submitted".into()),
+            ),
+            (
+                IntakeFacts {
+                    from: None,
+                    machine: Some("delivery report"),
+                    ..base.clone()
+                },
+                Intake::Ignore("delivery report".into()),
             ),
             (
                 IntakeFacts {

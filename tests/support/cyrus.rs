@@ -220,3 +220,16 @@ pub fn wait_until(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Run one command (e.g. `SETACL …`) as `user` on Cyrus; panics on NO/BAD.
+pub fn command(user: &str, cmd: &str) {
+    let r: Result<(), String> = block_on(async {
+        let mut s = login(user).await?;
+        s.run_command_and_check_ok(cmd)
+            .await
+            .map_err(|e| format!("{cmd}: {e}"))?;
+        let _ = s.logout().await;
+        Ok(())
+    });
+    r.unwrap_or_else(|e| panic!("cyrus {user}: {e}"));
+}

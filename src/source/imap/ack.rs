@@ -10,7 +10,9 @@
 //! acknowledged UID on (as with `after_processing = "flag"`), so the flagged
 //! letters are not fetched again; moving is tried again every
 //! [`RETRY_MOVE`] and at every connection, and the error is cleared when it
-//! works. A lost connection (anything but NO/BAD) is still an error that
+//! works. The folder is then read from UID 1 again, so the letters flagged
+//! meanwhile come back once, are recognised as already processed (the
+//! pipeline's exactly-once identity) and moved. A lost connection (anything but NO/BAD) is still an error that
 //! ends the session and is retried with backoff.
 
 use std::time::{Duration, Instant};

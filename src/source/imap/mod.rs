@@ -305,6 +305,15 @@ async fn open_folder<I: Intake>(
         ack.retry_at = None;
         ack::prepare(session, ack).await?;
         ack.persist(intake).await?;
+    } else if intake
+        .state_get(ack::KEY_ACK_ERROR)
+        .await
+        .map_err(ImapError::Intake)?
+        .is_some_and(|m| !m.is_empty())
+    {
+        // Switched to flag mode: a refusal of the move is history.
+        ack.dirty = true;
+        ack.persist(intake).await?;
     }
     let mailbox = timed("SELECT", session.select(&s.folder))
         .await?
