@@ -184,8 +184,17 @@ fn spoofed_commands_are_refused_and_recorded() {
             .to_string()
     };
     let key = desk_key(&desk.config);
-    let other_engineer =
-        ticketd::workflow::token::make_reply_address(SUPPORT, &a, "line3@dev.example.org", &key);
+    let other_engineer = ticketd::workflow::token::make_reply_address(
+        SUPPORT,
+        &a,
+        "line3@dev.example.org",
+        &ticketd::workflow::token::Binding {
+            line: 2,
+            assignee: None,
+            routing: 1,
+        },
+        &key,
+    );
     let cmd = "Статус: Предложено решение\r\n\r\nВсё исправлено.";
     let subject = format!("Re: [{a}] принтер");
     let attempts = [
@@ -477,7 +486,7 @@ fn user_answers_return_the_ticket_to_work_and_only_the_requester_confirms() {
     assert!(forwarded
         .iter()
         .any(|m| body(m).contains("HP LaserJet 1320")));
-    // A solution; then a "confirmation" from someone else is refused.
+    // A solution; then a "confirmation" from someone else is a comment.
     desk.deliver(&reply(
         "eng2@sed.example.org",
         &token,
@@ -493,7 +502,8 @@ fn user_answers_return_the_ticket_to_work_and_only_the_requester_confirms() {
         None,
         "Подтверждаю",
     ));
-    let t = desk.wait_history(&id, "command_refused", 2);
+    // Only a comment for the line (issue 12, property 4): nothing changes.
+    let t = desk.wait_history(&id, "letter", 5);
     assert_eq!(
         t["status"], "solution_proposed",
         "a stranger cannot confirm"

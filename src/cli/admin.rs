@@ -14,6 +14,9 @@ use std::sync::Arc;
 /// Checks beyond loading: templates render, addresses compose.
 pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
     Composer::new(cfg).with_context(|| format!("config `{}`", cfg.source_path.display()))?;
+    for w in cfg.warnings() {
+        eprintln!("warning: {w}");
+    }
     Ok(())
 }
 
@@ -27,7 +30,7 @@ pub(super) fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<i32>
                 println!("Карантин пуст.");
             } else {
                 for r in rows {
-                    println!(
+                    say!(
                         "{:>5}  {}  {:>9} B  {}  {}{}",
                         r.id,
                         r.created_at,
@@ -51,14 +54,17 @@ pub(super) fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<i32>
             if raw {
                 std::io::stdout().write_all(&bytes)?;
             } else {
-                println!("id: {}\nreceived: {}\nmessage-id: {}\nreason: {}\nsize: {} bytes\nreleased: {}\n",
+                say!("id: {}\nreceived: {}\nmessage-id: {}\nreason: {}\nsize: {} bytes\nreleased: {}\n",
                     row.id, row.created_at, row.message_id.as_deref().unwrap_or("-"), row.reason, row.size,
                     row.released_at.as_deref().unwrap_or("no"));
                 let head_end = bytes
                     .windows(2)
                     .position(|w| w == b"\n\n")
                     .unwrap_or(bytes.len().min(4096));
-                println!("{}", String::from_utf8_lossy(&bytes[..head_end.min(8192)]));
+                say!(
+                    "{}",
+                    String::from_utf8_lossy(&bytes[..head_end.min(8192)]).replace("\r\n", "\n")
+                );
             }
             Ok(0)
         }
@@ -92,7 +98,7 @@ pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd) -> anyhow::Result<i32> {
                 println!("Исходящих писем нет.");
             } else {
                 for r in rows {
-                    println!(
+                    say!(
                         "{:>6}  {:<7}  {:<14}  {:<16}  {}  attempts {}{}",
                         r.id,
                         r.status,
@@ -125,6 +131,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     let by_status = store.count_by_status()?;
     let quarantined = store.quarantine_list(false)?.len();
+    let rate_limited = store.quarantined_by_rate_limit()?;
     let backlog = store.outbox_backlog()?;
     let last_sync = store.state_get("imap.last_sync")?;
     let oauth2 = oauth2_problems(&store)?;
@@ -139,6 +146,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         let v = serde_json::json!({
             "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "quarantined": quarantined,
+            "quarantined_rate_limited": rate_limited,
             "outbox": backlog,
             "imap_last_sync": last_sync,
             "oauth2": oauth2.iter().map(|(s, p)| (*s, p)).collect::<std::collections::BTreeMap<_, _>>(),
@@ -163,6 +171,9 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         println!("  {:<26} {n}", status_name(st));
     }
     println!("В карантине: {quarantined}");
+    if rate_limited > 0 {
+        println!("  из них по ограничению частоты (rate limit, [loops]): {rate_limited}");
+    }
     println!(
         "Исходящие: ожидают {}, не доставлены {}, самое старое ожидающее: {}",
         backlog.pending,
@@ -180,7 +191,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         println!("Последняя синхронизация IMAP: {t}");
     }
     if let Some((message, since)) = ack_error {
-        println!("IMAP: письма не перемещаются в папку обработанных с {since}: {message}; они помечаются прочитанными (\\Seen) и остаются в папке");
+        say!("IMAP: письма не перемещаются в папку обработанных с {since}: {message}; они помечаются прочитанными (\\Seen) и остаются в папке");
     }
     for (section, p) in &oauth2 {
         if let Some(p) = p {
@@ -232,7 +243,7 @@ pub(super) fn route_explain(
             let parsed = crate::parse::parse_letter(&raw, &cfg.parse_options());
             let mut facts = TicketFacts::from_letter(&parsed);
             let class = wf.classify(&facts);
-            println!("Classification: {}", class.explain());
+            say!("Classification: {}", class.explain());
             facts.kind = class.kind;
             facts.priority = class.priority;
             (format!("letter {}", path.display()), facts)
@@ -247,7 +258,7 @@ pub(super) fn route_explain(
         }
         (None, None) => bail!("name a ticket ID or `--letter FILE`"),
     };
-    println!(
+    say!(
         "Facts of {title}: kind {}, priority {}, sender {}, organisation {}, attachments: {}",
         facts.kind.machine_name(),
         facts.priority,
@@ -256,12 +267,12 @@ pub(super) fn route_explain(
         if facts.has_attachments { "yes" } else { "no" }
     );
     if wf.routes.is_empty() {
-        println!(
+        say!(
             "No [[routes]] in `{}`: nothing is routed.",
             cfg.source_path.display()
         );
     } else {
-        print!("{}", wf.explain_route(&facts));
+        say_part!("{}", wf.explain_route(&facts));
     }
     Ok(0)
 }

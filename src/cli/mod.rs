@@ -6,6 +6,8 @@
 //! `check-config`), 75 (EX_TEMPFAIL: a letter could not be stored, the MTA
 //! must retry).
 
+#[macro_use]
+mod term;
 mod admin;
 mod assets;
 mod ingest;

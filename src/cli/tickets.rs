@@ -82,7 +82,7 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
                     )?
                 );
             } else {
-                print!("{}", table(&list, tz(cfg)));
+                say_part!("{}", table(&list, tz(cfg)));
             }
             Ok(0)
         }
@@ -94,7 +94,7 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&show_json(&t))?);
             } else {
-                print!("{}", details(&t, tz(cfg)));
+                say_part!("{}", details(&t, tz(cfg)));
             }
             Ok(0)
         }

@@ -246,6 +246,14 @@ impl Config {
             }
         }
         oauth2::check(self, text)?;
+        if let Some(id) = &self.security.authserv_id {
+            if id.trim().is_empty() || id.contains([';', ' ', '\t', '(', ')']) {
+                return Err(bad(
+                    "security.authserv_id",
+                    format!("`{id}` is not an authserv-id: give the name your MTA writes first in its Authentication-Results headers (e.g. \"mx.example.org\")"),
+                ));
+            }
+        }
         if let Some(dir) = self.database.path.parent() {
             if dir.exists() && !dir.is_dir() {
                 return Err(bad(
@@ -273,6 +281,37 @@ impl Config {
             loops: &self.loops,
         };
         desk::compile(&sections, &self.source_path, text)
+    }
+
+    /// `[mailbox] max_letter_mb` in bytes: the bound of every source (IMAP,
+    /// Maildir, `ingest`).
+    pub fn max_letter_bytes(&self) -> u64 {
+        (self.mailbox.max_letter_mb.max(0.0) * 1024.0 * 1024.0) as u64
+    }
+
+    /// The `[security]` policy for [`crate::workflow::auth::sender_trust`].
+    pub fn security_policy(&self) -> crate::workflow::auth::SecurityPolicy {
+        crate::workflow::auth::SecurityPolicy {
+            authserv_id: self
+                .security
+                .authserv_id
+                .as_deref()
+                .map(|s| s.trim().to_ascii_lowercase()),
+            require: self.security.require,
+        }
+    }
+
+    /// Warnings `check-config` prints (the config works, but is weaker
+    /// than it could be).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.security.authserv_id.is_none() {
+            w.push(format!(
+                "{}: security.authserv_id is not set: engineers' commands, confirmations, form completions and `статус` requests rely on the From header alone (set it to your MTA's authserv-id; README, \"Security model\")",
+                self.source_path.display()
+            ));
+        }
+        w
     }
 
     /// Parse options derived from the config.

@@ -36,6 +36,8 @@ pub struct Config {
     pub escalation: super::desk::EscalationConfig,
     #[serde(default)]
     pub loops: super::desk::LoopsConfig,
+    #[serde(default)]
+    pub security: Security,
     /// The sections above, checked and compiled when the config is loaded.
     #[serde(skip)]
     pub workflow: crate::workflow::Workflow,
@@ -297,4 +299,15 @@ pub struct Templates {
     pub confirmation: Option<PathBuf>,
     pub clarification: Option<PathBuf>,
     pub too_large: Option<PathBuf>,
+}
+
+/// `[security]`: whose word ticketd takes for who sent a letter.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Security {
+    /// The receiving MTA's authserv-id: only its `Authentication-Results`
+    /// are read. Without it, From is taken as written (check-config warns).
+    pub authserv_id: Option<String>,
+    /// What the MTA must have found for the From domain.
+    pub require: crate::workflow::auth::Require,
 }

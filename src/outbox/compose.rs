@@ -221,7 +221,7 @@ impl Composer {
         self.letter(LetterSpec {
             kind: kind.into(),
             ticket: Some(t.id.clone()),
-            to: vec![t.reply_to.clone()],
+            to: vec![t.requester.clone()],
             subject: Self::tagged_subject(&t.id, &t.subject),
             body: text,
             in_reply_to: in_reply_to.map(str::to_string),

@@ -31,10 +31,25 @@ impl FileTransport {
                 self.dir.display()
             ))
         };
-        std::fs::create_dir_all(&self.dir).map_err(|e| fail("cannot create folder", e))?;
+        // 0700 / 0600 whatever the umask: letters hold personal data.
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(|e| fail("cannot create folder", e))?;
         let path = self.path_for(letter.id);
         let tmp = self.dir.join(format!(".{:010}.eml.tmp", letter.id));
-        let mut f = std::fs::File::create(&tmp).map_err(|e| fail("cannot create file", e))?;
+        // A stale temporary file (a crash mid-write) or a planted link at
+        // its name is removed; the new one is created, never opened through.
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+            .map_err(|e| fail("cannot create file", e))?;
         f.write_all(&letter.raw)
             .map_err(|e| fail("cannot write", e))?;
         f.sync_all().map_err(|e| fail("cannot sync", e))?;

@@ -10,6 +10,7 @@ pub mod compose;
 pub mod file;
 pub mod header;
 pub mod notices;
+pub mod reply_to_notice;
 pub mod sender;
 pub mod smtp;
 pub mod template;

@@ -194,7 +194,9 @@ impl Composer {
         self.letter(LetterSpec {
             kind: "to_user".into(),
             ticket: Some(t.id.clone()),
-            to: vec![t.reply_to.clone()],
+            // The requester's own address, never a Reply-To (README,
+            // "Security model").
+            to: vec![t.requester.clone()],
             subject: Self::tagged_subject(&t.id, &t.subject),
             body,
             auto: "auto-generated",
@@ -214,7 +216,7 @@ impl Composer {
         self.letter(LetterSpec {
             kind: kind.into(),
             ticket: Some(t.id.clone()),
-            to: vec![t.reply_to.clone()],
+            to: vec![t.requester.clone()],
             subject: Self::tagged_subject(&t.id, &t.subject),
             body,
             in_reply_to: in_reply_to.map(str::to_string),

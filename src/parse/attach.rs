@@ -1,6 +1,9 @@
-//! Judging files by their bytes (rule 8): JPEG `FF D8 FF`, PNG `89 50 4E 47`,
-//! PDF `%PDF-`, BMP `BM` are kept with that content type whatever the name
-//! or declared type says; anything else is rejected (`type`). Names are
+//! Judging files by their bytes (rule 8): JPEG, PNG, PDF and BMP whose
+//! headers parse ([`super::filetype::detect`], beyond the first bytes) are
+//! kept with that content type whatever the name or declared type says;
+//! anything else is rejected (`type`). A name with an executable's or
+//! active content's extension, or a double extension, is rejected (`name`,
+//! [`super::filetype::name_problem`]). Names are
 //! reduced to their last path component; a name with Unicode bidirectional
 //! controls is rejected (`name`); limits on size (`size`) and count
 //! (`count`) come from [`ParseLimits`]. A `winmail.dat` (application/ms-tnef)
@@ -14,19 +17,9 @@ use super::{Attachment, ParseLimits, RejectedAttachment};
 pub const TNEF_NOTE: &str = "Вложения пришли в формате winmail.dat (Outlook, RTF), и прочитать их \
 не удалось. Переключите Outlook на формат письма HTML или «Обычный текст» и отправьте файлы ещё раз.";
 
-/// What the bytes are, when they are an allowed kind.
+/// What the bytes are, when they are an allowed kind whose header parses.
 pub fn sniff(data: &[u8]) -> Option<&'static str> {
-    if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if data.starts_with(&[0x89, 0x50, 0x4E, 0x47]) {
-        Some("image/png")
-    } else if data.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else if data.starts_with(b"BM") {
-        Some("image/bmp")
-    } else {
-        None
-    }
+    super::filetype::detect(data)
 }
 
 fn has_bidi(s: &str) -> bool {
@@ -101,12 +94,24 @@ pub fn judge(
             continue;
         }
         let Some(ct) = kind else {
-            rejected.push(RejectedAttachment {
-                filename,
-                reason: format!("type: {}", f.declared),
-            });
+            let reason = match super::filetype::claims(&f.data) {
+                Some(looks) => format!(
+                    "type: {} (начало как у {looks}, но заголовок файла не читается)",
+                    f.declared
+                ),
+                None => format!("type: {}", f.declared),
+            };
+            rejected.push(RejectedAttachment { filename, reason });
             continue;
         };
+        // After the type: an executable's bytes are a `type` rejection.
+        if let Some(why) = super::filetype::name_problem(&filename) {
+            rejected.push(RejectedAttachment {
+                filename,
+                reason: format!("name: {why}"),
+            });
+            continue;
+        }
         if f.size.max(f.data.len()) > limits.max_attachment_bytes {
             rejected.push(RejectedAttachment {
                 filename,
@@ -150,20 +155,27 @@ mod tests {
             max_attachment_bytes: 100,
             ..Default::default()
         };
+        use crate::parse::filetype::samples::{bmp, jpeg, pdf, png};
+        let mut big = b"%PDF-1.4\n".to_vec();
+        big.resize(200, b' ');
+        big.extend_from_slice(b"\n%%EOF\n");
         let files = vec![
-            file("screen.jpg", "application/octet-stream", b"\x89PNG\r\n"),
+            file("screen.jpg", "application/octet-stream", &png()),
             file("photo.jpg", "image/jpeg", b"MZ\x90\x00"),
-            file("C:\\Users\\a\\скан", "image/bmp", b"BM6"),
-            file("../../etc/passwd.png", "image/png", b"\x89PNG"),
-            file("Акт\u{202E}gnp.exe", "image/png", b"\x89PNG"),
-            file(
-                "big.pdf",
-                "application/pdf",
-                &[b'%', b'P', b'D', b'F', b'-', 0].repeat(30),
-            ),
-            file("a.pdf", "application/pdf", b"%PDF-1.4"),
-            file("b.jpg", "image/jpeg", b"\xFF\xD8\xFF\xE0"),
+            file("C:\\Users\\a\\скан", "image/bmp", &bmp()),
+            file("../../etc/passwd.png", "image/png", &png()),
+            file("Акт\u{202E}gnp.exe", "image/png", &png()),
+            file("big.pdf", "application/pdf", &big),
+            file("a.pdf", "application/pdf", &pdf()),
+            file("b.jpg", "image/jpeg", &jpeg()),
             file("winmail.dat", "application/ms-tnef", b"\x78\x9F\x3E\x22"),
+            file(
+                "invoice.html",
+                "text/html",
+                b"BM<html><script>alert(1)</script>",
+            ),
+            file("scan.bat", "application/octet-stream", &pdf()),
+            file("doc.pdf.exe", "application/pdf", &pdf()),
         ];
         let (kept, rej, notes) = judge(files, &limits);
         let k: Vec<(&str, &str)> = kept
@@ -195,7 +207,10 @@ mod tests {
                 ("big.pdf", "size"),
                 ("a.pdf", "count"),
                 ("b.jpg", "count"),
-                ("winmail.dat", "type")
+                ("winmail.dat", "type"),
+                ("invoice.html", "type"),
+                ("scan.bat", "name"),
+                ("doc.pdf.exe", "name")
             ]
         );
         assert_eq!(notes.len(), 1);

@@ -65,7 +65,9 @@ fn first_address(v: Option<&mail_parser::Address<'_>>) -> Option<Address> {
 }
 
 fn to_address(a: &mail_parser::Addr<'_>) -> Option<Address> {
-    let email = a.address.as_ref()?.trim().to_lowercase();
+    // ASCII only: Unicode lower-casing folds look-alikes (a Kelvin sign to
+    // `k`); comparisons normalise with NFKC in `workflow::address`.
+    let email = a.address.as_ref()?.trim().to_ascii_lowercase();
     let (local, domain) = email.split_once('@')?;
     if local.is_empty() || domain.is_empty() || email.contains(char::is_whitespace) {
         return None;
@@ -92,6 +94,39 @@ fn all_addresses(v: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
             .filter_map(to_address)
             .collect(),
         None => Vec::new(),
+    }
+}
+
+/// Number of addresses in a header value.
+fn count_addresses(v: &mail_parser::Address<'_>) -> usize {
+    match v {
+        mail_parser::Address::List(l) => l.len(),
+        mail_parser::Address::Group(g) => g.iter().map(|g| g.addresses.len()).sum(),
+    }
+}
+
+/// The sender: the first address of the FIRST `From` header (mail-parser
+/// keeps the last), and whether the letter names several (several `From`
+/// headers, or several addresses in one): such a letter is never taken as
+/// an engineer's.
+fn first_from(msg: &mail_parser::Message<'_>) -> (Option<Address>, bool) {
+    let froms: Vec<&mail_parser::Address<'_>> = msg
+        .parts
+        .first()
+        .map(|p| {
+            p.headers
+                .iter()
+                .filter(|h| h.name == mail_parser::HeaderName::From)
+                .filter_map(|h| h.value.as_address())
+                .collect()
+        })
+        .unwrap_or_default();
+    match froms.first() {
+        Some(first) => (
+            first_address(Some(first)),
+            froms.len() > 1 || count_addresses(first) > 1,
+        ),
+        None => (first_address(msg.from()), false),
     }
 }
 
@@ -197,7 +232,7 @@ fn degraded(buf: &[u8], opts: &ParseOptions) -> ParsedLetter {
         Some(h) => {
             let headers = header_list(h);
             (
-                first_address(h.from()).or_else(|| recover_sender(&headers)),
+                first_from(h).0.or_else(|| recover_sender(&headers)),
                 h.subject().unwrap_or_default().replace('\0', ""),
                 h.message_id().map(str::to_string),
                 headers,
@@ -225,12 +260,15 @@ fn degraded(buf: &[u8], opts: &ParseOptions) -> ParsedLetter {
         &content_type,
     )
     .or_else(|| body_reason(&subject, &reading.text, form_fields(&reading.form)));
+    let trace = super::trace::read(buf);
     ParsedLetter {
         message_id,
         subject,
         from,
         machine,
         auto_submitted: auto_submitted(&headers),
+        from_ambiguous: trace.from_headers > 1,
+        trace,
         form: reading.form,
         text: reading.text,
         notes: vec!["структура письма повреждена: прочитано как простой текст".into()],
@@ -321,7 +359,7 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
     let Some(msg) = guarded(|| MessageParser::default().parse(buf.as_ref())) else {
         return degraded(buf.as_ref(), opts);
     };
-    let from = first_address(msg.from());
+    let (from, from_ambiguous) = first_from(&msg);
     let headers = header_list(&msg);
 
     let from = from.or_else(|| recover_sender(&headers));
@@ -360,6 +398,7 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
     let machine = machine.or_else(|| body_reason(&subject, &text, form_fields(&form)));
 
     let (attachments, rejected, mut notes) = judge(walked.files, &opts.limits);
+    let trace = super::trace::read(buf.as_ref());
     if walked.truncated {
         notes.push("письмо прочитано не полностью: превышены пределы разбора".into());
     }
@@ -368,6 +407,8 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
         message_id: msg.message_id().map(|s| s.to_string()),
         subject,
         from,
+        from_ambiguous: from_ambiguous || trace.from_headers > 1,
+        trace,
         auto_submitted: auto_submitted(&headers),
         reply_to: first_address(msg.reply_to()),
         to: all_addresses(msg.to()),

@@ -220,8 +220,14 @@ pub struct ParsedLetter {
     pub message_id: Option<String>,
     /// Decoded subject ("" when absent).
     pub subject: String,
-    /// `None` when From is missing, empty or holds no address.
+    /// `None` when From is missing, empty or holds no address. The first
+    /// address of the first `From` header.
     pub from: Option<Address>,
+    /// Several `From` headers, or several addresses in From: the letter is
+    /// never taken as an engineer's.
+    pub from_ambiguous: bool,
+    /// The top trace headers and the delivered-to address.
+    pub trace: trace::Trace,
     pub reply_to: Option<Address>,
     pub to: Vec<Address>,
     pub cc: Vec<Address>,
@@ -248,9 +254,20 @@ pub struct ParsedLetter {
 }
 
 impl ParsedLetter {
-    /// Where answers go: Reply-To if present, else From.
+    /// Where answers go: the sender (From). Reply-To is never followed
+    /// (README, "Security model"): anyone may write any Reply-To, and a
+    /// letter about a ticket holds the requester's data.
     pub fn reply_address(&self) -> Option<&Address> {
-        self.reply_to.as_ref().or(self.from.as_ref())
+        self.from.as_ref()
+    }
+
+    /// A Reply-To that names another address than From.
+    pub fn differing_reply_to(&self) -> Option<&Address> {
+        let r = self.reply_to.as_ref()?;
+        let f = self.from.as_ref()?;
+        (crate::workflow::address::canonical(&r.email)
+            != crate::workflow::address::canonical(&f.email))
+        .then_some(r)
     }
 }
 
@@ -263,6 +280,7 @@ pub mod attach;
 pub mod auto;
 mod blocks;
 pub mod charset;
+pub mod filetype;
 mod form;
 mod html;
 mod letter;
@@ -275,6 +293,7 @@ mod quote;
 mod sender;
 mod table;
 pub mod tnef;
+pub mod trace;
 mod vocab;
 
 /// Each reader of outside bytes on its own, for the fuzz targets in

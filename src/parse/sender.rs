@@ -71,7 +71,7 @@ fn drop_harmless_spaces(s: &str) -> Option<String> {
 /// The address of a header such as `Return-Path: <a@b>`.
 fn plain_address(v: &str) -> Option<String> {
     let (_, inner) = split_value(v);
-    let a = inner.trim().to_lowercase();
+    let a = inner.trim().to_ascii_lowercase();
     valid(&a).then_some(a)
 }
 
@@ -86,7 +86,7 @@ pub fn recover(from_value: &str, confirm: &[&str]) -> Option<Address> {
     let cleaned = inner
         .trim()
         .trim_matches(|c: char| matches!(c, '<' | '>' | ';' | ',') || c.is_whitespace())
-        .to_lowercase();
+        .to_ascii_lowercase();
     let email = match drop_harmless_spaces(&cleaned) {
         Some(e) => e,
         None => {

@@ -110,6 +110,9 @@ pub(super) struct Queued {
 pub(super) struct Effects {
     pub history: Vec<HistoryRow>,
     pub letters: Vec<Queued>,
+    /// The replay key of an engineer's command applied by this letter
+    /// ([`crate::workflow::replay`]), recorded with the commit.
+    pub replay: Option<String>,
 }
 
 impl Effects {
@@ -195,12 +198,18 @@ pub(super) fn kept_files(d: &Desk<'_>, c: &Ctx<'_>) -> Result<Vec<AttachmentRow>
     }
 }
 
-/// The stored files of a ticket, to attach to a routed letter. A file that
-/// cannot be read is left out (and logged): the letter still goes.
+/// The stored files of a ticket, to attach to a letter, each under a name
+/// whose extension is its type's ([`crate::parse::filetype::safe_name`]).
+/// A file that cannot be read, or whose content no longer matches its
+/// hash, is left out (and logged): the letter still goes.
 pub(super) fn read_files(d: &Desk<'_>, rows: &[AttachmentRow]) -> Vec<File> {
     rows.iter()
-        .filter_map(|a| match std::fs::read(files::path_for(&d.cfg.attachments.dir, &a.sha256)) {
-            Ok(bytes) => Some((a.filename.clone(), a.content_type.clone(), bytes)),
+        .filter_map(|a| match files::read_verified(&d.cfg.attachments.dir, &a.sha256) {
+            Ok(bytes) => Some((
+                crate::parse::filetype::safe_name(&a.filename, &a.content_type),
+                a.content_type.clone(),
+                bytes,
+            )),
             Err(e) => {
                 tracing::warn!(sha256 = %a.sha256, error = %e, "attachment file missing; not attached");
                 None
@@ -253,6 +262,19 @@ fn queue_all(
             }
         };
         if q.limited {
+            if let Some(reason) = over_address_limit(tx, d, &letter, now)? {
+                tracing::info!(ticket, kind = %letter.kind, "automatic letter suppressed by the per-address limit");
+                let h = history_at(
+                    now,
+                    "system",
+                    "suppressed",
+                    None,
+                    None,
+                    Some(format!("{}: {reason}", letter.kind)),
+                );
+                tickets::add_history(tx, ticket, &h, letter_id)?;
+                continue;
+            }
             if let Some(to) = letter.to.first() {
                 let sent = count_auto_to(tx, ticket, to, loops::window_start(now))?;
                 let policy = &d.cfg.workflow.loops;
@@ -314,9 +336,46 @@ pub(super) fn commit_ticket(
     if let Some(mid) = &c.parsed.message_id {
         tickets::link_message(&tx, mid, &t.id)?;
     }
+    if let Some(key) = &w.fx.replay {
+        crate::store::security::replay_record(&tx, key, &t.id, c.now)?;
+    }
     let queued = queue_all(&tx, d, &t.id, w.fx, c.now, Some(lid))?;
     tx.commit()?;
     Ok(queued)
+}
+
+/// Is the letter's first recipient over `[loops]
+/// max_auto_per_address_per_day` (all tickets)? The desk's own addresses,
+/// lines and engineers are exempt. `Some(reason)`: do not send.
+pub(super) fn over_address_limit(
+    tx: &Connection,
+    d: &Desk<'_>,
+    letter: &OutgoingLetter,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, IngestError> {
+    let Some(to) = letter.to.first() else {
+        return Ok(None);
+    };
+    let wf = &d.cfg.workflow;
+    let exempt = wf.sender_role(to) != crate::workflow::SenderRole::Outsider || is_own(d, to);
+    if exempt {
+        return Ok(None);
+    }
+    let sent = crate::store::security::count_to_address(tx, to, loops::window_start(now))?;
+    Ok(crate::workflow::reflect::may_send_to_address(
+        u32::try_from(sent.max(0)).unwrap_or(u32::MAX),
+        to,
+        false,
+        &wf.reflection,
+    ))
+}
+
+/// One of the desk's own addresses (any plus-tag).
+pub(super) fn is_own(d: &Desk<'_>, addr: &str) -> bool {
+    let me = crate::workflow::address::without_plus_tag(addr);
+    d.own_addresses
+        .iter()
+        .any(|o| crate::workflow::address::without_plus_tag(o) == me)
 }
 
 /// Changes without an incoming letter (escalation): ticket row, history,
@@ -350,13 +409,11 @@ pub(super) fn form_of(t: &Ticket) -> Form {
     }
 }
 
-/// Where to answer, unless that would be talking to ourselves.
+/// Where to answer: the sender (From, never Reply-To), unless that would
+/// be talking to ourselves.
 pub(super) fn answer_to(d: &Desk<'_>, parsed: &ParsedLetter) -> Option<String> {
     let addr = parsed.reply_address()?.email.clone();
-    (!d.own_addresses
-        .iter()
-        .any(|o| o.eq_ignore_ascii_case(&addr)))
-    .then_some(addr)
+    (!is_own(d, &addr)).then_some(addr)
 }
 
 pub(super) fn oversize(
@@ -384,12 +441,16 @@ pub(super) fn oversize(
     )?;
     let mut queued = false;
     if let Some(to) = to {
-        match d.composer.too_large(
+        let letter = d.composer.too_large(
             &to,
             &c.parsed.subject,
             limit,
             c.parsed.message_id.as_deref(),
-        ) {
+        );
+        match letter {
+            Ok(letter) if over_address_limit(&tx, &d, &letter, c.now)?.is_some() => {
+                tracing::info!("too-large notice suppressed by the per-address limit");
+            }
             Ok(letter) => {
                 enqueue(&tx, &letter, c.now)?;
                 queued = true;

@@ -11,6 +11,9 @@ use crate::workflow::token;
 use chrono::{DateTime, Utc};
 
 pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, IngestError> {
+    if let Some(reason) = too_many_new(p, c)? {
+        return apply::quarantine(p, c, &reason);
+    }
     let (store, d) = p.split();
     let parsed = c.parsed;
     let wf = &d.cfg.workflow;
@@ -19,7 +22,10 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
     let form = &parsed.form;
     let missing = form.missing();
     let requester = c.sender().unwrap_or_default().to_string();
+    // Letters about the ticket go to the requester (From) alone; a
+    // differing Reply-To is kept for the per-Reply-To bound only.
     let reply_to = apply::answer_to(&d, parsed);
+    let named_reply_to = parsed.differing_reply_to().map(|a| a.email.clone());
     let mut facts = TicketFacts::from_letter(parsed);
     let class = wf.classify(&facts);
     facts.kind = class.kind;
@@ -35,7 +41,7 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
         priority: class.priority.clone(),
         line: 1,
         requester: requester.clone(),
-        reply_to: reply_to.clone().unwrap_or_else(|| requester.clone()),
+        reply_to: named_reply_to.unwrap_or_else(|| requester.clone()),
         subject: parsed.subject.trim().to_string(),
         organization: form.organization.clone(),
         full_name: form.full_name.clone(),
@@ -72,6 +78,16 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
     if let Some(why) = &silent {
         fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
     }
+    if let Some(r) = parsed
+        .differing_reply_to()
+        .filter(|r| !apply::is_own(&d, &r.email))
+        .filter(|_| silent.is_none())
+    {
+        fx.send(
+            d.composer
+                .reply_to_notice(&t.id, &r.email, parsed.message_id.as_deref()),
+        );
+    }
     if reply_to.is_some() && silent.is_none() {
         fx.send(d.composer.registration(
             &t,
@@ -96,6 +112,29 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
         },
     )?;
     Ok(c.report(Outcome::Created, Some(t.id), None, queued))
+}
+
+/// `[loops] max_new_tickets_per_sender_per_hour`: `Some(reason)` when the
+/// sender, or the Reply-To the letter names, opened too many tickets in the
+/// last hour (the letter is then quarantined).
+fn too_many_new(p: &Pipeline, c: &Ctx<'_>) -> Result<Option<String>, IngestError> {
+    let policy = &p.cfg.workflow.reflection;
+    if policy.max_new_tickets_per_sender_per_hour == 0 {
+        return Ok(None);
+    }
+    let sender = c.sender().unwrap_or_default();
+    let reply_to = c.parsed.differing_reply_to().map(|a| a.email.as_str());
+    let since = crate::workflow::reflect::hour_start(c.now);
+    let (by_from, by_reply_to) =
+        crate::store::security::count_new_tickets(p.store.conn(), sender, reply_to, since)?;
+    let n = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+    Ok(crate::workflow::reflect::may_open_ticket(
+        sender,
+        n(by_from),
+        reply_to,
+        n(by_reply_to),
+        policy,
+    ))
 }
 
 /// Route a complete ticket by the `[[routes]]` rules: set line, assignee,
@@ -176,7 +215,13 @@ pub(super) fn send_to_line(
         .line(line)
         .map(|l| l.mailbox.clone())
         .unwrap_or_else(|| mailbox.to_string());
-    let reply_to = token::make_reply_address(&wf.support_address, &t.id, &proof_for, d.key);
+    let binding = token::Binding {
+        line: line.number(),
+        assignee: t.assignee.as_deref(),
+        routing: routings(&t.history) + routings(&fx.history),
+    };
+    let reply_to =
+        token::make_reply_address(&wf.support_address, &t.id, &proof_for, &binding, d.key);
     let files = apply::read_files(d, &t.attachments);
     let mut history = t.history.clone();
     history.extend(fx.history.iter().cloned());
@@ -195,28 +240,52 @@ pub(super) fn send_to_line(
     }
 }
 
+/// How many times a ticket was routed (its `routed` history rows): the
+/// routing a proof of receipt is bound to.
+pub(super) fn routings(history: &[crate::store::tickets::HistoryRow]) -> u32 {
+    let n = history.iter().filter(|h| h.action == "routed").count();
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 /// A `статус` letter: answer with the sender's open tickets; no ticket.
+/// The list goes to From alone (never Reply-To), and only when the MTA
+/// vouched for the sender (`[security]`); a refused request is recorded and
+/// answered with nothing.
 pub(super) fn status_request(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, IngestError> {
     let (store, d) = p.split();
-    let reason = "status request: answered with the sender's open tickets";
     let Some(to) = apply::answer_to(&d, c.parsed) else {
         return apply::ignore(p, c, "status request from our own address");
     };
     let sender = c.sender().unwrap_or_default().to_string();
+    let trust = crate::workflow::auth::sender_trust(
+        &d.cfg.security_policy(),
+        &c.parsed.trace.headers,
+        &sender,
+    );
+    if let crate::workflow::auth::Trust::Fail(why) = &trust {
+        tracing::warn!("status request refused: the sender is not authenticated");
+        let reason = format!("status request refused: {why}");
+        return apply::ignore(p, c, &reason);
+    }
+    let reason = "status request: answered with the sender's open tickets";
     let open = store.tickets_of(&sender)?;
     let letter = d
         .composer
         .status_list(&to, &open, c.parsed.message_id.as_deref());
     let tx = store.unit()?;
-    crate::store::letters::insert_letter(&tx, &c.record("ignored", None, Some(reason)))?;
+    let mut outcome_reason = reason.to_string();
     let mut queued = false;
     match letter {
-        Ok(l) => {
-            crate::store::outbox::enqueue(&tx, &l, c.now)?;
-            queued = true;
-        }
+        Ok(l) => match apply::over_address_limit(&tx, &d, &l, c.now)? {
+            Some(why) => outcome_reason = format!("status request not answered: {why}"),
+            None => {
+                crate::store::outbox::enqueue(&tx, &l, c.now)?;
+                queued = true;
+            }
+        },
         Err(e) => tracing::warn!(error = %e, "status list not composed"),
     }
+    crate::store::letters::insert_letter(&tx, &c.record("ignored", None, Some(&outcome_reason)))?;
     tx.commit()?;
-    Ok(c.report(Outcome::Ignored, None, Some(reason.into()), queued))
+    Ok(c.report(Outcome::Ignored, None, Some(outcome_reason), queued))
 }

@@ -405,11 +405,19 @@ impl Pipeline {
         let prefix = &self.cfg.tickets.prefix;
         let mut tagged = None;
         // The subject's tag, else the ticket of a proof-of-receipt address.
-        let in_addresses = parsed
+        let to_cc: Vec<&str> = parsed
             .to
             .iter()
             .chain(parsed.cc.iter())
-            .filter_map(|a| token::ticket_of(&a.email));
+            .map(|a| a.email.as_str())
+            .collect();
+        let in_addresses = token::proof_addresses(
+            &self.cfg.workflow.support_address,
+            parsed.trace.delivered_to.as_deref(),
+            &to_cc,
+        )
+        .into_iter()
+        .filter_map(token::ticket_of);
         for tag in thread::tags(&parsed.subject, prefix)
             .into_iter()
             .chain(in_addresses)

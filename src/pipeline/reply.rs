@@ -12,13 +12,14 @@ use super::create::{route, send_to_line};
 use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
 use crate::store::tickets::Ticket;
 use crate::store::ts;
+use crate::workflow::auth::{self, Trust};
 use crate::workflow::commands::CommandSet;
 use crate::workflow::loops::SenderRole;
 use crate::workflow::plan::{self, TicketState};
 use crate::workflow::rules::TicketFacts;
 use crate::workflow::status::{self, Actor, Kind, Line, Status};
-use crate::workflow::token;
 use crate::workflow::user::{self, UserReply};
+use crate::workflow::{address, replay, token};
 
 pub(super) fn follow_up(
     p: &mut Pipeline,
@@ -29,22 +30,36 @@ pub(super) fn follow_up(
         return super::create::create(p, c);
     };
     let routed = p.store.was_routed(id)?;
-    let (store, d) = p.split();
+    let sender = c.sender().unwrap_or_default().to_string();
     let parsed = c.parsed;
+    // Several From addresses: never an engineer's letter.
+    let role = if parsed.from_ambiguous {
+        SenderRole::Outsider
+    } else {
+        p.cfg.workflow.sender_role(&sender)
+    };
+    let trust = auth::sender_trust(&p.cfg.security_policy(), &parsed.trace.headers, &sender);
+    if matches!(role, SenderRole::Engineer(_)) && trust.allows() {
+        let key = replay::replay_key(&sender, &t.id, &parsed.text);
+        let last = crate::store::security::replay_last(p.store.conn(), &key)?;
+        if replay::is_replay(last, c.now, p.cfg.workflow.replay_window_secs) {
+            return replayed(p, c, &t.id);
+        }
+    }
+    let (store, d) = p.split();
     let kept = apply::kept_files(&d, c)?;
     let rejected = rejected_rows(parsed);
-    let sender = c.sender().unwrap_or_default().to_string();
     let mut fx = Effects::default();
     fx.log(c.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
     let wf = &d.cfg.workflow;
-    match wf.sender_role(&sender) {
-        SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &kept),
+    match role {
+        SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust),
         _ => {
             let commands = wf
                 .parse_reply(&parsed.text)
                 .map(|s| s.has_commands())
                 .unwrap_or(true);
-            let token_here = addresses(c)
+            let token_here = addresses(c, &wf.support_address)
                 .iter()
                 .any(|a| token::ticket_of(a).as_deref() == Some(t.id.as_str()));
             if token_here || (commands && looks_like_commands(&parsed.text)) {
@@ -59,7 +74,7 @@ pub(super) fn follow_up(
                     )],
                 );
             } else {
-                user_letter(&d, c, &mut t, &mut fx, &sender, &kept, routed);
+                user_letter(&d, c, &mut t, &mut fx, &sender, &kept, routed, &trust);
             }
         }
     }
@@ -81,14 +96,43 @@ pub(super) fn follow_up(
     Ok(c.report(Outcome::Updated, Some(t.id), None, queued))
 }
 
-/// To and Cc of the letter.
-fn addresses<'a>(c: &'a Ctx<'_>) -> Vec<&'a str> {
-    c.parsed
+/// The same command again within `[commands] replay_window`: recorded,
+/// changes nothing, answered with nothing (the first was answered).
+fn replayed(p: &mut Pipeline, c: &Ctx<'_>, ticket: &str) -> Result<IngestReport, IngestError> {
+    let reason = format!(
+        "duplicate: the same command by the same engineer on {ticket} was applied within [commands] replay_window"
+    );
+    tracing::warn!(ticket, "replayed command ignored");
+    let tx = p.store.unit()?;
+    crate::store::letters::insert_letter(&tx, &c.record("ignored", Some(ticket), Some(&reason)))?;
+    let h = c.history(
+        c.sender().unwrap_or_default(),
+        "command_replayed",
+        None,
+        None,
+        Some(reason.clone()),
+    );
+    crate::store::tickets::add_history(&tx, ticket, &h, None)?;
+    tx.commit()?;
+    Ok(c.report(
+        Outcome::Duplicate,
+        Some(ticket.to_string()),
+        Some(reason),
+        false,
+    ))
+}
+
+/// The addresses that may carry the proof: the delivered-to address when
+/// the letter has one, else To and Cc; our own domain only.
+fn addresses<'a>(c: &'a Ctx<'_>, support: &str) -> Vec<&'a str> {
+    let to_cc: Vec<&str> = c
+        .parsed
         .to
         .iter()
         .chain(c.parsed.cc.iter())
         .map(|a| a.email.as_str())
-        .collect()
+        .collect();
+    token::proof_addresses(support, c.parsed.trace.delivered_to.as_deref(), &to_cc)
 }
 
 /// The first non-empty line is a `Key: value` command line.
@@ -136,6 +180,7 @@ fn refuse(
     );
 }
 
+#[allow(clippy::too_many_arguments)]
 fn engineer(
     d: &Desk<'_>,
     c: &Ctx<'_>,
@@ -143,11 +188,29 @@ fn engineer(
     fx: &mut Effects,
     sender: &str,
     kept: &[crate::store::tickets::AttachmentRow],
+    trust: &Trust,
 ) {
+    if let Trust::Fail(why) = trust {
+        // Recorded; the (maybe forged) sender gets nothing.
+        tracing::warn!(ticket = %t.id, "command refused: sender not authenticated");
+        fx.log(c.history(sender, "command_refused", None, None, Some(why.clone())));
+        return;
+    }
     let wf = &d.cfg.workflow;
     let identities = wf.identities(sender);
     let ids: Vec<&str> = identities.iter().map(String::as_str).collect();
-    let proof = token::verify(&addresses(c), &t.id, &ids, d.key);
+    let binding = token::Binding {
+        line: u8::try_from(t.line).unwrap_or(0),
+        assignee: t.assignee.as_deref(),
+        routing: super::create::routings(&t.history),
+    };
+    let proof = token::verify(
+        &addresses(c, &wf.support_address),
+        &t.id,
+        &ids,
+        &binding,
+        d.key,
+    );
     if !proof.is_ok() {
         return refuse(d, c, t, fx, sender, vec![proof.explain()]);
     }
@@ -224,9 +287,14 @@ fn engineer(
         t.deadline = Some(ts(wf.deadline(c.now, p)));
         t.escalated_for = None;
     }
+    let reassigned = plan
+        .assignee
+        .as_ref()
+        .is_some_and(|a| t.assignee.as_deref() != Some(a.as_str()));
     if let Some(a) = &plan.assignee {
         t.assignee = Some(a.clone());
     }
+    fx.replay = Some(replay::replay_key(sender, &t.id, &c.parsed.text));
     let changed = (before != t.status).then_some(t.status.as_str());
     fx.log(c.history(
         sender,
@@ -235,9 +303,15 @@ fn engineer(
         changed,
         Some(plan.history.join("; ")),
     ));
+    let why = format!("по команде {sender}");
     if let Some((new_line, mailbox)) = &plan.line {
-        let why = format!("по команде {sender}");
         send_to_line(d, t, *new_line, mailbox, &why, c.now, fx, true);
+    } else if reassigned {
+        // The proofs issued before name the old assignment: the line gets
+        // the ticket again with a fresh one.
+        if let Some(l) = wf.line(line).map(|l| l.mailbox.clone()) {
+            send_to_line(d, t, line, &l, &why, c.now, fx, false);
+        }
     }
     // The engineer's files travel with their words (they were checked like
     // a user's: the refused ones are named in the confirmation).
@@ -258,6 +332,7 @@ fn engineer(
     ));
 }
 
+#[allow(clippy::too_many_arguments)]
 fn user_letter(
     d: &Desk<'_>,
     c: &Ctx<'_>,
@@ -266,24 +341,38 @@ fn user_letter(
     sender: &str,
     kept: &[crate::store::tickets::AttachmentRow],
     routed: bool,
+    trust: &Trust,
 ) {
     let wf = &d.cfg.workflow;
     let parsed = c.parsed;
+    // Only the requester, authenticated where `[security]` asks for it,
+    // completes the form, confirms, or moves the status; anyone else's
+    // letter is a comment for the line.
+    let is_requester = address::canonical(sender) == address::canonical(&t.requester);
+    if is_requester && !trust.allows() {
+        if let Trust::Fail(why) = trust {
+            fx.log(c.history(sender, "refused", None, None, Some(why.clone())));
+        }
+    }
+    let from_requester = is_requester && trust.allows();
     let missing_before = apply::form_of(t).missing();
-    if t.status == "awaiting_user" && !missing_before.is_empty() {
+    if from_requester && t.status == "awaiting_user" && !missing_before.is_empty() {
         return complete(d, c, t, fx, sender, kept);
     }
-    let from_requester =
-        sender.eq_ignore_ascii_case(&t.requester) || sender.eq_ignore_ascii_case(&t.reply_to);
     let Some(st) = Status::parse(&t.status) else {
         return;
     };
     let line_mailbox = Line::from_number(t.line as u8)
         .and_then(|l| wf.line(l))
         .map(|l| l.mailbox.clone());
+    let binding = token::Binding {
+        line: u8::try_from(t.line).unwrap_or(0),
+        assignee: t.assignee.as_deref(),
+        routing: super::create::routings(&t.history),
+    };
     let proof = line_mailbox
         .as_deref()
-        .map(|m| token::make_reply_address(&wf.support_address, &t.id, m, d.key));
+        .map(|m| token::make_reply_address(&wf.support_address, &t.id, m, &binding, d.key));
     match user::user_reply(st, routed, from_requester, &parsed.text) {
         UserReply::Confirm => {
             let actor = Actor::User {
@@ -321,10 +410,14 @@ fn user_letter(
                 ));
             }
             if let Some(m) = &line_mailbox {
-                let text = format!(
-                    "Письмо пользователя {sender} по обращению:\n\n{}",
-                    parsed.text.trim()
-                );
+                let who = if from_requester {
+                    format!("Письмо пользователя {sender} по обращению")
+                } else {
+                    format!(
+                        "Комментарий с адреса {sender} (не заявитель; поля и статус не изменены)"
+                    )
+                };
+                let text = format!("{who}:\n\n{}", parsed.text.trim());
                 fx.send_to_desk(d.composer.relay_to_line(
                     t,
                     m,

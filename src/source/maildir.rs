@@ -73,6 +73,7 @@ pub async fn pass(
         path: root.join("new"),
         cause: source,
     })?;
+    let limit = handle.with(|p| Ok(p.config().max_letter_bytes())).await?;
     let mut files = files.into_iter().peekable();
     while files.peek().is_some() {
         if stop.is_some_and(|s| *s.borrow()) {
@@ -83,6 +84,21 @@ pub async fn pass(
         let mut bytes = 0;
         while raws.len() < BATCH_LETTERS && (raws.is_empty() || bytes < BATCH_BYTES) {
             let Some(path) = files.next() else { break };
+            if let Some(size) = too_large(&path, limit).await {
+                match oversize(&path, size, limit, handle).await {
+                    Ok(()) => {
+                        if let Err(e) = acknowledge(root, &path) {
+                            tracing::warn!(file = %path.display(), error = %e, "cannot move letter to cur/");
+                        }
+                        report.processed += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(file = %path.display(), error = %e, "too-large letter not recorded now, will retry");
+                        report.deferred += 1;
+                    }
+                }
+                continue;
+            }
             match tokio::fs::read(&path).await {
                 Ok(raw) => {
                     bytes += raw.len();
@@ -129,6 +145,35 @@ pub async fn pass(
         }
     }
     Ok(report)
+}
+
+/// The letter's size when it is over `[mailbox] max_letter_mb`.
+async fn too_large(path: &Path, limit: u64) -> Option<u64> {
+    let size = tokio::fs::metadata(path).await.ok()?.len();
+    (size > limit).then_some(size)
+}
+
+/// A letter over the limit: quarantine its headers and tell the sender,
+/// as IMAP does; never read whole, never truncated silently.
+async fn oversize(path: &Path, size: u64, limit: u64, handle: &Handle) -> Result<(), IngestError> {
+    use tokio::io::AsyncReadExt;
+    let io = |cause| IngestError::Attachment {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut prefix = Vec::new();
+    tokio::fs::File::open(path)
+        .await
+        .map_err(io)?
+        .take(super::MAX_HEADER_BYTES as u64)
+        .read_to_end(&mut prefix)
+        .await
+        .map_err(io)?;
+    let r = handle
+        .reject_oversize(super::header_block(&prefix), size, limit)
+        .await?;
+    tracing::warn!(file = %path.display(), size, limit, outcome = r.outcome.as_str(), "letter over [mailbox] max_letter_mb quarantined");
+    Ok(())
 }
 
 /// Watch `new/` until `stop` turns true.

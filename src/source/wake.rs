@@ -19,8 +19,9 @@
 //! authentication is needed, and the listener is loopback-only unless
 //! `mailbox.wake_allow_remote = true` (see [`check_listen`]).
 //!
-//! Bounds: at most [`MAX_CONNECTIONS`] connections at once (more wait in the
-//! kernel's backlog), one request per connection (`Connection: close`, so
+//! Bounds: at most [`MAX_CONNECTIONS`] connections at once (a new one
+//! closes the oldest, so slow or stalled peers never delay a real request:
+//! it is accepted and served at once), one request per connection (`Connection: close`, so
 //! no idle keep-alive connection holds a slot or races our close), the whole
 //! request within [`REQUEST_TIMEOUT`], a head of at most [`MAX_HEAD`] bytes
 //! and a body of at most [`MAX_BODY`] bytes (`Content-Length` only; chunked
@@ -38,9 +39,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
+use std::collections::VecDeque;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{watch, Notify};
 
 /// Connections served at once.
 pub const MAX_CONNECTIONS: usize = 16;
@@ -331,25 +333,16 @@ impl Listener {
 
     /// Accept connections until `shutdown` turns true (or its sender is
     /// dropped), each served on its own task, at most [`MAX_CONNECTIONS`]
-    /// at once; every accepted request notifies `wake`.
+    /// at once (the oldest closed to make room); every accepted request
+    /// notifies `wake`.
     pub async fn serve(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         let addr = self.local_addr().map(|a| a.to_string()).unwrap_or_default();
         tracing::info!(%addr, "wake hook listening");
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut active: VecDeque<tokio::task::AbortHandle> = VecDeque::new();
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            let permit = tokio::select! {
-                p = slots.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => return,
-                },
-                r = shutdown.changed() => {
-                    if r.is_err() { return; }
-                    continue;
-                }
-            };
             let stream = tokio::select! {
                 r = self.inner.accept() => match r {
                     Ok((stream, _)) => stream,
@@ -366,10 +359,20 @@ impl Listener {
                 }
             };
             let _ = stream.set_nodelay(true);
+            // Full: the oldest connection gives way. A request from the mail
+            // server completes within milliseconds, so what is oldest is a
+            // slow or stalled peer; a new request is served at once, never
+            // queued behind them until they time out.
+            active.retain(|h| !h.is_finished());
+            while active.len() >= MAX_CONNECTIONS {
+                if let Some(oldest) = active.pop_front() {
+                    oldest.abort();
+                    tracing::debug!("wake hook: full, the oldest connection closed");
+                }
+            }
             let wake = wake.clone();
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 let result = handle(stream, &wake).await;
-                drop(permit);
                 match result {
                     Ok(Ok(())) => tracing::debug!("wake hook: sync requested"),
                     Ok(Err(r)) => {
@@ -378,6 +381,7 @@ impl Listener {
                     Err(e) => tracing::debug!(error = %e, "wake hook: connection closed early"),
                 }
             });
+            active.push_back(task.abort_handle());
         }
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod letters;
 pub mod outbox;
+pub mod security;
 pub mod tickets;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -22,9 +23,9 @@ use std::time::Duration;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 /// Current schema version; bump with a new entry in [`MIGRATIONS`].
-const VERSION: i64 = 1;
+const VERSION: i64 = 2;
 /// Migrations from version `i` to `i + 1` (index 0: empty database → 1).
-const MIGRATIONS: &[&str] = &[SCHEMA];
+const MIGRATIONS: &[&str] = &[SCHEMA, include_str!("m002_security.sql")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,6 +36,11 @@ pub enum StoreError {
     },
     #[error("cannot create folder `{}` for the database: {cause}", path.display())]
     Folder {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot create database file `{}`: {cause}", path.display())]
+    Create {
         path: PathBuf,
         cause: std::io::Error,
     },
@@ -54,7 +60,9 @@ impl StoreError {
         use rusqlite::ErrorCode::*;
         let sql = match self {
             StoreError::Sql(e) | StoreError::Open { cause: e, .. } => e,
-            StoreError::Io(_) | StoreError::Folder { .. } => return true,
+            StoreError::Io(_) | StoreError::Folder { .. } | StoreError::Create { .. } => {
+                return true
+            }
             StoreError::TooNew { .. } => return false,
         };
         matches!(
@@ -91,10 +99,36 @@ impl Store {
     /// Open (creating file and folder if needed) and migrate.
     pub fn open(path: &Path, busy_timeout: Duration) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
-                path: dir.to_path_buf(),
-                cause: source,
-            })?;
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|source| StoreError::Folder {
+                    path: dir.to_path_buf(),
+                    cause: source,
+                })?;
+        }
+        // The database holds letters and the generated key of the proofs of
+        // receipt: created 0600 whatever the umask (SQLite gives its -wal
+        // and -shm files the database file's mode).
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(StoreError::Create {
+                        path: path.to_path_buf(),
+                        cause: e,
+                    })
+                }
+            }
         }
         let open = |flags| {
             Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
@@ -185,6 +219,28 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, VERSION);
+    }
+
+    #[test]
+    fn a_version_1_database_migrates_on_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("db.sqlite3");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(SCHEMA).unwrap();
+            c.execute_batch("PRAGMA user_version = 1").unwrap();
+        }
+        let s = Store::open(&p, Duration::from_millis(100)).unwrap();
+        let v: i64 = s
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+        let n: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM command_replays", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub struct Workflow {
     /// The HMAC key file for proofs of receipt; `None`: the pipeline uses a
     /// random key it generated once and keeps in the database.
     pub secret_file: Option<PathBuf>,
+    /// `[commands] replay_window` in seconds (0: off).
+    pub replay_window_secs: u64,
+    /// `[loops]` reflection bounds.
+    pub reflection: super::reflect::ReflectionPolicy,
 }
 
 impl Default for Workflow {
@@ -67,6 +71,8 @@ impl Default for Workflow {
             escalation_enabled: true,
             loops: LoopPolicy::default(),
             secret_file: None,
+            replay_window_secs: super::replay::DEFAULT_WINDOW_SECS,
+            reflection: super::reflect::ReflectionPolicy::default(),
         }
     }
 }

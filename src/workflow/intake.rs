@@ -39,7 +39,12 @@ pub fn decide(f: &IntakeFacts<'_>) -> Intake {
     let Some(from) = f.from else {
         return Intake::Quarantine("no usable sender address in From".into());
     };
-    if f.own_addresses.iter().any(|a| a.eq_ignore_ascii_case(from)) {
+    // Own addresses with any plus-tag are own (`support+x@`, `line1+y@`).
+    let me = super::address::without_plus_tag(from);
+    if f.own_addresses
+        .iter()
+        .any(|a| super::address::without_plus_tag(a) == me)
+    {
         return Intake::Ignore(format!("loop: sent from our own address {from}"));
     }
     match f.tagged_ticket.or(f.threaded_ticket) {

@@ -101,21 +101,19 @@ impl SenderRole {
     }
 }
 
-/// `local+tag@Domain` → `local@domain`.
+/// `local+tag@Domain` → `local@domain` (NFKC, ASCII lower case: see
+/// [`super::address`]).
 pub fn without_plus_tag(addr: &str) -> String {
-    let a = addr.trim().to_lowercase();
-    match a.rsplit_once('@') {
-        Some((local, domain)) => {
-            let base = local.split_once('+').map_or(local, |(b, _)| b);
-            format!("{base}@{domain}")
-        }
-        None => a,
-    }
+    super::address::without_plus_tag(addr)
 }
 
 /// Classify `sender` against the desk's addresses (case-insensitive,
-/// plus-tags ignored).
+/// plus-tags ignored). An address that Unicode NFKC changes (a look-alike
+/// such as a Kelvin sign for `K`) is nobody of the desk.
 pub fn sender_role(sender: &str, support: &str, lines: &[LineDef]) -> SenderRole {
+    if !super::address::is_stable(sender) {
+        return SenderRole::Outsider;
+    }
     let s = without_plus_tag(sender);
     if s == without_plus_tag(support) {
         return SenderRole::Support;

@@ -10,6 +10,8 @@
 pub mod intake;
 pub mod thread;
 
+pub mod address;
+pub mod auth;
 pub mod calendar;
 pub mod classify;
 pub mod commands;
@@ -18,6 +20,8 @@ pub mod duration;
 pub mod escalate;
 pub mod loops;
 pub mod plan;
+pub mod reflect;
+pub mod replay;
 pub mod route;
 pub mod rules;
 pub mod status;

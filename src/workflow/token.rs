@@ -8,12 +8,20 @@
 //! `support+TP-2026-000042-3f9c0a…@sed.example.org`
 //!
 //! The secret is HMAC-SHA256 under a key only ticketd knows (read from the
-//! `[commands] secret_file`), over the ticket ID and the recipient's address,
-//! truncated to 80 bits and written in hex (mail systems may lower-case a
-//! local part; hex survives that). A normal "Reply" keeps the address, so the
-//! engineer does nothing special. A reply to another ticket's letter, or a
-//! letter meant for another line or engineer, does not verify. Comparison is
+//! `[commands] secret_file`), over the ticket ID, the recipient's address
+//! and the assignment it was issued for ([`Binding`]: the line and the
+//! assignee), truncated to 80 bits and written in hex (mail systems may
+//! lower-case a local part; hex survives that). A normal "Reply" keeps the
+//! address, so the engineer does nothing special. A reply to another
+//! ticket's letter, a letter meant for another line or engineer, or one
+//! issued before the ticket was re-routed does not verify. Comparison is
 //! constant-time.
+//!
+//! Where the proof may sit ([`proof_addresses`]): in the address the letter
+//! was delivered to (the topmost `Delivered-To`/`X-Original-To`, which the
+//! desk's MTA adds) when the letter has one, else in To or Cc; and only in
+//! the support address's own domain and local part
+//! (`support+…@sed.example.org`, never `support+…@evil.example`).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -57,27 +65,53 @@ impl ReplyKey {
         Ok(ReplyKey { mac })
     }
 
-    fn mac(&self, ticket: &str, recipient: &str) -> Hmac<Sha256> {
+    fn mac(&self, ticket: &str, recipient: &str, b: &Binding<'_>) -> Hmac<Sha256> {
         let mut m = self.mac.clone();
         m.update(CONTEXT);
         m.update(&[0]);
         m.update(ticket.trim().to_ascii_uppercase().as_bytes());
         m.update(&[0]);
         m.update(recipient.trim().to_lowercase().as_bytes());
+        m.update(&[0, b.line]);
+        m.update(&b.routing.to_be_bytes());
+        m.update(
+            b.assignee
+                .map(super::address::without_plus_tag)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
         m
     }
 }
 
+/// What a proof is issued for besides ticket and recipient: the line the
+/// ticket is on, its assignee, and which routing of the ticket it was
+/// (the count of its routings: a ticket sent to line 3 and back to line 2
+/// is on line 2 again, under another routing). Re-routing makes earlier
+/// proofs dead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Binding<'a> {
+    pub line: u8,
+    pub assignee: Option<&'a str>,
+    pub routing: u32,
+}
+
 /// The secret for `recipient` on `ticket`: 20 lower-case hex digits.
-pub fn make_token(ticket: &str, recipient: &str, key: &ReplyKey) -> String {
-    let full = key.mac(ticket, recipient).finalize().into_bytes();
+pub fn make_token(ticket: &str, recipient: &str, b: &Binding<'_>, key: &ReplyKey) -> String {
+    let full = key.mac(ticket, recipient, b).finalize().into_bytes();
     hex::encode(&full[..MAC_BYTES])
 }
 
 /// The `Reply-To` of the letter that routes `ticket` to `recipient`:
 /// `support+TP-2026-000042-<secret>@domain`. A plus-tag already in
 /// `support` is replaced.
-pub fn make_reply_address(support: &str, ticket: &str, recipient: &str, key: &ReplyKey) -> String {
+pub fn make_reply_address(
+    support: &str,
+    ticket: &str,
+    recipient: &str,
+    b: &Binding<'_>,
+    key: &ReplyKey,
+) -> String {
     let (local, domain) = support
         .trim()
         .rsplit_once('@')
@@ -86,7 +120,7 @@ pub fn make_reply_address(support: &str, ticket: &str, recipient: &str, key: &Re
     format!(
         "{base}+{}-{}@{domain}",
         ticket.trim(),
-        make_token(ticket, recipient, key)
+        make_token(ticket, recipient, b, key)
     )
 }
 
@@ -134,6 +168,7 @@ pub fn verify(
     addresses: &[&str],
     ticket: &str,
     identities: &[&str],
+    b: &Binding<'_>,
     key: &ReplyKey,
 ) -> Verification {
     let mut found_other = None;
@@ -148,7 +183,7 @@ pub fn verify(
         }
         found_this = true;
         for id in identities {
-            if key.mac(ticket, id).verify_truncated_left(&mac).is_ok() {
+            if key.mac(ticket, id, b).verify_truncated_left(&mac).is_ok() {
                 return Verification::Ok {
                     recipient: id.trim().to_lowercase(),
                 };
@@ -162,6 +197,46 @@ pub fn verify(
     }
 }
 
+/// The addresses that may carry a proof: the delivered-to address when the
+/// letter has one (the topmost `Delivered-To`/`X-Original-To`), else To
+/// and Cc; of those, only the support address's own (same local part before
+/// the plus, same domain).
+pub fn proof_addresses<'a>(
+    support: &str,
+    delivered_to: Option<&'a str>,
+    to_cc: &[&'a str],
+) -> Vec<&'a str> {
+    let (base, domain) = split_own(support);
+    let own = |a: &&str| {
+        let (b, d) = split_own(strip_angle(a));
+        b == base && d == domain
+    };
+    match delivered_to {
+        Some(d) => [d].into_iter().filter(own).collect(),
+        None => to_cc.iter().copied().filter(own).collect(),
+    }
+}
+
+/// (local part before `+`, domain), canonical.
+fn split_own(addr: &str) -> (String, String) {
+    let a = super::address::canonical(addr);
+    match a.rsplit_once('@') {
+        Some((local, domain)) => (
+            local.split_once('+').map_or(local, |(b, _)| b).to_string(),
+            domain.to_string(),
+        ),
+        None => (a, String::new()),
+    }
+}
+
+fn strip_angle(a: &str) -> &str {
+    let a = a.trim();
+    match (a.rfind('<'), a.rfind('>')) {
+        (Some(s), Some(e)) if s < e => &a[s + 1..e],
+        _ => a,
+    }
+}
+
 /// The ticket a proof-of-receipt address is for (`support+TP-2026-000042-<mac>@…`
 /// → `TP-2026-000042`), whether or not the MAC is valid: for finding the
 /// ticket of a reply whose subject lost its tag. Verification is [`verify`].
@@ -172,11 +247,7 @@ pub fn ticket_of(addr: &str) -> Option<String> {
 /// `support+TP-2026-000042-<hex>@domain` (angle brackets and a display name
 /// allowed) → (`TP-2026-000042`, MAC bytes).
 fn token_of(addr: &str) -> Option<(String, Vec<u8>)> {
-    let a = addr.trim();
-    let a = match (a.rfind('<'), a.rfind('>')) {
-        (Some(s), Some(e)) if s < e => &a[s + 1..e],
-        _ => a,
-    };
+    let a = strip_angle(addr);
     let (local, _domain) = a.rsplit_once('@')?;
     let (_, tag) = local.split_once('+')?;
     let (tag_ticket, mac_hex) = tag.rsplit_once('-')?;
@@ -197,6 +268,11 @@ mod tests {
     const LINE2: &str = "line2@sed.example.org";
     const ENG1: &str = "eng1@sed.example.org";
     const DEV1: &str = "dev1@dev.example.org";
+    const B2: Binding<'static> = Binding {
+        line: 2,
+        assignee: None,
+        routing: 1,
+    };
 
     fn key() -> ReplyKey {
         ReplyKey::from_bytes(b"0123456789abcdef0123456789abcdef\n").unwrap()
@@ -204,7 +280,7 @@ mod tests {
 
     #[test]
     fn makes_reply_addresses() {
-        let a = make_reply_address(SUPPORT, T42, LINE2, &key());
+        let a = make_reply_address(SUPPORT, T42, LINE2, &B2, &key());
         assert!(
             a.starts_with("support+TP-2026-000042-") && a.ends_with("@sed.example.org"),
             "{a}"
@@ -220,15 +296,15 @@ mod tests {
         // Deterministic, and distinct per ticket and per recipient.
         assert_eq!(
             a,
-            make_reply_address(SUPPORT, T42, "LINE2@sed.example.org", &key())
+            make_reply_address(SUPPORT, T42, "LINE2@sed.example.org", &B2, &key())
         );
-        assert_ne!(a, make_reply_address(SUPPORT, T41, LINE2, &key()));
+        assert_ne!(a, make_reply_address(SUPPORT, T41, LINE2, &B2, &key()));
         assert_ne!(
-            make_token(T42, LINE2, &key()),
-            make_token(T42, ENG1, &key())
+            make_token(T42, LINE2, &B2, &key()),
+            make_token(T42, ENG1, &B2, &key())
         );
         assert_eq!(
-            make_reply_address("support+old@sed.example.org", T42, LINE2, &key()),
+            make_reply_address("support+old@sed.example.org", T42, LINE2, &B2, &key()),
             a,
             "an existing plus-tag is replaced"
         );
@@ -238,11 +314,11 @@ mod tests {
     #[test]
     fn verifies_and_refuses_spoofs() {
         let k = key();
-        let to_line2 = make_reply_address(SUPPORT, T42, LINE2, &k);
-        let to_line2_t41 = make_reply_address(SUPPORT, T41, LINE2, &k);
-        let to_dev1 = make_reply_address(SUPPORT, T42, DEV1, &k);
+        let to_line2 = make_reply_address(SUPPORT, T42, LINE2, &B2, &k);
+        let to_line2_t41 = make_reply_address(SUPPORT, T41, LINE2, &B2, &k);
+        let to_dev1 = make_reply_address(SUPPORT, T42, DEV1, &B2, &k);
         let other_key = ReplyKey::from_bytes(b"another key of sufficient length").unwrap();
-        let forged_key = make_reply_address(SUPPORT, T42, LINE2, &other_key);
+        let forged_key = make_reply_address(SUPPORT, T42, LINE2, &B2, &other_key);
         let mut flipped = to_line2.clone();
         let pos = flipped.find('@').unwrap() - 1;
         let c = if flipped.as_bytes()[pos] == b'0' {
@@ -341,13 +417,70 @@ mod tests {
             ),
         ];
         for (addrs, ids, want, what) in cases {
-            assert_eq!(verify(&addrs, T42, ids, &k), want, "{what}");
+            assert_eq!(verify(&addrs, T42, ids, &B2, &k), want, "{what}");
         }
         assert!(Verification::NoToken.explain().contains("Reply-To"));
         assert_eq!(
             Verification::WrongTicket { found: T41.into() }.explain(),
             "подтверждение получения относится к обращению TP-2026-000041, а не к этому"
         );
+    }
+
+    #[test]
+    fn proofs_die_on_rerouting_and_sit_in_our_own_address() {
+        let k = key();
+        let issued = make_reply_address(SUPPORT, T42, LINE2, &B2, &k);
+        let ids = [ENG1, LINE2];
+        // (binding at verification, valid?, case)
+        let cases = [
+            (B2, true, "the assignment it was issued for"),
+            (
+                Binding { line: 3, ..B2 },
+                false,
+                "the ticket moved to line 3",
+            ),
+            (
+                Binding {
+                    assignee: Some("eng2@sed.example.org"),
+                    ..B2
+                },
+                false,
+                "the ticket was assigned to eng2",
+            ),
+            (
+                Binding { routing: 3, ..B2 },
+                false,
+                "moved away and back to line 2",
+            ),
+        ];
+        for (b, ok, what) in cases {
+            assert_eq!(verify(&[&issued], T42, &ids, &b, &k).is_ok(), ok, "{what}");
+        }
+        let evil = issued.replace("sed.example.org", "evil.example");
+        let other_local = issued.replace("support+", "sales+");
+        // (delivered-to, to/cc, addresses kept, case)
+        type Case<'a> = (Option<&'a str>, Vec<&'a str>, Vec<&'a str>, &'a str);
+        let cases: Vec<Case> = vec![
+            (None, vec![&issued], vec![&issued], "To, no Delivered-To"),
+            (None, vec![&evil], vec![], "another domain"),
+            (None, vec![&other_local], vec![], "another local part"),
+            (
+                Some(SUPPORT),
+                vec![&issued],
+                vec![SUPPORT],
+                "delivered to the bare address: the proof in To does not count",
+            ),
+            (
+                Some(&issued),
+                vec![],
+                vec![&issued],
+                "delivered to the proof",
+            ),
+            (Some(&evil), vec![&issued], vec![], "delivered elsewhere"),
+        ];
+        for (dt, tocc, want, what) in cases {
+            assert_eq!(proof_addresses(SUPPORT, dt, &tocc), want, "{what}");
+        }
     }
 
     #[test]

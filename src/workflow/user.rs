@@ -1,8 +1,9 @@
 //! What a reply from the user's side does to a ticket.
 //!
 //! The requester confirms a proposed solution by answering «Подтверждаю»
-//! (the first word); a confirmation from any other address is refused, so a
-//! colleague in Cc cannot close someone else's ticket. Any other reply is
+//! (the first word); a confirmation from any other address is only a
+//! comment for the line (the requester is told nothing), so a colleague in
+//! Cc — or a stranger — cannot close someone else's ticket. Any other reply is
 //! added to the ticket and sent on to the line; on a ticket that waits for
 //! the user it puts the ticket back in work.
 
@@ -27,11 +28,6 @@ pub fn user_reply(status: Status, routed: bool, from_requester: bool, body: &str
     let confirming = is_confirmation(body);
     match status {
         Status::SolutionProposed if confirming && from_requester => UserReply::Confirm,
-        Status::SolutionProposed if confirming => UserReply::Refuse {
-            reason:
-                "подтвердить решение может только автор обращения, с того адреса, с которого обращение было отправлено"
-                    .into(),
-        },
         Status::AwaitingUser if from_requester => UserReply::Forward {
             to: Some(if routed {
                 Status::Assigned
@@ -82,10 +78,10 @@ mod tests {
                 "{status} {body:?}"
             );
         }
-        let UserReply::Refuse { reason } = user_reply(SolutionProposed, true, false, "Подтверждаю")
-        else {
-            panic!("a confirmation from another address must be refused");
-        };
-        assert!(reason.contains("только автор обращения"));
+        assert_eq!(
+            user_reply(SolutionProposed, true, false, "Подтверждаю"),
+            fwd(None),
+            "a confirmation from another address is a comment"
+        );
     }
 }

@@ -14,7 +14,7 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 /// The desk: three lines, printers to the 2nd line, everything else to the
 /// 1st; deadlines of `deadline` round the clock.
-pub fn desk_sections(prefix: &str, deadline: &str, max_auto: u32) -> String {
+pub fn desk_sections(prefix: &str, deadline: &str) -> String {
     format!(
         r#"
 [tickets]
@@ -53,9 +53,6 @@ line = 2
 [[routes]]
 name = "default: the 1st line"
 line = 1
-
-[loops]
-max_auto_per_day = {max_auto}
 "#
     )
 }
@@ -78,8 +75,13 @@ pub fn start(name: &str, prefix: &str, folder: &str, deadline: &str, max_auto: u
         ..ConfigOpts::default()
     };
     let config = servers().write_config(&dir, &opts);
-    let mut text = std::fs::read_to_string(&config).expect("config");
-    text.push_str(&desk_sections(prefix, deadline, max_auto));
+    let text = std::fs::read_to_string(&config).expect("config");
+    // `write_config` ends with the `[loops]` section.
+    let mut text = text.replace(
+        "[loops]\n",
+        &format!("[loops]\nmax_auto_per_day = {max_auto}\n"),
+    );
+    text.push_str(&desk_sections(prefix, deadline));
     std::fs::write(&config, text).expect("write config");
     let out = ticketd(&config, &["check-config"]);
     assert!(

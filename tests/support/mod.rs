@@ -325,6 +325,11 @@ port = {smtp_port}
 tls = "{smtp_tls}"
 {smtp_ca}retry_base_secs = 1
 retry_cap_secs = 2
+
+[loops]
+# Load tests send hundreds of letters from the two test users.
+max_auto_per_address_per_day = 1000000
+max_new_tickets_per_sender_per_hour = 0
 "#,
             log = opts.log_level,
             db = q(dir.join("ticketd.sqlite3")),

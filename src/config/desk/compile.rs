@@ -132,8 +132,25 @@ pub fn compile(s: &DeskSections<'_>, path: &Path, text: &str) -> Result<Workflow
             )
         })?;
     }
+    let replay_window_secs = match s.commands.replay_window.as_deref().map(str::trim) {
+        None => crate::workflow::replay::DEFAULT_WINDOW_SECS,
+        Some("0") => 0,
+        Some(w) => crate::workflow::WorkDuration::parse(w)
+            .map(|d| u64::from(d.days) * 86_400 + d.seconds)
+            .map_err(|e| {
+                at.key(
+                    "commands.replay_window",
+                    format!("{e}; a day here is 24 hours; \"0\" turns the check off"),
+                )
+            })?,
+    };
     Ok(Workflow {
         support_address: s.support_address.to_string(),
+        replay_window_secs,
+        reflection: crate::workflow::reflect::ReflectionPolicy {
+            max_auto_per_address_per_day: s.loops.max_auto_per_address_per_day,
+            max_new_tickets_per_sender_per_hour: s.loops.max_new_tickets_per_sender_per_hour,
+        },
         lines,
         priorities,
         calendar,

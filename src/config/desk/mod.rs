@@ -138,6 +138,9 @@ pub struct CommandsConfig {
     /// The HMAC key for proofs of receipt (at least 16 bytes). Without it
     /// commands by e-mail are refused.
     pub secret_file: Option<PathBuf>,
+    /// The same command content by the same engineer on the same ticket
+    /// within this time is a duplicate (`"7d"`, `"12h"`; `"0"` = off).
+    pub replay_window: Option<String>,
 }
 
 /// `[escalation]`.
@@ -158,12 +161,19 @@ impl Default for EscalationConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct LoopsConfig {
     pub max_auto_per_day: u32,
+    /// Automatic letters to one address in 24 hours, all tickets.
+    pub max_auto_per_address_per_day: u32,
+    /// New tickets from one sender (or naming one Reply-To) in an hour.
+    pub max_new_tickets_per_sender_per_hour: u32,
 }
 
 impl Default for LoopsConfig {
     fn default() -> Self {
+        let r = crate::workflow::reflect::ReflectionPolicy::default();
         LoopsConfig {
             max_auto_per_day: LoopPolicy::default().max_auto_per_day,
+            max_auto_per_address_per_day: r.max_auto_per_address_per_day,
+            max_new_tickets_per_sender_per_hour: r.max_new_tickets_per_sender_per_hour,
         }
     }
 }
