@@ -190,7 +190,9 @@ fn p2_without_authserv_id_from_is_taken_as_before_and_check_config_warns() {
         "check-config warns: {err}"
     );
     let quiet = secured("dmarc").run(&["check-config"], None);
-    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("authserv_id"));
+    // The example-value check (issue 19) may still name the key's reserved
+    // test domain; the warning about From alone must be gone.
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("authserv_id is not set"));
     let bad = Desk::with(|cfg| set(cfg, "security", "require", "spf".into()));
     let out = bad.run(&["check-config"], None);
     let err = String::from_utf8_lossy(&out.stderr);
