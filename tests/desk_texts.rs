@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{body_text, header, Desk};
+use common::{base64 as b64, body_text, header, Desk};
 use mail_parser::MimeHeaders;
 use regex::Regex;
 use sha2::{Digest, Sha256};
@@ -34,24 +34,6 @@ Content-Transfer-Encoding: 8bit\r
 Номер контактного телефона: 8 (4012) 55-12-34\r
 Описание возникшей проблемы: ошибка при входе в систему\r
 ";
-
-fn b64(bytes: &[u8]) -> String {
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            out.push(if k <= c.len() {
-                ABC[((n >> (18 - 6 * k)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
 
 /// The engineer's answer to the routed letter: a proposal with a
 /// screenshot (kept and relayed) and an executable (refused).

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{header, Desk};
+use common::{base64, header, Desk};
 use std::path::PathBuf;
 
 /// Letters made to produce long headers: a 200 KB subject in one word, a
@@ -82,24 +82,6 @@ fn hostile_letters(dir: &std::path::Path) -> Vec<PathBuf> {
             p
         })
         .collect()
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            out.push(if k <= c.len() {
-                ABC[((n >> (18 - 6 * k)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 fn pct(s: &str) -> String {
