@@ -32,10 +32,13 @@
 //! * [`oauth2`]: access tokens for `auth = "oauth2"` logins (IMAP and SMTP
 //!   XOAUTH2): the refresh-token grant, caching, refresh before expiry and
 //!   on a refused login, failures recorded for `ticketd status`.
+//! * [`clock`]: where the time comes from — the system's clock, or a manual
+//!   one a test sets; passed to what decides by the time.
 //! * [`config`] and [`cli`] sit at the edges: TOML config with errors that
 //!   name file, line and key; the clap command line.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod oauth2;

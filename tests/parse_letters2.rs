@@ -130,6 +130,52 @@ fn auto_forwarded_is_a_ticket_without_an_automatic_answer() {
     assert_eq!(queued_to(&desk, "sidorov@minfin.example"), 1);
 }
 
+/// An auto-forwarded follow-up that completes the form is read (the
+/// fields are taken, the ticket routed) and answered by nobody.
+#[test]
+fn auto_forwarded_follow_up_completes_the_form_without_an_answer() {
+    let desk = Desk::plain();
+    let first = "From: Сидоров Семён <sidorov@minfin.example>\r\n\
+        To: support@sed.example.org\r\nSubject: Заявка\r\n\
+        Message-ID: <first@letters2.example>\r\n\
+        Date: Mon, 02 Mar 2026 10:00:00 +0300\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\r\n\
+        Наименование органа исполнительной власти: Министерство финансов\r\n\
+        Ф.И.О. пользователя: Сидоров Семён Семёнович\r\n\
+        Местонахождение: каб. 214, 2 этаж\r\n\
+        Описание возникшей проблемы: Не открывается карточка документа.\r\n";
+    let (v, _) = desk.ingest(first.as_bytes());
+    assert_eq!(v["outcome"], "created", "{v}");
+    let id = v["ticket"].as_str().expect("ticket id").to_string();
+    assert_eq!(desk.show(&id)["status"], "awaiting_user", "phone missing");
+    let answered = queued_to(&desk, "sidorov@minfin.example");
+    assert_eq!(answered, 1, "the clarification");
+    let second = format!(
+        "From: Сидоров Семён <sidorov@minfin.example>\r\n\
+         To: support@sed.example.org\r\nSubject: Re: [{id}] Заявка\r\n\
+         Auto-Submitted: auto-forwarded\r\n\
+         Message-ID: <second@letters2.example>\r\n\
+         In-Reply-To: <first@letters2.example>\r\n\
+         Date: Mon, 02 Mar 2026 10:05:00 +0300\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n\
+         Номер контактного телефона: 8 (4012) 55-20-14\r\n"
+    );
+    let (v, _) = desk.ingest(second.as_bytes());
+    assert_eq!(v["outcome"], "updated", "{v}");
+    let t = desk.show(&id);
+    assert_ne!(t["status"], "awaiting_user", "the form is complete: {t}");
+    assert_eq!(
+        queued_to(&desk, "sidorov@minfin.example"),
+        answered,
+        "no registration letter answers an auto-forwarded letter"
+    );
+    assert!(
+        t["history"].to_string().contains("Auto-Submitted"),
+        "the history says why no answer went: {}",
+        t["history"]
+    );
+}
+
 #[test]
 fn a_bounce_with_a_broken_from_is_ignored() {
     for name in [

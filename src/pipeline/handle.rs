@@ -40,7 +40,7 @@ impl Handle {
 
     /// Escalate what is due now; wakes the sender when letters were queued.
     pub async fn escalate_due(&self) -> Result<usize, IngestError> {
-        let (n, queued) = self.with(|p| p.escalate_due(chrono::Utc::now())).await?;
+        let (n, queued) = self.with(|p| p.escalate_due(p.now())).await?;
         if queued {
             self.wake.notify_one();
         }

@@ -117,6 +117,7 @@ pub struct Pipeline {
     opts: ParseOptions,
     own_addresses: Vec<String>,
     key: ReplyKey,
+    clock: Arc<dyn crate::clock::Clock>,
 }
 
 /// The read-only parts of the pipeline that decisions and letters need,
@@ -184,6 +185,7 @@ impl Pipeline {
             opts,
             own_addresses,
             key,
+            clock: crate::clock::system(),
         })
     }
 
@@ -220,6 +222,16 @@ impl Pipeline {
 
     pub fn config(&self) -> &Arc<Config> {
         &self.cfg
+    }
+
+    /// Read the time from `clock` from now on (tests: a manual clock).
+    pub fn set_clock(&mut self, clock: Arc<dyn crate::clock::Clock>) {
+        self.clock = clock;
+    }
+
+    /// The current time on the pipeline's clock.
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Process one raw letter.
@@ -388,7 +400,7 @@ impl Pipeline {
                     identity: &identity,
                     raw,
                     parsed: &parsed,
-                    now: Utc::now(),
+                    now: self.clock.now(),
                     kept: None,
                 };
                 tracing::error!(
@@ -442,7 +454,7 @@ impl Pipeline {
             tagged_ticket: tagged.as_deref(),
             threaded_ticket: threaded.as_deref(),
         });
-        let now = Utc::now();
+        let now = self.clock.now();
         let ctx = apply::Ctx {
             identity: &identity,
             raw,
@@ -496,7 +508,7 @@ impl Pipeline {
             identity: &identity,
             raw: headers,
             parsed: &parsed,
-            now: Utc::now(),
+            now: self.clock.now(),
             kept: None,
         };
         apply::oversize(self, &ctx, size, limit)

@@ -454,6 +454,12 @@ fn complete(
     all.extend_from_slice(kept);
     let mut rejected = t.rejected_attachments.clone();
     rejected.extend(rejected_rows(parsed));
+    // RFC 3834: an auto-forwarded (or otherwise automatic, but read) letter
+    // completes the form, and gets no automatic answer.
+    let silent = crate::workflow::intake::no_auto_answer(parsed.auto_submitted.as_deref());
+    if let Some(why) = &silent {
+        fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
+    }
     if missing.is_empty() {
         let before = t.status.clone();
         t.status = "new".into();
@@ -468,15 +474,17 @@ fn complete(
         let mut facts = ticket_facts(t);
         facts.has_attachments = !all.is_empty();
         route(d, t, &facts, c.now, fx, false);
-        fx.send(d.composer.registration(
-            t,
-            &[],
-            &rejected,
-            &all,
-            &parsed.notes,
-            parsed.message_id.as_deref(),
-        ));
-    } else if !filled.is_empty() || !kept.is_empty() {
+        if silent.is_none() {
+            fx.send(d.composer.registration(
+                t,
+                &[],
+                &rejected,
+                &all,
+                &parsed.notes,
+                parsed.message_id.as_deref(),
+            ));
+        }
+    } else if silent.is_none() && (!filled.is_empty() || !kept.is_empty()) {
         fx.send(d.composer.registration(
             t,
             &missing,
