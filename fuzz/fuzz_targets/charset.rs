@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
+#[path = "../common/contained.rs"]
 mod contained;
 use ticketd::parse::charset;
 

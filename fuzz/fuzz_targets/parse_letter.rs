@@ -7,6 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
+#[path = "../common/contained.rs"]
 mod contained;
 use ticketd::parse::{parse_letter, ParseOptions};
 
