@@ -2,12 +2,12 @@
 
 use super::tickets::open;
 use super::{OutboxCmd, QuarantineCmd};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::compose::Composer;
 use crate::outbox::texts::status_name;
 use crate::pipeline::Pipeline;
 use anyhow::{bail, Context};
-use chrono::Utc;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -20,7 +20,11 @@ pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<i32> {
+pub(super) fn quarantine(
+    cfg: Config,
+    cmd: QuarantineCmd,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<i32> {
     match cmd {
         QuarantineCmd::List { all, json } => {
             let rows = open(&cfg)?.quarantine_list(all)?;
@@ -70,10 +74,12 @@ pub(super) fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<i32>
         }
         QuarantineCmd::Release { id } => {
             let mut p = Pipeline::open(Arc::new(cfg))?;
+            p.set_clock(clock);
             let Some((_, bytes)) = p.store().quarantine_get(id)? else {
                 bail!("no quarantined letter {id}; `ticketd quarantine list` shows them");
             };
-            if !p.store_mut().quarantine_release(id, Utc::now())? {
+            let now = p.now();
+            if !p.store_mut().quarantine_release(id, now)? {
                 bail!("quarantined letter {id} was already released");
             }
             let report = p.ingest(&bytes)?;
@@ -83,7 +89,7 @@ pub(super) fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<i32>
     }
 }
 
-pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd) -> anyhow::Result<i32> {
+pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd, clock: &dyn Clock) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     match cmd {
         OutboxCmd::List {
@@ -120,7 +126,7 @@ pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd) -> anyhow::Result<i32> {
                     "name a letter (`ticketd outbox retry ID`) or use `--all` for every failed one"
                 );
             }
-            let n = store.outbox_retry(id, Utc::now())?;
+            let n = store.outbox_retry(id, clock.now())?;
             println!("requeued {n} letter(s); a running daemon sends them within 30 s (or run `ticketd run --once`)");
             Ok(0)
         }

@@ -16,15 +16,22 @@ pub struct Handle {
     inner: Arc<Mutex<Pipeline>>,
     wake: Arc<Notify>,
     changed: Arc<Notify>,
+    clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl Handle {
     pub fn new(p: Pipeline) -> Handle {
         Handle {
+            clock: p.clock(),
             inner: Arc::new(Mutex::new(p)),
             wake: Arc::new(Notify::new()),
             changed: Arc::new(Notify::new()),
         }
+    }
+
+    /// The pipeline's clock (set before the handle was made).
+    pub fn clock(&self) -> Arc<dyn crate::clock::Clock> {
+        self.clock.clone()
     }
 
     /// Notified whenever outgoing mail was queued.

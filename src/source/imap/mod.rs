@@ -94,6 +94,10 @@ pub trait Intake: Clone + Send + Sync + 'static {
         key: &str,
         value: &str,
     ) -> impl Future<Output = Result<(), IntakeError>> + Send;
+    /// Where the time comes from (last sync, refusals, token problems).
+    fn clock(&self) -> Arc<dyn crate::clock::Clock> {
+        crate::clock::system()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,12 +172,13 @@ pub fn backoff(attempt: u32) -> Duration {
 /// One complete pass for `ticketd run --once`: connect, process everything
 /// waiting in the folder, log out.
 pub async fn sync_once<I: Intake>(cfg: &Config, intake: &I) -> Result<SyncReport, ImapError> {
-    let target = Target::from_config(&cfg.mailbox)?;
+    let target = Target::from_config(&cfg.mailbox, intake.clock())?;
     target.report_token_status(cfg);
     let settings = Settings::from_config(cfg);
     let (mut session, caps) = target.open().await?;
     let mut carry = Carry {
-        ack: AckState::new(settings.move_after, &settings.processed_folder),
+        ack: AckState::new(settings.move_after, &settings.processed_folder)
+            .with_clock(intake.clock()),
         ..Carry::default()
     };
     let mut pos = open_folder(&mut session, &settings, intake, &mut carry.ack).await?;
@@ -212,7 +217,7 @@ pub async fn watch_woken<I: Intake>(
     mut shutdown: watch::Receiver<bool>,
     wake: Option<Arc<Notify>>,
 ) -> Result<(), ImapError> {
-    let target = Target::from_config(&cfg.mailbox)?;
+    let target = Target::from_config(&cfg.mailbox, intake.clock())?;
     target.report_token_status(cfg);
     let settings = Settings {
         wake,
@@ -221,7 +226,8 @@ pub async fn watch_woken<I: Intake>(
     let mut outage: Option<Instant> = None;
     let mut attempt = 0u32;
     let mut carry = Carry {
-        ack: AckState::new(settings.move_after, &settings.processed_folder),
+        ack: AckState::new(settings.move_after, &settings.processed_folder)
+            .with_clock(intake.clock()),
         ..Carry::default()
     };
     loop {
@@ -526,6 +532,9 @@ impl Intake for crate::pipeline::Handle {
         crate::pipeline::Handle::state_set(self, key, value)
             .await
             .map_err(intake_error)
+    }
+    fn clock(&self) -> Arc<dyn crate::clock::Clock> {
+        crate::pipeline::Handle::clock(self)
     }
 }
 

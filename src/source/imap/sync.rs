@@ -150,7 +150,10 @@ pub async fn until_quiet<I: Intake>(
             break;
         }
     }
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let now = intake
+        .clock()
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     intake
         .state_set(KEY_LAST_SYNC, &now)
         .await
