@@ -156,7 +156,7 @@ impl Services {
                 let hook = match cfg.mailbox.wake_listen.as_deref() {
                     Some(addr) => {
                         let addr =
-                            crate::source::wake::check_listen(addr, cfg.mailbox.wake_allow_remote)
+                            crate::config::check_wake_listen(addr, cfg.mailbox.wake_allow_remote)
                                 .map_err(|e| anyhow::anyhow!("mailbox.wake_listen: {e}"))?;
                         let listener = crate::source::wake::Listener::bind(addr)?;
                         let notify = Arc::new(Notify::new());

@@ -139,7 +139,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let quarantined = store.quarantine_list(false)?.len();
     let rate_limited = store.quarantined_by_rate_limit()?;
     let backlog = store.outbox_backlog()?;
-    let last_sync = store.state_get("imap.last_sync")?;
+    let last_sync = store.state_get(&cfg.mailbox.state_key(crate::source::imap::KEY_LAST_SYNC))?;
     let oauth2 = oauth2_problems(&store)?;
     // The SMTP server refused every connection at the last try: since when
     // and its words (written by the sender; empty once it works again).
@@ -147,7 +147,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         .state_get(crate::outbox::sender::BLOCKED_STATE)?
         .filter(|v| !v.is_empty())
         .and_then(|v| serde_json::from_str(&v).ok());
-    let ack_error = imap_ack_error(&store)?;
+    let ack_error = imap_ack_error(&store, &cfg.mailbox)?;
     if json {
         let v = serde_json::json!({
             "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
@@ -212,11 +212,21 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
 }
 
 /// The IMAP source's refusal of the processed folder (message, since), if any.
-fn imap_ack_error(store: &crate::store::Store) -> anyhow::Result<Option<(String, String)>> {
+fn imap_ack_error(
+    store: &crate::store::Store,
+    mailbox: &crate::config::Mailbox,
+) -> anyhow::Result<Option<(String, String)>> {
     use crate::source::imap::ack::{KEY_ACK_ERROR, KEY_ACK_ERROR_SINCE};
-    let message = store.state_get(KEY_ACK_ERROR)?.filter(|m| !m.is_empty());
+    let message = store
+        .state_get(&mailbox.state_key(KEY_ACK_ERROR))?
+        .filter(|m| !m.is_empty());
     Ok(match message {
-        Some(m) => Some((m, store.state_get(KEY_ACK_ERROR_SINCE)?.unwrap_or_default())),
+        Some(m) => Some((
+            m,
+            store
+                .state_get(&mailbox.state_key(KEY_ACK_ERROR_SINCE))?
+                .unwrap_or_default(),
+        )),
         None => None,
     })
 }

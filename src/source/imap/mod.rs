@@ -38,6 +38,9 @@ use ack::AckState;
 use conn::{proto, Caps, Session, Target};
 pub use sync::{uid_set, SyncReport};
 
+// The state keys below are the source's own; the daemon's intake keeps
+// them per mailbox, as `mailbox.<name>.<key>` (`config::Mailbox::state_key`).
+
 /// State key: UIDVALIDITY of the watched folder.
 pub const KEY_UIDVALIDITY: &str = "imap.uidvalidity";
 /// State key: highest UID committed and acknowledged.
@@ -523,13 +526,14 @@ impl Intake for crate::pipeline::Handle {
             .map(|r| summary(&r))
             .map_err(intake_error)
     }
+    /// The source's keys are kept per mailbox (`mailbox.<name>.<key>`).
     async fn state_get(&self, key: &str) -> Result<Option<String>, IntakeError> {
-        crate::pipeline::Handle::state_get(self, key)
+        crate::pipeline::Handle::state_get(self, &self.mailbox_key(key))
             .await
             .map_err(intake_error)
     }
     async fn state_set(&self, key: &str, value: &str) -> Result<(), IntakeError> {
-        crate::pipeline::Handle::state_set(self, key, value)
+        crate::pipeline::Handle::state_set(self, &self.mailbox_key(key), value)
             .await
             .map_err(intake_error)
     }
