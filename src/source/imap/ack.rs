@@ -21,7 +21,7 @@ use futures::TryStreamExt;
 
 use super::conn::{proto, Caps, Session};
 use super::folders;
-use super::{timed, ImapError, Intake};
+use super::{timed, ImapError, LetterSink};
 
 /// How long letters are only flagged after a refusal before moving is tried again.
 pub const RETRY_MOVE: Duration = Duration::from_secs(300);
@@ -167,7 +167,7 @@ impl AckState {
     }
 
     /// Write the error (or its absence) to the store when it changed.
-    pub async fn persist<I: Intake>(&mut self, intake: &I) -> Result<(), ImapError> {
+    pub async fn persist<I: LetterSink>(&mut self, intake: &I) -> Result<(), ImapError> {
         if !self.dirty {
             return Ok(());
         }
@@ -178,11 +178,11 @@ impl AckState {
         intake
             .state_set(KEY_ACK_ERROR, message)
             .await
-            .map_err(ImapError::Intake)?;
+            .map_err(ImapError::Sink)?;
         intake
             .state_set(KEY_ACK_ERROR_SINCE, since)
             .await
-            .map_err(ImapError::Intake)?;
+            .map_err(ImapError::Sink)?;
         self.dirty = false;
         Ok(())
     }
