@@ -34,12 +34,15 @@
 //! `debug` for each batch's timing), BENCH_KEEP_LOG=FILE and
 //! BENCH_KEEP_DB=FILE (the last round's log and database).
 
+#[path = "mail/measure.rs"]
+mod measure;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
+use measure::{cpu_secs, ms, p50_95_99, peak_rss_kb, percentile, rss_parts_kb};
 use support::daemon::Daemon;
 use support::db::sent_count;
 use support::{imap, letters, servers, ConfigOpts, SUPPORT};
@@ -113,59 +116,6 @@ fn letter(i: usize, tag: &str) -> Vec<u8> {
 
 fn delivered() -> usize {
     USERS.iter().map(|u| imap::count(u, "INBOX") as usize).sum()
-}
-
-/// CPU time (user + system) a process has used so far, seconds.
-fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
-}
-
-fn peak_rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-}
-
-/// Current `RssAnon` and `RssFile` of a process, KiB.
-fn rss_parts_kb(pid: u32) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    Some((field("RssAnon:")?, field("RssFile:")?))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
-/// "p50 / p95 / p99" of a sorted sample.
-fn p50_95_99(sorted: &[Duration]) -> String {
-    format!(
-        "{} / {} / {}",
-        ms(percentile(sorted, 0.5)),
-        ms(percentile(sorted, 0.95)),
-        ms(percentile(sorted, 0.99))
-    )
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// Append `count` letters one at a time to the support INBOX; for each,

@@ -5,6 +5,7 @@
 //! attached, byte for byte. Incoming letters go into this test's own folder
 //! of the support mailbox (`Desk::deliver`), so tests run side by side.
 
+mod common;
 mod support;
 
 use mail_parser::MimeHeaders;
@@ -19,24 +20,6 @@ const PNG: &[u8] = &[
     0x0f, 0x00, 0x01, 0x04, 0x01, 0x00, 0xc1, 0x2d, 0x8e, 0x50, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
     0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
-
-fn b64(bytes: &[u8]) -> String {
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            out.push(if k <= c.len() {
-                ABC[((n >> (18 - 6 * k)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
 
 #[test]
 fn an_engineers_screenshot_reaches_the_users_mailbox() {
@@ -62,7 +45,7 @@ fn an_engineers_screenshot_reaches_the_users_mailbox() {
          Статус: Предложено решение\r\n\r\nСделайте как на снимке экрана.\r\n\r\n--bb\r\n\
          Content-Type: image/png\r\nContent-Disposition: attachment; filename=\"screen.png\"\r\n\
          Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--bb--\r\n",
-        b64(PNG)
+        common::base64(PNG)
     );
     desk.deliver(raw.as_bytes());
     desk.wait_status(&id, "solution_proposed");
