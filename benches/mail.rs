@@ -165,7 +165,7 @@ fn raw_ceiling(
     let cfg = ticketd::config::Config::load(config).unwrap_or_else(|e| panic!("{e}"));
     let before = imap::count(RAW_TO, "INBOX") as usize;
     let took = rt.block_on(async {
-        let target = ticketd::source::imap::conn::Target::from_config(&cfg.mailbox).expect("target");
+        let target = ticketd::source::imap::conn::Target::from_config(&cfg.mailbox, ticketd::clock::system()).expect("target");
         let smtp = ticketd::outbox::smtp::SmtpTransport::new(&cfg.outgoing).expect("smtp");
         let t = Instant::now();
         let (mut session, _) = target.open().await.expect("imap");
@@ -436,7 +436,11 @@ fn main() {
     // 4. The server's own IDLE notification delay, seen by a plain client:
     //    the floor under any IDLE-based latency against this Dovecot.
     let mut notify = rt.block_on(async {
-        let mut t = ticketd::source::imap::conn::Target::from_config(&cfg.mailbox).expect("target");
+        let mut t = ticketd::source::imap::conn::Target::from_config(
+            &cfg.mailbox,
+            ticketd::clock::system(),
+        )
+        .expect("target");
         t.user = "eng1@sed.example.org".into();
         let (mut session, _) = t.open().await.expect("imap");
         session.select("INBOX").await.expect("select");

@@ -1,12 +1,17 @@
-//! `ticketd run`: the daemon's tasks, signals and systemd notifications.
+//! The daemon's composition root: [`serve`] starts the tasks of one
+//! configuration on a [`Clock`] and runs until a shutdown future completes.
 //!
-//! Two tokio tasks per configuration: intake (Maildir watcher or IMAP IDLE)
-//! and the sender (woken the moment intake queues mail, and at the next
-//! retry time; the outbox table is never polled for new rows). SIGTERM or
-//! SIGINT stops intake after the letter in hand, lets the sender finish the
-//! letter it is sending, and exits within 10 s. SIGHUP reloads the config:
-//! a broken new config is logged and the old one stays in force.
+//! Three tokio tasks per configuration: intake (Maildir watcher or IMAP
+//! IDLE), the sender (woken the moment intake queues mail, and at the next
+//! retry time; the outbox table is never polled for new rows) and the
+//! escalation timer (sleeps until the next deadline on the clock). Shutdown
+//! stops intake after the letter in hand, lets the sender finish the letter
+//! it is sending, and returns within 10 s. A new config sent to
+//! [`serve_with`] replaces the running one; one that cannot start is logged
+//! and the old one stays in force. Signals (SIGTERM/SIGINT stop, SIGHUP
+//! reload) and systemd notifications live at the CLI edge (`cli/run.rs`).
 
+use crate::clock::Clock;
 use crate::config::{Config, MailboxKind};
 use crate::outbox::sender::{deliver_due, deliver_due_until, DeliveryReport};
 use crate::outbox::Transport;
@@ -14,11 +19,12 @@ use crate::pipeline::{Handle, Pipeline};
 use crate::source::maildir;
 use crate::store::Store;
 use anyhow::Context;
+use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 /// How long shutdown waits for the tasks before giving up on them.
@@ -33,13 +39,14 @@ pub struct OnceReport {
     pub delivery: DeliveryReport,
 }
 
-fn open_handle(cfg: &Arc<Config>) -> anyhow::Result<Handle> {
-    let p = Pipeline::open(cfg.clone()).with_context(|| {
+fn open_handle(cfg: &Arc<Config>, clock: &Arc<dyn Clock>) -> anyhow::Result<Handle> {
+    let mut p = Pipeline::open(cfg.clone()).with_context(|| {
         format!(
             "opening the desk from config `{}`",
             cfg.source_path.display()
         )
     })?;
+    p.set_clock(clock.clone());
     Ok(Handle::new(p))
 }
 
@@ -51,12 +58,12 @@ fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     .with_context(|| format!("database `{}`", cfg.database.path.display()))
 }
 
-fn transport(cfg: &Config) -> anyhow::Result<Transport> {
+fn transport(cfg: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Transport> {
     let token_status = crate::oauth2::store_sink(
         cfg.database.path.clone(),
         Duration::from_millis(cfg.database.busy_timeout_ms),
     );
-    Transport::with_token_status(&cfg.outgoing, Some(token_status))
+    Transport::with_token_status(&cfg.outgoing, Some(token_status), clock.clone())
         .map_err(|e| anyhow::anyhow!("[outgoing] in `{}`: {e}", cfg.source_path.display()))
 }
 
@@ -71,8 +78,8 @@ fn maildir_root(cfg: &Config) -> anyhow::Result<&Path> {
 }
 
 /// Process everything waiting (letters, outgoing mail), then return.
-pub async fn run_once(cfg: Arc<Config>) -> anyhow::Result<OnceReport> {
-    let handle = open_handle(&cfg)?;
+pub async fn run_once(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<OnceReport> {
+    let handle = open_handle(&cfg, &clock)?;
     let mut report = OnceReport::default();
     match cfg.mailbox.kind {
         MailboxKind::Maildir => {
@@ -87,7 +94,13 @@ pub async fn run_once(cfg: Arc<Config>) -> anyhow::Result<OnceReport> {
     }
     report.escalated = handle.escalate_due().await?;
     let mut store = open_store(&cfg)?;
-    report.delivery = deliver_due(&mut store, &transport(&cfg)?, &cfg.outgoing).await?;
+    report.delivery = deliver_due(
+        &mut store,
+        &transport(&cfg, &clock)?,
+        &cfg.outgoing,
+        clock.as_ref(),
+    )
+    .await?;
     Ok(report)
 }
 
@@ -98,8 +111,8 @@ struct Services {
 }
 
 impl Services {
-    fn start(cfg: Arc<Config>) -> anyhow::Result<Services> {
-        let handle = open_handle(&cfg)?;
+    fn start(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
+        let handle = open_handle(&cfg, &clock)?;
         let store = open_store(&cfg)?;
         // The sender's connection never checkpoints the WAL itself: it runs
         // on a runtime worker, and a checkpoint (two fsyncs) there holds up
@@ -115,7 +128,7 @@ impl Services {
             .conn()
             .pragma_update(None, "synchronous", "NORMAL")
             .context("configuring the sender's database connection")?;
-        let transport = transport(&cfg)?;
+        let transport = transport(&cfg, &clock)?;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let wake = handle.outbox_wake();
@@ -125,9 +138,14 @@ impl Services {
             cfg.clone(),
             wake,
             handle.clone(),
+            clock.clone(),
             stop_rx.clone(),
         )));
-        tasks.push(tokio::spawn(escalator(handle.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(escalator(
+            handle.clone(),
+            clock.clone(),
+            stop_rx.clone(),
+        )));
         match cfg.mailbox.kind {
             MailboxKind::Maildir => {
                 let root = maildir_root(&cfg)?.to_path_buf();
@@ -138,7 +156,7 @@ impl Services {
                 let hook = match cfg.mailbox.wake_listen.as_deref() {
                     Some(addr) => {
                         let addr =
-                            crate::source::wake::check_listen(addr, cfg.mailbox.wake_allow_remote)
+                            crate::config::check_wake_listen(addr, cfg.mailbox.wake_allow_remote)
                                 .map_err(|e| anyhow::anyhow!("mailbox.wake_listen: {e}"))?;
                         let listener = crate::source::wake::Listener::bind(addr)?;
                         let notify = Arc::new(Notify::new());
@@ -185,10 +203,12 @@ async fn sender(
     cfg: Arc<Config>,
     wake: Arc<Notify>,
     handle: Handle,
+    clock: Arc<dyn Clock>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        match deliver_due_until(&mut store, &transport, &cfg.outgoing, &stop).await {
+        match deliver_due_until(&mut store, &transport, &cfg.outgoing, clock.as_ref(), &stop).await
+        {
             Ok(r) if r.sent + r.retried + r.failed > 0 => checkpoint(&handle),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "outbox delivery pass failed"),
@@ -196,20 +216,17 @@ async fn sender(
         if *stop.borrow() {
             return;
         }
-        let until_next = match store.outbox_next_due() {
-            Ok(Some(t)) => (t - chrono::Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .clamp(Duration::from_millis(50), SENDER_RECHECK),
-            Ok(None) => SENDER_RECHECK,
+        let (next, max) = match store.outbox_next_due() {
+            Ok(next) => (next, SENDER_RECHECK),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read outbox schedule");
-                Duration::from_secs(5)
+                (None, Duration::from_secs(5))
             }
         };
+        let sleep = crate::clock::sleep_until(clock.as_ref(), next, Duration::from_millis(50), max);
         tokio::select! {
             _ = wake.notified() => {}
-            _ = tokio::time::sleep(until_next) => {}
+            _ = sleep => {}
             _ = stop.changed() => return,
         }
     }
@@ -241,78 +258,94 @@ fn checkpoint(handle: &Handle) {
     });
 }
 
+/// The escalation timer's longest sleep (the deadline is re-read after it).
+const ESCALATION_RECHECK: Duration = Duration::from_secs(24 * 3600);
+
 /// The escalation timer: escalate what is due, then sleep until the next
 /// deadline (not a periodic scan), or until a letter changes tickets.
-async fn escalator(handle: Handle, mut stop: watch::Receiver<bool>) {
+async fn escalator(handle: Handle, clock: Arc<dyn Clock>, mut stop: watch::Receiver<bool>) {
     let changed = handle.tickets_changed();
     loop {
         if let Err(e) = handle.escalate_due().await {
             tracing::error!(error = %e, "escalation pass failed");
         }
         let next = handle.with(|p| p.next_escalation()).await;
-        let sleep = match next {
-            Ok(Some(t)) => (t - chrono::Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .max(Duration::from_millis(100)),
-            Ok(None) => SENDER_RECHECK,
+        let (next, max) = match next {
+            Ok(Some(t)) => (Some(t), ESCALATION_RECHECK),
+            Ok(None) => (None, SENDER_RECHECK),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the next deadline");
-                Duration::from_secs(30)
+                (None, Duration::from_secs(30))
             }
         };
+        let sleep =
+            crate::clock::sleep_until(clock.as_ref(), next, Duration::from_millis(100), max);
         tokio::select! {
             _ = changed.notified() => {}
-            _ = tokio::time::sleep(sleep) => {}
+            _ = sleep => {}
             _ = stop.changed() => return,
         }
     }
 }
 
-fn notify(state: &[sd_notify::NotifyState<'_>]) {
-    let _ = sd_notify::notify(false, state);
+/// What the daemon tells its supervisor (systemd, at the CLI edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Running (after the start, and after every reload, failed or not).
+    Ready,
+    /// Stopping (shutdown was asked for).
+    Stopping,
 }
 
-/// Run until SIGTERM/SIGINT; reload on SIGHUP.
-pub async fn run(config_path: &Path, cfg: Config) -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
-    let mut cfg = Arc::new(cfg);
-    let mut services = Services::start(cfg.clone())?;
-    tracing::info!(config = %config_path.display(), "ticketd running");
-    notify(&[sd_notify::NotifyState::Ready]);
+/// Run the daemon on `config` and `clock` until `shutdown` completes: the
+/// composition root. Signals are not handled here (see `ticketd run` in
+/// the CLI), so a test starts it in-process.
+pub async fn serve(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let (_keep, reloads) = mpsc::channel(1);
+    serve_with(config, clock, shutdown, reloads, |_| {}).await
+}
+
+/// [`serve`] that also takes new configs from `reloads` (the old one stays
+/// in force when a new one cannot start) and reports to `tell`.
+pub async fn serve_with(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()>,
+    mut reloads: mpsc::Receiver<Config>,
+    tell: impl Fn(Lifecycle),
+) -> anyhow::Result<()> {
+    let mut cfg = Arc::new(config);
+    let mut services = Services::start(cfg.clone(), clock.clone())?;
+    tracing::info!(config = %cfg.source_path.display(), "ticketd running");
+    tell(Lifecycle::Ready);
+    tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => {
-                notify(&[sd_notify::NotifyState::Reloading]);
-                match Config::load(config_path) {
-                    Err(e) => tracing::error!(error = %e, "config reload failed; keeping the old config"),
-                    Ok(new) => {
-                        let new = Arc::new(new);
-                        services.stop().await;
-                        match Services::start(new.clone()) {
-                            Ok(s) => {
-                                services = s;
-                                cfg = new;
-                                tracing::info!("config reloaded");
-                            }
-                            Err(e) => {
-                                tracing::error!(error = %format!("{e:#}"), "new config cannot start; keeping the old config");
-                                services = Services::start(cfg.clone())?;
-                            }
-                        }
+            _ = &mut shutdown => break,
+            Some(new) = reloads.recv() => {
+                let new = Arc::new(new);
+                services.stop().await;
+                match Services::start(new.clone(), clock.clone()) {
+                    Ok(s) => {
+                        services = s;
+                        cfg = new;
+                        tracing::info!("config reloaded");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "new config cannot start; keeping the old config");
+                        services = Services::start(cfg.clone(), clock.clone())?;
                     }
                 }
-                notify(&[sd_notify::NotifyState::Ready]);
+                tell(Lifecycle::Ready);
             }
         }
     }
     tracing::info!("stopping");
-    notify(&[sd_notify::NotifyState::Stopping]);
+    tell(Lifecycle::Stopping);
     services.stop().await;
     tracing::info!("stopped");
     Ok(())

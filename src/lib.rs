@@ -20,22 +20,32 @@
 //! * [`store`]: SQLite (rusqlite, WAL). The single transaction that records a
 //!   letter as processed together with everything it caused, so that every
 //!   letter is handled exactly once across crashes. Also the outbox table,
-//!   quarantine and daemon state (IMAP UIDs, last sync).
+//!   quarantine and daemon state (IMAP UIDs, last sync), kept per mailbox
+//!   (`mailbox.<name>.…`, [`config::Mailbox::state_key`]).
 //! * [`outbox`]: composing outgoing letters from Russian templates and
 //!   delivering queued rows through a [`outbox::Transport`] — `.eml` files or
 //!   SMTP — with retries and backoff.
 //! * [`pipeline`]: glues one letter through parse → workflow → store; shared
 //!   by `ingest`, the Maildir watcher and the IMAP watcher so they behave the
 //!   same.
-//! * [`daemon`]: `ticketd run`: the tokio tasks (intake, sender, escalation
-//!   timer), signals (SIGTERM/SIGINT stop, SIGHUP reload), systemd notify.
+//! * [`daemon`]: the composition root, [`daemon::serve`]`(config, clock,
+//!   shutdown)`: the tokio tasks (intake, sender, escalation timer) of one
+//!   config until a shutdown future completes; [`daemon::serve_with`] also
+//!   takes reloaded configs. Signals (SIGTERM/SIGINT stop, SIGHUP reload)
+//!   and systemd notify are at the CLI edge (`cli/run.rs`), so a test
+//!   starts the daemon in-process.
 //! * [`oauth2`]: access tokens for `auth = "oauth2"` logins (IMAP and SMTP
 //!   XOAUTH2): the refresh-token grant, caching, refresh before expiry and
 //!   on a refused login, failures recorded for `ticketd status`.
 //! * [`clock`]: where the time comes from — the system's clock, or a manual
-//!   one a test sets; passed to what decides by the time.
+//!   one a test sets; an `Arc<dyn Clock>` is passed to everything that reads
+//!   the time (pipeline, daemon timers, sender, SMTP, OAuth2, IMAP, CLI).
+//!   [`clock::sleep_until`] wakes the daemon's timers when a manual clock
+//!   moves past their deadline.
 //! * [`config`] and [`cli`] sit at the edges: TOML config with errors that
-//!   name file, line and key; the clap command line.
+//!   name file, line and key (its checks live with it: config calls into
+//!   no `source` module; the template check in `outbox` is the one call
+//!   out left); the clap command line.
 
 pub mod cli;
 pub mod clock;

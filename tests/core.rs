@@ -385,6 +385,15 @@ fn check_config_names_file_line_key_and_reason() {
             ),
             vec!["mailbox.tls", "loopback"],
         ),
+        (
+            "mailbox name with a dot",
+            example.replacen(
+                "kind = \"maildir\"",
+                "name = \"a.b\"\nkind = \"maildir\"",
+                1,
+            ),
+            vec!["mailbox.name", "`a.b`", "letters, digits"],
+        ),
     ];
     std::fs::write(dir.path().join("broken.txt"), "Заявка {tiket}").unwrap();
     std::fs::write(dir.path().join("afile"), "not a folder").unwrap();

@@ -1,5 +1,5 @@
 //! The IMAP source (`ticketd::source::imap`) against the real test Dovecot,
-//! driven through a recording [`Intake`] instead of the pipeline: what it
+//! driven through a recording [`LetterSink`] instead of the pipeline: what it
 //! fetches, when it acknowledges, how it handles size, TLS and IDLE.
 
 mod support;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use support::{imap, letters, servers, ConfigOpts, TestTls, SUPPORT};
 use ticketd::config::Config;
-use ticketd::source::imap::{self as source, Intake, IntakeError};
+use ticketd::source::imap::{self as source, LetterSink, SinkError};
 
 /// Headers, size and limit handed to `reject_oversize`.
 type Oversize = (Vec<u8>, u64, u64);
@@ -28,13 +28,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Intake for Recorder {
-    async fn ingest(&self, raw: Vec<u8>) -> Result<String, IntakeError> {
+impl LetterSink for Recorder {
+    async fn ingest(&self, raw: Vec<u8>) -> Result<String, SinkError> {
         {
             let mut f = lock(&self.fail_transient);
             if *f > 0 {
                 *f -= 1;
-                return Err(IntakeError {
+                return Err(SinkError {
                     message: "database is locked".into(),
                     transient: true,
                 });
@@ -48,14 +48,14 @@ impl Intake for Recorder {
         headers: Vec<u8>,
         size: u64,
         limit: u64,
-    ) -> Result<String, IntakeError> {
+    ) -> Result<String, SinkError> {
         lock(&self.oversize).push((headers, size, limit));
         Ok("quarantined".into())
     }
-    async fn state_get(&self, key: &str) -> Result<Option<String>, IntakeError> {
+    async fn state_get(&self, key: &str) -> Result<Option<String>, SinkError> {
         Ok(lock(&self.state).get(key).cloned())
     }
-    async fn state_set(&self, key: &str, value: &str) -> Result<(), IntakeError> {
+    async fn state_set(&self, key: &str, value: &str) -> Result<(), SinkError> {
         lock(&self.state).insert(key.into(), value.into());
         Ok(())
     }

@@ -2,12 +2,12 @@
 
 use super::tickets::open;
 use super::{OutboxCmd, QuarantineCmd};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::compose::Composer;
 use crate::outbox::texts::status_name;
 use crate::pipeline::Pipeline;
 use anyhow::{bail, Context};
-use chrono::Utc;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -20,7 +20,11 @@ pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<i32> {
+pub(super) fn quarantine(
+    cfg: Config,
+    cmd: QuarantineCmd,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<i32> {
     match cmd {
         QuarantineCmd::List { all, json } => {
             let rows = open(&cfg)?.quarantine_list(all)?;
@@ -70,10 +74,12 @@ pub(super) fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<i32>
         }
         QuarantineCmd::Release { id } => {
             let mut p = Pipeline::open(Arc::new(cfg))?;
+            p.set_clock(clock);
             let Some((_, bytes)) = p.store().quarantine_get(id)? else {
                 bail!("no quarantined letter {id}; `ticketd quarantine list` shows them");
             };
-            if !p.store_mut().quarantine_release(id, Utc::now())? {
+            let now = p.now();
+            if !p.store_mut().quarantine_release(id, now)? {
                 bail!("quarantined letter {id} was already released");
             }
             let report = p.ingest(&bytes)?;
@@ -83,7 +89,7 @@ pub(super) fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<i32>
     }
 }
 
-pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd) -> anyhow::Result<i32> {
+pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd, clock: &dyn Clock) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     match cmd {
         OutboxCmd::List {
@@ -120,7 +126,7 @@ pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd) -> anyhow::Result<i32> {
                     "name a letter (`ticketd outbox retry ID`) or use `--all` for every failed one"
                 );
             }
-            let n = store.outbox_retry(id, Utc::now())?;
+            let n = store.outbox_retry(id, clock.now())?;
             println!("requeued {n} letter(s); a running daemon sends them within 30 s (or run `ticketd run --once`)");
             Ok(0)
         }
@@ -133,7 +139,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let quarantined = store.quarantine_list(false)?.len();
     let rate_limited = store.quarantined_by_rate_limit()?;
     let backlog = store.outbox_backlog()?;
-    let last_sync = store.state_get("imap.last_sync")?;
+    let last_sync = store.state_get(&cfg.mailbox.state_key(crate::source::imap::KEY_LAST_SYNC))?;
     let oauth2 = oauth2_problems(&store)?;
     // The SMTP server refused every connection at the last try: since when
     // and its words (written by the sender; empty once it works again).
@@ -141,7 +147,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         .state_get(crate::outbox::sender::BLOCKED_STATE)?
         .filter(|v| !v.is_empty())
         .and_then(|v| serde_json::from_str(&v).ok());
-    let ack_error = imap_ack_error(&store)?;
+    let ack_error = imap_ack_error(&store, &cfg.mailbox)?;
     if json {
         let v = serde_json::json!({
             "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
@@ -206,11 +212,21 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
 }
 
 /// The IMAP source's refusal of the processed folder (message, since), if any.
-fn imap_ack_error(store: &crate::store::Store) -> anyhow::Result<Option<(String, String)>> {
+fn imap_ack_error(
+    store: &crate::store::Store,
+    mailbox: &crate::config::Mailbox,
+) -> anyhow::Result<Option<(String, String)>> {
     use crate::source::imap::ack::{KEY_ACK_ERROR, KEY_ACK_ERROR_SINCE};
-    let message = store.state_get(KEY_ACK_ERROR)?.filter(|m| !m.is_empty());
+    let message = store
+        .state_get(&mailbox.state_key(KEY_ACK_ERROR))?
+        .filter(|m| !m.is_empty());
     Ok(match message {
-        Some(m) => Some((m, store.state_get(KEY_ACK_ERROR_SINCE)?.unwrap_or_default())),
+        Some(m) => Some((
+            m,
+            store
+                .state_get(&mailbox.state_key(KEY_ACK_ERROR_SINCE))?
+                .unwrap_or_default(),
+        )),
         None => None,
     })
 }

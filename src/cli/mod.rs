@@ -11,6 +11,7 @@ mod term;
 mod admin;
 mod assets;
 mod ingest;
+mod run;
 mod tickets;
 
 use crate::config::{Config, DEFAULT_PATH};
@@ -282,9 +283,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     }
     let cfg = load_config(&cli.config)?;
     init_logging(&cfg.log.level);
+    let clock = crate::clock::system();
     match cli.command {
         Command::Run { once: true } => {
-            let r = runtime()?.block_on(crate::daemon::run_once(std::sync::Arc::new(cfg)))?;
+            let r =
+                runtime()?.block_on(crate::daemon::run_once(std::sync::Arc::new(cfg), clock))?;
             tracing::info!(
                 letters = r.letters,
                 deferred = r.deferred,
@@ -297,13 +300,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Run { once: false } => {
-            runtime()?.block_on(crate::daemon::run(&cli.config, cfg))?;
+            runtime()?.block_on(run::run(&cli.config, cfg, clock))?;
             Ok(0)
         }
         Command::Ingest { files } => ingest::run(cfg, &files),
         Command::Tickets(cmd) => tickets::run(&cfg, cmd),
-        Command::Quarantine(cmd) => admin::quarantine(cfg, cmd),
-        Command::Outbox(cmd) => admin::outbox(&cfg, cmd),
+        Command::Quarantine(cmd) => admin::quarantine(cfg, cmd, clock),
+        Command::Outbox(cmd) => admin::outbox(&cfg, cmd, clock.as_ref()),
         Command::Status { json } => admin::status(&cfg, json),
         Command::Route(RouteCmd::Explain { id, letter }) => admin::route_explain(&cfg, id, letter),
         Command::CheckConfig { .. } | Command::ExampleConfig | Command::PackageAssets { .. } => {

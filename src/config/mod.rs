@@ -122,6 +122,17 @@ impl Config {
                 "must be digits only (e.g. \"4012\")".into(),
             ));
         }
+        let name = &self.mailbox.name;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(bad(
+                "mailbox.name",
+                format!("`{name}` must be ASCII letters, digits, `-` or `_` (e.g. \"main\"): it names the mailbox's state in the database"),
+            ));
+        }
         match self.mailbox.kind {
             MailboxKind::Maildir if self.mailbox.path.is_none() => {
                 return Err(bad(
@@ -146,7 +157,7 @@ impl Config {
                     ));
                 }
                 if let Some(addr) = &self.mailbox.wake_listen {
-                    crate::source::wake::check_listen(addr, self.mailbox.wake_allow_remote)
+                    check_wake_listen(addr, self.mailbox.wake_allow_remote)
                         .map_err(|reason| bad("mailbox.wake_listen", reason))?;
                 }
             }

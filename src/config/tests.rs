@@ -52,3 +52,27 @@ fn outgoing_helo_name_defaults_to_the_support_domain_and_is_checked() {
         assert_eq!(default_helo_name(addr), want, "{addr}");
     }
 }
+
+#[test]
+fn the_mailbox_is_named_main_unless_named_and_keys_its_state_by_name() {
+    let load = |extra: &str| {
+        let text = EXAMPLE.replacen("[mailbox]\n", &format!("[mailbox]\n{extra}"), 1);
+        Config::from_str_at(&text, Path::new("c.toml"), Path::new("/srv/x"))
+    };
+    let cfg = load("").unwrap();
+    assert_eq!(cfg.mailbox.name, DEFAULT_MAILBOX);
+    assert_eq!(
+        cfg.mailbox.state_key("imap.last_sync"),
+        "mailbox.main.imap.last_sync"
+    );
+    let cfg = load("name = \"support-2\"\n").unwrap();
+    assert_eq!(
+        cfg.mailbox.state_key("imap.uidvalidity"),
+        "mailbox.support-2.imap.uidvalidity"
+    );
+    for bad in ["", "a.b", "a b", "почта"] {
+        let err = load(&format!("name = {bad:?}\n")).unwrap_err().to_string();
+        assert!(err.contains("mailbox.name"), "{bad:?}: {err}");
+        assert!(err.contains("c.toml:"), "{bad:?}: file and line: {err}");
+    }
+}

@@ -169,6 +169,10 @@ pub enum AfterProcessing {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mailbox {
+    /// The mailbox's name: its daemon state (IMAP position, last sync)
+    /// is kept under `mailbox.<name>.` ([`Mailbox::state_key`]).
+    #[serde(default = "default_mailbox_name")]
+    pub name: String,
     pub kind: MailboxKind,
     /// Maildir root (`kind = "maildir"`).
     pub path: Option<PathBuf>,
@@ -211,6 +215,47 @@ pub struct Mailbox {
     pub client_secret_file: Option<PathBuf>,
     pub refresh_token_file: Option<PathBuf>,
     pub scope: Option<String>,
+}
+
+/// The name of a mailbox that does not set one; the daemon state of
+/// versions before mailbox names is adopted under it.
+pub const DEFAULT_MAILBOX: &str = "main";
+
+fn default_mailbox_name() -> String {
+    DEFAULT_MAILBOX.into()
+}
+
+/// The state key of `key` (e.g. `imap.last_sync`) for the mailbox named
+/// `mailbox`: `mailbox.<mailbox>.<key>`. The one spelling of per-mailbox
+/// state keys.
+pub fn mailbox_state_key(mailbox: &str, key: &str) -> String {
+    format!("mailbox.{mailbox}.{key}")
+}
+
+impl Mailbox {
+    /// This mailbox's state key for `key` (see [`mailbox_state_key`]).
+    pub fn state_key(&self, key: &str) -> String {
+        mailbox_state_key(&self.name, key)
+    }
+}
+
+/// Check `mailbox.wake_listen`: an `IP:PORT` with a fixed port, on a
+/// loopback address unless `allow_remote`. The reason is for the admin.
+pub fn check_wake_listen(value: &str, allow_remote: bool) -> Result<std::net::SocketAddr, String> {
+    let addr: std::net::SocketAddr = value.trim().parse().map_err(|_| {
+        format!("`{value}` is not IP:PORT (e.g. \"127.0.0.1:8025\", \"[::1]:8025\"; a host name is not accepted)")
+    })?;
+    if addr.port() == 0 {
+        return Err(format!(
+            "`{value}` needs a fixed port: the mail server is told where to send"
+        ));
+    }
+    if !addr.ip().is_loopback() && !allow_remote {
+        return Err(format!(
+            "`{value}` is not a loopback address; the hook has no authentication, so listening beyond this machine needs mailbox.wake_allow_remote = true (a forged request costs one sync, nothing else)"
+        ));
+    }
+    Ok(addr)
 }
 
 fn default_poll() -> u64 {

@@ -250,6 +250,7 @@ pub struct TokenSource {
     /// the cache by the next [`TokenSource::access_token`].
     refused: std::sync::Mutex<Option<Secret>>,
     sink: OnceLock<StatusSink>,
+    clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl std::fmt::Debug for TokenSource {
@@ -281,7 +282,14 @@ impl TokenSource {
             state: tokio::sync::Mutex::new(State::default()),
             refused: std::sync::Mutex::new(None),
             sink: OnceLock::new(),
+            clock: crate::clock::system(),
         })
+    }
+
+    /// Date failures (`ticketd status`) by `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> TokenSource {
+        self.clock = clock;
+        self
     }
 
     /// Report failures and recoveries to `sink` (once; later calls are ignored).
@@ -401,7 +409,7 @@ impl TokenSource {
         let next = match (err, &st.problem) {
             (None, None) => return,
             (None, Some(p)) => {
-                let secs = (Utc::now() - p.since).num_seconds().max(0);
+                let secs = (self.clock.now() - p.since).num_seconds().max(0);
                 tracing::info!(section, "OAuth2 token refresh works again after {secs} s");
                 None
             }
@@ -417,7 +425,7 @@ impl TokenSource {
                 tracing::error!(section, "{e}");
                 Some(Problem {
                     error: e.to_string(),
-                    since: old.as_ref().map_or_else(Utc::now, |p| p.since),
+                    since: old.as_ref().map_or_else(|| self.clock.now(), |p| p.since),
                 })
             }
         };

@@ -25,6 +25,7 @@ impl SmtpTokens {
     pub fn from_config(
         cfg: &Outgoing,
         status: Option<StatusSink>,
+        clock: Arc<dyn crate::clock::Clock>,
     ) -> Result<Option<Arc<SmtpTokens>>, SendError> {
         let settings =
             Settings::from_outgoing(cfg).map_err(|e| SendError::permanent(e.to_string()))?;
@@ -34,7 +35,9 @@ impl SmtpTokens {
         let user = cfg.user.clone().ok_or_else(|| {
             SendError::permanent("outgoing.user is required with auth = \"oauth2\"")
         })?;
-        let tokens = TokenSource::new(settings).map_err(|e| SendError::permanent(e.to_string()))?;
+        let tokens = TokenSource::new(settings)
+            .map_err(|e| SendError::permanent(e.to_string()))?
+            .with_clock(clock);
         if let Some(sink) = status {
             tokens.set_status_sink(sink);
         }

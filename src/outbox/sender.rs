@@ -9,6 +9,7 @@
 
 use super::file::FileTransport;
 use super::{QueuedLetter, SendError};
+use crate::clock::Clock;
 use crate::config::Outgoing;
 use crate::store::outbox::Mark;
 use crate::store::{Store, StoreError};
@@ -17,6 +18,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// The ways a letter can leave.
@@ -27,14 +29,16 @@ pub enum Transport {
 
 impl Transport {
     pub fn from_config(cfg: &Outgoing) -> Result<Transport, SendError> {
-        Transport::with_token_status(cfg, None)
+        Transport::with_token_status(cfg, None, crate::clock::system())
     }
 
     /// [`Transport::from_config`]; with `auth = "oauth2"` the token source
-    /// reports its failures to `token_status` (`ticketd status`).
+    /// reports its failures to `token_status` (`ticketd status`); outages
+    /// are dated by `clock`.
     pub fn with_token_status(
         cfg: &Outgoing,
         token_status: Option<crate::oauth2::StatusSink>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Transport, SendError> {
         match cfg.kind {
             crate::config::OutgoingKind::File => {
@@ -45,10 +49,13 @@ impl Transport {
                 Ok(Transport::File(FileTransport::new(dir)))
             }
             crate::config::OutgoingKind::Smtp => {
-                let smtp = match crate::oauth2::smtp::SmtpTokens::from_config(cfg, token_status)? {
+                let tokens =
+                    crate::oauth2::smtp::SmtpTokens::from_config(cfg, token_status, clock.clone())?;
+                let smtp = match tokens {
                     Some(tokens) => super::smtp::SmtpTransport::with_credentials(cfg, tokens)?,
                     None => super::smtp::SmtpTransport::new(cfg)?,
                 };
+                let smtp = smtp.with_clock(clock);
                 Ok(Transport::Smtp(Box::new(smtp)))
             }
         }
@@ -132,14 +139,15 @@ const BATCH: usize = 64;
 /// How soon owed marks are tried again while intake holds the write lock.
 const MARK_RETRY: std::time::Duration = std::time::Duration::from_millis(2);
 
-/// Send everything due now, until nothing due is left.
+/// Send everything due now on `clock`, until nothing due is left.
 pub async fn deliver_due(
     store: &mut Store,
     transport: &Transport,
     cfg: &Outgoing,
+    clock: &dyn Clock,
 ) -> Result<DeliveryReport, StoreError> {
     let (_keep, never) = watch::channel(false);
-    deliver_due_until(store, transport, cfg, &never).await
+    deliver_due_until(store, transport, cfg, clock, &never).await
 }
 
 /// [`deliver_due`] that stops handing out letters once `stop` turns true
@@ -148,12 +156,14 @@ pub async fn deliver_due_until(
     store: &mut Store,
     transport: &Transport,
     cfg: &Outgoing,
+    clock: &dyn Clock,
     stop: &watch::Receiver<bool>,
 ) -> Result<DeliveryReport, StoreError> {
     let report = dispatch(
         store,
         transport.connections(),
         cfg,
+        clock,
         stop,
         |letter| async move {
             let result = transport.send(&letter).await;
@@ -186,6 +196,7 @@ pub async fn dispatch<F, Fut>(
     store: &mut Store,
     width: usize,
     cfg: &Outgoing,
+    clock: &dyn Clock,
     stop: &watch::Receiver<bool>,
     send: F,
 ) -> Result<DeliveryReport, StoreError>
@@ -207,7 +218,7 @@ where
         // No new letter while `width` outcomes are owed (the resend bound).
         while in_flight.len() < width && marks.len() < width && !*stop.borrow() {
             if queue.is_empty() && may_find {
-                queue = fresh(store.outbox_due(Utc::now(), BATCH + width)?, &handed_out);
+                queue = fresh(store.outbox_due(clock.now(), BATCH + width)?, &handed_out);
                 may_find = !queue.is_empty();
             }
             let Some(letter) = queue.pop_front() else {
@@ -235,16 +246,16 @@ where
             if let Ok(Some((letter, result))) =
                 tokio::time::timeout(MARK_RETRY, in_flight.next()).await
             {
-                marks.push(outcome(cfg, &letter, result, &mut report));
+                marks.push(outcome(cfg, clock.now(), &letter, result, &mut report));
             }
             continue;
         }
         let Some((letter, result)) = in_flight.next().await else {
             return Ok(report);
         };
-        marks.push(outcome(cfg, &letter, result, &mut report));
+        marks.push(outcome(cfg, clock.now(), &letter, result, &mut report));
         while let Some(Some((letter, result))) = in_flight.next().now_or_never() {
-            marks.push(outcome(cfg, &letter, result, &mut report));
+            marks.push(outcome(cfg, clock.now(), &letter, result, &mut report));
         }
         may_find = true;
     }
@@ -261,6 +272,7 @@ pub fn fresh(due: Vec<QueuedLetter>, handed_out: &HashSet<i64>) -> VecDeque<Queu
 /// written with the next group of marks.
 fn outcome(
     cfg: &Outgoing,
+    now: DateTime<Utc>,
     letter: &QueuedLetter,
     result: Result<(), SendError>,
     report: &mut DeliveryReport,
@@ -271,11 +283,11 @@ fn outcome(
             report.sent += 1;
             Mark::Sent {
                 id: letter.id,
-                at: Utc::now(),
+                at: now,
             }
         }
         Err(e) if e.is_transient() => {
-            match next_attempt(Utc::now(), letter.created_at, letter.attempts, cfg) {
+            match next_attempt(now, letter.created_at, letter.attempts, cfg) {
                 Some(next) => {
                     if e.is_connection() {
                         // The transport logs the outage once, not per letter.
@@ -315,6 +327,8 @@ fn outcome(
 mod tests {
     use super::*;
 
+    const SYSTEM: crate::clock::SystemClock = crate::clock::SystemClock;
+
     fn cfg() -> Outgoing {
         toml::from_str("kind = \"file\"\ndir = \"x\"\nretry_base_secs = 5\nretry_cap_secs = 60\ngive_up_hours = 1").unwrap()
     }
@@ -326,7 +340,7 @@ mod tests {
             std::time::Duration::from_millis(500),
         )
         .unwrap();
-        let at = Utc::now() - Duration::seconds(1);
+        let at = SYSTEM.now() - Duration::seconds(1);
         let tx = store.begin().unwrap();
         for i in 0..n {
             let l = crate::outbox::OutgoingLetter {
@@ -422,7 +436,7 @@ mod tests {
             let (_dir, mut store) = store_with(rows);
             let fake = Fake::default();
             let (_keep, never) = watch::channel(false);
-            let report = run(dispatch(&mut store, width, &cfg(), &never, |l| {
+            let report = run(dispatch(&mut store, width, &cfg(), &SYSTEM, &never, |l| {
                 fake.send(l, te, pe)
             }))
             .unwrap();
@@ -474,7 +488,7 @@ mod tests {
         other.conn().execute_batch("BEGIN IMMEDIATE").unwrap();
         let pending = [Mark::Sent {
             id: 1,
-            at: Utc::now(),
+            at: SYSTEM.now(),
         }];
         assert!(
             !store.outbox_marks(&pending, false).unwrap(),
@@ -492,7 +506,7 @@ mod tests {
             other.conn().execute_batch("COMMIT").unwrap();
         });
         let cfg = cfg();
-        let report = run(dispatch(&mut store, 4, &cfg, &never, |l| {
+        let report = run(dispatch(&mut store, 4, &cfg, &SYSTEM, &never, |l| {
             fake.send(l, 1000, 1000)
         }))
         .unwrap();
@@ -522,7 +536,7 @@ mod tests {
         let fake = Fake::default();
         let (tx, stop) = watch::channel(false);
         tx.send(true).unwrap();
-        let report = run(dispatch(&mut store, 4, &cfg(), &stop, |l| {
+        let report = run(dispatch(&mut store, 4, &cfg(), &SYSTEM, &stop, |l| {
             fake.send(l, 1000, 1000)
         }))
         .unwrap();
@@ -539,7 +553,7 @@ mod tests {
             to: vec![],
             raw: vec![],
             attempts: 0,
-            created_at: Utc::now(),
+            created_at: SYSTEM.now(),
         };
         // (due ids, handed out, expected)
         let cases: &[(&[i64], &[i64], &[i64])] = &[

@@ -16,15 +16,30 @@ pub struct Handle {
     inner: Arc<Mutex<Pipeline>>,
     wake: Arc<Notify>,
     changed: Arc<Notify>,
+    clock: Arc<dyn crate::clock::Clock>,
+    mailbox: crate::config::Mailbox,
 }
 
 impl Handle {
     pub fn new(p: Pipeline) -> Handle {
         Handle {
+            clock: p.clock(),
+            mailbox: p.config().mailbox.clone(),
             inner: Arc::new(Mutex::new(p)),
             wake: Arc::new(Notify::new()),
             changed: Arc::new(Notify::new()),
         }
+    }
+
+    /// The pipeline's clock (set before the handle was made).
+    pub fn clock(&self) -> Arc<dyn crate::clock::Clock> {
+        self.clock.clone()
+    }
+
+    /// The state key of the source's `key` for this handle's mailbox
+    /// (`mailbox.<name>.<key>`).
+    pub fn mailbox_key(&self, key: &str) -> String {
+        self.mailbox.state_key(key)
     }
 
     /// Notified whenever outgoing mail was queued.

@@ -234,6 +234,11 @@ impl Pipeline {
         self.clock.now()
     }
 
+    /// The pipeline's clock, shared.
+    pub fn clock(&self) -> Arc<dyn crate::clock::Clock> {
+        self.clock.clone()
+    }
+
     /// Process one raw letter.
     pub fn ingest(&mut self, raw: &[u8]) -> Result<IngestReport, IngestError> {
         let prepared = self.prepare(raw)?;

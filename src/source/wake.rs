@@ -61,24 +61,8 @@ pub enum WakeError {
     Bind { addr: SocketAddr, cause: io::Error },
 }
 
-/// Validate `mailbox.wake_listen`: an `IP:PORT` with a fixed port, on a
-/// loopback address unless `allow_remote`. The reason is for the admin.
-pub fn check_listen(value: &str, allow_remote: bool) -> Result<SocketAddr, String> {
-    let addr: SocketAddr = value.trim().parse().map_err(|_| {
-        format!("`{value}` is not IP:PORT (e.g. \"127.0.0.1:8025\", \"[::1]:8025\"; a host name is not accepted)")
-    })?;
-    if addr.port() == 0 {
-        return Err(format!(
-            "`{value}` needs a fixed port: the mail server is told where to send"
-        ));
-    }
-    if !addr.ip().is_loopback() && !allow_remote {
-        return Err(format!(
-            "`{value}` is not a loopback address; the hook has no authentication, so listening beyond this machine needs mailbox.wake_allow_remote = true (a forged request costs one sync, nothing else)"
-        ));
-    }
-    Ok(addr)
-}
+/// Validate `mailbox.wake_listen` (the check lives with the config).
+pub use crate::config::check_wake_listen as check_listen;
 
 /// Why a request was refused; each maps to one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

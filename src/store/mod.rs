@@ -17,7 +17,7 @@ pub mod security;
 pub mod tickets;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -187,6 +187,40 @@ impl Store {
             tx.execute_batch(&format!("PRAGMA user_version = {VERSION}"))?;
             tx.commit()?;
         }
+        self.adopt_global_mailbox_state()
+    }
+
+    /// Daemon state from before mailbox names (`imap.last_uid`, …) belongs
+    /// to the one mailbox there was: renamed once to the default mailbox's
+    /// keys (`mailbox.main.imap.last_uid`). A read, and a write only when
+    /// such keys are found.
+    fn adopt_global_mailbox_state(&mut self) -> Result<()> {
+        const LEGACY: &str = "imap.%";
+        let found: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM state WHERE key LIKE ?1 LIMIT 1",
+                [LEGACY],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if found.is_none() {
+            return Ok(());
+        }
+        let prefix = crate::config::mailbox_state_key(crate::config::DEFAULT_MAILBOX, "");
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // A key already under the new name wins (written by a newer daemon).
+        tx.execute(
+            "DELETE FROM state WHERE key LIKE ?1 AND ?2 || key IN (SELECT key FROM state)",
+            params![LEGACY, prefix],
+        )?;
+        tx.execute(
+            "UPDATE state SET key = ?2 || key WHERE key LIKE ?1",
+            params![LEGACY, prefix],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -252,5 +286,61 @@ mod tests {
         drop(s);
         let e = Store::open(&p, Duration::from_millis(100)).err().unwrap();
         assert!(e.to_string().contains("newer"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod mailbox_state_tests {
+    use super::*;
+
+    /// A database written before mailbox names: its IMAP position moves to
+    /// the default mailbox's keys on open; other state stays; a key the
+    /// newer daemon wrote already wins; a second open changes nothing.
+    #[test]
+    fn old_global_imap_keys_move_under_the_default_mailbox_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("db.sqlite3");
+        {
+            let s = Store::open(&p, Duration::from_millis(100)).unwrap();
+            for (k, v) in [
+                ("imap.uidvalidity", "7"),
+                ("imap.last_uid", "42"),
+                ("imap.last_sync", "2026-12-01T10:00:00.000Z"),
+                ("imap.ack_error", "MOVE refused"),
+                ("commands.key", "abcd"),
+                ("mailbox.main.imap.last_sync", "2026-12-02T10:00:00.000Z"),
+            ] {
+                s.conn()
+                    .execute("INSERT INTO state(key, value) VALUES (?1, ?2)", [k, v])
+                    .unwrap();
+            }
+        }
+        for _ in 0..2 {
+            let s = Store::open(&p, Duration::from_millis(100)).unwrap();
+            let get = |k: &str| s.state_get(k).unwrap();
+            let key = |k: &str| crate::config::mailbox_state_key(crate::config::DEFAULT_MAILBOX, k);
+            assert_eq!(get(&key("imap.uidvalidity")).as_deref(), Some("7"));
+            assert_eq!(get(&key("imap.last_uid")).as_deref(), Some("42"));
+            assert_eq!(get(&key("imap.ack_error")).as_deref(), Some("MOVE refused"));
+            assert_eq!(
+                get(&key("imap.last_sync")).as_deref(),
+                Some("2026-12-02T10:00:00.000Z"),
+                "the newer key wins"
+            );
+            assert_eq!(
+                get("commands.key").as_deref(),
+                Some("abcd"),
+                "not a mailbox key"
+            );
+            let left: i64 = s
+                .conn()
+                .query_row(
+                    "SELECT count(*) FROM state WHERE key LIKE 'imap.%'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(left, 0, "no global IMAP keys left");
+        }
     }
 }

@@ -104,6 +104,7 @@ pub struct SmtpTransport {
     idle: Mutex<Vec<Conn>>,
     keep: usize,
     blocked: Mutex<Option<Blocked>>,
+    clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl std::fmt::Debug for SmtpTransport {
@@ -181,7 +182,14 @@ impl SmtpTransport {
             idle: Mutex::new(Vec::new()),
             keep: cfg.connections.max(1) as usize,
             blocked: Mutex::new(None),
+            clock: crate::clock::system(),
         })
+    }
+
+    /// Date outages ([`SmtpTransport::blocked`]) by `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> SmtpTransport {
+        self.clock = clock;
+        self
     }
 
     /// How many letters the caller may send at once (`outgoing.connections`).
@@ -342,7 +350,7 @@ impl SmtpTransport {
             None => {
                 tracing::error!(server = %self.host, "SMTP server unusable: {reason}; letters wait in the outbox");
                 *blocked = Some(Blocked {
-                    since: Utc::now(),
+                    since: self.clock.now(),
                     reason: reason.clone(),
                 });
             }

@@ -165,7 +165,7 @@ fn letter(id: i64) -> QueuedLetter {
         to: vec!["user1@example.com".into()],
         raw: format!("Subject: {id}\r\n\r\n.leading dot\r\nbody {id}\r\n").into_bytes(),
         attempts: 0,
-        created_at: chrono::Utc::now(),
+        created_at: crate::clock::Clock::now(&crate::clock::SystemClock),
     }
 }
 
@@ -398,7 +398,7 @@ fn a_server_that_cannot_be_used_is_blocked_with_its_words_until_it_works() {
     // A working server clears it.
     let (cleared, _) = with_server(Script::default(), plain, |smtp| async move {
         *smtp.blocked.lock().unwrap() = Some(Blocked {
-            since: Utc::now(),
+            since: crate::clock::Clock::now(&crate::clock::SystemClock),
             reason: "old".into(),
         });
         smtp.send(&letter(1)).await.expect("sent");

@@ -21,7 +21,7 @@ use futures::TryStreamExt;
 
 use super::conn::{proto, Caps, Session};
 use super::folders;
-use super::{timed, ImapError, Intake};
+use super::{timed, ImapError, LetterSink};
 
 /// How long letters are only flagged after a refusal before moving is tried again.
 pub const RETRY_MOVE: Duration = Duration::from_secs(300);
@@ -81,6 +81,8 @@ pub struct AckState {
     /// The error in force was logged by this process (one taken over from
     /// an earlier run is logged again, once).
     logged: bool,
+    /// Where the time of a refusal comes from (`None`: the system's clock).
+    clock: Option<std::sync::Arc<dyn crate::clock::Clock>>,
 }
 
 impl AckState {
@@ -90,6 +92,12 @@ impl AckState {
             folder: folder.to_string(),
             ..AckState::default()
         }
+    }
+
+    /// Read the time of refusals from `clock`.
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn crate::clock::Clock>) -> AckState {
+        self.clock = Some(clock);
+        self
     }
 
     /// The first UID a pass looks at. Moved letters leave the folder, so
@@ -159,7 +167,7 @@ impl AckState {
     }
 
     /// Write the error (or its absence) to the store when it changed.
-    pub async fn persist<I: Intake>(&mut self, intake: &I) -> Result<(), ImapError> {
+    pub async fn persist<I: LetterSink>(&mut self, intake: &I) -> Result<(), ImapError> {
         if !self.dirty {
             return Ok(());
         }
@@ -170,23 +178,29 @@ impl AckState {
         intake
             .state_set(KEY_ACK_ERROR, message)
             .await
-            .map_err(ImapError::Intake)?;
+            .map_err(ImapError::Sink)?;
         intake
             .state_set(KEY_ACK_ERROR_SINCE, since)
             .await
-            .map_err(ImapError::Intake)?;
+            .map_err(ImapError::Sink)?;
         self.dirty = false;
         Ok(())
     }
 }
 
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+fn now_rfc3339(ack: &AckState) -> String {
+    use crate::clock::Clock;
+    let now = match &ack.clock {
+        Some(c) => c.now(),
+        None => crate::clock::SystemClock.now(),
+    };
+    now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Note a refusal; a news one is logged as a warning, once.
 pub fn note_refusal(ack: &mut AckState, what: &str, answer: &str) {
-    if ack.refused(what, answer, Instant::now(), &now_rfc3339()) {
+    let at = now_rfc3339(ack);
+    if ack.refused(what, answer, Instant::now(), &at) {
         tracing::warn!(
             folder = %ack.folder,
             "{what} {} refused by the server: {answer}; letters are flagged \\Seen and left in the folder instead (intake goes on; moving is tried again every {} min; check mailbox.processed_folder and the mailbox's rights)",

@@ -94,7 +94,10 @@ impl std::fmt::Debug for Target {
 impl Target {
     /// Read `[mailbox]`: host, port (993 implicit, else 143), user, the
     /// password from its file or variable, the TLS trust settings.
-    pub fn from_config(m: &Mailbox) -> Result<Target, ImapError> {
+    pub fn from_config(
+        m: &Mailbox,
+        clock: Arc<dyn crate::clock::Clock>,
+    ) -> Result<Target, ImapError> {
         let host = m.host.clone().ok_or_else(|| {
             ImapError::Config("mailbox.host is required for kind = \"imap\"".into())
         })?;
@@ -104,7 +107,7 @@ impl Target {
         let oauth2 = crate::oauth2::Settings::from_mailbox(m)?
             .map(crate::oauth2::TokenSource::new)
             .transpose()?
-            .map(Arc::new);
+            .map(|t| Arc::new(t.with_clock(clock)));
         let password = if oauth2.is_some() {
             String::new()
         } else {

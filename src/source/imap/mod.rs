@@ -12,10 +12,11 @@
 //! * [`ack`]: MOVE / COPY / `\Seen`, and a refused CREATE/COPY/MOVE: named
 //!   once, shown in `ticketd status`, letters flagged instead.
 //!
-//! The pipeline is reached through the [`Intake`] trait so this module can
+//! The pipeline is reached through the [`LetterSink`] trait so this module can
 //! be driven by `pipeline::Handle` in the daemon and by a recorder in tests.
 //! Position (UIDVALIDITY, last UID) and the time of the last successful
-//! sync live in the store's daemon state under the `imap.*` keys.
+//! sync live in the store's daemon state under the `imap.*` keys, which the
+//! daemon's sink keeps per mailbox (`mailbox.<name>.imap.*`).
 //! Connection loss is retried with backoff capped at 30 s and logged once
 //! per outage; a connection counts as restored only after a complete sync,
 //! so a session that connects and then fails again does not reconnect in a
@@ -38,6 +39,9 @@ use ack::AckState;
 use conn::{proto, Caps, Session, Target};
 pub use sync::{uid_set, SyncReport};
 
+// The state keys below are the source's own; the daemon's intake keeps
+// them per mailbox, as `mailbox.<name>.<key>` (`config::Mailbox::state_key`).
+
 /// State key: UIDVALIDITY of the watched folder.
 pub const KEY_UIDVALIDITY: &str = "imap.uidvalidity";
 /// State key: highest UID committed and acknowledged.
@@ -54,22 +58,22 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 /// locked, disk full) leave the letter on the server to be tried again.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
-pub struct IntakeError {
+pub struct SinkError {
     pub message: String,
     pub transient: bool,
 }
 
 /// What the IMAP source needs from the pipeline. Implemented for
 /// `pipeline::Handle`; every method commits before it returns `Ok`.
-pub trait Intake: Clone + Send + Sync + 'static {
+pub trait LetterSink: Clone + Send + Sync + 'static {
     /// Process one raw letter; `Ok` carries a one-line summary for the log.
-    fn ingest(&self, raw: Vec<u8>) -> impl Future<Output = Result<String, IntakeError>> + Send;
+    fn ingest(&self, raw: Vec<u8>) -> impl Future<Output = Result<String, SinkError>> + Send;
     /// Process a fetched batch, one result per letter in order; every `Ok`
     /// is committed when this returns. By default one letter at a time.
     fn ingest_batch(
         &self,
         raws: Vec<Vec<u8>>,
-    ) -> impl Future<Output = Vec<Result<String, IntakeError>>> + Send {
+    ) -> impl Future<Output = Vec<Result<String, SinkError>>> + Send {
         async move {
             let mut out = Vec::with_capacity(raws.len());
             for raw in raws {
@@ -84,16 +88,20 @@ pub trait Intake: Clone + Send + Sync + 'static {
         headers: Vec<u8>,
         size: u64,
         limit: u64,
-    ) -> impl Future<Output = Result<String, IntakeError>> + Send;
+    ) -> impl Future<Output = Result<String, SinkError>> + Send;
     fn state_get(
         &self,
         key: &str,
-    ) -> impl Future<Output = Result<Option<String>, IntakeError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, SinkError>> + Send;
     fn state_set(
         &self,
         key: &str,
         value: &str,
-    ) -> impl Future<Output = Result<(), IntakeError>> + Send;
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+    /// Where the time comes from (last sync, refusals, token problems).
+    fn clock(&self) -> Arc<dyn crate::clock::Clock> {
+        crate::clock::system()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +126,7 @@ pub enum ImapError {
     #[error("IMAP: timed out {0}")]
     Timeout(String),
     #[error("pipeline: {0} (the letter stays on the server and is tried again)")]
-    Intake(IntakeError),
+    Sink(SinkError),
 }
 
 /// What a watcher carries from one connection to the next.
@@ -167,13 +175,14 @@ pub fn backoff(attempt: u32) -> Duration {
 
 /// One complete pass for `ticketd run --once`: connect, process everything
 /// waiting in the folder, log out.
-pub async fn sync_once<I: Intake>(cfg: &Config, intake: &I) -> Result<SyncReport, ImapError> {
-    let target = Target::from_config(&cfg.mailbox)?;
+pub async fn sync_once<I: LetterSink>(cfg: &Config, intake: &I) -> Result<SyncReport, ImapError> {
+    let target = Target::from_config(&cfg.mailbox, intake.clock())?;
     target.report_token_status(cfg);
     let settings = Settings::from_config(cfg);
     let (mut session, caps) = target.open().await?;
     let mut carry = Carry {
-        ack: AckState::new(settings.move_after, &settings.processed_folder),
+        ack: AckState::new(settings.move_after, &settings.processed_folder)
+            .with_clock(intake.clock()),
         ..Carry::default()
     };
     let mut pos = open_folder(&mut session, &settings, intake, &mut carry.ack).await?;
@@ -196,7 +205,7 @@ pub async fn sync_once<I: Intake>(cfg: &Config, intake: &I) -> Result<SyncReport
 /// sender is dropped). Returns an error only for a config that cannot
 /// work (missing keys, unreadable password or CA file); everything on the
 /// network is retried.
-pub async fn watch<I: Intake>(
+pub async fn watch<I: LetterSink>(
     cfg: &Config,
     intake: I,
     shutdown: watch::Receiver<bool>,
@@ -206,13 +215,13 @@ pub async fn watch<I: Intake>(
 
 /// [`watch()`] that also leaves IDLE (or its poll sleep) and syncs at once
 /// whenever `wake` is notified (the wake hook).
-pub async fn watch_woken<I: Intake>(
+pub async fn watch_woken<I: LetterSink>(
     cfg: &Config,
     intake: I,
     mut shutdown: watch::Receiver<bool>,
     wake: Option<Arc<Notify>>,
 ) -> Result<(), ImapError> {
-    let target = Target::from_config(&cfg.mailbox)?;
+    let target = Target::from_config(&cfg.mailbox, intake.clock())?;
     target.report_token_status(cfg);
     let settings = Settings {
         wake,
@@ -221,7 +230,8 @@ pub async fn watch_woken<I: Intake>(
     let mut outage: Option<Instant> = None;
     let mut attempt = 0u32;
     let mut carry = Carry {
-        ack: AckState::new(settings.move_after, &settings.processed_folder),
+        ack: AckState::new(settings.move_after, &settings.processed_folder)
+            .with_clock(intake.clock()),
         ..Carry::default()
     };
     loop {
@@ -297,7 +307,7 @@ pub fn resume(stored: Option<Position>, uidvalidity: u32) -> (Position, bool) {
     }
 }
 
-async fn open_folder<I: Intake>(
+async fn open_folder<I: LetterSink>(
     session: &mut Session,
     s: &Settings,
     intake: &I,
@@ -320,11 +330,11 @@ async fn open_folder<I: Intake>(
         let stored = intake
             .state_get(ack::KEY_ACK_ERROR)
             .await
-            .map_err(ImapError::Intake)?;
+            .map_err(ImapError::Sink)?;
         let since = intake
             .state_get(ack::KEY_ACK_ERROR_SINCE)
             .await
-            .map_err(ImapError::Intake)?;
+            .map_err(ImapError::Sink)?;
         ack.restore(stored, since);
         ack.retry_at = None;
         ack::prepare(session, ack).await?;
@@ -332,7 +342,7 @@ async fn open_folder<I: Intake>(
     } else if intake
         .state_get(ack::KEY_ACK_ERROR)
         .await
-        .map_err(ImapError::Intake)?
+        .map_err(ImapError::Sink)?
         .is_some_and(|m| !m.is_empty())
     {
         // Switched to flag mode: a refusal of the move is history.
@@ -348,11 +358,11 @@ async fn open_folder<I: Intake>(
     let stored_v = intake
         .state_get(KEY_UIDVALIDITY)
         .await
-        .map_err(ImapError::Intake)?;
+        .map_err(ImapError::Sink)?;
     let stored_u = intake
         .state_get(KEY_LAST_UID)
         .await
-        .map_err(ImapError::Intake)?;
+        .map_err(ImapError::Sink)?;
     let stored = match (
         stored_v.and_then(|v| v.parse().ok()),
         stored_u.and_then(|v| v.parse().ok()),
@@ -375,11 +385,11 @@ async fn open_folder<I: Intake>(
         intake
             .state_set(KEY_UIDVALIDITY, &pos.uidvalidity.to_string())
             .await
-            .map_err(ImapError::Intake)?;
+            .map_err(ImapError::Sink)?;
         intake
             .state_set(KEY_LAST_UID, &pos.last_uid.to_string())
             .await
-            .map_err(ImapError::Intake)?;
+            .map_err(ImapError::Sink)?;
     }
     Ok(pos)
 }
@@ -400,7 +410,7 @@ enum Wake {
 
 /// One connection's life: sync, then IDLE (or sleep) until something
 /// changes, repeat. `Ok` only on shutdown.
-async fn session_loop<I: Intake>(
+async fn session_loop<I: LetterSink>(
     target: &Target,
     s: &Settings,
     intake: &I,
@@ -491,15 +501,15 @@ async fn wait_for_change(
 #[cfg(test)]
 mod tests;
 
-/// The daemon's pipeline as the IMAP source's [`Intake`].
-impl Intake for crate::pipeline::Handle {
-    async fn ingest(&self, raw: Vec<u8>) -> Result<String, IntakeError> {
+/// The daemon's pipeline as the IMAP source's [`LetterSink`].
+impl LetterSink for crate::pipeline::Handle {
+    async fn ingest(&self, raw: Vec<u8>) -> Result<String, SinkError> {
         crate::pipeline::Handle::ingest(self, raw)
             .await
             .map(|r| summary(&r))
             .map_err(intake_error)
     }
-    async fn ingest_batch(&self, raws: Vec<Vec<u8>>) -> Vec<Result<String, IntakeError>> {
+    async fn ingest_batch(&self, raws: Vec<Vec<u8>>) -> Vec<Result<String, SinkError>> {
         crate::pipeline::Handle::ingest_batch(self, raws)
             .await
             .into_iter()
@@ -511,21 +521,25 @@ impl Intake for crate::pipeline::Handle {
         headers: Vec<u8>,
         size: u64,
         limit: u64,
-    ) -> Result<String, IntakeError> {
+    ) -> Result<String, SinkError> {
         crate::pipeline::Handle::reject_oversize(self, headers, size, limit)
             .await
             .map(|r| summary(&r))
             .map_err(intake_error)
     }
-    async fn state_get(&self, key: &str) -> Result<Option<String>, IntakeError> {
-        crate::pipeline::Handle::state_get(self, key)
+    /// The source's keys are kept per mailbox (`mailbox.<name>.<key>`).
+    async fn state_get(&self, key: &str) -> Result<Option<String>, SinkError> {
+        crate::pipeline::Handle::state_get(self, &self.mailbox_key(key))
             .await
             .map_err(intake_error)
     }
-    async fn state_set(&self, key: &str, value: &str) -> Result<(), IntakeError> {
-        crate::pipeline::Handle::state_set(self, key, value)
+    async fn state_set(&self, key: &str, value: &str) -> Result<(), SinkError> {
+        crate::pipeline::Handle::state_set(self, &self.mailbox_key(key), value)
             .await
             .map_err(intake_error)
+    }
+    fn clock(&self) -> Arc<dyn crate::clock::Clock> {
+        crate::pipeline::Handle::clock(self)
     }
 }
 
@@ -539,8 +553,8 @@ fn summary(r: &crate::pipeline::IngestReport) -> String {
     )
 }
 
-fn intake_error(e: crate::pipeline::IngestError) -> IntakeError {
-    IntakeError {
+fn intake_error(e: crate::pipeline::IngestError) -> SinkError {
+    SinkError {
         transient: e.is_transient(),
         message: e.to_string(),
     }

@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use super::ack::{self, AckState};
 use super::conn::{proto, Caps, Session};
 use super::Carry;
-use super::{timed, ImapError, Intake, Position, Settings, KEY_LAST_SYNC, KEY_LAST_UID};
+use super::{timed, ImapError, LetterSink, Position, Settings, KEY_LAST_SYNC, KEY_LAST_UID};
 
 /// How often the last UID is written while a pass goes on.
 const RECORD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
@@ -131,7 +131,7 @@ pub fn drain_exists(session: &Session) -> bool {
 }
 
 /// Passes until one finds nothing new; records the time of the sync.
-pub async fn until_quiet<I: Intake>(
+pub async fn until_quiet<I: LetterSink>(
     session: &mut Session,
     caps: Caps,
     s: &Settings,
@@ -150,16 +150,19 @@ pub async fn until_quiet<I: Intake>(
             break;
         }
     }
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let now = intake
+        .clock()
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     intake
         .state_set(KEY_LAST_SYNC, &now)
         .await
-        .map_err(ImapError::Intake)?;
+        .map_err(ImapError::Sink)?;
     Ok(total)
 }
 
 /// One pass; returns the report and how many letters it found to work on.
-async fn pass<I: Intake>(
+async fn pass<I: LetterSink>(
     session: &mut Session,
     caps: Caps,
     s: &Settings,
@@ -315,7 +318,7 @@ async fn pass<I: Intake>(
 
 /// The end of a pass: acknowledge the last committed batch and record the
 /// highest UID acknowledged.
-async fn finish<I: Intake>(
+async fn finish<I: LetterSink>(
     session: &mut Session,
     caps: Caps,
     ack: &mut AckState,
@@ -363,7 +366,7 @@ async fn fetch_bodies(
 /// stopped the batch, the error (that letter and the rest stay on the
 /// server). Each letter's bytes are copied out of its FETCH response and the
 /// response freed at once: the batch is held once, not twice.
-async fn ingest_batch<I: Intake>(
+async fn ingest_batch<I: LetterSink>(
     intake: &I,
     batch: &[u32],
     fetched: Vec<async_imap::types::Fetch>,
@@ -394,7 +397,7 @@ async fn ingest_batch<I: Intake>(
                 tracing::debug!(uid, "{summary}");
                 done.push(uid);
             }
-            Err(e) if e.transient => return (done, Some(ImapError::Intake(e))),
+            Err(e) if e.transient => return (done, Some(ImapError::Sink(e))),
             Err(e) => {
                 tracing::error!(
                     uid,
@@ -409,14 +412,14 @@ async fn ingest_batch<I: Intake>(
 }
 
 fn failed(
-    e: super::IntakeError,
+    e: super::SinkError,
     uid: u32,
     pos: &Position,
     skip: &mut HashSet<(u32, u32)>,
     report: &mut SyncReport,
 ) -> Result<(), ImapError> {
     if e.transient {
-        return Err(ImapError::Intake(e));
+        return Err(ImapError::Sink(e));
     }
     tracing::error!(
         uid,
@@ -427,13 +430,13 @@ fn failed(
     Ok(())
 }
 
-async fn record<I: Intake>(intake: &I, pos: &mut Position, uid: u32) -> Result<(), ImapError> {
+async fn record<I: LetterSink>(intake: &I, pos: &mut Position, uid: u32) -> Result<(), ImapError> {
     if uid > pos.last_uid {
         pos.last_uid = uid;
         intake
             .state_set(KEY_LAST_UID, &uid.to_string())
             .await
-            .map_err(ImapError::Intake)?;
+            .map_err(ImapError::Sink)?;
     }
     Ok(())
 }

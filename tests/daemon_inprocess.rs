@@ -1,0 +1,152 @@
+//! The daemon started in-process through its composition root
+//! (`daemon::serve`): a Maildir source, a manual clock and the file outbox;
+//! no mail servers, no sleeping until deadlines. A letter becomes a ticket,
+//! is routed to the 1st line, and escalates twice as the test moves the
+//! clock past each deadline.
+
+mod common;
+
+use chrono::{DateTime, Duration, Utc};
+use common::Desk;
+use std::sync::Arc;
+use std::time::Instant;
+use ticketd::clock::{Clock, ManualClock};
+use ticketd::config::Config;
+
+/// Monday 7 December 2026, 10:00 in Kaliningrad (the example desk's zone):
+/// inside working hours, so the deadline is counted from now.
+fn monday_morning() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-07T08:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .expect("valid time")
+}
+
+fn appeal() -> Vec<u8> {
+    "From: user1@example.com\r\nTo: support@sed.example.org\r\n\
+     Subject: Не открывается карточка документа\r\n\
+     Message-ID: <inprocess-1@test.example>\r\nDate: Mon, 07 Dec 2026 10:00:00 +0200\r\n\
+     MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+     Content-Transfer-Encoding: 8bit\r\n\r\n\
+     Организация: Министерство финансов\r\nФИО: Смирнова Ольга Викторовна\r\n\
+     Кабинет 305, 3 этаж\r\nТелефон: 8 (4012) 55-12-34\r\n\
+     Описание проблемы: не открывается карточка документа\r\n"
+        .as_bytes()
+        .to_vec()
+}
+
+/// The ticket's line and its history actions, read from the database.
+fn state(desk: &Desk) -> Option<(String, i64, Vec<String>)> {
+    let db = desk.db();
+    let (id, line): (String, i64) = db
+        .query_row("SELECT id, line FROM tickets", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .ok()?;
+    let mut st = db
+        .prepare("SELECT action FROM history WHERE ticket_id = ?1 ORDER BY id")
+        .ok()?;
+    let actions = st
+        .query_map([&id], |r| r.get::<_, String>(0))
+        .ok()?
+        .filter_map(Result::ok)
+        .collect();
+    Some((id, line, actions))
+}
+
+fn count(actions: &[String], action: &str) -> usize {
+    actions.iter().filter(|a| *a == action).count()
+}
+
+/// Poll (every 5 ms, at most 1.5 s) until `done` holds.
+async fn wait_for<T>(what: &str, mut done: impl FnMut() -> Option<T>) -> T {
+    let until = Instant::now() + std::time::Duration::from_millis(1500);
+    loop {
+        if let Some(v) = done() {
+            return v;
+        }
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// The recipients (To) of the letters in the file outbox.
+fn recipients(desk: &Desk) -> Vec<String> {
+    desk.outbox()
+        .iter()
+        .filter_map(|l| common::header(l, "to"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letter_to_ticket_routed_escalated_twice_on_a_manual_clock() {
+    let started = Instant::now();
+    let desk = Desk::with(|cfg| {
+        // Every appeal goes to the 1st line first.
+        let route: toml::Table =
+            toml::from_str("name = \"all to the 1st line\"\nline = 1").expect("route");
+        cfg.insert(
+            "routes".into(),
+            toml::Value::Array(vec![toml::Value::Table(route)]),
+        );
+    });
+    let config = Config::load(&desk.config).expect("the test desk's config loads");
+    let clock = ManualClock::new(monday_morning());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(ticketd::daemon::serve(
+        config,
+        Arc::new(clock.clone()) as Arc<dyn Clock>,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    desk.drop_letter("1733565600.inprocess.test", &appeal());
+    let (id, line, actions) = wait_for("the ticket, routed", || {
+        state(&desk).filter(|(_, _, a)| count(a, "routed") >= 1)
+    })
+    .await;
+    assert_eq!(line, 1, "routed to the 1st line: {actions:?}");
+    assert_eq!(count(&actions, "escalated"), 0, "nothing is due yet");
+
+    // Past the first deadline: line 2.
+    clock.advance(Duration::days(30));
+    let (_, line, _) = wait_for("the first escalation", || {
+        state(&desk).filter(|(_, _, a)| count(a, "escalated") >= 1)
+    })
+    .await;
+    assert_eq!(line, 2, "{id} escalated to the 2nd line");
+
+    // Past the deadline extended at the escalation: line 3.
+    clock.advance(Duration::days(30));
+    let (_, line, actions) = wait_for("the second escalation", || {
+        state(&desk).filter(|(_, _, a)| count(a, "escalated") >= 2)
+    })
+    .await;
+    assert_eq!(line, 3, "{id} escalated to the 3rd line");
+    assert_eq!(count(&actions, "escalated"), 2, "once per deadline");
+
+    // The letters reach the file outbox: the registration to the user and
+    // the routed letters to the 2nd and 3rd lines.
+    let to = wait_for("the letters in the outbox", || {
+        let to = recipients(&desk);
+        let has = |who: &str| to.iter().any(|t| t.contains(who));
+        (has("user1@example.com") && has("line2@sed.example.org") && has("line3@")).then_some(to)
+    })
+    .await;
+    assert!(
+        to.iter().any(|t| t.contains("line1@sed.example.org")),
+        "{to:?}"
+    );
+
+    stop.send(()).expect("the daemon is running");
+    tokio::time::timeout(std::time::Duration::from_secs(5), daemon)
+        .await
+        .expect("the daemon stops when told")
+        .expect("no panic")
+        .expect("serve returns Ok");
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "took {took:?} of wall time"
+    );
+}
