@@ -206,6 +206,22 @@ impl Composer {
         })
     }
 
+    /// Thanks without the keyword: ask the user to confirm with «Подтверждаю».
+    pub fn ask_to_confirm(
+        &self,
+        t: &Ticket,
+        in_reply_to: Option<&str>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        let body = format!(
+            "Здравствуйте!\n\nСпасибо за ответ по обращению {}. Если предложенное решение помогло, подтвердите, пожалуйста, \
+             ответом на это письмо со словом «Подтверждаю» в начале — тогда обращение будет закрыто. \
+             Если не помогло — опишите, что не так.\n\nЭто письмо отправлено автоматически.\n--\n{}\n",
+            t.id,
+            self.desk_name()
+        );
+        self.to_requester(t, "ask_confirm", body, in_reply_to)
+    }
+
     fn to_requester(
         &self,
         t: &Ticket,

@@ -214,7 +214,9 @@ fn engineer(
     if !proof.is_ok() {
         return refuse(d, c, t, fx, sender, vec![proof.explain()]);
     }
-    let set: CommandSet = match wf.parse_reply(&c.parsed.text) {
+    // Keyword lines may follow one greeting line («Добрый день!»).
+    let words = crate::workflow::speech::without_greeting(&c.parsed.text);
+    let set: CommandSet = match wf.parse_reply(words) {
         Ok(set) => set,
         Err(errors) => {
             return refuse(
@@ -303,7 +305,21 @@ fn engineer(
         changed,
         Some(plan.history.join("; ")),
     ));
-    let why = format!("по команде {sender}");
+    // A handover's words (the text after `Линия:` / `Исполнитель:` when
+    // nothing goes to the user) travel with the routed letter.
+    let comment = set.message.trim();
+    let why = if plan.to_user.is_none() && !comment.is_empty() {
+        fx.log(c.history(
+            sender,
+            "handover_comment",
+            None,
+            None,
+            Some(comment.to_string()),
+        ));
+        format!("по команде {sender}\n\nКомментарий {sender}:\n{comment}\n")
+    } else {
+        format!("по команде {sender}")
+    };
     if let Some((new_line, mailbox)) = &plan.line {
         send_to_line(d, t, *new_line, mailbox, &why, c.now, fx, true);
     } else if reassigned {
@@ -317,12 +333,14 @@ fn engineer(
     // a user's: the refused ones are named in the confirmation).
     let relayed: &[_] = if plan.to_user.is_some() { kept } else { &[] };
     if let Some(text) = &plan.to_user {
-        fx.send(
+        // A person's words: never held back by the limit of automatic
+        // letters ([loops] max_auto_per_day).
+        fx.send_person(
             d.composer
                 .relay_to_user(t, text, apply::read_files(d, relayed)),
         );
     }
-    fx.send(d.composer.command_done(
+    fx.send_to_desk(d.composer.command_done(
         t,
         sender,
         &plan.summary(),
@@ -398,8 +416,39 @@ fn user_letter(
             }
         }
         UserReply::Refuse { reason } => refuse(d, c, t, fx, sender, vec![reason]),
+        UserReply::AskConfirm => {
+            fx.log(c.history(
+                sender,
+                "asked_to_confirm",
+                None,
+                None,
+                Some(
+                    "благодарность без слова «Подтверждаю»: пользователя просят подтвердить".into(),
+                ),
+            ));
+            fx.send(d.composer.ask_to_confirm(t, parsed.message_id.as_deref()));
+            if let Some(m) = &line_mailbox {
+                let text = format!(
+                    "Пользователь {sender} благодарит, но решение не подтвердил; его попросили ответить «Подтверждаю»:\n\n{}",
+                    parsed.text.trim()
+                );
+                fx.send_to_desk(d.composer.relay_to_line(
+                    t,
+                    m,
+                    proof,
+                    &text,
+                    apply::read_files(d, kept),
+                ));
+            }
+        }
         UserReply::Forward { to } => {
             if let Some(new) = to.filter(|s| *s != st) {
+                // The clock stood still while the desk waited for the user:
+                // the deadline runs again from now.
+                if st == Status::AwaitingUser || new == Status::Assigned {
+                    t.deadline = Some(ts(wf.deadline(c.now, &t.priority)));
+                    t.escalated_for = None;
+                }
                 t.status = new.machine_name().into();
                 fx.log(c.history(
                     sender,
@@ -473,6 +522,15 @@ fn complete(
         t.attachments = all.clone();
         let mut facts = ticket_facts(t);
         facts.has_attachments = !all.is_empty();
+        // Classified again now that the description is known, and the
+        // deadline runs from now (it stood still while fields were missing).
+        let class = d.cfg.workflow.classify(&facts);
+        facts.kind = class.kind;
+        facts.priority = class.priority.clone();
+        t.kind = class.kind.machine_name().into();
+        t.priority = class.priority.clone();
+        t.deadline = Some(ts(d.cfg.workflow.deadline(c.now, &t.priority)));
+        t.escalated_for = None;
         route(d, t, &facts, c.now, fx, false);
         if silent.is_none() {
             fx.send(d.composer.registration(

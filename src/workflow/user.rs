@@ -7,7 +7,7 @@
 //! added to the ticket and sent on to the line; on a ticket that waits for
 //! the user it puts the ticket back in work.
 
-use super::commands::is_confirmation;
+use super::speech::{self, Answer};
 use super::status::Status;
 
 /// The decision on one reply from a non-engineer.
@@ -20,14 +20,24 @@ pub enum UserReply {
     /// Add the text to the ticket and forward it to the line; move the
     /// status to `to` when set.
     Forward { to: Option<Status> },
+    /// Thanks without the confirmation word: forward it to the line and ask
+    /// the user to confirm with «Подтверждаю».
+    AskConfirm,
 }
 
 /// `routed`: the ticket has been sent to a line before (it was `assigned`
 /// at some point), so an answer returns it to `assigned` rather than `new`.
 pub fn user_reply(status: Status, routed: bool, from_requester: bool, body: &str) -> UserReply {
-    let confirming = is_confirmation(body);
     match status {
-        Status::SolutionProposed if confirming && from_requester => UserReply::Confirm,
+        Status::SolutionProposed if from_requester => match speech::answer(body) {
+            Answer::Confirm => UserReply::Confirm,
+            Answer::Thanks => UserReply::AskConfirm,
+            // «Не помогло»: the ticket is the line's again.
+            Answer::NotHelped => UserReply::Forward {
+                to: Some(Status::Assigned),
+            },
+            Answer::Other => UserReply::Forward { to: None },
+        },
         Status::AwaitingUser if from_requester => UserReply::Forward {
             to: Some(if routed {
                 Status::Assigned
@@ -63,7 +73,28 @@ mod tests {
                 "confirm, thanks",
                 UserReply::Confirm,
             ),
-            (SolutionProposed, true, true, "Не помогло", fwd(None)),
+            (
+                SolutionProposed,
+                true,
+                true,
+                "Не помогло",
+                fwd(Some(Assigned)),
+            ),
+            (
+                SolutionProposed,
+                true,
+                true,
+                "Добрый день!\n\nПодтверждаю, уведомления пришли",
+                UserReply::Confirm,
+            ),
+            (
+                SolutionProposed,
+                true,
+                true,
+                "Спасибо, всё получилось",
+                UserReply::AskConfirm,
+            ),
+            (SolutionProposed, true, true, "А мастер придёт?", fwd(None)),
             (AwaitingUser, true, true, "Chrome 120", fwd(Some(Assigned))),
             (AwaitingUser, false, true, "Кабинет 305", fwd(Some(New))),
             (AwaitingUser, true, false, "Я коллега", fwd(None)),
