@@ -490,8 +490,45 @@ fn complete(
     kept: &[crate::store::tickets::AttachmentRow],
 ) {
     let parsed = c.parsed;
-    let filled = complete_from(t, &parsed.form);
+    // Answers as people write them: fields in a sentence first («кабинет
+    // 305, 3 этаж, тел. 55-12-34»), then the form's lines.
+    let own = crate::workflow::speech::without_greeting(&parsed.text);
+    let said = crate::parse::sentence::fields_in_text(own, &d.cfg.desk.default_area_code);
+    let mut filled = complete_from(t, &said);
+    for f in complete_from(t, &parsed.form) {
+        if !filled.contains(&f) {
+            filled.push(f);
+        }
+    }
     let missing = apply::form_of(t).missing();
+    if filled.is_empty() {
+        // Nothing completed: a person of the 1st line reads it and acts.
+        if let Some(m) = d.cfg.workflow.line(Line::First).map(|l| l.mailbox.clone()) {
+            let text = format!(
+                "Ответ пользователя {sender} на запрос недостающих сведений ничего не дополнил; прочтите и свяжитесь с пользователем:\n\n{}",
+                parsed.text.trim()
+            );
+            let binding = token::Binding {
+                line: u8::try_from(t.line).unwrap_or(0),
+                assignee: t.assignee.as_deref(),
+                routing: super::create::routings(&t.history),
+            };
+            let proof = token::make_reply_address(
+                &d.cfg.workflow.support_address,
+                &t.id,
+                &m,
+                &binding,
+                d.key,
+            );
+            fx.send_to_desk(d.composer.relay_to_line(
+                t,
+                &m,
+                Some(proof),
+                &text,
+                apply::read_files(d, kept),
+            ));
+        }
+    }
     if !filled.is_empty() {
         let names: Vec<&str> = filled
             .iter()

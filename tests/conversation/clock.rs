@@ -84,3 +84,65 @@ fn item9_classified_when_the_form_completes() {
         summary(&sent)
     );
 }
+
+/// Item 8: free-text answers to the clarification, as people write them.
+#[test]
+fn item8_free_text_answers_complete_the_form() {
+    // (answer, room, floor, phone digits)
+    let rows = [
+        (
+            "Добрый вечер, кабинет 305, 3 этаж, тел. 55-12-34",
+            "305",
+            "3",
+            "551234",
+        ),
+        ("кабинет 305, 3 этаж, тел. 55-12-34", "305", "3", "551234"),
+        (
+            "Добрый день!\r\n\r\nКаб. 305, этаж 3, телефон 8 (4012) 55-12-34 доб. 204\r\n\r\nСпасибо",
+            "305",
+            "3",
+            "4012551234",
+        ),
+    ];
+    for (answer, room, floor, phone) in rows {
+        let mut c = Conv::new();
+        let id = c.appeal(INCOMPLETE);
+        c.new_letters();
+        c.user(&id, answer);
+        let t = c.ticket(&id);
+        assert_eq!(t.room.as_deref(), Some(room), "{answer:?}");
+        assert_eq!(t.floor.as_deref(), Some(floor), "{answer:?}");
+        let digits: String = t
+            .phone
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        assert!(digits.ends_with(phone), "{answer:?}: phone {:?}", t.phone);
+        assert_eq!(t.status, "assigned", "{answer:?}");
+        let sent = c.new_letters();
+        assert!(
+            sent.iter().any(|s| s.kind == "routed" && s.to_is(L2)),
+            "{answer:?}: {:?}",
+            summary(&sent)
+        );
+    }
+}
+
+/// Item 8: an answer that completes nothing still reaches the 1st line.
+#[test]
+fn item8_an_answer_completing_nothing_reaches_the_first_line() {
+    let mut c = Conv::new();
+    let id = c.appeal(INCOMPLETE);
+    c.new_letters();
+    c.user(&id, "Я же всё написала, позвоните мне, пожалуйста.");
+    assert_eq!(c.ticket(&id).status, "awaiting_user");
+    let sent = c.new_letters();
+    assert!(
+        sent.iter()
+            .any(|s| s.to_is(L1) && s.text.contains("позвоните мне")),
+        "the 1st line sees it: {:?}",
+        summary(&sent)
+    );
+}
