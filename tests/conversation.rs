@@ -8,6 +8,7 @@
 //! | messages that must arrive (items 1–3) | `conversation/arrive.rs` |
 //! | commands as engineers write them (item 6) | `conversation/commands.rs` |
 //! | the clock and the clarification (items 7, 9) | `conversation/clock.rs` |
+//! | refusals and threading (items 13, 14) | `conversation/threads.rs` |
 //! | the user's words (item 12) | `conversation/words.rs` |
 
 mod common;
@@ -21,5 +22,7 @@ mod arrive;
 mod clock;
 #[path = "conversation/commands.rs"]
 mod commands;
+#[path = "conversation/threads.rs"]
+mod threads;
 #[path = "conversation/words.rs"]
 mod words;

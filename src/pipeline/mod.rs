@@ -430,9 +430,11 @@ impl Pipeline {
         )
         .into_iter()
         .filter_map(token::ticket_of);
+        // A bare number of this desk («По заявке TP-2026-000008») last.
         for tag in thread::tags(&parsed.subject, prefix)
             .into_iter()
             .chain(in_addresses)
+            .chain(thread::bare_numbers(&parsed.subject, prefix))
         {
             if self.store.ticket(&tag)?.is_some() {
                 tagged = Some(tag);

@@ -70,9 +70,21 @@ pub(super) fn follow_up(
                     &mut fx,
                     &sender,
                     vec![format!(
-                        "{sender} не инженер ни одной из линий: команды принимаются только от инженеров"
+                        "{sender} не инженер ни одной из линий: строки «Статус:», «Линия:» и другие команды принимаются только от инженеров. \
+                         Напишите, пожалуйста, ответ своими словами, без этих строк: письмо будет передано инженеру."
                     )],
                 );
+                // The line hears of it: the words are not lost.
+                if let Some(m) = Line::from_number(t.line as u8)
+                    .and_then(|l| wf.line(l))
+                    .map(|l| l.mailbox.clone())
+                {
+                    let text = format!(
+                        "Письмо с адреса {sender} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{}",
+                        parsed.text.trim()
+                    );
+                    fx.send_to_desk(d.composer.relay_to_line(&t, &m, None, &text, Vec::new()));
+                }
             } else {
                 user_letter(&d, c, &mut t, &mut fx, &sender, &kept, routed, &trust);
             }
