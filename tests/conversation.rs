@@ -8,6 +8,7 @@
 //! | messages that must arrive (items 1–3) | `conversation/arrive.rs` |
 //! | commands as engineers write them (item 6) | `conversation/commands.rs` |
 //! | the clock and the clarification (items 7, 9) | `conversation/clock.rs` |
+//! | the assignee, reminders, the 1st line, closing (items 4, 5, 10, 11) | `conversation/first_line.rs` |
 //! | refusals and threading (items 13, 14) | `conversation/threads.rs` |
 //! | the user's words (item 12) | `conversation/words.rs` |
 
@@ -22,6 +23,8 @@ mod arrive;
 mod clock;
 #[path = "conversation/commands.rs"]
 mod commands;
+#[path = "conversation/first_line.rs"]
+mod first_line;
 #[path = "conversation/threads.rs"]
 mod threads;
 #[path = "conversation/words.rs"]

@@ -46,6 +46,16 @@ pub(super) fn follow_up(
             return replayed(p, c, &t.id);
         }
     }
+    // The requester writes on a closed ticket: a new related appeal, or
+    // the ticket reopened ([desk] closed_reply).
+    let closed_by_requester = t.status == "confirmed"
+        && !matches!(role, SenderRole::Engineer(_))
+        && address::canonical(&sender) == address::canonical(&t.requester)
+        && trust.allows()
+        && user::reopens(&c.parsed.text);
+    if closed_by_requester && p.cfg.desk.closed_reply == crate::config::ClosedReply::New {
+        return super::create::create_related(p, c, &t);
+    }
     let (store, d) = p.split();
     let kept = apply::kept_files(&d, c)?;
     let rejected = rejected_rows(parsed);
@@ -344,6 +354,31 @@ fn engineer(
     // The engineer's files travel with their words (they were checked like
     // a user's: the refused ones are named in the confirmation).
     let relayed: &[_] = if plan.to_user.is_some() { kept } else { &[] };
+    if plan.status == Some(Status::SolutionProposed)
+        || (plan.to_user.is_some() && st == Status::SolutionProposed)
+    {
+        if let Some(text) = &plan.to_user {
+            super::copies::copy_to_first_line(
+                d,
+                t,
+                fx,
+                &format!(
+                    "{sender} предложил решение пользователю:\n\n{}",
+                    text.trim()
+                ),
+            );
+        }
+    }
+    if plan.status == Some(Status::Confirmed) {
+        // Closed on the user's behalf (after a phone call): the user is told.
+        fx.send(d.composer.closed_by_desk(t, sender));
+        super::copies::copy_to_first_line(
+            d,
+            t,
+            fx,
+            &format!("{sender} закрыл обращение («Подтверждено»)."),
+        );
+    }
     if let Some(text) = &plan.to_user {
         // A person's words: never held back by the limit of automatic
         // letters ([loops] max_auto_per_day).
@@ -419,13 +454,14 @@ fn user_letter(
                 Some("confirmed"),
                 Some("пользователь подтвердил решение".into()),
             ));
+            let text = format!("Пользователь {sender} подтвердил решение. Обращение закрыто.");
             if let Some(m) = &line_mailbox {
-                let text = format!("Пользователь {sender} подтвердил решение. Обращение закрыто.");
                 fx.send_to_desk(
                     d.composer
                         .line_notice(t, m, proof.clone(), &text, Vec::new()),
                 );
             }
+            super::copies::copy_to_first_line(d, t, fx, &text);
         }
         UserReply::Refuse { reason } => refuse(d, c, t, fx, sender, vec![reason]),
         UserReply::AskConfirm => {

@@ -45,8 +45,20 @@ pub fn user_reply(status: Status, routed: bool, from_requester: bool, body: &str
                 Status::New
             }),
         },
+        // Only when the desk reopens closed tickets does the pipeline let
+        // the requester's letter on one come here.
+        // Thanks after closing change nothing.
+        Status::Confirmed if from_requester && reopens(body) => UserReply::Forward {
+            to: Some(Status::Assigned),
+        },
         _ => UserReply::Forward { to: None },
     }
+}
+
+/// Does the requester's letter on a closed ticket ask for more (not just
+/// thanks or a late «Подтверждаю»)?
+pub fn reopens(body: &str) -> bool {
+    matches!(speech::answer(body), Answer::NotHelped | Answer::Other)
 }
 
 #[cfg(test)]
@@ -100,7 +112,9 @@ mod tests {
             (AwaitingUser, true, false, "Я коллега", fwd(None)),
             (Assigned, true, true, "Подтверждаю", fwd(None)),
             (New, false, true, "Дополнение", fwd(None)),
-            (Confirmed, true, true, "Спасибо", fwd(None)),
+            (Confirmed, true, true, "Ошибка снова", fwd(Some(Assigned))),
+            (Confirmed, true, false, "Ошибка снова", fwd(None)),
+            (Confirmed, true, true, "Спасибо!", fwd(None)),
         ];
         for (status, routed, requester, body, want) in cases {
             assert_eq!(
