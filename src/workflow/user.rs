@@ -1,7 +1,9 @@
 //! What a reply from the user's side does to a ticket.
 //!
 //! The requester confirms a proposed solution by answering «Подтверждаю»
-//! (the first word); a confirmation from any other address is only a
+//! (the first word, after at most one greeting line); thanks without the
+//! word ask for it; «Не помогло» returns the ticket to the line; a
+//! confirmation from any other address is only a
 //! comment for the line (the requester is told nothing), so a colleague in
 //! Cc — or a stranger — cannot close someone else's ticket. Any other reply is
 //! added to the ticket and sent on to the line; on a ticket that waits for
