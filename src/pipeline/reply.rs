@@ -317,6 +317,15 @@ fn engineer(
         .is_some_and(|a| t.assignee.as_deref() != Some(a.as_str()));
     if let Some(a) = &plan.assignee {
         t.assignee = Some(a.clone());
+    } else if let Some((new_line, _)) = &plan.line {
+        // An assignee of the old line is nobody's on the new one.
+        let stays = t.assignee.as_deref().is_some_and(|a| {
+            wf.line(*new_line)
+                .is_some_and(|l| l.engineers.iter().any(|e| e.eq_ignore_ascii_case(a)))
+        });
+        if !stays {
+            t.assignee = None;
+        }
     }
     fx.replay = Some(replay::replay_key(sender, &t.id, &c.parsed.text));
     let changed = (before != t.status).then_some(t.status.as_str());

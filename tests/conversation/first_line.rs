@@ -32,6 +32,15 @@ fn item4_the_assignee_is_addressed() {
             .any(|l| l.starts_with("Cc:") && l.contains(L2)),
         "the line's mailbox in copy"
     );
+    // Handed to line 3: addressed to line 3, line 2's assignee dropped.
+    c.engineer(ENG2, &id, L2, "Линия: 3\r\n\r\nПосмотрите индекс.");
+    let sent = c.new_letters();
+    let routed = sent
+        .iter()
+        .find(|s| s.kind == "routed")
+        .unwrap_or_else(|| panic!("routed to line 3: {:?}", summary(&sent)));
+    assert_eq!(routed.to, vec![L3.to_string()]);
+    assert_eq!(c.ticket(&id).assignee, None);
 }
 
 /// Item 5: overdue on the last line: line 3 is reminded (answerable), the
