@@ -24,8 +24,9 @@ mod escalation;
 pub mod files;
 mod handle;
 mod reply;
+mod user_reply;
 
-pub use reply::ticket_facts;
+pub use user_reply::ticket_facts;
 
 pub use handle::Handle;
 
@@ -354,6 +355,7 @@ impl Pipeline {
             from: parsed.from.as_ref().map(|a| a.email.as_str()),
             machine: parsed.machine.as_deref(),
             own_addresses: &self.own_addresses,
+            line_mailboxes: &[],
             tagged_ticket: None,
             threaded_ticket: None,
         };
@@ -450,10 +452,18 @@ impl Pipeline {
             }
         }
         let from = parsed.from.as_ref().map(|a| a.email.as_str());
+        let line_mailboxes: Vec<String> = self
+            .cfg
+            .workflow
+            .lines
+            .iter()
+            .map(|l| l.mailbox.to_lowercase())
+            .collect();
         let decision = intake::decide(&IntakeFacts {
             from,
             machine: parsed.machine.as_deref(),
             own_addresses: &self.own_addresses,
+            line_mailboxes: &line_mailboxes,
             tagged_ticket: tagged.as_deref(),
             threaded_ticket: threaded.as_deref(),
         });

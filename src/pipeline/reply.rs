@@ -1,5 +1,6 @@
-//! A letter about an existing ticket: the user completing the form,
-//! confirming a solution or writing more; an engineer's commands.
+//! A letter about an existing ticket: who wrote it, and the engineers'
+//! commands (a line's shared mailbox acts for its line with a proof); the
+//! user's side is [`super::user_reply`].
 //!
 //! Engineers' commands are applied only when the sender is an engineer of a
 //! line AND the letter carries the proof of receipt of the routed letter
@@ -8,7 +9,7 @@
 //! refusal (within the daily limit of automatic letters).
 
 use super::apply::{self, commit_ticket, excerpt, rejected_rows, Ctx, Effects, TicketCommit};
-use super::create::{route, send_to_line};
+use super::create::send_to_line;
 use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
 use crate::store::tickets::Ticket;
 use crate::store::ts;
@@ -16,9 +17,8 @@ use crate::workflow::auth::{self, Trust};
 use crate::workflow::commands::CommandSet;
 use crate::workflow::loops::SenderRole;
 use crate::workflow::plan::{self, TicketState};
-use crate::workflow::rules::TicketFacts;
-use crate::workflow::status::{self, Actor, Kind, Line, Status};
-use crate::workflow::user::{self, UserReply};
+use crate::workflow::status::{Kind, Line, Status};
+use crate::workflow::user;
 use crate::workflow::{address, replay, token};
 
 pub(super) fn follow_up(
@@ -39,7 +39,8 @@ pub(super) fn follow_up(
         p.cfg.workflow.sender_role(&sender)
     };
     let trust = auth::sender_trust(&p.cfg.security_policy(), &parsed.trace.headers, &sender);
-    if matches!(role, SenderRole::Engineer(_)) && trust.allows() {
+    let acts_for_line = matches!(role, SenderRole::Engineer(_) | SenderRole::LineMailbox(_));
+    if acts_for_line && trust.allows() {
         let key = replay::replay_key(&sender, &t.id, &parsed.text);
         let last = crate::store::security::replay_last(p.store.conn(), &key)?;
         if replay::is_replay(last, c.now, p.cfg.workflow.replay_window_secs) {
@@ -64,6 +65,39 @@ pub(super) fn follow_up(
     let wf = &d.cfg.workflow;
     match role {
         SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust),
+        // A line's shared mailbox acts for its line with a valid proof; a
+        // letter from it without one is recorded and answered with nothing
+        // (an answer to a shared mailbox could start a loop).
+        SenderRole::LineMailbox(_) => {
+            let proof_ok = {
+                let binding = token::Binding {
+                    line: u8::try_from(t.line).unwrap_or(0),
+                    assignee: t.assignee.as_deref(),
+                    routing: super::create::routings(&t.history),
+                };
+                let ids = [crate::workflow::address::without_plus_tag(&sender)];
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                token::verify(
+                    &addresses(c, &wf.support_address),
+                    &t.id,
+                    &ids,
+                    &binding,
+                    d.key,
+                )
+                .is_ok()
+            };
+            if proof_ok && trust.allows() {
+                engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust);
+            } else {
+                fx.log(c.history(
+                    &sender,
+                    "command_refused",
+                    None,
+                    None,
+                    Some("письмо с ящика линии без действующего подтверждения получения: записано, не применено".into()),
+                ));
+            }
+        }
         _ => {
             let commands = wf
                 .parse_reply(&parsed.text)
@@ -96,7 +130,9 @@ pub(super) fn follow_up(
                     fx.send_to_desk(d.composer.relay_to_line(&t, &m, None, &text, Vec::new()));
                 }
             } else {
-                user_letter(&d, c, &mut t, &mut fx, &sender, &kept, routed, &trust);
+                super::user_reply::user_letter(
+                    &d, c, &mut t, &mut fx, &sender, &kept, routed, &trust,
+                );
             }
         }
     }
@@ -180,7 +216,7 @@ fn looks_like_commands(text: &str) -> bool {
     .contains(&key.as_str())
 }
 
-fn refuse(
+pub(super) fn refuse(
     d: &Desk<'_>,
     c: &Ctx<'_>,
     t: &Ticket,
@@ -259,6 +295,32 @@ fn engineer(
             None,
             Some(excerpt(&c.parsed.text)),
         ));
+        // It looks like it meant a command: say what was understood.
+        let subject = c.parsed.subject.rsplit(']').next().unwrap_or("").trim();
+        let subject_cmd = wf
+            .parse_reply(subject)
+            .is_ok_and(|s| s.has_commands())
+            .then(|| subject.to_string());
+        let hint = match (
+            crate::workflow::speech::misplaced_command(words),
+            subject_cmd,
+        ) {
+            (Some(l), _) => Some(format!("строка «{l}» стоит не в начале письма")),
+            (None, Some(l)) => Some(format!("команда «{l}» только в теме письма")),
+            _ => None,
+        };
+        if let Some(h) = hint {
+            refuse(
+                d,
+                c,
+                t,
+                fx,
+                sender,
+                vec![format!(
+                    "{h}: письмо записано как заметка. Ключи команд — в начале письма (можно после одной строки приветствия), по одному на строке; текст для пользователя — после них"
+                )],
+            );
+        }
         return;
     }
     let (Some(st), Some(line), Some(kind)) = (
@@ -404,285 +466,4 @@ fn engineer(
         &rejected_rows(c.parsed),
         c.parsed.message_id.as_deref(),
     ));
-}
-
-#[allow(clippy::too_many_arguments)]
-fn user_letter(
-    d: &Desk<'_>,
-    c: &Ctx<'_>,
-    t: &mut Ticket,
-    fx: &mut Effects,
-    sender: &str,
-    kept: &[crate::store::tickets::AttachmentRow],
-    routed: bool,
-    trust: &Trust,
-) {
-    let wf = &d.cfg.workflow;
-    let parsed = c.parsed;
-    // Only the requester, authenticated where `[security]` asks for it,
-    // completes the form, confirms, or moves the status; anyone else's
-    // letter is a comment for the line.
-    let is_requester = address::canonical(sender) == address::canonical(&t.requester);
-    if is_requester && !trust.allows() {
-        if let Trust::Fail(why) = trust {
-            fx.log(c.history(sender, "refused", None, None, Some(why.clone())));
-        }
-    }
-    let from_requester = is_requester && trust.allows();
-    let missing_before = apply::form_of(t).missing();
-    if from_requester && t.status == "awaiting_user" && !missing_before.is_empty() {
-        return complete(d, c, t, fx, sender, kept);
-    }
-    let Some(st) = Status::parse(&t.status) else {
-        return;
-    };
-    let line_mailbox = Line::from_number(t.line as u8)
-        .and_then(|l| wf.line(l))
-        .map(|l| l.mailbox.clone());
-    let binding = token::Binding {
-        line: u8::try_from(t.line).unwrap_or(0),
-        assignee: t.assignee.as_deref(),
-        routing: super::create::routings(&t.history),
-    };
-    let proof = line_mailbox
-        .as_deref()
-        .map(|m| token::make_reply_address(&wf.support_address, &t.id, m, &binding, d.key));
-    match user::user_reply(st, routed, from_requester, &parsed.text) {
-        UserReply::Confirm => {
-            let actor = Actor::User {
-                address: sender.to_string(),
-            };
-            if let Err(r) = status::transition(st, Status::Confirmed, &actor) {
-                return refuse(d, c, t, fx, sender, vec![r.to_string()]);
-            }
-            t.status = Status::Confirmed.machine_name().into();
-            fx.log(c.history(
-                sender,
-                "confirmed",
-                Some(st.machine_name()),
-                Some("confirmed"),
-                Some("пользователь подтвердил решение".into()),
-            ));
-            let text = format!("Пользователь {sender} подтвердил решение. Обращение закрыто.");
-            if let Some(m) = &line_mailbox {
-                fx.send_to_desk(
-                    d.composer
-                        .line_notice(t, m, proof.clone(), &text, Vec::new()),
-                );
-            }
-            super::copies::copy_to_first_line(d, t, fx, &text);
-        }
-        UserReply::Refuse { reason } => refuse(d, c, t, fx, sender, vec![reason]),
-        UserReply::AskConfirm => {
-            fx.log(c.history(
-                sender,
-                "asked_to_confirm",
-                None,
-                None,
-                Some(
-                    "благодарность без слова «Подтверждаю»: пользователя просят подтвердить".into(),
-                ),
-            ));
-            fx.send(d.composer.ask_to_confirm(t, parsed.message_id.as_deref()));
-            if let Some(m) = &line_mailbox {
-                let text = format!(
-                    "Пользователь {sender} благодарит, но решение не подтвердил; его попросили ответить «Подтверждаю»:\n\n{}",
-                    parsed.text.trim()
-                );
-                fx.send_to_desk(d.composer.relay_to_line(
-                    t,
-                    m,
-                    proof,
-                    &text,
-                    apply::read_files(d, kept),
-                ));
-            }
-        }
-        UserReply::Forward { to } => {
-            if let Some(new) = to.filter(|s| *s != st) {
-                // The clock stood still while the desk waited for the user:
-                // the deadline runs again from now.
-                if st == Status::AwaitingUser || new == Status::Assigned {
-                    t.deadline = Some(ts(wf.deadline(c.now, &t.priority)));
-                    t.escalated_for = None;
-                }
-                t.status = new.machine_name().into();
-                fx.log(c.history(
-                    sender,
-                    "status",
-                    Some(st.machine_name()),
-                    Some(new.machine_name()),
-                    Some("пользователь ответил".into()),
-                ));
-            }
-            if let Some(m) = &line_mailbox {
-                let who = if from_requester {
-                    format!("Письмо пользователя {sender} по обращению")
-                } else {
-                    format!(
-                        "Комментарий с адреса {sender} (не заявитель; поля и статус не изменены)"
-                    )
-                };
-                let text = format!("{who}:\n\n{}", parsed.text.trim());
-                fx.send_to_desk(d.composer.relay_to_line(
-                    t,
-                    m,
-                    proof,
-                    &text,
-                    apply::read_files(d, kept),
-                ));
-            }
-        }
-    }
-}
-
-/// The user's answer to a clarification: fill what was missing; once
-/// nothing is, the ticket is `new` again, routed, and confirmed to the user.
-fn complete(
-    d: &Desk<'_>,
-    c: &Ctx<'_>,
-    t: &mut Ticket,
-    fx: &mut Effects,
-    sender: &str,
-    kept: &[crate::store::tickets::AttachmentRow],
-) {
-    let parsed = c.parsed;
-    // Answers as people write them: fields in a sentence first («кабинет
-    // 305, 3 этаж, тел. 55-12-34»), then the form's lines.
-    let own = crate::workflow::speech::without_greeting(&parsed.text);
-    let said = crate::parse::sentence::fields_in_text(own, &d.cfg.desk.default_area_code);
-    let mut filled = complete_from(t, &said);
-    for f in complete_from(t, &parsed.form) {
-        if !filled.contains(&f) {
-            filled.push(f);
-        }
-    }
-    let missing = apply::form_of(t).missing();
-    if filled.is_empty() {
-        // Nothing completed: a person of the 1st line reads it and acts.
-        if let Some(m) = d.cfg.workflow.line(Line::First).map(|l| l.mailbox.clone()) {
-            let text = format!(
-                "Ответ пользователя {sender} на запрос недостающих сведений ничего не дополнил; прочтите и свяжитесь с пользователем:\n\n{}",
-                parsed.text.trim()
-            );
-            let binding = token::Binding {
-                line: u8::try_from(t.line).unwrap_or(0),
-                assignee: t.assignee.as_deref(),
-                routing: super::create::routings(&t.history),
-            };
-            let proof = token::make_reply_address(
-                &d.cfg.workflow.support_address,
-                &t.id,
-                &m,
-                &binding,
-                d.key,
-            );
-            fx.send_to_desk(d.composer.relay_to_line(
-                t,
-                &m,
-                Some(proof),
-                &text,
-                apply::read_files(d, kept),
-            ));
-        }
-    }
-    if !filled.is_empty() {
-        let names: Vec<&str> = filled
-            .iter()
-            .map(|f| crate::outbox::texts::field_name(f))
-            .collect();
-        fx.log(c.history(sender, "fields_added", None, None, Some(names.join(", "))));
-    }
-    let mut all = t.attachments.clone();
-    all.extend_from_slice(kept);
-    let mut rejected = t.rejected_attachments.clone();
-    rejected.extend(rejected_rows(parsed));
-    // RFC 3834: an auto-forwarded (or otherwise automatic, but read) letter
-    // completes the form, and gets no automatic answer.
-    let silent = crate::workflow::intake::no_auto_answer(parsed.auto_submitted.as_deref());
-    if let Some(why) = &silent {
-        fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
-    }
-    if missing.is_empty() {
-        let before = t.status.clone();
-        t.status = "new".into();
-        fx.log(c.history(
-            "system",
-            "status",
-            Some(&before),
-            Some("new"),
-            Some("все обязательные сведения получены".into()),
-        ));
-        t.attachments = all.clone();
-        let mut facts = ticket_facts(t);
-        facts.has_attachments = !all.is_empty();
-        // Classified again now that the description is known, and the
-        // deadline runs from now (it stood still while fields were missing).
-        let class = d.cfg.workflow.classify(&facts);
-        facts.kind = class.kind;
-        facts.priority = class.priority.clone();
-        t.kind = class.kind.machine_name().into();
-        t.priority = class.priority.clone();
-        t.deadline = Some(ts(d.cfg.workflow.deadline(c.now, &t.priority)));
-        t.escalated_for = None;
-        route(d, t, &facts, c.now, fx, false);
-        if silent.is_none() {
-            fx.send(d.composer.registration(
-                t,
-                &[],
-                &rejected,
-                &all,
-                &parsed.notes,
-                parsed.message_id.as_deref(),
-            ));
-        }
-    } else if silent.is_none() && (!filled.is_empty() || !kept.is_empty()) {
-        fx.send(d.composer.registration(
-            t,
-            &missing,
-            &rejected,
-            &all,
-            &parsed.notes,
-            parsed.message_id.as_deref(),
-        ));
-    }
-}
-
-/// Routing facts of a stored ticket.
-pub fn ticket_facts(t: &Ticket) -> TicketFacts {
-    TicketFacts {
-        kind: Kind::parse(&t.kind).unwrap_or(Kind::Consultation),
-        priority: t.priority.clone(),
-        organization: t.organization.clone(),
-        sender: t.requester.clone(),
-        subject: t.subject.clone(),
-        description: t.description.clone().unwrap_or_default(),
-        has_attachments: !t.attachments.is_empty(),
-    }
-}
-
-/// Fill the ticket's empty fields from a user's answer.
-fn complete_from(t: &mut Ticket, f: &crate::parse::Form) -> Vec<&'static str> {
-    let mut filled = Vec::new();
-    let mut take = |slot: &mut Option<String>, v: &Option<String>, name: &'static str| {
-        let empty = slot.as_deref().is_none_or(|s| s.trim().is_empty());
-        if empty && v.as_deref().is_some_and(|s| !s.trim().is_empty()) {
-            *slot = v.clone();
-            filled.push(name);
-        }
-    };
-    take(&mut t.organization, &f.organization, "organization");
-    take(&mut t.full_name, &f.full_name, "full_name");
-    if t.room.is_none() || t.floor.is_none() {
-        take(&mut t.location, &f.location, "location");
-        take(&mut t.room, &f.room, "room");
-        take(&mut t.floor, &f.floor, "floor");
-    }
-    if t.phone.is_none() {
-        take(&mut t.phone_ext, &f.phone_ext, "phone_ext");
-    }
-    take(&mut t.phone, &f.phone, "phone");
-    take(&mut t.description, &f.description, "description");
-    take(&mut t.note, &f.note, "note");
-    filled
 }

@@ -123,6 +123,61 @@ pub fn answer(text: &str) -> Answer {
     }
 }
 
+/// The command keys, as engineers write them.
+const KEYS: &[&str] = &[
+    "Статус",
+    "Линия",
+    "Приоритет",
+    "Вид",
+    "Исполнитель",
+    "Status",
+    "Line",
+    "Priority",
+    "Kind",
+    "Assignee",
+];
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The command key nearest to a mistyped one (`Стаус` → `Статус`), if near.
+pub fn nearest_key(typed: &str) -> Option<&'static str> {
+    KEYS.iter()
+        .map(|k| (edit_distance(typed, k), *k))
+        .filter(|(d, k)| *d > 0 && *d <= 2 && *d < k.chars().count() / 2 + 1)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// A command key line (`Статус: …`) somewhere below the top of the text —
+/// after more than one greeting line — that was therefore not read as a
+/// command: the line, for a short answer saying where keys go.
+pub fn misplaced_command(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('>'))
+        .skip_while(|l| l.is_empty())
+        .skip(1)
+        .find(|l| {
+            l.split_once(':').is_some_and(|(k, v)| {
+                !v.trim().is_empty() && KEYS.iter().any(|key| key.eq_ignore_ascii_case(k.trim()))
+            })
+        })
+        .map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +208,23 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(answer(text), want, "{text:?}");
         }
+    }
+
+    #[test]
+    fn keys_typed_wrong_and_misplaced() {
+        assert_eq!(nearest_key("Стаус"), Some("Статус"));
+        assert_eq!(nearest_key("Линя"), Some("Линия"));
+        assert_eq!(nearest_key("Statsu"), Some("Status"));
+        assert_eq!(nearest_key("Организация"), None);
+        assert_eq!(nearest_key("Статус"), None);
+        assert_eq!(
+            misplaced_command(
+                "Добрый день, коллеги.\nПосмотрел логи.\n\nСтатус: Предложено решение\n"
+            ),
+            Some("Статус: Предложено решение".into())
+        );
+        assert_eq!(misplaced_command("Статус: Назначено"), None);
+        assert_eq!(misplaced_command("Посмотрел, всё в порядке."), None);
     }
 
     #[test]
