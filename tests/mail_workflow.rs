@@ -288,8 +288,40 @@ fn untouched_ticket_escalates_once_per_deadline() {
             .count()
     };
     assert_eq!(count("line2@sed.example.org"), 1, "line 2: exactly once");
-    assert_eq!(count("line3@dev.example.org"), 1, "line 3: exactly once");
     assert_eq!(desk.show(&id)["line"], 3, "the top line keeps it");
+    // Line 3: its routed letter once, then one reminder per missed deadline
+    // while it holds the ticket (issue 13, item 5).
+    let t = desk.show(&id);
+    let stays = t["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["action"] == "escalated" && h["detail"].to_string().contains("остаётся"))
+        .count();
+    let to3: Vec<String> = imap::list("line3@dev.example.org", "INBOX")
+        .iter()
+        .filter(|m| {
+            m.header("Subject")
+                .unwrap_or_default()
+                .contains(&format!("[{id}]"))
+        })
+        .map(support::desk::body)
+        .collect();
+    assert_eq!(
+        to3.iter()
+            .filter(|b| b.contains("направлено на линию 3"))
+            .count(),
+        1,
+        "line 3: routed exactly once"
+    );
+    let reminders = to3
+        .iter()
+        .filter(|b| b.contains("остаётся на линии 3"))
+        .count();
+    assert!(
+        reminders <= stays && stays <= reminders + 1,
+        "line 3: one reminder per missed deadline ({reminders} letters, {stays} in the history; the last may be in flight)"
+    );
     // Once per deadline: the history has exactly one escalation per missed deadline.
     let t = desk.show(&id);
     let missed: Vec<String> = t["history"]

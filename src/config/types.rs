@@ -57,6 +57,34 @@ pub struct Desk {
     pub default_area_code: String,
     /// IANA time zone for dates shown to people and the business calendar.
     pub time_zone: String,
+    /// What the 1st line receives of tickets on other lines (п. 81).
+    pub first_line_copies: FirstLineCopies,
+    /// A requester's letter on a closed ticket: a new related appeal, or
+    /// the ticket reopened.
+    pub closed_reply: ClosedReply,
+}
+
+/// `[desk] first_line_copies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirstLineCopies {
+    /// A copy of every routing, handover, proposal and confirmation, with
+    /// a proof of receipt that lets the 1st line command the ticket.
+    #[default]
+    All,
+    /// Nothing but escalation notices.
+    None,
+}
+
+/// `[desk] closed_reply`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClosedReply {
+    /// A new appeal, linked to the closed one (`related`).
+    #[default]
+    New,
+    /// The closed ticket back in work on its line.
+    Reopen,
 }
 
 impl Default for Desk {
@@ -66,6 +94,8 @@ impl Default for Desk {
             name: "Служба технической поддержки СЭД".into(),
             default_area_code: "4012".into(),
             time_zone: "Europe/Kaliningrad".into(),
+            first_line_copies: FirstLineCopies::All,
+            closed_reply: ClosedReply::New,
         }
     }
 }

@@ -58,6 +58,8 @@ pub struct LetterSpec {
     pub kind: String,
     pub ticket: Option<String>,
     pub to: Vec<String>,
+    /// Copy recipients (a `Cc` header; on the envelope too).
+    pub cc: Vec<String>,
     pub subject: String,
     pub body: String,
     pub in_reply_to: Option<String>,
@@ -283,6 +285,18 @@ impl Composer {
         }
         if !to_boxes.is_empty() {
             b = b.raw_header(address_header("To", &to_boxes));
+        }
+        let mut cc_boxes = Vec::new();
+        for addr in &spec.cc {
+            let mb: Mailbox = addr.parse().map_err(|e| ComposeError::Address {
+                addr: addr.clone(),
+                reason: format!("{e}"),
+            })?;
+            to.push(mb.email.to_string());
+            cc_boxes.push(mb);
+        }
+        if !cc_boxes.is_empty() {
+            b = b.raw_header(address_header("Cc", &cc_boxes));
         }
         if let Some(r) = &spec.reply_to {
             let mb: Mailbox = r.parse().map_err(|e| ComposeError::Address {

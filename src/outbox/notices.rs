@@ -98,10 +98,20 @@ impl Composer {
         body.push('\n');
         body.push_str(&self.command_help());
         body.push('\n');
+        // A ticket with an assignee is addressed to them, the line's
+        // mailbox in copy, and names them.
+        let (to, cc) = match t.assignee.as_deref() {
+            Some(a) if !a.eq_ignore_ascii_case(to) => {
+                body = format!("Исполнитель: {a}\n\n{body}");
+                (vec![a.to_string()], vec![to.to_string()])
+            }
+            _ => (vec![to.to_string()], Vec::new()),
+        };
         self.letter(LetterSpec {
             kind: "routed".into(),
             ticket: Some(t.id.clone()),
-            to: vec![to.to_string()],
+            to,
+            cc,
             subject: Self::tagged_subject(&t.id, &t.subject),
             body,
             reply_to: Some(reply_to.to_string()),
@@ -129,6 +139,26 @@ impl Composer {
             reply_to,
             auto: "auto-generated",
             files,
+            ..Default::default()
+        })
+    }
+
+    /// A copy for the 1st line (п. 81), with its proof of receipt.
+    pub fn first_line_copy(
+        &self,
+        t: &Ticket,
+        to: &str,
+        reply_to: &str,
+        text: &str,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        self.letter(LetterSpec {
+            kind: "copy".into(),
+            ticket: Some(t.id.clone()),
+            to: vec![to.to_string()],
+            subject: Self::tagged_subject(&t.id, &t.subject),
+            body: format!("{text}\n\n{}\n\n{}", self.summary(t), self.command_help()),
+            reply_to: Some(reply_to.to_string()),
+            auto: "auto-generated",
             ..Default::default()
         })
     }
@@ -204,6 +234,35 @@ impl Composer {
             files,
             ..Default::default()
         })
+    }
+
+    /// The desk closed the appeal on the user's behalf (`Статус:
+    /// Подтверждено` by an operator): how to reopen it.
+    pub fn closed_by_desk(&self, t: &Ticket, by: &str) -> Result<OutgoingLetter, ComposeError> {
+        let body = format!(
+            "Здравствуйте!\n\nВаше обращение {} закрыто службой поддержки ({by}): решение подтверждено.\n\n\
+             Если проблема осталась или появилась снова, ответьте на это письмо и опишите, что не так — \
+             мы зарегистрируем обращение и свяжем его с этим.\n\nЭто письмо отправлено автоматически.\n--\n{}\n",
+            t.id,
+            self.desk_name()
+        );
+        self.to_requester(t, "closed", body, None)
+    }
+
+    /// Thanks without the keyword: ask the user to confirm with «Подтверждаю».
+    pub fn ask_to_confirm(
+        &self,
+        t: &Ticket,
+        in_reply_to: Option<&str>,
+    ) -> Result<OutgoingLetter, ComposeError> {
+        let body = format!(
+            "Здравствуйте!\n\nСпасибо за ответ по обращению {}. Если предложенное решение помогло, подтвердите, пожалуйста, \
+             ответом на это письмо со словом «Подтверждаю» в начале — тогда обращение будет закрыто. \
+             Если не помогло — опишите, что не так.\n\nЭто письмо отправлено автоматически.\n--\n{}\n",
+            t.id,
+            self.desk_name()
+        );
+        self.to_requester(t, "ask_confirm", body, in_reply_to)
     }
 
     fn to_requester(

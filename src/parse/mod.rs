@@ -291,6 +291,7 @@ mod params;
 pub mod phone;
 mod quote;
 mod sender;
+pub mod sentence;
 mod table;
 pub mod tnef;
 pub mod trace;

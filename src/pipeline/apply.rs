@@ -128,6 +128,15 @@ impl Effects {
         });
     }
 
+    /// A person's words to the user (an engineer's text): always sent, and
+    /// not counted as automatic.
+    pub fn send_person(&mut self, letter: Result<OutgoingLetter, ComposeError>) {
+        self.letters.push(Queued {
+            letter,
+            limited: false,
+        });
+    }
+
     /// A letter to the desk's own staff (a line's mailbox): always sent.
     pub fn send_to_desk(&mut self, letter: Result<OutgoingLetter, ComposeError>) {
         self.letters.push(Queued {

@@ -11,6 +11,54 @@ use crate::workflow::token;
 use chrono::{DateTime, Utc};
 
 pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, IngestError> {
+    create_with(p, c, None)
+}
+
+/// The requester writes on a closed ticket (`[desk] closed_reply = "new"`):
+/// a new appeal with the closed one's form (what the letter does not say
+/// anew), linked to it both ways (`related` in both histories).
+pub(super) fn create_related(
+    p: &mut Pipeline,
+    c: &Ctx<'_>,
+    old: &Ticket,
+) -> Result<IngestReport, IngestError> {
+    let mut parsed = c.parsed.clone();
+    let f = &mut parsed.form;
+    let keep = |slot: &mut Option<String>, v: &Option<String>| {
+        if slot.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            slot.clone_from(v);
+        }
+    };
+    keep(&mut f.organization, &old.organization);
+    keep(&mut f.full_name, &old.full_name);
+    keep(&mut f.location, &old.location);
+    keep(&mut f.room, &old.room);
+    keep(&mut f.floor, &old.floor);
+    keep(&mut f.phone, &old.phone);
+    keep(&mut f.phone_ext, &old.phone_ext);
+    if f.description.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        let text = crate::workflow::speech::without_greeting(&parsed.text).trim();
+        f.description = Some(if text.is_empty() {
+            format!("Повторное обращение по {}", old.id)
+        } else {
+            text.to_string()
+        });
+    }
+    let c2 = Ctx {
+        identity: c.identity,
+        raw: c.raw,
+        parsed: &parsed,
+        now: c.now,
+        kept: c.kept,
+    };
+    create_with(p, &c2, Some(&old.id))
+}
+
+fn create_with(
+    p: &mut Pipeline,
+    c: &Ctx<'_>,
+    related: Option<&str>,
+) -> Result<IngestReport, IngestError> {
     if let Some(reason) = too_many_new(p, c)? {
         return apply::quarantine(p, c, &reason);
     }
@@ -71,6 +119,30 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
         detail.push_str(&format!("; не хватает: {}", missing_names.join(", ")));
     }
     fx.log(c.history(&requester, "created", None, Some(status), Some(detail)));
+    if let Some(old) = related {
+        fx.log(c.history(
+            "system",
+            "related",
+            None,
+            None,
+            Some(format!("написано по закрытому обращению {old}")),
+        ));
+        crate::store::tickets::add_history(
+            &tx,
+            old,
+            &c.history(
+                "system",
+                "related",
+                None,
+                None,
+                Some(format!(
+                    "пользователь написал снова: новое обращение {}",
+                    t.id
+                )),
+            ),
+            None,
+        )?;
+    }
     if missing.is_empty() {
         route(&d, &mut t, &facts, c.now, &mut fx, false);
     }
@@ -235,6 +307,9 @@ pub(super) fn send_to_line(
         d.composer
             .routed(t, mailbox, &reply_to, &lead, &history, files),
     );
+    if line != Line::First {
+        super::copies::copy_to_first_line(d, t, fx, &lead);
+    }
     if tell_user && t.status == "assigned" && before != "assigned" {
         fx.send(d.composer.taken_in_work(t));
     }

@@ -65,16 +65,28 @@ impl Pipeline {
                     send_to_line(&d, &mut t, esc.to_line, &m, &why, now, &mut fx, false);
                 }
             }
+            let text = format!("Эскалация обращения {}: {}", t.id, esc.reason);
             for line in &esc.notify {
-                if *line == esc.to_line {
+                let stays = esc.to_line == esc.from_line;
+                // The new line got the routed letter; the 1st line got its
+                // copy with it, unless the desk wants no copies.
+                if *line == esc.to_line && !stays {
                     continue;
                 }
+                if *line == Line::First
+                    && !stays
+                    && super::copies::first_line_wants(&d, &t).is_some()
+                {
+                    continue;
+                }
+                // The line that holds the ticket is reminded (the last line
+                // too), the 1st line told; every notice answerable.
                 if let Some(def) = d.cfg.workflow.line(*line) {
-                    let text = format!("Эскалация обращения {}: {}", t.id, esc.reason);
+                    let proof = super::copies::proof_for(&d, &t, &def.mailbox, &fx);
                     fx.send_to_desk(d.composer.line_notice(
                         &t,
                         &def.mailbox,
-                        None,
+                        Some(proof),
                         &text,
                         Vec::new(),
                     ));

@@ -18,13 +18,15 @@
 mod apply;
 #[cfg(test)]
 mod batch_tests;
+mod copies;
 mod create;
 mod escalation;
 pub mod files;
 mod handle;
 mod reply;
+mod user_reply;
 
-pub use reply::ticket_facts;
+pub use user_reply::ticket_facts;
 
 pub use handle::Handle;
 
@@ -358,6 +360,7 @@ impl Pipeline {
             from: parsed.from.as_ref().map(|a| a.email.as_str()),
             machine: parsed.machine.as_deref(),
             own_addresses: &self.own_addresses,
+            line_mailboxes: &[],
             tagged_ticket: None,
             threaded_ticket: None,
         };
@@ -435,9 +438,11 @@ impl Pipeline {
         )
         .into_iter()
         .filter_map(token::ticket_of);
+        // A bare number of this desk («По заявке TP-2026-000008») last.
         for tag in thread::tags(&parsed.subject, prefix)
             .into_iter()
             .chain(in_addresses)
+            .chain(thread::bare_numbers(&parsed.subject, prefix))
         {
             if self.store.ticket(&tag)?.is_some() {
                 tagged = Some(tag);
@@ -452,10 +457,18 @@ impl Pipeline {
             }
         }
         let from = parsed.from.as_ref().map(|a| a.email.as_str());
+        let line_mailboxes: Vec<String> = self
+            .cfg
+            .workflow
+            .lines
+            .iter()
+            .map(|l| l.mailbox.to_lowercase())
+            .collect();
         let decision = intake::decide(&IntakeFacts {
             from,
             machine: parsed.machine.as_deref(),
             own_addresses: &self.own_addresses,
+            line_mailboxes: &line_mailboxes,
             tagged_ticket: tagged.as_deref(),
             threaded_ticket: threaded.as_deref(),
         });

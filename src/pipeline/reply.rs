@@ -1,5 +1,6 @@
-//! A letter about an existing ticket: the user completing the form,
-//! confirming a solution or writing more; an engineer's commands.
+//! A letter about an existing ticket: who wrote it, and the engineers'
+//! commands (a line's shared mailbox acts for its line with a proof); the
+//! user's side is [`super::user_reply`].
 //!
 //! Engineers' commands are applied only when the sender is an engineer of a
 //! line AND the letter carries the proof of receipt of the routed letter
@@ -8,7 +9,7 @@
 //! refusal (within the daily limit of automatic letters).
 
 use super::apply::{self, commit_ticket, excerpt, rejected_rows, Ctx, Effects, TicketCommit};
-use super::create::{route, send_to_line};
+use super::create::send_to_line;
 use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
 use crate::store::tickets::Ticket;
 use crate::store::ts;
@@ -16,9 +17,8 @@ use crate::workflow::auth::{self, Trust};
 use crate::workflow::commands::CommandSet;
 use crate::workflow::loops::SenderRole;
 use crate::workflow::plan::{self, TicketState};
-use crate::workflow::rules::TicketFacts;
-use crate::workflow::status::{self, Actor, Kind, Line, Status};
-use crate::workflow::user::{self, UserReply};
+use crate::workflow::status::{Kind, Line, Status};
+use crate::workflow::user;
 use crate::workflow::{address, replay, token};
 
 pub(super) fn follow_up(
@@ -39,12 +39,23 @@ pub(super) fn follow_up(
         p.cfg.workflow.sender_role(&sender)
     };
     let trust = auth::sender_trust(&p.cfg.security_policy(), &parsed.trace.headers, &sender);
-    if matches!(role, SenderRole::Engineer(_)) && trust.allows() {
+    let acts_for_line = matches!(role, SenderRole::Engineer(_) | SenderRole::LineMailbox(_));
+    if acts_for_line && trust.allows() {
         let key = replay::replay_key(&sender, &t.id, &parsed.text);
         let last = crate::store::security::replay_last(p.store.conn(), &key)?;
         if replay::is_replay(last, c.now, p.cfg.workflow.replay_window_secs) {
             return replayed(p, c, &t.id);
         }
+    }
+    // The requester writes on a closed ticket: a new related appeal, or
+    // the ticket reopened ([desk] closed_reply).
+    let closed_by_requester = t.status == "confirmed"
+        && !matches!(role, SenderRole::Engineer(_))
+        && address::canonical(&sender) == address::canonical(&t.requester)
+        && trust.allows()
+        && user::reopens(&c.parsed.text);
+    if closed_by_requester && p.cfg.desk.closed_reply == crate::config::ClosedReply::New {
+        return super::create::create_related(p, c, &t);
     }
     let (store, d) = p.split();
     let kept = apply::kept_files(&d, c)?;
@@ -54,6 +65,39 @@ pub(super) fn follow_up(
     let wf = &d.cfg.workflow;
     match role {
         SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust),
+        // A line's shared mailbox acts for its line with a valid proof; a
+        // letter from it without one is recorded and answered with nothing
+        // (an answer to a shared mailbox could start a loop).
+        SenderRole::LineMailbox(_) => {
+            let proof_ok = {
+                let binding = token::Binding {
+                    line: u8::try_from(t.line).unwrap_or(0),
+                    assignee: t.assignee.as_deref(),
+                    routing: super::create::routings(&t.history),
+                };
+                let ids = [crate::workflow::address::without_plus_tag(&sender)];
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                token::verify(
+                    &addresses(c, &wf.support_address),
+                    &t.id,
+                    &ids,
+                    &binding,
+                    d.key,
+                )
+                .is_ok()
+            };
+            if proof_ok && trust.allows() {
+                engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust);
+            } else {
+                fx.log(c.history(
+                    &sender,
+                    "command_refused",
+                    None,
+                    None,
+                    Some("письмо с ящика линии без действующего подтверждения получения: записано, не применено".into()),
+                ));
+            }
+        }
         _ => {
             let commands = wf
                 .parse_reply(&parsed.text)
@@ -70,11 +114,25 @@ pub(super) fn follow_up(
                     &mut fx,
                     &sender,
                     vec![format!(
-                        "{sender} не инженер ни одной из линий: команды принимаются только от инженеров"
+                        "{sender} не инженер ни одной из линий: строки «Статус:», «Линия:» и другие команды принимаются только от инженеров. \
+                         Напишите, пожалуйста, ответ своими словами, без этих строк: письмо будет передано инженеру."
                     )],
                 );
+                // The line hears of it: the words are not lost.
+                if let Some(m) = Line::from_number(t.line as u8)
+                    .and_then(|l| wf.line(l))
+                    .map(|l| l.mailbox.clone())
+                {
+                    let text = format!(
+                        "Письмо с адреса {sender} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{}",
+                        parsed.text.trim()
+                    );
+                    fx.send_to_desk(d.composer.relay_to_line(&t, &m, None, &text, Vec::new()));
+                }
             } else {
-                user_letter(&d, c, &mut t, &mut fx, &sender, &kept, routed, &trust);
+                super::user_reply::user_letter(
+                    &d, c, &mut t, &mut fx, &sender, &kept, routed, &trust,
+                );
             }
         }
     }
@@ -158,7 +216,7 @@ fn looks_like_commands(text: &str) -> bool {
     .contains(&key.as_str())
 }
 
-fn refuse(
+pub(super) fn refuse(
     d: &Desk<'_>,
     c: &Ctx<'_>,
     t: &Ticket,
@@ -214,7 +272,9 @@ fn engineer(
     if !proof.is_ok() {
         return refuse(d, c, t, fx, sender, vec![proof.explain()]);
     }
-    let set: CommandSet = match wf.parse_reply(&c.parsed.text) {
+    // Keyword lines may follow one greeting line («Добрый день!»).
+    let words = crate::workflow::speech::without_greeting(&c.parsed.text);
+    let set: CommandSet = match wf.parse_reply(words) {
         Ok(set) => set,
         Err(errors) => {
             return refuse(
@@ -235,6 +295,32 @@ fn engineer(
             None,
             Some(excerpt(&c.parsed.text)),
         ));
+        // It looks like it meant a command: say what was understood.
+        let subject = c.parsed.subject.rsplit(']').next().unwrap_or("").trim();
+        let subject_cmd = wf
+            .parse_reply(subject)
+            .is_ok_and(|s| s.has_commands())
+            .then(|| subject.to_string());
+        let hint = match (
+            crate::workflow::speech::misplaced_command(words),
+            subject_cmd,
+        ) {
+            (Some(l), _) => Some(format!("строка «{l}» стоит не в начале письма")),
+            (None, Some(l)) => Some(format!("команда «{l}» только в теме письма")),
+            _ => None,
+        };
+        if let Some(h) = hint {
+            refuse(
+                d,
+                c,
+                t,
+                fx,
+                sender,
+                vec![format!(
+                    "{h}: письмо записано как заметка. Ключи команд — в начале письма (можно после одной строки приветствия), по одному на строке; текст для пользователя — после них"
+                )],
+            );
+        }
         return;
     }
     let (Some(st), Some(line), Some(kind)) = (
@@ -293,6 +379,15 @@ fn engineer(
         .is_some_and(|a| t.assignee.as_deref() != Some(a.as_str()));
     if let Some(a) = &plan.assignee {
         t.assignee = Some(a.clone());
+    } else if let Some((new_line, _)) = &plan.line {
+        // An assignee of the old line is nobody's on the new one.
+        let stays = t.assignee.as_deref().is_some_and(|a| {
+            wf.line(*new_line)
+                .is_some_and(|l| l.engineers.iter().any(|e| e.eq_ignore_ascii_case(a)))
+        });
+        if !stays {
+            t.assignee = None;
+        }
     }
     fx.replay = Some(replay::replay_key(sender, &t.id, &c.parsed.text));
     let changed = (before != t.status).then_some(t.status.as_str());
@@ -303,7 +398,21 @@ fn engineer(
         changed,
         Some(plan.history.join("; ")),
     ));
-    let why = format!("по команде {sender}");
+    // A handover's words (the text after `Линия:` / `Исполнитель:` when
+    // nothing goes to the user) travel with the routed letter.
+    let comment = set.message.trim();
+    let why = if plan.to_user.is_none() && !comment.is_empty() {
+        fx.log(c.history(
+            sender,
+            "handover_comment",
+            None,
+            None,
+            Some(comment.to_string()),
+        ));
+        format!("по команде {sender}\n\nКомментарий {sender}:\n{comment}\n")
+    } else {
+        format!("по команде {sender}")
+    };
     if let Some((new_line, mailbox)) = &plan.line {
         send_to_line(d, t, *new_line, mailbox, &why, c.now, fx, true);
     } else if reassigned {
@@ -316,13 +425,40 @@ fn engineer(
     // The engineer's files travel with their words (they were checked like
     // a user's: the refused ones are named in the confirmation).
     let relayed: &[_] = if plan.to_user.is_some() { kept } else { &[] };
+    if plan.status == Some(Status::SolutionProposed)
+        || (plan.to_user.is_some() && st == Status::SolutionProposed)
+    {
+        if let Some(text) = &plan.to_user {
+            super::copies::copy_to_first_line(
+                d,
+                t,
+                fx,
+                &format!(
+                    "{sender} предложил решение пользователю:\n\n{}",
+                    text.trim()
+                ),
+            );
+        }
+    }
+    if plan.status == Some(Status::Confirmed) {
+        // Closed on the user's behalf (after a phone call): the user is told.
+        fx.send(d.composer.closed_by_desk(t, sender));
+        super::copies::copy_to_first_line(
+            d,
+            t,
+            fx,
+            &format!("{sender} закрыл обращение («Подтверждено»)."),
+        );
+    }
     if let Some(text) = &plan.to_user {
-        fx.send(
+        // A person's words: never held back by the limit of automatic
+        // letters ([loops] max_auto_per_day).
+        fx.send_person(
             d.composer
                 .relay_to_user(t, text, apply::read_files(d, relayed)),
         );
     }
-    fx.send(d.composer.command_done(
+    fx.send_to_desk(d.composer.command_done(
         t,
         sender,
         &plan.summary(),
@@ -330,207 +466,4 @@ fn engineer(
         &rejected_rows(c.parsed),
         c.parsed.message_id.as_deref(),
     ));
-}
-
-#[allow(clippy::too_many_arguments)]
-fn user_letter(
-    d: &Desk<'_>,
-    c: &Ctx<'_>,
-    t: &mut Ticket,
-    fx: &mut Effects,
-    sender: &str,
-    kept: &[crate::store::tickets::AttachmentRow],
-    routed: bool,
-    trust: &Trust,
-) {
-    let wf = &d.cfg.workflow;
-    let parsed = c.parsed;
-    // Only the requester, authenticated where `[security]` asks for it,
-    // completes the form, confirms, or moves the status; anyone else's
-    // letter is a comment for the line.
-    let is_requester = address::canonical(sender) == address::canonical(&t.requester);
-    if is_requester && !trust.allows() {
-        if let Trust::Fail(why) = trust {
-            fx.log(c.history(sender, "refused", None, None, Some(why.clone())));
-        }
-    }
-    let from_requester = is_requester && trust.allows();
-    let missing_before = apply::form_of(t).missing();
-    if from_requester && t.status == "awaiting_user" && !missing_before.is_empty() {
-        return complete(d, c, t, fx, sender, kept);
-    }
-    let Some(st) = Status::parse(&t.status) else {
-        return;
-    };
-    let line_mailbox = Line::from_number(t.line as u8)
-        .and_then(|l| wf.line(l))
-        .map(|l| l.mailbox.clone());
-    let binding = token::Binding {
-        line: u8::try_from(t.line).unwrap_or(0),
-        assignee: t.assignee.as_deref(),
-        routing: super::create::routings(&t.history),
-    };
-    let proof = line_mailbox
-        .as_deref()
-        .map(|m| token::make_reply_address(&wf.support_address, &t.id, m, &binding, d.key));
-    match user::user_reply(st, routed, from_requester, &parsed.text) {
-        UserReply::Confirm => {
-            let actor = Actor::User {
-                address: sender.to_string(),
-            };
-            if let Err(r) = status::transition(st, Status::Confirmed, &actor) {
-                return refuse(d, c, t, fx, sender, vec![r.to_string()]);
-            }
-            t.status = Status::Confirmed.machine_name().into();
-            fx.log(c.history(
-                sender,
-                "confirmed",
-                Some(st.machine_name()),
-                Some("confirmed"),
-                Some("пользователь подтвердил решение".into()),
-            ));
-            if let Some(m) = &line_mailbox {
-                let text = format!("Пользователь {sender} подтвердил решение. Обращение закрыто.");
-                fx.send_to_desk(
-                    d.composer
-                        .line_notice(t, m, proof.clone(), &text, Vec::new()),
-                );
-            }
-        }
-        UserReply::Refuse { reason } => refuse(d, c, t, fx, sender, vec![reason]),
-        UserReply::Forward { to } => {
-            if let Some(new) = to.filter(|s| *s != st) {
-                t.status = new.machine_name().into();
-                fx.log(c.history(
-                    sender,
-                    "status",
-                    Some(st.machine_name()),
-                    Some(new.machine_name()),
-                    Some("пользователь ответил".into()),
-                ));
-            }
-            if let Some(m) = &line_mailbox {
-                let who = if from_requester {
-                    format!("Письмо пользователя {sender} по обращению")
-                } else {
-                    format!(
-                        "Комментарий с адреса {sender} (не заявитель; поля и статус не изменены)"
-                    )
-                };
-                let text = format!("{who}:\n\n{}", parsed.text.trim());
-                fx.send_to_desk(d.composer.relay_to_line(
-                    t,
-                    m,
-                    proof,
-                    &text,
-                    apply::read_files(d, kept),
-                ));
-            }
-        }
-    }
-}
-
-/// The user's answer to a clarification: fill what was missing; once
-/// nothing is, the ticket is `new` again, routed, and confirmed to the user.
-fn complete(
-    d: &Desk<'_>,
-    c: &Ctx<'_>,
-    t: &mut Ticket,
-    fx: &mut Effects,
-    sender: &str,
-    kept: &[crate::store::tickets::AttachmentRow],
-) {
-    let parsed = c.parsed;
-    let filled = complete_from(t, &parsed.form);
-    let missing = apply::form_of(t).missing();
-    if !filled.is_empty() {
-        let names: Vec<&str> = filled
-            .iter()
-            .map(|f| crate::outbox::texts::field_name(f))
-            .collect();
-        fx.log(c.history(sender, "fields_added", None, None, Some(names.join(", "))));
-    }
-    let mut all = t.attachments.clone();
-    all.extend_from_slice(kept);
-    let mut rejected = t.rejected_attachments.clone();
-    rejected.extend(rejected_rows(parsed));
-    // RFC 3834: an auto-forwarded (or otherwise automatic, but read) letter
-    // completes the form, and gets no automatic answer.
-    let silent = crate::workflow::intake::no_auto_answer(parsed.auto_submitted.as_deref());
-    if let Some(why) = &silent {
-        fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
-    }
-    if missing.is_empty() {
-        let before = t.status.clone();
-        t.status = "new".into();
-        fx.log(c.history(
-            "system",
-            "status",
-            Some(&before),
-            Some("new"),
-            Some("все обязательные сведения получены".into()),
-        ));
-        t.attachments = all.clone();
-        let mut facts = ticket_facts(t);
-        facts.has_attachments = !all.is_empty();
-        route(d, t, &facts, c.now, fx, false);
-        if silent.is_none() {
-            fx.send(d.composer.registration(
-                t,
-                &[],
-                &rejected,
-                &all,
-                &parsed.notes,
-                parsed.message_id.as_deref(),
-            ));
-        }
-    } else if silent.is_none() && (!filled.is_empty() || !kept.is_empty()) {
-        fx.send(d.composer.registration(
-            t,
-            &missing,
-            &rejected,
-            &all,
-            &parsed.notes,
-            parsed.message_id.as_deref(),
-        ));
-    }
-}
-
-/// Routing facts of a stored ticket.
-pub fn ticket_facts(t: &Ticket) -> TicketFacts {
-    TicketFacts {
-        kind: Kind::parse(&t.kind).unwrap_or(Kind::Consultation),
-        priority: t.priority.clone(),
-        organization: t.organization.clone(),
-        sender: t.requester.clone(),
-        subject: t.subject.clone(),
-        description: t.description.clone().unwrap_or_default(),
-        has_attachments: !t.attachments.is_empty(),
-    }
-}
-
-/// Fill the ticket's empty fields from a user's answer.
-fn complete_from(t: &mut Ticket, f: &crate::parse::Form) -> Vec<&'static str> {
-    let mut filled = Vec::new();
-    let mut take = |slot: &mut Option<String>, v: &Option<String>, name: &'static str| {
-        let empty = slot.as_deref().is_none_or(|s| s.trim().is_empty());
-        if empty && v.as_deref().is_some_and(|s| !s.trim().is_empty()) {
-            *slot = v.clone();
-            filled.push(name);
-        }
-    };
-    take(&mut t.organization, &f.organization, "organization");
-    take(&mut t.full_name, &f.full_name, "full_name");
-    if t.room.is_none() || t.floor.is_none() {
-        take(&mut t.location, &f.location, "location");
-        take(&mut t.room, &f.room, "room");
-        take(&mut t.floor, &f.floor, "floor");
-    }
-    if t.phone.is_none() {
-        take(&mut t.phone_ext, &f.phone_ext, "phone_ext");
-    }
-    take(&mut t.phone, &f.phone, "phone");
-    take(&mut t.description, &f.description, "description");
-    take(&mut t.note, &f.note, "note");
-    filled
 }

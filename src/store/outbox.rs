@@ -70,7 +70,8 @@ pub fn count_auto_to(
     Ok(tx
         .prepare_cached(
             "SELECT count(*) FROM outbox, json_each(outbox.recipients) AS r
-             WHERE outbox.ticket_id = ?1 AND lower(r.value) = lower(?2) AND outbox.created_at >= ?3",
+             WHERE outbox.ticket_id = ?1 AND lower(r.value) = lower(?2) AND outbox.created_at >= ?3
+               AND outbox.kind <> 'to_user'",
         )?
         .query_row(params![ticket, addr, ts(since)], |r| r.get(0))?)
 }

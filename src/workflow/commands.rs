@@ -112,8 +112,11 @@ pub fn parse_reply(
         };
         i += 1;
         let Some(k) = Key::parse(key) else {
+            let near = super::speech::nearest_key(key)
+                .map(|k| format!("; возможно, «{k}»?"))
+                .unwrap_or_default();
             errors.push(err(format!(
-                "неизвестный ключ «{key}»; ключи: Статус/Status, Линия/Line, Приоритет/Priority, Вид/Kind, Исполнитель/Assignee"
+                "неизвестный ключ «{key}»{near}; ключи: Статус/Status, Линия/Line, Приоритет/Priority, Вид/Kind, Исполнитель/Assignee"
             )));
             continue;
         };

@@ -161,8 +161,12 @@ impl Workflow {
     /// line if they belong to it, else the lowest line they belong to.
     /// `None` for anyone who is not an engineer.
     pub fn engineer_actor(&self, sender: &str, ticket_line: Line) -> Option<Actor> {
-        let SenderRole::Engineer(lines) = self.sender_role(sender) else {
-            return None;
+        let lines = match self.sender_role(sender) {
+            SenderRole::Engineer(lines) => lines,
+            // A line's shared mailbox acts for that line (the pipeline lets
+            // it here only with a valid proof issued to the mailbox).
+            SenderRole::LineMailbox(l) => vec![l],
+            _ => return None,
         };
         let line = if lines.contains(&ticket_line) {
             ticket_line

@@ -10,6 +10,10 @@ pub struct IntakeFacts<'a> {
     pub machine: Option<&'a str>,
     /// The desk's own address and the line mailboxes: never new appeals.
     pub own_addresses: &'a [String],
+    /// The line mailboxes (among `own_addresses`): a letter from one about
+    /// a ticket is a follow-up (a line answering from its shared mailbox;
+    /// it acts only with a valid proof), never a new appeal.
+    pub line_mailboxes: &'a [String],
     /// An existing ticket tagged in the subject.
     pub tagged_ticket: Option<&'a str>,
     /// An existing ticket this letter answers (In-Reply-To / References).
@@ -41,6 +45,13 @@ pub fn decide(f: &IntakeFacts<'_>) -> Intake {
     };
     // Own addresses with any plus-tag are own (`support+x@`, `line1+y@`).
     let me = super::address::without_plus_tag(from);
+    if let Some(t) = f.tagged_ticket.filter(|_| {
+        f.line_mailboxes
+            .iter()
+            .any(|a| super::address::without_plus_tag(a) == me)
+    }) {
+        return Intake::FollowUp(t.to_string());
+    }
     if f.own_addresses
         .iter()
         .any(|a| super::address::without_plus_tag(a) == me)
@@ -81,6 +92,38 @@ mod tests {
         }
         assert!(no_auto_answer(Some("auto-forwarded"))
             .is_some_and(|r| r.contains("Auto-Submitted: auto-forwarded")));
+    }
+
+    #[test]
+    fn a_line_mailbox_answers_about_a_tagged_ticket_only() {
+        let own = vec![
+            "support@sed.example.org".to_string(),
+            "line2@sed.example.org".to_string(),
+        ];
+        let lines = vec!["line2@sed.example.org".to_string()];
+        let f = IntakeFacts {
+            from: Some("line2@sed.example.org"),
+            own_addresses: &own,
+            line_mailboxes: &lines,
+            tagged_ticket: Some("TP-2026-000001"),
+            ..Default::default()
+        };
+        assert_eq!(decide(&f), Intake::FollowUp("TP-2026-000001".into()));
+        let untagged = IntakeFacts {
+            tagged_ticket: None,
+            ..f.clone()
+        };
+        assert!(matches!(decide(&untagged), Intake::Ignore(_)));
+        let support = IntakeFacts {
+            from: Some("support@sed.example.org"),
+            ..f.clone()
+        };
+        assert!(matches!(decide(&support), Intake::Ignore(_)));
+        let auto = IntakeFacts {
+            machine: Some("auto-submitted"),
+            ..f
+        };
+        assert!(matches!(decide(&auto), Intake::Ignore(_)));
     }
 
     #[test]

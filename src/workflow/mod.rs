@@ -24,6 +24,7 @@ pub mod reflect;
 pub mod replay;
 pub mod route;
 pub mod rules;
+pub mod speech;
 pub mod status;
 pub mod token;
 pub mod user;

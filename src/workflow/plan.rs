@@ -117,6 +117,24 @@ pub fn plan(
         None if out.line.is_some() && now.status == Status::New => Some(Status::Assigned),
         None => None,
     };
+    // The same status that writes to the user again (a second question, a
+    // new proposal): the text is sent, the status stays.
+    if let Some(to) = status_to.filter(|s| {
+        *s == now.status && matches!(s, Status::AwaitingUser | Status::SolutionProposed)
+    }) {
+        if set.message.trim().is_empty() {
+            errors.push(format!(
+                "«{}» — письмо пользователю: напишите текст для пользователя после строк с командами",
+                to.display_name()
+            ));
+        } else {
+            out.to_user = Some(set.message.clone());
+            out.history.push(format!(
+                "«{}»: новое письмо пользователю",
+                to.display_name()
+            ));
+        }
+    }
     if let Some(to) = status_to.filter(|s| *s != now.status) {
         match transition(now.status, to, actor) {
             Ok(()) => {

@@ -30,6 +30,31 @@ pub fn tags(subject: &str, prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// Ticket IDs of `prefix` written without brackets in `subject` («По
+/// заявке TP-2026-000008»), in order; the caller threads only on one that
+/// exists on this desk.
+pub fn bare_numbers(subject: &str, prefix: &str) -> Vec<String> {
+    static BARE: OnceLock<Option<Regex>> = OnceLock::new();
+    let Some(re) = BARE
+        .get_or_init(|| {
+            Regex::new(r"(?:^|[^A-Za-z0-9\[])([A-Za-z0-9]+)-(\d{4}-\d{6,})(?:$|[^\d\]])").ok()
+        })
+        .as_ref()
+    else {
+        return Vec::new();
+    };
+    re.captures_iter(subject)
+        .filter(|c| {
+            c.get(1)
+                .is_some_and(|p| p.as_str().eq_ignore_ascii_case(prefix))
+        })
+        .filter_map(|c| {
+            c.get(2)
+                .map(|n| format!("{}-{}", prefix.to_uppercase(), n.as_str()))
+        })
+        .collect()
+}
+
 /// Header fields added in transit; they differ between two deliveries of the
 /// same letter (Maildir vs IMAP, a retry by the MTA), so they are left out of
 /// the identity.
@@ -106,6 +131,23 @@ mod tests {
         ];
         for (subject, want) in cases {
             assert_eq!(tags(subject, "TP"), *want, "{subject}");
+        }
+    }
+
+    #[test]
+    fn finds_bare_numbers() {
+        let cases: &[(&str, &[&str])] = &[
+            ("По заявке TP-2026-000008", &["TP-2026-000008"]),
+            (
+                "RE: по заявке tp-2026-000008, ответа нет",
+                &["TP-2026-000008"],
+            ),
+            ("[TP-2026-000008] tagged is not bare", &[]),
+            ("XTP-2026-000008 other prefix", &[]),
+            ("TP-2026-00008 too short", &[]),
+        ];
+        for (subject, want) in cases {
+            assert_eq!(bare_numbers(subject, "TP"), *want, "{subject}");
         }
     }
 

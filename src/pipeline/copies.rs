@@ -1,0 +1,52 @@
+//! What the 1st line sees (п. 81: it coordinates and closes): a copy of
+//! every routing to another line, handover, proposed solution and
+//! confirmation (`[desk] first_line_copies = "all"`), each with a proof of
+//! receipt issued to the 1st line's mailbox, so an operator may answer any
+//! of them with commands. Reminders and escalation notices carry a proof
+//! too.
+
+use super::apply::Effects;
+use super::create::routings;
+use super::Desk;
+use crate::config::FirstLineCopies;
+use crate::store::tickets::Ticket;
+use crate::workflow::status::Line;
+use crate::workflow::token;
+
+/// The proof-of-receipt address for `mailbox` on `t` as it will be after
+/// this letter's changes (`fx`'s routings count).
+pub(super) fn proof_for(d: &Desk<'_>, t: &Ticket, mailbox: &str, fx: &Effects) -> String {
+    let binding = token::Binding {
+        line: u8::try_from(t.line).unwrap_or(0),
+        assignee: t.assignee.as_deref(),
+        routing: routings(&t.history) + routings(&fx.history),
+    };
+    token::make_reply_address(
+        &d.cfg.workflow.support_address,
+        &t.id,
+        mailbox,
+        &binding,
+        d.key,
+    )
+}
+
+/// The 1st line's mailbox, when it should get copies of `t` (the ticket is
+/// on another line and the desk wants copies).
+pub(super) fn first_line_wants(d: &Desk<'_>, t: &Ticket) -> Option<String> {
+    if d.cfg.desk.first_line_copies != FirstLineCopies::All || t.line == 1 {
+        return None;
+    }
+    d.cfg.workflow.line(Line::First).map(|l| l.mailbox.clone())
+}
+
+/// A copy of `text` to the 1st line, answerable.
+pub(super) fn copy_to_first_line(d: &Desk<'_>, t: &Ticket, fx: &mut Effects, text: &str) {
+    let Some(m) = first_line_wants(d, t) else {
+        return;
+    };
+    let proof = proof_for(d, t, &m, fx);
+    let text = format!(
+        "Копия для 1-й линии (координация, п. 81). Ответьте на это письмо командами, чтобы распорядиться обращением.\n\n{text}"
+    );
+    fx.send_to_desk(d.composer.first_line_copy(t, &m, &proof, &text));
+}

@@ -1,0 +1,296 @@
+//! A letter from the user's side about an existing ticket: completing the
+//! form (a form or a sentence), confirming, thanking, «не помогло», writing
+//! more. The engineers' side is [`super::reply`].
+
+use super::apply::{self, rejected_rows, Ctx, Effects};
+use super::create::route;
+use super::reply::refuse;
+use super::Desk;
+use crate::store::tickets::Ticket;
+use crate::store::ts;
+use crate::workflow::auth::Trust;
+use crate::workflow::rules::TicketFacts;
+use crate::workflow::status::{self, Actor, Kind, Line, Status};
+use crate::workflow::user::{self, UserReply};
+use crate::workflow::{address, token};
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn user_letter(
+    d: &Desk<'_>,
+    c: &Ctx<'_>,
+    t: &mut Ticket,
+    fx: &mut Effects,
+    sender: &str,
+    kept: &[crate::store::tickets::AttachmentRow],
+    routed: bool,
+    trust: &Trust,
+) {
+    let wf = &d.cfg.workflow;
+    let parsed = c.parsed;
+    // Only the requester, authenticated where `[security]` asks for it,
+    // completes the form, confirms, or moves the status; anyone else's
+    // letter is a comment for the line.
+    let is_requester = address::canonical(sender) == address::canonical(&t.requester);
+    if is_requester && !trust.allows() {
+        if let Trust::Fail(why) = trust {
+            fx.log(c.history(sender, "refused", None, None, Some(why.clone())));
+        }
+    }
+    let from_requester = is_requester && trust.allows();
+    let missing_before = apply::form_of(t).missing();
+    if from_requester && t.status == "awaiting_user" && !missing_before.is_empty() {
+        return complete(d, c, t, fx, sender, kept);
+    }
+    let Some(st) = Status::parse(&t.status) else {
+        return;
+    };
+    let line_mailbox = Line::from_number(t.line as u8)
+        .and_then(|l| wf.line(l))
+        .map(|l| l.mailbox.clone());
+    let binding = token::Binding {
+        line: u8::try_from(t.line).unwrap_or(0),
+        assignee: t.assignee.as_deref(),
+        routing: super::create::routings(&t.history),
+    };
+    let proof = line_mailbox
+        .as_deref()
+        .map(|m| token::make_reply_address(&wf.support_address, &t.id, m, &binding, d.key));
+    match user::user_reply(st, routed, from_requester, &parsed.text) {
+        UserReply::Confirm => {
+            let actor = Actor::User {
+                address: sender.to_string(),
+            };
+            if let Err(r) = status::transition(st, Status::Confirmed, &actor) {
+                return refuse(d, c, t, fx, sender, vec![r.to_string()]);
+            }
+            t.status = Status::Confirmed.machine_name().into();
+            fx.log(c.history(
+                sender,
+                "confirmed",
+                Some(st.machine_name()),
+                Some("confirmed"),
+                Some("пользователь подтвердил решение".into()),
+            ));
+            let text = format!("Пользователь {sender} подтвердил решение. Обращение закрыто.");
+            if let Some(m) = &line_mailbox {
+                fx.send_to_desk(
+                    d.composer
+                        .line_notice(t, m, proof.clone(), &text, Vec::new()),
+                );
+            }
+            super::copies::copy_to_first_line(d, t, fx, &text);
+        }
+        UserReply::Refuse { reason } => refuse(d, c, t, fx, sender, vec![reason]),
+        UserReply::AskConfirm => {
+            fx.log(c.history(
+                sender,
+                "asked_to_confirm",
+                None,
+                None,
+                Some(
+                    "благодарность без слова «Подтверждаю»: пользователя просят подтвердить".into(),
+                ),
+            ));
+            fx.send(d.composer.ask_to_confirm(t, parsed.message_id.as_deref()));
+            if let Some(m) = &line_mailbox {
+                let text = format!(
+                    "Пользователь {sender} благодарит, но решение не подтвердил; его попросили ответить «Подтверждаю»:\n\n{}",
+                    parsed.text.trim()
+                );
+                fx.send_to_desk(d.composer.relay_to_line(
+                    t,
+                    m,
+                    proof,
+                    &text,
+                    apply::read_files(d, kept),
+                ));
+            }
+        }
+        UserReply::Forward { to } => {
+            if let Some(new) = to.filter(|s| *s != st) {
+                // The clock stood still while the desk waited for the user:
+                // the deadline runs again from now.
+                if st == Status::AwaitingUser || new == Status::Assigned {
+                    t.deadline = Some(ts(wf.deadline(c.now, &t.priority)));
+                    t.escalated_for = None;
+                }
+                t.status = new.machine_name().into();
+                fx.log(c.history(
+                    sender,
+                    "status",
+                    Some(st.machine_name()),
+                    Some(new.machine_name()),
+                    Some("пользователь ответил".into()),
+                ));
+            }
+            if let Some(m) = &line_mailbox {
+                let who = if from_requester {
+                    format!("Письмо пользователя {sender} по обращению")
+                } else {
+                    format!(
+                        "Комментарий с адреса {sender} (не заявитель; поля и статус не изменены)"
+                    )
+                };
+                let text = format!("{who}:\n\n{}", parsed.text.trim());
+                fx.send_to_desk(d.composer.relay_to_line(
+                    t,
+                    m,
+                    proof,
+                    &text,
+                    apply::read_files(d, kept),
+                ));
+            }
+        }
+    }
+}
+
+/// The user's answer to a clarification: fill what was missing; once
+/// nothing is, the ticket is `new` again, routed, and confirmed to the user.
+fn complete(
+    d: &Desk<'_>,
+    c: &Ctx<'_>,
+    t: &mut Ticket,
+    fx: &mut Effects,
+    sender: &str,
+    kept: &[crate::store::tickets::AttachmentRow],
+) {
+    let parsed = c.parsed;
+    // Answers as people write them: fields in a sentence first («кабинет
+    // 305, 3 этаж, тел. 55-12-34»), then the form's lines.
+    let own = crate::workflow::speech::without_greeting(&parsed.text);
+    let said = crate::parse::sentence::fields_in_text(own, &d.cfg.desk.default_area_code);
+    let mut filled = complete_from(t, &said);
+    for f in complete_from(t, &parsed.form) {
+        if !filled.contains(&f) {
+            filled.push(f);
+        }
+    }
+    let missing = apply::form_of(t).missing();
+    if filled.is_empty() {
+        // Nothing completed: a person of the 1st line reads it and acts.
+        if let Some(m) = d.cfg.workflow.line(Line::First).map(|l| l.mailbox.clone()) {
+            let text = format!(
+                "Ответ пользователя {sender} на запрос недостающих сведений ничего не дополнил; прочтите и свяжитесь с пользователем:\n\n{}",
+                parsed.text.trim()
+            );
+            let binding = token::Binding {
+                line: u8::try_from(t.line).unwrap_or(0),
+                assignee: t.assignee.as_deref(),
+                routing: super::create::routings(&t.history),
+            };
+            let proof = token::make_reply_address(
+                &d.cfg.workflow.support_address,
+                &t.id,
+                &m,
+                &binding,
+                d.key,
+            );
+            fx.send_to_desk(d.composer.relay_to_line(
+                t,
+                &m,
+                Some(proof),
+                &text,
+                apply::read_files(d, kept),
+            ));
+        }
+    }
+    if !filled.is_empty() {
+        let names: Vec<&str> = filled
+            .iter()
+            .map(|f| crate::outbox::texts::field_name(f))
+            .collect();
+        fx.log(c.history(sender, "fields_added", None, None, Some(names.join(", "))));
+    }
+    let mut all = t.attachments.clone();
+    all.extend_from_slice(kept);
+    let mut rejected = t.rejected_attachments.clone();
+    rejected.extend(rejected_rows(parsed));
+    // RFC 3834: an auto-forwarded (or otherwise automatic, but read) letter
+    // completes the form, and gets no automatic answer.
+    let silent = crate::workflow::intake::no_auto_answer(parsed.auto_submitted.as_deref());
+    if let Some(why) = &silent {
+        fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
+    }
+    if missing.is_empty() {
+        let before = t.status.clone();
+        t.status = "new".into();
+        fx.log(c.history(
+            "system",
+            "status",
+            Some(&before),
+            Some("new"),
+            Some("все обязательные сведения получены".into()),
+        ));
+        t.attachments = all.clone();
+        let mut facts = ticket_facts(t);
+        facts.has_attachments = !all.is_empty();
+        // Classified again now that the description is known, and the
+        // deadline runs from now (it stood still while fields were missing).
+        let class = d.cfg.workflow.classify(&facts);
+        facts.kind = class.kind;
+        facts.priority = class.priority.clone();
+        t.kind = class.kind.machine_name().into();
+        t.priority = class.priority.clone();
+        t.deadline = Some(ts(d.cfg.workflow.deadline(c.now, &t.priority)));
+        t.escalated_for = None;
+        route(d, t, &facts, c.now, fx, false);
+        if silent.is_none() {
+            fx.send(d.composer.registration(
+                t,
+                &[],
+                &rejected,
+                &all,
+                &parsed.notes,
+                parsed.message_id.as_deref(),
+            ));
+        }
+    } else if silent.is_none() && (!filled.is_empty() || !kept.is_empty()) {
+        fx.send(d.composer.registration(
+            t,
+            &missing,
+            &rejected,
+            &all,
+            &parsed.notes,
+            parsed.message_id.as_deref(),
+        ));
+    }
+}
+
+/// Routing facts of a stored ticket.
+pub fn ticket_facts(t: &Ticket) -> TicketFacts {
+    TicketFacts {
+        kind: Kind::parse(&t.kind).unwrap_or(Kind::Consultation),
+        priority: t.priority.clone(),
+        organization: t.organization.clone(),
+        sender: t.requester.clone(),
+        subject: t.subject.clone(),
+        description: t.description.clone().unwrap_or_default(),
+        has_attachments: !t.attachments.is_empty(),
+    }
+}
+
+/// Fill the ticket's empty fields from a user's answer.
+fn complete_from(t: &mut Ticket, f: &crate::parse::Form) -> Vec<&'static str> {
+    let mut filled = Vec::new();
+    let mut take = |slot: &mut Option<String>, v: &Option<String>, name: &'static str| {
+        let empty = slot.as_deref().is_none_or(|s| s.trim().is_empty());
+        if empty && v.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+            *slot = v.clone();
+            filled.push(name);
+        }
+    };
+    take(&mut t.organization, &f.organization, "organization");
+    take(&mut t.full_name, &f.full_name, "full_name");
+    if t.room.is_none() || t.floor.is_none() {
+        take(&mut t.location, &f.location, "location");
+        take(&mut t.room, &f.room, "room");
+        take(&mut t.floor, &f.floor, "floor");
+    }
+    if t.phone.is_none() {
+        take(&mut t.phone_ext, &f.phone_ext, "phone_ext");
+    }
+    take(&mut t.phone, &f.phone, "phone");
+    take(&mut t.description, &f.description, "description");
+    take(&mut t.note, &f.note, "note");
+    filled
+}

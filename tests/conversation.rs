@@ -1,0 +1,31 @@
+//! The conversation at the desk (issue 13), as a table: an event in a
+//! state → the letters sent to whom, the status, the deadline. Each row is
+//! played in-process on the example config with a manual clock; what left
+//! the desk is read from the outbox table.
+//!
+//! | theme | module |
+//! |---|---|
+//! | messages that must arrive (items 1–3) | `conversation/arrive.rs` |
+//! | commands as engineers write them (item 6) | `conversation/commands.rs` |
+//! | the clock and the clarification (items 7, 9) | `conversation/clock.rs` |
+//! | the assignee, reminders, the 1st line, closing (items 4, 5, 10, 11) | `conversation/first_line.rs` |
+//! | refusals and threading (items 13, 14) | `conversation/threads.rs` |
+//! | the user's words (item 12) | `conversation/words.rs` |
+
+mod common;
+
+#[path = "conversation/harness.rs"]
+mod harness;
+
+#[path = "conversation/arrive.rs"]
+mod arrive;
+#[path = "conversation/clock.rs"]
+mod clock;
+#[path = "conversation/commands.rs"]
+mod commands;
+#[path = "conversation/first_line.rs"]
+mod first_line;
+#[path = "conversation/threads.rs"]
+mod threads;
+#[path = "conversation/words.rs"]
+mod words;
