@@ -1,15 +1,13 @@
-//! Admin commands: `check-config`, `quarantine`, `outbox`, `status`.
+//! Admin commands: `check-config`, `outbox`, `status` (`quarantine` is
+//! [`super::quarantine`]).
 
 use super::tickets::open;
-use super::{OutboxCmd, QuarantineCmd};
+use super::OutboxCmd;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::compose::Composer;
 use crate::outbox::texts::status_name;
-use crate::pipeline::Pipeline;
 use anyhow::{bail, Context};
-use std::io::Write;
-use std::sync::Arc;
 
 /// Checks beyond loading: templates render, addresses compose.
 pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
@@ -18,75 +16,6 @@ pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
         eprintln!("warning: {w}");
     }
     Ok(())
-}
-
-pub(super) fn quarantine(
-    cfg: Config,
-    cmd: QuarantineCmd,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<i32> {
-    match cmd {
-        QuarantineCmd::List { all, json } => {
-            let rows = open(&cfg)?.quarantine_list(all)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else if rows.is_empty() {
-                println!("Карантин пуст.");
-            } else {
-                for r in rows {
-                    say!(
-                        "{:>5}  {}  {:>9} B  {}  {}{}",
-                        r.id,
-                        r.created_at,
-                        r.size,
-                        r.message_id.as_deref().unwrap_or("(no Message-ID)"),
-                        r.reason,
-                        if r.released_at.is_some() {
-                            "  [released]"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-            }
-            Ok(0)
-        }
-        QuarantineCmd::Show { id, raw } => {
-            let Some((row, bytes)) = open(&cfg)?.quarantine_get(id)? else {
-                bail!("no quarantined letter {id}; `ticketd quarantine list` shows them");
-            };
-            if raw {
-                std::io::stdout().write_all(&bytes)?;
-            } else {
-                say!("id: {}\nreceived: {}\nmessage-id: {}\nreason: {}\nsize: {} bytes\nreleased: {}\n",
-                    row.id, row.created_at, row.message_id.as_deref().unwrap_or("-"), row.reason, row.size,
-                    row.released_at.as_deref().unwrap_or("no"));
-                let head_end = bytes
-                    .windows(2)
-                    .position(|w| w == b"\n\n")
-                    .unwrap_or(bytes.len().min(4096));
-                say!(
-                    "{}",
-                    String::from_utf8_lossy(&bytes[..head_end.min(8192)]).replace("\r\n", "\n")
-                );
-            }
-            Ok(0)
-        }
-        QuarantineCmd::Release { id } => {
-            let mut p = Pipeline::open(Arc::new(cfg))?;
-            p.set_clock(clock);
-            let Some((_, bytes)) = p.store().quarantine_get(id)? else {
-                bail!("no quarantined letter {id}; `ticketd quarantine list` shows them");
-            };
-            let now = p.now();
-            if !p.store_mut().quarantine_release(id, now)? {
-                bail!("quarantined letter {id} was already released");
-            }
-            let report = p.ingest(&bytes)?;
-            println!("{}", serde_json::to_string(&report)?);
-            Ok(0)
-        }
-    }
 }
 
 pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd, clock: &dyn Clock) -> anyhow::Result<i32> {

@@ -11,7 +11,6 @@ use crate::outbox::texts::{
 use crate::store::tickets::{ListFilter, Ticket};
 use crate::store::Store;
 use anyhow::{bail, Context};
-use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::time::Duration;
 
@@ -47,17 +46,6 @@ pub(super) fn status_arg(s: &str) -> anyhow::Result<String> {
     bail!("unknown status `{s}`; use one of: {}", ALL.join(", "))
 }
 
-fn since_arg(s: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
-        }
-    }
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .with_context(|| format!("--since `{s}`: expected YYYY-MM-DD or an RFC 3339 time"))
-}
-
 pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     match cmd {
@@ -69,7 +57,11 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
         } => {
             let filter = ListFilter {
                 status: status.as_deref().map(status_arg).transpose()?,
-                since: since.as_deref().map(since_arg).transpose()?,
+                since: since
+                    .as_deref()
+                    .map(|s| super::dates::parse_since(s, tz(cfg)))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
                 limit,
                 ..Default::default()
             };
@@ -211,10 +203,10 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
         ),
         (
             "Телефон",
-            match &t.phone_ext {
-                Some(e) => format!("{} доб. {e}", v(&t.phone)),
-                None => v(&t.phone),
-            },
+            v(&crate::outbox::compose::phone_with_ext(
+                t.phone.as_deref(),
+                t.phone_ext.as_deref(),
+            )),
         ),
         ("Описание", v(&t.description)),
         ("Примечание", v(&t.note)),
@@ -256,7 +248,8 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
             change
         ));
         if let Some(d) = &h.detail {
-            let first = d.lines().next().unwrap_or("");
+            // What the letter is about, not its «Добрый день!».
+            let first = crate::workflow::speech::summary_line(d);
             s.push_str(&format!("  ({first})"));
         }
         s.push('\n');

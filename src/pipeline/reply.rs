@@ -11,6 +11,7 @@
 use super::apply::{self, commit_ticket, excerpt, rejected_rows, Ctx, Effects, TicketCommit};
 use super::create::send_to_line;
 use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
+use crate::outbox::thread::Thread;
 use crate::store::tickets::Ticket;
 use crate::store::ts;
 use crate::workflow::auth::{self, Trust};
@@ -57,6 +58,10 @@ pub(super) fn follow_up(
     if closed_by_requester && p.cfg.desk.closed_reply == crate::config::ClosedReply::New {
         return super::create::create_related(p, c, &t);
     }
+    // Engineers' words to the user thread under the user's last letter.
+    let thread = crate::store::letters::last_letter_from(p.store.conn(), &t.id, &t.requester)?
+        .map(|(mid, head)| Thread::answering(&mid, &head))
+        .unwrap_or_default();
     let (store, d) = p.split();
     let kept = apply::kept_files(&d, c)?;
     let rejected = rejected_rows(parsed);
@@ -64,7 +69,7 @@ pub(super) fn follow_up(
     fx.log(c.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
     let wf = &d.cfg.workflow;
     match role {
-        SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust),
+        SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust, &thread),
         // A line's shared mailbox acts for its line with a valid proof; a
         // letter from it without one is recorded and answered with nothing
         // (an answer to a shared mailbox could start a loop).
@@ -87,7 +92,7 @@ pub(super) fn follow_up(
                 .is_ok()
             };
             if proof_ok && trust.allows() {
-                engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust);
+                engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust, &thread);
             } else {
                 fx.log(c.history(
                     &sender,
@@ -247,6 +252,7 @@ fn engineer(
     sender: &str,
     kept: &[crate::store::tickets::AttachmentRow],
     trust: &Trust,
+    thread: &Thread,
 ) {
     if let Trust::Fail(why) = trust {
         // Recorded; the (maybe forged) sender gets nothing.
@@ -442,7 +448,7 @@ fn engineer(
     }
     if plan.status == Some(Status::Confirmed) {
         // Closed on the user's behalf (after a phone call): the user is told.
-        fx.send(d.composer.closed_by_desk(t, sender));
+        fx.send(d.composer.closed_by_desk(t, sender, thread));
         super::copies::copy_to_first_line(
             d,
             t,
@@ -455,7 +461,7 @@ fn engineer(
         // letters ([loops] max_auto_per_day).
         fx.send_person(
             d.composer
-                .relay_to_user(t, text, apply::read_files(d, relayed)),
+                .relay_to_user(t, text, apply::read_files(d, relayed), thread),
         );
     }
     fx.send_to_desk(d.composer.command_done(
