@@ -11,6 +11,8 @@
 //! | the assignee, reminders, the 1st line, closing (items 4, 5, 10, 11) | `conversation/first_line.rs` |
 //! | refusals and threading (items 13, 14) | `conversation/threads.rs` |
 //! | the user's words (item 12) | `conversation/words.rs` |
+//! | engineers' letters thread; details in the letters (items 14, 15) | `conversation/details.rs` |
+//! | details on the command line (item 15) | `conversation/details_cli.rs` |
 
 mod common;
 
@@ -21,6 +23,10 @@ mod harness;
 mod arrive;
 #[path = "conversation/clock.rs"]
 mod clock;
+#[path = "conversation/details.rs"]
+mod details;
+#[path = "conversation/details_cli.rs"]
+mod details_cli;
 #[path = "conversation/commands.rs"]
 mod commands;
 #[path = "conversation/first_line.rs"]

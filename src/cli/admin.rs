@@ -7,6 +7,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::compose::Composer;
 use crate::outbox::texts::status_name;
+use crate::store::outbox::OutboxRow;
+use crate::store::suppressed::SuppressedRow;
+use crate::store::Store;
 use anyhow::{bail, Context};
 
 /// Checks beyond loading: templates render, addresses compose.
@@ -26,25 +29,36 @@ pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd, clock: &dyn Clock) -> anyhow:
             limit,
             json,
         } => {
-            let rows = store.outbox_list(status.as_deref(), limit)?;
+            let rows = outbox_rows(&store, status.as_deref(), limit)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                let v: Vec<serde_json::Value> = rows.iter().map(ListRow::json).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else if rows.is_empty() {
                 println!("Исходящих писем нет.");
             } else {
                 for r in rows {
-                    say!(
-                        "{:>6}  {:<7}  {:<14}  {:<16}  {}  attempts {}{}",
-                        r.id,
-                        r.status,
-                        r.kind,
-                        r.ticket_id.as_deref().unwrap_or("-"),
-                        r.recipients.join(", "),
-                        r.attempts,
-                        r.last_error
-                            .map(|e| format!("  last error: {e}"))
-                            .unwrap_or_default()
-                    );
+                    match r {
+                        ListRow::Letter(r) => say!(
+                            "{:>6}  {:<7}  {:<14}  {:<16}  {}  attempts {}{}",
+                            r.id,
+                            r.status,
+                            r.kind,
+                            r.ticket_id.as_deref().unwrap_or("-"),
+                            r.recipients.join(", "),
+                            r.attempts,
+                            r.last_error
+                                .map(|e| format!("  last error: {e}"))
+                                .unwrap_or_default()
+                        ),
+                        ListRow::Held(h) => say!(
+                            "{:>6}  {:<7}  {:<14}  {:<16}  {}",
+                            "-",
+                            "suppressed",
+                            h.kind,
+                            h.ticket_id,
+                            h.reason
+                        ),
+                    }
                 }
             }
             Ok(0)
@@ -62,8 +76,77 @@ pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd, clock: &dyn Clock) -> anyhow:
     }
 }
 
-pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
+/// A row of `outbox list`: a queued letter, or one held back by the loop
+/// limits (never queued: it has no outbox id).
+enum ListRow {
+    Letter(OutboxRow),
+    Held(SuppressedRow),
+}
+
+impl ListRow {
+    fn at(&self) -> &str {
+        match self {
+            ListRow::Letter(r) => &r.created_at,
+            ListRow::Held(h) => &h.at,
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            ListRow::Letter(r) => serde_json::to_value(r).unwrap_or_default(),
+            ListRow::Held(h) => serde_json::json!({
+                "id": null,
+                "status": "suppressed",
+                "kind": h.kind,
+                "ticket_id": h.ticket_id,
+                "recipients": [],
+                "created_at": h.at,
+                "reason": h.reason,
+            }),
+        }
+    }
+}
+
+/// The statuses `outbox list --status` takes.
+const LIST_STATUSES: [&str; 4] = ["pending", "sent", "failed", "suppressed"];
+
+/// Queued letters and held-back ones, newest first, at most `limit`.
+fn outbox_rows(store: &Store, status: Option<&str>, limit: usize) -> anyhow::Result<Vec<ListRow>> {
+    if let Some(s) = status.filter(|s| !LIST_STATUSES.contains(s)) {
+        bail!("--status `{s}`: use one of {}", LIST_STATUSES.join(", "));
+    }
+    let mut rows: Vec<ListRow> = Vec::new();
+    if status != Some("suppressed") {
+        rows.extend(
+            store
+                .outbox_list(status, limit)?
+                .into_iter()
+                .map(ListRow::Letter),
+        );
+    }
+    if status.is_none() || status == Some("suppressed") {
+        rows.extend(
+            store
+                .suppressed_latest(limit)?
+                .into_iter()
+                .map(ListRow::Held),
+        );
+    }
+    // Stored times are RFC 3339 in UTC: as strings they sort in time.
+    rows.sort_by(|a, b| b.at().cmp(a.at()));
+    rows.truncate(limit);
+    Ok(rows)
+}
+
+/// How many held-back letters `status` lists.
+const STATUS_SUPPRESSED: usize = 5;
+
+pub(super) fn status(cfg: &Config, json: bool, clock: &dyn Clock) -> anyhow::Result<i32> {
     let store = open(cfg)?;
+    let suppressed_total = store.suppressed_count(None)?;
+    let suppressed_day =
+        store.suppressed_count(Some(crate::workflow::loops::window_start(clock.now())))?;
+    let suppressed = store.suppressed_latest(STATUS_SUPPRESSED)?;
     let by_status = store.count_by_status()?;
     let quarantined = store.quarantine_list(false)?.len();
     let rate_limited = store.quarantined_by_rate_limit()?;
@@ -83,6 +166,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
             "quarantined": quarantined,
             "quarantined_rate_limited": rate_limited,
             "outbox": backlog,
+            "suppressed": {"total": suppressed_total, "last_24h": suppressed_day, "latest": suppressed},
             "imap_last_sync": last_sync,
             "oauth2": oauth2.iter().map(|(s, p)| (*s, p)).collect::<std::collections::BTreeMap<_, _>>(),
             "outbox_blocked": outbox_blocked,
@@ -115,6 +199,21 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         backlog.failed,
         backlog.oldest_pending.as_deref().unwrap_or("—")
     );
+    if suppressed_total > 0 {
+        println!(
+            "Не отправлены (пределы автоматических писем, [loops]): за 24 часа {suppressed_day}, всего {suppressed_total}; последние:"
+        );
+        for h in &suppressed {
+            say!(
+                "  {}  {}  {}: {}",
+                super::tickets::local_time(&h.at, cfg.workflow.calendar.time_zone()),
+                h.ticket_id,
+                h.kind,
+                h.reason
+            );
+        }
+        println!("  (все: `ticketd outbox list --status suppressed`)");
+    }
     if let Some(b) = &outbox_blocked {
         println!(
             "Исходящие ЗАБЛОКИРОВАНЫ с {}: SMTP-сервер не принимает соединение: {}",

@@ -150,7 +150,8 @@ pub enum QuarantineCmd {
 pub enum OutboxCmd {
     /// Outgoing letters, newest first.
     List {
-        /// pending, sent or failed.
+        /// pending, sent, failed, or suppressed (held back by the [loops]
+        /// limits: never queued, listed with the reason).
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -310,7 +311,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Tickets(cmd) => tickets::run(&cfg, cmd),
         Command::Quarantine(cmd) => quarantine::quarantine(cfg, cmd, clock),
         Command::Outbox(cmd) => admin::outbox(&cfg, cmd, clock.as_ref()),
-        Command::Status { json } => admin::status(&cfg, json),
+        Command::Status { json } => admin::status(&cfg, json, clock.as_ref()),
         Command::Route(RouteCmd::Explain { id, letter }) => admin::route_explain(&cfg, id, letter),
         Command::CheckConfig { .. } | Command::ExampleConfig | Command::PackageAssets { .. } => {
             Ok(0)

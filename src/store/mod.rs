@@ -14,6 +14,7 @@
 pub mod letters;
 pub mod outbox;
 pub mod security;
+pub mod suppressed;
 pub mod tickets;
 
 use chrono::{DateTime, SecondsFormat, Utc};
