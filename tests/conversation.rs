@@ -23,12 +23,12 @@ mod harness;
 mod arrive;
 #[path = "conversation/clock.rs"]
 mod clock;
+#[path = "conversation/commands.rs"]
+mod commands;
 #[path = "conversation/details.rs"]
 mod details;
 #[path = "conversation/details_cli.rs"]
 mod details_cli;
-#[path = "conversation/commands.rs"]
-mod commands;
 #[path = "conversation/first_line.rs"]
 mod first_line;
 #[path = "conversation/threads.rs"]

@@ -39,7 +39,10 @@ pub fn parse_since(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
     // A time that a clock change skips is taken at the later offset.
     tz.from_local_datetime(&local)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+        })
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| format!("--since `{s}`: no such local time in {tz}"))
 }
@@ -64,12 +67,23 @@ mod tests {
             ("2026-12-04T09:30:00Z", "2026-12-04T09:30:00Z"),
         ];
         for (typed, want) in cases {
-            let got = parse_since(typed, tz).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            let got = parse_since(typed, tz)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             assert_eq!(got.as_deref(), Ok(want), "{typed:?}");
         }
-        for bad in ["04.12", "31.02.2026", "вчера", "2026-13-01", "04.12.2026 25:00", ""] {
+        for bad in [
+            "04.12",
+            "31.02.2026",
+            "вчера",
+            "2026-13-01",
+            "04.12.2026 25:00",
+            "",
+        ] {
             let e = parse_since(bad, tz).expect_err(bad);
-            assert!(e.contains("DD.MM.YYYY") && e.contains("YYYY-MM-DD"), "{bad:?}: {e}");
+            assert!(
+                e.contains("DD.MM.YYYY") && e.contains("YYYY-MM-DD"),
+                "{bad:?}: {e}"
+            );
             assert!(e.contains(&format!("`{}`", bad.trim())), "{bad:?}: {e}");
         }
     }

@@ -69,7 +69,9 @@ pub(super) fn follow_up(
     fx.log(c.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
     let wf = &d.cfg.workflow;
     match role {
-        SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust, &thread),
+        SenderRole::Engineer(_) => {
+            engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust, &thread)
+        }
         // A line's shared mailbox acts for its line with a valid proof; a
         // letter from it without one is recorded and answered with nothing
         // (an answer to a shared mailbox could start a loop).

@@ -73,12 +73,19 @@ mod tests {
                 "confirmation: не отправлено a@b: уже 5 (предел 5)",
                 ("confirmation", "не отправлено a@b: уже 5 (предел 5)"),
             ),
-            ("refusal: not sent to a@b: 10", ("refusal", "not sent to a@b: 10")),
+            (
+                "refusal: not sent to a@b: 10",
+                ("refusal", "not sent to a@b: 10"),
+            ),
             ("без вида письма", ("", "без вида письма")),
             ("два слова: причина", ("", "два слова: причина")),
         ];
         for (detail, (kind, reason)) in cases {
-            assert_eq!(split_detail(detail), (kind.into(), reason.into()), "{detail}");
+            assert_eq!(
+                split_detail(detail),
+                (kind.into(), reason.into()),
+                "{detail}"
+            );
         }
     }
 }

@@ -21,10 +21,7 @@ fn run(c: &Conv, args: &[&str]) -> String {
 fn item15_tickets_show_extension_and_summaries() {
     let mut c = Conv::new();
     let id = c.appeal(&APPEAL.replace("55-12-34", "55-12-34 доб. 204"));
-    c.user(
-        &id,
-        "Здравствуйте!\r\n\r\nПринтер печатает пустые листы.",
-    );
+    c.user(&id, "Здравствуйте!\r\n\r\nПринтер печатает пустые листы.");
     let text = run(&c, &["tickets", "show", &id]);
     let phone = text
         .lines()
@@ -47,7 +44,10 @@ fn item15_quarantine_show_decodes_the_subject() {
     let mut c = Conv::with(|t| {
         // One new appeal an hour from one sender: the next is quarantined.
         if let Some(l) = t.get_mut("loops").and_then(|l| l.as_table_mut()) {
-            l.insert("max_new_tickets_per_sender_per_hour".into(), toml::Value::Integer(1));
+            l.insert(
+                "max_new_tickets_per_sender_per_hour".into(),
+                toml::Value::Integer(1),
+            );
         }
     });
     let mut quarantined = None;
@@ -66,7 +66,10 @@ fn item15_quarantine_show_decodes_the_subject() {
     assert!(quarantined.is_some(), "one letter was quarantined");
     let list: serde_json::Value =
         serde_json::from_str(&run(&c, &["quarantine", "list", "--json"])).expect("json");
-    let qid = list[0]["id"].as_i64().expect("a quarantined letter").to_string();
+    let qid = list[0]["id"]
+        .as_i64()
+        .expect("a quarantined letter")
+        .to_string();
     let text = run(&c, &["quarantine", "show", &qid]);
     assert!(
         text.contains("Subject: Принтер не печатает"),
@@ -153,7 +156,11 @@ fn item15_suppressed_letters_in_status_and_outbox_list() {
         "{list}"
     );
     // Queued letters are listed as before.
-    assert!(list.lines().any(|l| l.contains("sent") || l.contains("pending")), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.contains("sent") || l.contains("pending")),
+        "{list}"
+    );
     let only: serde_json::Value = serde_json::from_str(&run(
         &c,
         &["outbox", "list", "--status", "suppressed", "--json"],
@@ -162,7 +169,9 @@ fn item15_suppressed_letters_in_status_and_outbox_list() {
     let only = only.as_array().expect("rows");
     assert_eq!(only.len(), held);
     assert!(only.iter().all(|r| r["status"] == "suppressed"
-        && r["reason"].as_str().is_some_and(|s| s.contains("max_auto_per_day"))));
+        && r["reason"]
+            .as_str()
+            .is_some_and(|s| s.contains("max_auto_per_day"))));
     let bad = c.desk.run(&["outbox", "list", "--status", "held"], None);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("suppressed"));
