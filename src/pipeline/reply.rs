@@ -445,6 +445,7 @@ fn engineer(
                     "{sender} предложил решение пользователю:\n\n{}",
                     text.trim()
                 ),
+                c.now,
             );
         }
     }
@@ -456,6 +457,7 @@ fn engineer(
             t,
             fx,
             &format!("{sender} закрыл обращение («Подтверждено»)."),
+            c.now,
         );
     }
     if let Some(text) = &plan.to_user {
