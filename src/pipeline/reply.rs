@@ -59,8 +59,9 @@ pub(super) fn follow_up(
         return super::create::create_related(p, c, &t);
     }
     // Engineers' words to the user thread under the user's last letter.
+    let root = crate::store::letters::opening_letter_id(p.store.conn(), &t.id)?;
     let thread = crate::store::letters::last_letter_from(p.store.conn(), &t.id, &t.requester)?
-        .map(|(mid, head)| Thread::answering(&mid, &head))
+        .map(|(mid, head)| Thread::answering(&mid, &head, root.as_deref()))
         .unwrap_or_default();
     let (store, d) = p.split();
     let kept = apply::kept_files(&d, c)?;

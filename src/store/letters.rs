@@ -234,6 +234,19 @@ pub fn last_letter_from(
         .optional()?)
 }
 
+/// The Message-ID of the letter that opened `ticket` (the root of the
+/// user's thread), if it had one.
+pub fn opening_letter_id(tx: &Connection, ticket: &str) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT message_id FROM letters WHERE ticket_id = ?1 AND outcome = 'created'
+              ORDER BY id LIMIT 1",
+        )?
+        .query_row(params![ticket], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
 /// Record a processed letter; returns its row id.
 pub fn insert_letter(tx: &Connection, l: &LetterRecord<'_>) -> Result<i64> {
     tx.prepare_cached(
