@@ -58,11 +58,16 @@ pub(super) fn follow_up(
     if closed_by_requester && p.cfg.desk.closed_reply == crate::config::ClosedReply::New {
         return super::create::create_related(p, c, &t);
     }
-    // Engineers' words to the user thread under the user's last letter.
-    let root = crate::store::letters::opening_letter_id(p.store.conn(), &t.id)?;
-    let thread = crate::store::letters::last_letter_from(p.store.conn(), &t.id, &t.requester)?
-        .map(|(mid, head)| Thread::answering(&mid, &head, root.as_deref()))
-        .unwrap_or_default();
+    // Engineers' words to the user thread under the user's last letter
+    // (looked up only for a letter that may command).
+    let thread = if acts_for_line {
+        let root = crate::store::letters::opening_letter_id(p.store.conn(), &t.id)?;
+        crate::store::letters::last_letter_from(p.store.conn(), &t.id, &t.requester)?
+            .map(|(mid, head)| Thread::answering(&mid, &head, root.as_deref()))
+            .unwrap_or_default()
+    } else {
+        Thread::default()
+    };
     let (store, d) = p.split();
     let kept = apply::kept_files(&d, c)?;
     let rejected = rejected_rows(parsed);
