@@ -87,6 +87,20 @@ fn item14_engineer_letters_thread() {
     // The subject still carries the number (clients that do not thread).
     assert!(proposal.text.contains(&format!("[{id}]")));
 
+    // The operator closes it on the user's behalf: that letter threads too.
+    c.engineer(
+        OP,
+        &id,
+        L1,
+        "Статус: Подтверждено\r\n\r\nПользователь подтвердил по телефону.",
+    );
+    let sent = c.new_letters();
+    let closed = only(&sent, USER, "closed");
+    assert_eq!(
+        header(&closed.raw, "in-reply-to").as_deref(),
+        Some(answer.as_str())
+    );
+
     // The `.eml` file outbox writes these headers as composed (SMTP sends
     // the same bytes: tests/mail_conversation.rs reads them back over IMAP).
     let out = c.desk.run_once();
