@@ -6,10 +6,10 @@ use super::OutboxCmd;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::compose::Composer;
-use crate::outbox::texts::status_name;
 use crate::store::outbox::OutboxRow;
 use crate::store::suppressed::SuppressedRow;
 use crate::store::Store;
+use crate::workflow::status::Status;
 use anyhow::{bail, Context};
 
 /// Checks beyond loading: templates render, addresses compose.
@@ -176,18 +176,12 @@ pub(super) fn status(cfg: &Config, json: bool, clock: &dyn Clock) -> anyhow::Res
         return Ok(0);
     }
     println!("Обращения по статусам:");
-    for st in [
-        "new",
-        "assigned",
-        "awaiting_user",
-        "solution_proposed",
-        "confirmed",
-    ] {
+    for st in Status::ALL {
         let n = by_status
             .iter()
-            .find(|(s, _)| s == st)
+            .find(|(s, _)| s == st.machine_name())
             .map_or(0, |(_, n)| *n);
-        println!("  {:<26} {n}", status_name(st));
+        println!("  {:<26} {n}", st.display_name());
     }
     println!("В карантине: {quarantined}");
     if rate_limited > 0 {
@@ -206,7 +200,7 @@ pub(super) fn status(cfg: &Config, json: bool, clock: &dyn Clock) -> anyhow::Res
         for h in &suppressed {
             say!(
                 "  {}  {}  {}: {}",
-                super::tickets::local_time(&h.at, cfg.workflow.calendar.time_zone()),
+                super::tickets::local_stored(&h.at, cfg.workflow.calendar.time_zone()),
                 h.ticket_id,
                 h.kind,
                 h.reason
