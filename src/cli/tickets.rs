@@ -246,19 +246,55 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
             change
         ));
         if let Some(d) = &h.detail {
-            // What the letter is about, not its «Добрый день!».
-            let first = crate::workflow::speech::summary_line(d);
-            s.push_str(&format!("  ({first})"));
+            s.push_str(&history_detail(&h.action, d));
         }
         s.push('\n');
     }
     s
 }
 
+/// A history row's detail in `tickets show`: a letter by the line that
+/// says what it is about (not its «Добрый день!»); anything else — a
+/// command with its handover comment, a refusal — whole, its further
+/// lines indented under the row.
+fn history_detail(action: &str, detail: &str) -> String {
+    if action == "letter" {
+        return format!("  ({})", crate::workflow::speech::summary_line(detail));
+    }
+    let mut lines = detail.trim().lines();
+    let mut out = format!("  ({}", lines.next().unwrap_or("").trim_end());
+    for l in lines {
+        out.push_str("\n      ");
+        out.push_str(l.trim_end());
+    }
+    out.push(')');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::tickets::HistoryRow;
+
+    #[test]
+    fn history_details_letters_by_their_line_the_rest_whole() {
+        // (action, detail, shown)
+        for (action, detail, shown) in [
+            (
+                "letter",
+                "Добрый день!\n\nПринтер снова не печатает.\nС уважением",
+                "  (Принтер снова не печатает.)",
+            ),
+            (
+                "command",
+                "Линия: 3; Коллеги, это не консультация.\nПрошу посмотреть индекс.",
+                "  (Линия: 3; Коллеги, это не консультация.\n      Прошу посмотреть индекс.)",
+            ),
+            ("escalated", "срок пропущен", "  (срок пропущен)"),
+        ] {
+            assert_eq!(history_detail(action, detail), shown, "{action}");
+        }
+    }
 
     #[test]
     fn people_read_the_desks_local_time() {

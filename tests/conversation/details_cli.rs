@@ -176,3 +176,26 @@ fn item15_suppressed_letters_in_status_and_outbox_list() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("suppressed"));
 }
+
+/// Item 2 on the command line: `tickets show` prints a handover comment
+/// whole, every line of it (a letter's own summary stays one line).
+#[test]
+fn item2_tickets_show_prints_the_handover_comment_whole() {
+    let mut c = Conv::new();
+    let id = c.appeal(APPEAL);
+    c.new_letters();
+    let o = c.engineer(
+        ENG,
+        &id,
+        L2,
+        "Линия: 3\r\n\r\nКоллеги, это не консультация.\r\nПрошу посмотреть индекс таблицы документов.",
+    );
+    assert_eq!(o, "updated");
+    let text = run(&c, &["tickets", "show", &id]);
+    for line in [
+        "Коллеги, это не консультация.",
+        "Прошу посмотреть индекс таблицы документов.",
+    ] {
+        assert!(text.contains(line), "«{line}» in\n{text}");
+    }
+}
