@@ -108,7 +108,7 @@ pub fn local_stored(stored: &str, tz: Tz) -> String {
 
 fn summary_json(t: &Ticket) -> serde_json::Value {
     serde_json::json!({
-        "id": t.id, "status": t.status, "kind": t.kind, "priority": t.priority, "line": t.line,
+        "id": t.id, "status": t.status(), "kind": t.kind, "priority": t.priority, "line": t.line,
         "requester": t.requester, "subject": t.subject, "created_at": t.created_at, "deadline": t.deadline,
     })
 }
@@ -156,7 +156,7 @@ pub fn table(list: &[Ticket], tz: Tz) -> String {
         let created = local_time(t.created_at, tz);
         let row = [
             t.id.clone(),
-            t.status.display_name().to_string(),
+            t.status().display_name().to_string(),
             t.line.to_string(),
             created,
             t.requester.clone(),
@@ -183,7 +183,7 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
         "{}  {}\nСтатус: {}   Вид: {}   Приоритет: {}   Линия: {}\nЗаявитель: {}   Создано: {}   Срок: {}\n\n",
         t.id,
         t.subject,
-        t.status.display_name(),
+        t.status().display_name(),
         t.kind.display_name(),
         t.priority,
         t.line,
@@ -298,26 +298,23 @@ mod tests {
 
     #[test]
     fn people_read_the_desks_local_time() {
-        let t = Ticket {
-            id: "TP-2026-000001".into(),
-            status: crate::workflow::status::Status::New,
-            kind: crate::workflow::status::Kind::Consultation,
-            priority: "обычный".into(),
-            line: crate::workflow::status::Line::First,
-            requester: "user@example.com".into(),
-            subject: "Тема".into(),
-            created_at: "2026-12-04T16:43:16.227Z".parse().expect("time"),
-            deadline: Some("2026-12-07T08:00:00.000Z".parse().expect("time")),
-            history: vec![HistoryRow {
-                at: "2026-12-04T16:43:16.227Z".into(),
-                actor: "system".into(),
-                action: "routed".into(),
-                from: None,
-                to: None,
-                detail: None,
-            }],
-            ..Default::default()
-        };
+        let mut t = Ticket::default();
+        t.id = "TP-2026-000001".into();
+        t.kind = crate::workflow::status::Kind::Consultation;
+        t.priority = "обычный".into();
+        t.line = crate::workflow::status::Line::First;
+        t.requester = "user@example.com".into();
+        t.subject = "Тема".into();
+        t.created_at = "2026-12-04T16:43:16.227Z".parse().expect("time");
+        t.deadline = Some("2026-12-07T08:00:00.000Z".parse().expect("time"));
+        t.history = vec![HistoryRow {
+            at: "2026-12-04T16:43:16.227Z".into(),
+            actor: "system".into(),
+            action: "routed".into(),
+            from: None,
+            to: None,
+            detail: None,
+        }];
         let cases: &[(Tz, &[&str])] = &[
             (
                 chrono_tz::Europe::Kaliningrad,

@@ -212,7 +212,7 @@ impl Composer {
             Some(match k {
                 "ticket" => t.id.clone(),
                 "subject" => short_subject(&t.subject),
-                "status" => t.status.display_name().to_string(),
+                "status" => t.status().display_name().to_string(),
                 "deadline" => deadline.clone(),
                 "missing" => missing_list.clone(),
                 "form" => form.clone(),

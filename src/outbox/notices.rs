@@ -58,7 +58,7 @@ impl Composer {
             "Обращение: {}\nТема: {}\nСтатус: {}\nВид: {}   Приоритет: {}   Линия: {}\nСрок: {}\nЗаявитель: {}\n",
             t.id,
             short_subject(&t.subject),
-            t.status.display_name(),
+            t.status().display_name(),
             t.kind.display_name(),
             t.priority,
             t.line,
@@ -215,7 +215,7 @@ impl Composer {
         files: Vec<File>,
         thread: &Thread,
     ) -> Result<OutgoingLetter, ComposeError> {
-        let lead = match t.status {
+        let lead = match t.status() {
             Status::SolutionProposed => {
                 "По вашему обращению предложено решение. Если оно помогло, ответьте на это письмо словом «Подтверждаю»; если нет — опишите, что не так."
             }
@@ -224,7 +224,7 @@ impl Composer {
         let body = format!(
             "Здравствуйте!\n\n{lead}\n\nОбращение: {}\nСтатус: {}\n\n{}\n\n--\n{}\n",
             t.id,
-            t.status.display_name(),
+            t.status().display_name(),
             text.trim(),
             self.desk_name()
         );
@@ -386,7 +386,7 @@ impl Composer {
                 body.push_str(&format!(
                     "  {}  {}  срок: {}  — {}\n",
                     t.id,
-                    t.status.display_name(),
+                    t.status().display_name(),
                     self.show_time(t.deadline),
                     short_subject(&t.subject)
                 ));

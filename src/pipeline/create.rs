@@ -5,7 +5,7 @@ use super::apply::{self, commit_ticket, rejected_rows, Ctx, Effects, TicketCommi
 use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
 use crate::store::tickets::Ticket;
 use crate::workflow::rules::TicketFacts;
-use crate::workflow::status::{Line, Status};
+use crate::workflow::status::{Actor, Line, Status};
 use crate::workflow::token;
 use chrono::{DateTime, Utc};
 
@@ -82,30 +82,33 @@ fn create_with(
     } else {
         Status::AwaitingUser
     };
-    let mut t = Ticket {
-        status,
-        kind: class.kind,
-        priority: class.priority.clone(),
-        line: Line::First,
-        requester: requester.clone(),
-        reply_to: named_reply_to.unwrap_or_else(|| requester.clone()),
-        subject: parsed.subject.trim().to_string(),
-        organization: form.organization.clone(),
-        full_name: form.full_name.clone(),
-        location: form.location.clone(),
-        room: form.room.clone(),
-        floor: form.floor.clone(),
-        phone: form.phone.clone(),
-        phone_ext: form.phone_ext.clone(),
-        description: form.description.clone(),
-        note: form.note.clone(),
-        created_at: c.now,
-        updated_at: c.now,
-        deadline: Some(wf.deadline(c.now, &class.priority)),
-        attachments: kept.clone(),
-        rejected_attachments: rejected.clone(),
-        ..Default::default()
-    };
+    let mut t = Ticket::default();
+    t.kind = class.kind;
+    t.priority = class.priority.clone();
+    t.line = Line::First;
+    t.requester = requester.clone();
+    t.reply_to = named_reply_to.unwrap_or_else(|| requester.clone());
+    t.subject = parsed.subject.trim().to_string();
+    t.organization = form.organization.clone();
+    t.full_name = form.full_name.clone();
+    t.location = form.location.clone();
+    t.room = form.room.clone();
+    t.floor = form.floor.clone();
+    t.phone = form.phone.clone();
+    t.phone_ext = form.phone_ext.clone();
+    t.description = form.description.clone();
+    t.note = form.note.clone();
+    t.created_at = c.now;
+    t.updated_at = c.now;
+    t.deadline = Some(wf.deadline(c.now, &class.priority));
+    t.attachments = kept.clone();
+    t.rejected_attachments = rejected.clone();
+    // Registered as `new`; asked for what is missing (п. 94) at once.
+    if status != Status::New {
+        if let Err(r) = t.move_to(status, &Actor::System) {
+            tracing::error!(refusal = %r, "status move refused");
+        }
+    }
     let tx = store.unit()?;
     t.id = crate::store::tickets::allocate_id(&tx, &d.cfg.tickets.prefix, c.now)?;
     let mut fx = Effects::default();
@@ -267,9 +270,12 @@ pub(super) fn send_to_line(
 ) {
     let wf = &d.cfg.workflow;
     t.line = line;
-    let before = t.status;
+    let before = t.status();
     if line != Line::First && before == Status::New {
-        t.status = Status::Assigned;
+        // System: the table allows this move; a refusal would be a bug, said.
+        if let Err(r) = t.move_to(Status::Assigned, &Actor::System) {
+            tracing::error!(ticket = %t.id, refusal = %r, "status move refused");
+        }
         fx.log(apply::history_at(
             now,
             "system",
@@ -315,7 +321,7 @@ pub(super) fn send_to_line(
     if line != Line::First {
         super::copies::copy_to_first_line(d, t, fx, &lead, now);
     }
-    if tell_user && t.status == Status::Assigned && before != Status::Assigned {
+    if tell_user && t.status() == Status::Assigned && before != Status::Assigned {
         fx.send(d.composer.taken_in_work(t));
     }
 }

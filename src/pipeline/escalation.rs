@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 fn snapshot(t: &Ticket) -> Option<EscalationSnapshot> {
     Some(EscalationSnapshot {
         ticket: t.id.clone(),
-        status: t.status,
+        status: t.status(),
         line: t.line,
         deadline: t.deadline?,
         escalated_for: t.escalated_for,

@@ -49,7 +49,7 @@ pub(super) fn follow_up(
     }
     // The requester writes on a closed ticket: a new related appeal, or
     // the ticket reopened ([desk] closed_reply).
-    let closed_by_requester = t.status == Status::Confirmed
+    let closed_by_requester = t.status() == Status::Confirmed
         && !matches!(role, SenderRole::Engineer(_))
         && address::canonical(&sender) == address::canonical(&t.requester)
         && trust.allows()
@@ -333,7 +333,7 @@ fn engineer(
         }
         return;
     }
-    let (st, line, kind) = (t.status, t.line, t.kind);
+    let (st, line, kind) = (t.status(), t.line, t.kind);
     let Some(actor) = wf.engineer_actor(sender, line) else {
         return refuse(
             d,
@@ -355,9 +355,12 @@ fn engineer(
         Ok(plan) => plan,
         Err(reasons) => return refuse(d, c, t, fx, sender, reasons),
     };
-    let before = t.status;
+    let before = t.status();
     if let Some(s) = plan.status {
-        t.status = s;
+        // The plan checked the move against the table already.
+        if let Err(r) = t.move_to(s, &actor) {
+            return refuse(d, c, t, fx, sender, vec![r.to_string()]);
+        }
     }
     if let Some(k) = plan.kind {
         t.kind = k;
@@ -384,7 +387,7 @@ fn engineer(
         }
     }
     fx.replay = Some(replay::replay_key(sender, &t.id, &c.parsed.text));
-    let changed = (before != t.status).then_some(t.status.machine_name());
+    let changed = (before != t.status()).then_some(t.status().machine_name());
     fx.log(c.history(
         sender,
         "command",

@@ -9,7 +9,7 @@ use super::Desk;
 use crate::store::tickets::Ticket;
 use crate::workflow::auth::Trust;
 use crate::workflow::rules::TicketFacts;
-use crate::workflow::status::{self, Actor, Line, Status};
+use crate::workflow::status::{Actor, Line, Status};
 use crate::workflow::user::{self, UserReply};
 use crate::workflow::{address, token};
 
@@ -37,10 +37,10 @@ pub(super) fn user_letter(
     }
     let from_requester = is_requester && trust.allows();
     let missing_before = apply::form_of(t).missing();
-    if from_requester && t.status == Status::AwaitingUser && !missing_before.is_empty() {
+    if from_requester && t.status() == Status::AwaitingUser && !missing_before.is_empty() {
         return complete(d, c, t, fx, sender, kept);
     }
-    let st = t.status;
+    let st = t.status();
     let line_mailbox = wf.line(t.line).map(|l| l.mailbox.clone());
     let binding = token::Binding {
         line: t.line.number(),
@@ -55,10 +55,9 @@ pub(super) fn user_letter(
             let actor = Actor::User {
                 address: sender.to_string(),
             };
-            if let Err(r) = status::transition(st, Status::Confirmed, &actor) {
+            if let Err(r) = t.move_to(Status::Confirmed, &actor) {
                 return refuse(d, c, t, fx, sender, vec![r.to_string()]);
             }
-            t.status = Status::Confirmed;
             fx.log(c.history(
                 sender,
                 "confirmed",
@@ -103,20 +102,39 @@ pub(super) fn user_letter(
         }
         UserReply::Forward { to } => {
             if let Some(new) = to.filter(|s| *s != st) {
-                // The clock stood still while the desk waited for the user:
-                // the deadline runs again from now.
-                if st == Status::AwaitingUser || new == Status::Assigned {
-                    t.deadline = Some(wf.deadline(c.now, &t.priority));
-                    t.escalated_for = None;
+                // A closed ticket is reopened by the desk's rule ([desk]
+                // closed_reply = "reopen"), not by the user's say-so.
+                let actor = if st == Status::Confirmed {
+                    Actor::System
+                } else {
+                    Actor::User {
+                        address: sender.to_string(),
+                    }
+                };
+                match t.move_to(new, &actor) {
+                    Ok(_) => {
+                        // The clock stood still while the desk waited for
+                        // the user: the deadline runs again from now.
+                        if st == Status::AwaitingUser || new == Status::Assigned {
+                            t.deadline = Some(wf.deadline(c.now, &t.priority));
+                            t.escalated_for = None;
+                        }
+                        fx.log(c.history(
+                            sender,
+                            "status",
+                            Some(st.machine_name()),
+                            Some(new.machine_name()),
+                            Some("пользователь ответил".into()),
+                        ));
+                    }
+                    Err(r) => fx.log(c.history(
+                        "system",
+                        "status_refused",
+                        None,
+                        None,
+                        Some(r.to_string()),
+                    )),
                 }
-                t.status = new;
-                fx.log(c.history(
-                    sender,
-                    "status",
-                    Some(st.machine_name()),
-                    Some(new.machine_name()),
-                    Some("пользователь ответил".into()),
-                ));
             }
             if let Some(m) = &line_mailbox {
                 let who = if from_requester {
@@ -207,8 +225,11 @@ fn complete(
         fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
     }
     if missing.is_empty() {
-        let before = t.status;
-        t.status = Status::New;
+        let before = t.status();
+        // System: the table allows this move; a refusal would be a bug, said.
+        if let Err(r) = t.move_to(Status::New, &Actor::System) {
+            tracing::error!(ticket = %t.id, refusal = %r, "status move refused");
+        }
         fx.log(c.history(
             "system",
             "status",

@@ -1,7 +1,7 @@
 //! Tickets, their attachments, history and the Message-IDs that thread them.
 
 use super::{parse_ts, ts, Result, Store};
-use crate::workflow::status::{Kind, Line, Status};
+use crate::workflow::status::{self, Actor, Kind, Line, Refusal, Status};
 use chrono::{DateTime, Datelike, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -12,7 +12,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Ticket {
     pub id: String,
-    pub status: Status,
+    /// Read with [`Ticket::status`]; changed only by [`Ticket::move_to`],
+    /// through the transition table.
+    status: Status,
     pub kind: Kind,
     pub priority: String,
     pub line: Line,
@@ -71,6 +73,27 @@ pub struct HistoryRow {
 const COLUMNS: &str = "id, status, kind, priority, line, assignee, requester, reply_to, subject,
     organization, full_name, location, room, floor, phone, phone_ext, description, note,
     created_at, updated_at, deadline, escalated_for";
+
+impl Ticket {
+    /// The ticket's status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The one writer of a ticket's status: `actor` moves it to `to` if the
+    /// transition table ([`status::transition`]) allows. `Ok(Some(from))`
+    /// when the status changed, `Ok(None)` when it already was `to`.
+    pub fn move_to(
+        &mut self,
+        to: Status,
+        actor: &Actor,
+    ) -> std::result::Result<Option<Status>, Refusal> {
+        status::transition(self.status, to, actor)?;
+        let from = self.status;
+        self.status = to;
+        Ok((from != to).then_some(from))
+    }
+}
 
 /// Column `i` read as `T` and turned into the domain's type by `conv`; a
 /// value the domain does not know is a conversion error naming it.

@@ -29,6 +29,9 @@ pub mod status;
 pub mod token;
 pub mod user;
 
+#[cfg(test)]
+mod machine_tests;
+
 pub use calendar::{add_working_time, Calendar, WorkDuration};
 pub use classify::{classify, deadline, Classification, ClassifyRule, Priority};
 pub use commands::{is_confirmation, is_status_request, parse_reply, CommandError, CommandSet};

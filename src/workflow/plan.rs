@@ -199,13 +199,13 @@ pub fn plan(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::workflow::calendar::WorkDuration;
     use crate::workflow::classify::Priority;
     use crate::workflow::desk::LineDef;
 
-    fn wf() -> Workflow {
+    pub(crate) fn wf() -> Workflow {
         let line = |n: u8, mailbox: &str, engineers: &[&str]| LineDef {
             line: Line::from_number(n).unwrap(),
             name: None,

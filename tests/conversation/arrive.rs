@@ -37,7 +37,7 @@ fn item1_engineer_words_are_not_automatic_letters() {
             summary(&sent)
         );
     }
-    assert_eq!(c.ticket(&id).status, "awaiting_user");
+    assert_eq!(c.ticket(&id).status(), "awaiting_user");
 }
 
 /// Item 2: the words after `Линия:` / `Исполнитель:` travel with the
@@ -110,14 +110,14 @@ fn item3_not_helped_then_a_second_proposal() {
         L2,
         "Статус: Предложено решение\r\n\r\nПереустановите драйвер.",
     );
-    assert_eq!(c.ticket(&id).status, "solution_proposed");
+    assert_eq!(c.ticket(&id).status(), "solution_proposed");
     c.new_letters();
     c.user(
         &id,
         "Добрый день!\r\n\r\nНе помогло, ошибка осталась.\r\n\r\nИванова",
     );
     let sent = c.new_letters();
-    assert_eq!(c.ticket(&id).status, "assigned", "back to the line");
+    assert_eq!(c.ticket(&id).status(), "assigned", "back to the line");
     assert!(
         sent.iter()
             .any(|s| s.kind == "from_user" && s.to_is(L2) && s.text.contains("Не помогло")),
@@ -131,7 +131,7 @@ fn item3_not_helped_then_a_second_proposal() {
         "Статус: Предложено решение\r\n\r\nОбновите прошивку принтера.",
     );
     let sent = c.new_letters();
-    assert_eq!(c.ticket(&id).status, "solution_proposed");
+    assert_eq!(c.ticket(&id).status(), "solution_proposed");
     assert!(
         sent.iter()
             .any(|s| s.kind == "to_user" && s.to_is(USER) && s.text.contains("прошивку")),

@@ -14,11 +14,11 @@ fn deadline(c: &Conv, id: &str) -> chrono::DateTime<chrono::Utc> {
 fn item7_deadline_paused_while_fields_missing() {
     let mut c = Conv::new();
     let id = c.appeal(INCOMPLETE);
-    assert_eq!(c.ticket(&id).status, "awaiting_user");
+    assert_eq!(c.ticket(&id).status(), "awaiting_user");
     c.advance(Duration::days(3));
     c.user(&id, "Кабинет: 305\r\nЭтаж: 3\r\nТелефон: 8 (4012) 55-12-34");
     let t = c.ticket(&id);
-    assert_eq!(t.status, "assigned");
+    assert_eq!(t.status(), "assigned");
     assert!(
         deadline(&c, &id) > c.p.now(),
         "the deadline is in the future after completion: {:?}",
@@ -42,7 +42,7 @@ fn item7_deadline_paused_while_awaiting_user() {
     );
     c.advance(Duration::days(2));
     c.user(&id, "Добрый день!\r\n\r\nHP LaserJet 1020.");
-    assert_eq!(c.ticket(&id).status, "assigned");
+    assert_eq!(c.ticket(&id).status(), "assigned");
     assert!(
         deadline(&c, &id) > c.p.now(),
         "deadline runs from the answer"
@@ -63,7 +63,7 @@ fn item9_classified_when_the_form_completes() {
     let id = c.appeal(
         "Организация: Министерство финансов\r\nФИО: Иванова Мария Сергеевна\r\nКабинет: 305, этаж 3\r\nТелефон: 8 (4012) 55-12-34\r\n",
     );
-    assert_eq!(c.ticket(&id).status, "awaiting_user");
+    assert_eq!(c.ticket(&id).status(), "awaiting_user");
     c.new_letters();
     c.user(
         &id,
@@ -115,7 +115,7 @@ fn item8_free_text_answers_complete_the_form() {
             .filter(char::is_ascii_digit)
             .collect();
         assert!(digits.ends_with(phone), "{answer:?}: phone {:?}", t.phone);
-        assert_eq!(t.status, "assigned", "{answer:?}");
+        assert_eq!(t.status(), "assigned", "{answer:?}");
         let sent = c.new_letters();
         assert!(
             sent.iter().any(|s| s.kind == "routed" && s.to_is(L2)),
@@ -132,7 +132,7 @@ fn item8_an_answer_completing_nothing_reaches_the_first_line() {
     let id = c.appeal(INCOMPLETE);
     c.new_letters();
     c.user(&id, "Я же всё написала, позвоните мне, пожалуйста.");
-    assert_eq!(c.ticket(&id).status, "awaiting_user");
+    assert_eq!(c.ticket(&id).status(), "awaiting_user");
     let sent = c.new_letters();
     assert!(
         sent.iter()

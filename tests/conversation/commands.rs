@@ -22,7 +22,7 @@ fn item6_commands_after_a_greeting() {
         c.new_letters();
         c.engineer(ENG, &id, L2, body);
         let sent = c.new_letters();
-        assert_eq!(c.ticket(&id).status, want, "{body:?}");
+        assert_eq!(c.ticket(&id).status(), want, "{body:?}");
         assert!(
             sent.iter().any(|s| s.kind == "to_user" && s.to_is(USER)),
             "{body:?}: the user gets the text: {:?}",
@@ -59,7 +59,7 @@ fn item6_what_was_not_applied_is_answered() {
             None => format!("RE: [{id}] Принтер"),
         };
         c.send(ENG, &proof, &subject, body);
-        assert_eq!(c.ticket(&id).status, "assigned", "{body:?}: not applied");
+        assert_eq!(c.ticket(&id).status(), "assigned", "{body:?}: not applied");
         let sent = c.new_letters();
         let answer = sent
             .iter()
@@ -88,7 +88,7 @@ fn item6_the_line_mailbox_acts_for_its_line() {
         "Статус: Предложено решение\r\n\r\nПереустановите драйвер.",
     );
     assert_eq!(o, "updated");
-    assert_eq!(c.ticket(&id).status, "assigned", "no proof: not applied");
+    assert_eq!(c.ticket(&id).status(), "assigned", "no proof: not applied");
     assert!(c.new_letters().is_empty(), "and nobody answered");
     c.engineer(
         L2,
@@ -96,7 +96,7 @@ fn item6_the_line_mailbox_acts_for_its_line() {
         L2,
         "Статус: Предложено решение\r\n\r\nПереустановите драйвер.",
     );
-    assert_eq!(c.ticket(&id).status, "solution_proposed");
+    assert_eq!(c.ticket(&id).status(), "solution_proposed");
     let sent = c.new_letters();
     assert!(
         sent.iter().any(|s| s.to_is(USER) && s.kind == "to_user"),

@@ -142,7 +142,7 @@ fn item11_closing_and_writing_on_a_closed_ticket() {
         L1,
         "Статус: Подтверждено\r\n\r\nПользователь подтвердил по телефону.",
     );
-    assert_eq!(c.ticket(&id).status, "confirmed");
+    assert_eq!(c.ticket(&id).status(), "confirmed");
     let sent = c.new_letters();
     assert!(
         sent.iter().any(|s| s.to_is(USER) && s.kind == "closed"),
@@ -181,9 +181,9 @@ fn item11_closing_and_writing_on_a_closed_ticket() {
         "Статус: Предложено решение\r\n\r\nПереустановите драйвер.",
     );
     c.user(&id, "Подтверждаю");
-    assert_eq!(c.ticket(&id).status, "confirmed");
+    assert_eq!(c.ticket(&id).status(), "confirmed");
     c.user(&id, "Ошибка снова появилась.");
-    assert_eq!(c.ticket(&id).status, "assigned");
+    assert_eq!(c.ticket(&id).status(), "assigned");
 }
 
 /// Item 10, `first_line_copies = "digest"`: the same events gathered into

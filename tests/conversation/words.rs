@@ -23,7 +23,7 @@ fn item12_confirmation_after_a_greeting() {
     ] {
         let (mut c, id) = proposed();
         c.user(&id, body);
-        assert_eq!(c.ticket(&id).status, "confirmed", "{body:?}");
+        assert_eq!(c.ticket(&id).status(), "confirmed", "{body:?}");
         let sent = c.new_letters();
         assert!(
             sent.iter().any(|s| s.to_is(L2)),
@@ -37,7 +37,7 @@ fn item12_confirmation_after_a_greeting() {
 fn item12_thanks_asks_to_confirm() {
     let (mut c, id) = proposed();
     c.user(&id, "Спасибо, всё получилось!");
-    assert_eq!(c.ticket(&id).status, "solution_proposed");
+    assert_eq!(c.ticket(&id).status(), "solution_proposed");
     let sent = c.new_letters();
     assert!(
         sent.iter()

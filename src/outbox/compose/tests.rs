@@ -32,19 +32,25 @@ default = true
 }
 
 pub(crate) fn ticket(subject: &str) -> Ticket {
-    Ticket {
-        id: "TP-2026-000042".into(),
-        status: crate::workflow::status::Status::SolutionProposed,
-        kind: crate::workflow::status::Kind::Incident,
-        priority: "обычный".into(),
-        line: crate::workflow::status::Line::Second,
-        requester: "user@example.com".into(),
-        reply_to: "user@example.com".into(),
-        subject: subject.into(),
-        created_at: "2026-12-04T16:43:16.227Z".parse().expect("time"),
-        deadline: Some("2026-12-07T08:00:00.000Z".parse().expect("time")),
-        ..Default::default()
-    }
+    use crate::workflow::status::{Actor, Line, Status};
+    let mut t = Ticket::default();
+    t.id = "TP-2026-000042".into();
+    t.kind = crate::workflow::status::Kind::Incident;
+    t.priority = "обычный".into();
+    t.line = crate::workflow::status::Line::Second;
+    t.requester = "user@example.com".into();
+    t.reply_to = "user@example.com".into();
+    t.subject = subject.into();
+    t.created_at = "2026-12-04T16:43:16.227Z".parse().expect("time");
+    t.deadline = Some("2026-12-07T08:00:00.000Z".parse().expect("time"));
+    // Routed, then a solution proposed by line 2: as a ticket gets there.
+    let eng = Actor::Engineer {
+        line: Line::Second,
+        address: "eng1@sed.example.org".into(),
+    };
+    t.move_to(Status::Assigned, &Actor::System).expect("routed");
+    t.move_to(Status::SolutionProposed, &eng).expect("proposed");
+    t
 }
 
 /// Every letter kind, composed for `t`: (kind, letter, a person's words?).
