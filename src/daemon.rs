@@ -114,19 +114,10 @@ impl Services {
     fn start(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
         let handle = open_handle(&cfg, &clock)?;
         let store = open_store(&cfg)?;
-        // The sender's connection never checkpoints the WAL itself: it runs
-        // on a runtime worker, and a checkpoint (two fsyncs) there holds up
-        // the SMTP connections. The pipeline's connection checkpoints on
-        // its commits, on its blocking thread, and after delivery passes.
+        // The pipeline's connection checkpoints on its commits, on its
+        // blocking thread, and after delivery passes; the sender's never.
         store
-            .conn()
-            .pragma_update(None, "wal_autocheckpoint", 0)
-            .context("configuring the sender's database connection")?;
-        // Its marks need not reach the disk before the next send: after a
-        // power loss a lost "sent" mark resends that letter, nothing more.
-        store
-            .conn()
-            .pragma_update(None, "synchronous", "NORMAL")
+            .configure_for_sender()
             .context("configuring the sender's database connection")?;
         let transport = transport(&cfg, &clock)?;
         let (stop, stop_rx) = watch::channel(false);
@@ -245,10 +236,7 @@ fn checkpoint(handle: &Handle) {
         let r = handle
             .with(|p| {
                 QUEUED.store(false, Ordering::Release);
-                p.store()
-                    .conn()
-                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    .map_err(|e| crate::store::StoreError::from(e).into())
+                p.store().checkpoint().map_err(Into::into)
             })
             .await;
         if let Err(e) = r {

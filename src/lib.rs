@@ -17,9 +17,14 @@
 //!   appeal, a follow-up, a command, a confirmation, or something to ignore;
 //!   the status machine, classification, routing, deadlines on a business
 //!   calendar, escalation, loop protection. No I/O, table-tested.
-//! * [`store`]: SQLite (rusqlite, WAL). The single transaction that records a
-//!   letter as processed together with everything it caused, so that every
-//!   letter is handled exactly once across crashes. Also the outbox table,
+//! * [`store`]: SQLite in WAL mode; the database engine appears nowhere
+//!   else. The pipeline writes through a [`store::unit::Unit`] (one
+//!   letter's rows, committed together, by use-case methods) and reads
+//!   through `Store` methods; the typed domain ([`store::tickets::Ticket`]
+//!   with `Status`, `Kind`, `Line`, times) is converted to and from rows
+//!   here only. The single transaction records a letter as processed
+//!   together with everything it caused, so that every letter is handled
+//!   exactly once across crashes. Also the outbox table,
 //!   quarantine and daemon state (IMAP UIDs, last sync), kept per mailbox
 //!   (`mailbox.<name>.…`, [`config::Mailbox::state_key`]).
 //! * [`outbox`]: composing outgoing letters from Russian templates and

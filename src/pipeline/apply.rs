@@ -11,14 +11,12 @@ use crate::outbox::compose::ComposeError;
 use crate::outbox::notices::File;
 use crate::outbox::OutgoingLetter;
 use crate::parse::{Attachment, Form, ParsedLetter};
+use crate::store::letters::LetterRecord;
 use crate::store::letters::Unit;
-use crate::store::letters::{insert_letter, insert_quarantine, LetterRecord};
-use crate::store::outbox::{count_auto_to, enqueue};
-use crate::store::tickets::{self, AttachmentRow, HistoryRow, RejectedRow, Ticket};
+use crate::store::tickets::{AttachmentRow, HistoryRow, RejectedRow, Ticket};
 use crate::store::{ts, Store};
 use crate::workflow::loops::{self, SendDecision};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 pub(super) struct Ctx<'a> {
     pub identity: &'a str,
@@ -152,9 +150,8 @@ pub(super) fn quarantine(
     reason: &str,
 ) -> Result<IngestReport, IngestError> {
     let tx = p.store.unit()?;
-    let lid = insert_letter(&tx, &c.record("quarantined", None, Some(reason)))?;
-    insert_quarantine(
-        &tx,
+    let lid = tx.insert_letter(&c.record("quarantined", None, Some(reason)))?;
+    tx.insert_quarantine(
         Some(lid),
         c.parsed.message_id.as_deref(),
         reason,
@@ -171,7 +168,7 @@ pub(super) fn ignore(
     reason: &str,
 ) -> Result<IngestReport, IngestError> {
     let tx = p.store.unit()?;
-    insert_letter(&tx, &c.record("ignored", None, Some(reason)))?;
+    tx.insert_letter(&c.record("ignored", None, Some(reason)))?;
     tx.commit()?;
     Ok(c.report(Outcome::Ignored, None, Some(reason.to_string()), false))
 }
@@ -242,7 +239,7 @@ pub(super) fn rejected_rows(parsed: &ParsedLetter) -> Vec<RejectedRow> {
 /// Message-IDs to the ticket; a suppressed or uncomposable letter becomes a
 /// history row. Returns whether anything was queued.
 fn queue_all(
-    tx: &Connection,
+    tx: &Unit<'_>,
     d: &Desk<'_>,
     ticket: &str,
     fx: Effects,
@@ -251,7 +248,7 @@ fn queue_all(
 ) -> Result<bool, IngestError> {
     let mut queued = false;
     for h in &fx.history {
-        tickets::add_history(tx, ticket, h, letter_id)?;
+        tx.add_history(ticket, h, letter_id)?;
     }
     for q in fx.letters {
         let letter = match q.letter {
@@ -266,7 +263,7 @@ fn queue_all(
                     None,
                     Some(e.to_string()),
                 );
-                tickets::add_history(tx, ticket, &h, letter_id)?;
+                tx.add_history(ticket, &h, letter_id)?;
                 continue;
             }
         };
@@ -281,11 +278,11 @@ fn queue_all(
                     None,
                     Some(format!("{}: {reason}", letter.kind)),
                 );
-                tickets::add_history(tx, ticket, &h, letter_id)?;
+                tx.add_history(ticket, &h, letter_id)?;
                 continue;
             }
             if let Some(to) = letter.to.first() {
-                let sent = count_auto_to(tx, ticket, to, loops::window_start(now))?;
+                let sent = tx.count_auto_to(ticket, to, loops::window_start(now))?;
                 let policy = &d.cfg.workflow.loops;
                 if let SendDecision::Suppress { reason } =
                     loops::may_send_auto(sent.max(0) as u32, to, ticket, policy)
@@ -299,13 +296,13 @@ fn queue_all(
                         None,
                         Some(format!("{}: {reason}", letter.kind)),
                     );
-                    tickets::add_history(tx, ticket, &h, letter_id)?;
+                    tx.add_history(ticket, &h, letter_id)?;
                     continue;
                 }
             }
         }
-        enqueue(tx, &letter, now)?;
-        tickets::link_message(tx, &letter.message_id, ticket)?;
+        tx.enqueue(&letter, now)?;
+        tx.link_message(&letter.message_id, ticket)?;
         queued = true;
     }
     Ok(queued)
@@ -331,22 +328,22 @@ pub(super) fn commit_ticket(
 ) -> Result<bool, IngestError> {
     let t = w.ticket;
     if w.new_ticket {
-        tickets::insert_ticket(&tx, t)?;
+        tx.insert_ticket(t)?;
     } else {
-        tickets::update_ticket(&tx, t)?;
+        tx.update_ticket(t)?;
     }
-    let lid = insert_letter(&tx, &c.record(w.outcome, Some(&t.id), None))?;
+    let lid = tx.insert_letter(&c.record(w.outcome, Some(&t.id), None))?;
     for a in w.kept {
-        tickets::add_attachment(&tx, &t.id, lid, a)?;
+        tx.add_attachment(&t.id, lid, a)?;
     }
     for r in w.rejected {
-        tickets::add_rejected(&tx, &t.id, lid, r)?;
+        tx.add_rejected(&t.id, lid, r)?;
     }
     if let Some(mid) = &c.parsed.message_id {
-        tickets::link_message(&tx, mid, &t.id)?;
+        tx.link_message(mid, &t.id)?;
     }
     if let Some(key) = &w.fx.replay {
-        crate::store::security::replay_record(&tx, key, &t.id, c.now)?;
+        tx.replay_record(key, &t.id, c.now)?;
     }
     let queued = queue_all(&tx, d, &t.id, w.fx, c.now, Some(lid))?;
     tx.commit()?;
@@ -357,7 +354,7 @@ pub(super) fn commit_ticket(
 /// max_auto_per_address_per_day` (all tickets)? The desk's own addresses,
 /// lines and engineers are exempt. `Some(reason)`: do not send.
 pub(super) fn over_address_limit(
-    tx: &Connection,
+    tx: &Unit<'_>,
     d: &Desk<'_>,
     letter: &OutgoingLetter,
     now: DateTime<Utc>,
@@ -370,7 +367,7 @@ pub(super) fn over_address_limit(
     if exempt {
         return Ok(None);
     }
-    let sent = crate::store::security::count_to_address(tx, to, loops::window_start(now))?;
+    let sent = tx.count_to_address(to, loops::window_start(now))?;
     Ok(crate::workflow::reflect::may_send_to_address(
         u32::try_from(sent.max(0)).unwrap_or(u32::MAX),
         to,
@@ -397,7 +394,7 @@ pub(super) fn commit_system(
     now: DateTime<Utc>,
 ) -> Result<bool, IngestError> {
     let tx = store.unit()?;
-    tickets::update_ticket(&tx, t)?;
+    tx.update_ticket(t)?;
     let queued = queue_all(&tx, d, &t.id, fx, now, None)?;
     tx.commit()?;
     Ok(queued)
@@ -439,9 +436,8 @@ pub(super) fn oversize(
         None
     };
     let tx = store.unit()?;
-    let lid = insert_letter(&tx, &c.record("quarantined", None, Some(&reason)))?;
-    insert_quarantine(
-        &tx,
+    let lid = tx.insert_letter(&c.record("quarantined", None, Some(&reason)))?;
+    tx.insert_quarantine(
         Some(lid),
         c.parsed.message_id.as_deref(),
         &reason,
@@ -461,7 +457,7 @@ pub(super) fn oversize(
                 tracing::info!("too-large notice suppressed by the per-address limit");
             }
             Ok(letter) => {
-                enqueue(&tx, &letter, c.now)?;
+                tx.enqueue(&letter, c.now)?;
                 queued = true;
             }
             Err(e) => tracing::warn!(error = %e, "too-large notice not composed"),

@@ -110,7 +110,7 @@ fn create_with(
         }
     }
     let tx = store.unit()?;
-    t.id = crate::store::tickets::allocate_id(&tx, &d.cfg.tickets.prefix, c.now)?;
+    t.id = tx.allocate_id(&d.cfg.tickets.prefix, c.now)?;
     let mut fx = Effects::default();
     let missing_names: Vec<&str> = missing
         .iter()
@@ -135,8 +135,7 @@ fn create_with(
             None,
             Some(format!("написано по закрытому обращению {old}")),
         ));
-        crate::store::tickets::add_history(
-            &tx,
+        tx.add_history(
             old,
             &c.history(
                 "system",
@@ -205,8 +204,7 @@ fn too_many_new(p: &Pipeline, c: &Ctx<'_>) -> Result<Option<String>, IngestError
     let sender = c.sender().unwrap_or_default();
     let reply_to = c.parsed.differing_reply_to().map(|a| a.email.as_str());
     let since = crate::workflow::reflect::hour_start(c.now);
-    let (by_from, by_reply_to) =
-        crate::store::security::count_new_tickets(p.store.conn(), sender, reply_to, since)?;
+    let (by_from, by_reply_to) = p.store.count_new_tickets(sender, reply_to, since)?;
     let n = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
     Ok(crate::workflow::reflect::may_open_ticket(
         sender,
@@ -365,13 +363,13 @@ pub(super) fn status_request(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestRepo
         Ok(l) => match apply::over_address_limit(&tx, &d, &l, c.now)? {
             Some(why) => outcome_reason = format!("status request not answered: {why}"),
             None => {
-                crate::store::outbox::enqueue(&tx, &l, c.now)?;
+                tx.enqueue(&l, c.now)?;
                 queued = true;
             }
         },
         Err(e) => tracing::warn!(error = %e, "status list not composed"),
     }
-    crate::store::letters::insert_letter(&tx, &c.record("ignored", None, Some(&outcome_reason)))?;
+    tx.insert_letter(&c.record("ignored", None, Some(&outcome_reason)))?;
     tx.commit()?;
     Ok(c.report(Outcome::Ignored, None, Some(outcome_reason), queued))
 }

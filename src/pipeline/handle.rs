@@ -1,6 +1,6 @@
 //! An async, cheaply cloned handle over the synchronous pipeline.
 //!
-//! rusqlite is blocking, so the pipeline runs under `spawn_blocking`, one
+//! The store is blocking (SQLite), so the pipeline runs under `spawn_blocking`, one
 //! letter — or one batch of letters ([`Handle::ingest_batch`], one hop and
 //! one transaction) — at a time (a mutex): SQLite has one writer anyway,
 //! and serial processing keeps "exactly once" simple. After a commit that queued mail

@@ -171,11 +171,8 @@ impl Pipeline {
             &cfg.database.path,
             Duration::from_millis(cfg.database.busy_timeout_ms),
         )?;
-        // Every statement a letter runs stays compiled (rusqlite keeps 16 by
-        // default; the letter paths use about twenty).
-        store
-            .conn()
-            .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // Every statement a letter runs stays compiled.
+        store.keep_statements(STATEMENT_CACHE);
         let composer = Composer::new(&cfg)?;
         let opts = cfg.parse_options();
         let mut own_addresses = cfg.workflow.own_addresses();

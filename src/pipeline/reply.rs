@@ -42,7 +42,7 @@ pub(super) fn follow_up(
     let acts_for_line = matches!(role, SenderRole::Engineer(_) | SenderRole::LineMailbox(_));
     if acts_for_line && trust.allows() {
         let key = replay::replay_key(&sender, &t.id, &parsed.text);
-        let last = crate::store::security::replay_last(p.store.conn(), &key)?;
+        let last = p.store.replay_last(&key)?;
         if replay::is_replay(last, c.now, p.cfg.workflow.replay_window_secs) {
             return replayed(p, c, &t.id);
         }
@@ -60,8 +60,9 @@ pub(super) fn follow_up(
     // Engineers' words to the user thread under the user's last letter
     // (looked up only for a letter that may command).
     let thread = if acts_for_line {
-        let root = crate::store::letters::opening_letter_id(p.store.conn(), &t.id)?;
-        crate::store::letters::last_letter_from(p.store.conn(), &t.id, &t.requester)?
+        let root = p.store.opening_letter_id(&t.id)?;
+        p.store
+            .last_letter_from(&t.id, &t.requester)?
             .map(|(mid, head)| Thread::answering(&mid, &head, root.as_deref()))
             .unwrap_or_default()
     } else {
@@ -171,7 +172,7 @@ fn replayed(p: &mut Pipeline, c: &Ctx<'_>, ticket: &str) -> Result<IngestReport,
     );
     tracing::warn!(ticket, "replayed command ignored");
     let tx = p.store.unit()?;
-    crate::store::letters::insert_letter(&tx, &c.record("ignored", Some(ticket), Some(&reason)))?;
+    tx.insert_letter(&c.record("ignored", Some(ticket), Some(&reason)))?;
     let h = c.history(
         c.sender().unwrap_or_default(),
         "command_replayed",
@@ -179,7 +180,7 @@ fn replayed(p: &mut Pipeline, c: &Ctx<'_>, ticket: &str) -> Result<IngestReport,
         None,
         Some(reason.clone()),
     );
-    crate::store::tickets::add_history(&tx, ticket, &h, None)?;
+    tx.add_history(ticket, &h, None)?;
     tx.commit()?;
     Ok(c.report(
         Outcome::Duplicate,

@@ -10,7 +10,6 @@
 use super::{ts, Result, Store};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Savepoint, Transaction};
-use std::ops::Deref;
 
 /// Where one letter's rows are written: its own IMMEDIATE transaction, or a
 /// savepoint in the open batch transaction. Dropping it without
@@ -31,9 +30,9 @@ impl Unit<'_> {
     }
 }
 
-impl Deref for Unit<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+impl Unit<'_> {
+    /// The connection inside the unit (store modules only).
+    pub(super) fn conn(&self) -> &Connection {
         match self {
             Unit::Own(tx) => tx,
             Unit::InBatch(sp) => sp,

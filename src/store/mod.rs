@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod security;
 pub mod suppressed;
 pub mod tickets;
+pub mod unit;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -247,15 +248,42 @@ impl Store {
 
     /// Start the write transaction for one letter (IMMEDIATE: takes the write
     /// lock now, so a busy database fails here, before any work is done).
-    pub fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
+    pub(crate) fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
         Ok(self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
-    /// Read access for queries.
-    pub fn conn(&self) -> &Connection {
+    /// The connection itself, for in-crate tests; everything else goes
+    /// through the store's methods.
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Keep `n` prepared statements (the pipeline's letter paths use
+    /// about twenty; SQLite's default cache is 16).
+    pub fn keep_statements(&self, n: usize) {
+        self.conn.set_prepared_statement_cache_capacity(n);
+    }
+
+    /// Settings of the outbox sender's own connection: it never
+    /// checkpoints the WAL itself (it runs on a runtime worker, and a
+    /// checkpoint's two fsyncs there hold up the SMTP connections; the
+    /// pipeline's connection checkpoints), and its marks need not reach
+    /// the disk before the next send (after a power loss a lost "sent"
+    /// mark resends that letter, nothing more).
+    pub fn configure_for_sender(&self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(())
+    }
+
+    /// A passive WAL checkpoint (never waits for readers).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 }
 
