@@ -52,6 +52,7 @@
 //!   no `source` module; the template check in `outbox` is the one call
 //!   out left); the clap command line.
 
+pub mod address;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -62,5 +63,6 @@ pub mod parse;
 pub mod pipeline;
 pub mod source;
 pub mod store;
+pub mod template;
 pub mod tls;
 pub mod workflow;

@@ -29,6 +29,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl LetterSink for Recorder {
+    /// The IMAP source reads its own `[mailbox] max_letter_mb`.
+    async fn letter_limit(&self) -> Result<u64, SinkError> {
+        Ok(u64::MAX)
+    }
     async fn ingest(&self, raw: Vec<u8>) -> Result<String, SinkError> {
         {
             let mut f = lock(&self.fail_transient);

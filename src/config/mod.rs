@@ -261,7 +261,7 @@ impl Config {
                 let body = std::fs::read_to_string(p).map_err(|e| {
                     bad(key, format!("cannot read template `{}`: {e}", p.display()))
                 })?;
-                crate::outbox::template::check(&body)
+                crate::template::check(&body)
                     .map_err(|e| bad(key, format!("template `{}`: {e}", p.display())))?;
             }
         }

@@ -255,19 +255,12 @@ pub struct Mailbox {
     pub scope: Option<String>,
 }
 
-/// The name of a mailbox that does not set one; the daemon state of
-/// versions before mailbox names is adopted under it.
-pub const DEFAULT_MAILBOX: &str = "main";
+/// The name of a mailbox that does not set one, and the spelling of
+/// per-mailbox state keys: kept with the state table.
+pub use crate::store::{mailbox_state_key, DEFAULT_MAILBOX};
 
 fn default_mailbox_name() -> String {
     DEFAULT_MAILBOX.into()
-}
-
-/// The state key of `key` (e.g. `imap.last_sync`) for the mailbox named
-/// `mailbox`: `mailbox.<mailbox>.<key>`. The one spelling of per-mailbox
-/// state keys.
-pub fn mailbox_state_key(mailbox: &str, key: &str) -> String {
-    format!("mailbox.{mailbox}.{key}")
 }
 
 impl Mailbox {

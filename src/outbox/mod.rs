@@ -14,42 +14,15 @@ pub mod notices;
 pub mod reply_to_notice;
 pub mod sender;
 pub mod smtp;
-pub mod template;
+pub use crate::template;
 pub mod texts;
 pub mod thread;
 
-use chrono::{DateTime, Utc};
-
 pub use sender::Transport;
 
-/// A letter composed and ready to be queued.
-#[derive(Debug, Clone)]
-pub struct OutgoingLetter {
-    /// Message-ID without angle brackets, generated at compose time.
-    pub message_id: String,
-    pub ticket_id: Option<String>,
-    /// What the letter is (`confirmation`, `clarification`, ...): for the
-    /// admin's outbox listing.
-    pub kind: String,
-    /// Envelope sender.
-    pub from: String,
-    /// Envelope recipients.
-    pub to: Vec<String>,
-    /// The whole RFC 5322 letter.
-    pub raw: Vec<u8>,
-}
-
-/// A queued letter as the sender sees it.
-#[derive(Debug, Clone)]
-pub struct QueuedLetter {
-    pub id: i64,
-    pub message_id: String,
-    pub from: String,
-    pub to: Vec<String>,
-    pub raw: Vec<u8>,
-    pub attempts: i64,
-    pub created_at: DateTime<Utc>,
-}
+/// The letters the outbox table holds: defined with the table (the store
+/// knows nothing of composing or sending).
+pub use crate::store::outbox::{OutgoingLetter, QueuedLetter};
 
 /// Why a delivery failed, and whether trying again later may help
 /// (lettre's split: the retry logic asks, it never matches on internals).

@@ -1,5 +1,5 @@
 //! The built-in Russian letters. An admin can replace each by a file named
-//! in `[templates]`; placeholders are listed in [`super::template::PLACEHOLDERS`].
+//! in `[templates]`; placeholders are listed in [`crate::template::PLACEHOLDERS`].
 
 use crate::workflow::status::{Kind, Status};
 

@@ -265,9 +265,7 @@ impl ParsedLetter {
     pub fn differing_reply_to(&self) -> Option<&Address> {
         let r = self.reply_to.as_ref()?;
         let f = self.from.as_ref()?;
-        (crate::workflow::address::canonical(&r.email)
-            != crate::workflow::address::canonical(&f.email))
-        .then_some(r)
+        (crate::address::canonical(&r.email) != crate::address::canonical(&f.email)).then_some(r)
     }
 }
 

@@ -4,11 +4,9 @@
 //! `Delivered-To`, ...) sits at the top of the header block, newest first.
 //! mail-parser keeps headers, but order and position matter here: the
 //! authentication results that count are the topmost ones
-//! ([`crate::workflow::auth`]), and the delivered-to address is the topmost
+//! (`workflow::auth`), and the delivered-to address is the topmost
 //! `Delivered-To`/`X-Original-To`. Bounded: at most [`MAX_TRACE`] headers of
 //! at most [`MAX_VALUE`] bytes each.
-
-use crate::workflow::auth::is_trace_header;
 
 /// Most trace headers kept.
 pub const MAX_TRACE: usize = 64;
@@ -94,6 +92,26 @@ pub fn read(raw: &[u8]) -> Trace {
         }
     }
     t
+}
+
+/// Headers that an MTA adds on the way in (trace and results). The block
+/// of these at the top of a letter is where the receiving MTA writes.
+pub fn is_trace_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "received"
+            | "return-path"
+            | "delivered-to"
+            | "x-original-to"
+            | "authentication-results"
+            | "received-spf"
+            | "dkim-signature"
+            | "x-envelope-to"
+            | "envelope-to"
+    ) || n.starts_with("arc-")
+        || n.starts_with("x-spam")
+        || n.starts_with("x-virus")
 }
 
 #[cfg(test)]

@@ -25,6 +25,10 @@ mod escalation;
 pub mod files;
 mod handle;
 mod reply;
+mod sink;
+
+#[cfg(test)]
+mod machine_tests;
 mod user_reply;
 
 pub use user_reply::ticket_facts;

@@ -6,7 +6,7 @@
 //! into `new/`), with a slow rescan as a safety net in case an event is
 //! missed (inotify queue overflow, a folder replaced under us).
 
-use crate::pipeline::{Handle, IngestError, IngestReport};
+use super::{LetterSink, SinkError};
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -63,17 +63,17 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// transaction each; a letter moves to `cur/` only after its batch commits.
 /// Stops early (leaving the rest) when `stop` turns true; the batch in hand
 /// is always finished.
-pub async fn pass(
+pub async fn pass<S: LetterSink>(
     root: &Path,
-    handle: &Handle,
+    handle: &S,
     stop: Option<&watch::Receiver<bool>>,
-) -> Result<PassReport, IngestError> {
+) -> Result<PassReport, SinkError> {
     let mut report = PassReport::default();
-    let files = pending(root).map_err(|source| IngestError::Attachment {
-        path: root.join("new"),
-        cause: source,
+    let files = pending(root).map_err(|e| SinkError {
+        message: format!("cannot list `{}`: {e}", root.join("new").display()),
+        transient: true,
     })?;
-    let limit = handle.with(|p| Ok(p.config().max_letter_bytes())).await?;
+    let limit = handle.letter_limit().await?;
     let mut files = files.into_iter().peekable();
     while files.peek().is_some() {
         if stop.is_some_and(|s| *s.borrow()) {
@@ -119,7 +119,7 @@ pub async fn pass(
         let mut transient = false;
         for (path, result) in paths.iter().zip(results) {
             match result {
-                Ok(IngestReport { .. }) => {
+                Ok(_) => {
                     if let Err(e) = acknowledge(root, path) {
                         if e.kind() != std::io::ErrorKind::NotFound {
                             tracing::warn!(file = %path.display(), error = %e, "cannot move letter to cur/");
@@ -127,7 +127,7 @@ pub async fn pass(
                     }
                     report.processed += 1;
                 }
-                Err(e) if e.is_transient() => {
+                Err(e) if e.transient => {
                     if !transient {
                         tracing::warn!(file = %path.display(), error = %e, "letter not stored now, will retry");
                     }
@@ -155,11 +155,16 @@ async fn too_large(path: &Path, limit: u64) -> Option<u64> {
 
 /// A letter over the limit: quarantine its headers and tell the sender,
 /// as IMAP does; never read whole, never truncated silently.
-async fn oversize(path: &Path, size: u64, limit: u64, handle: &Handle) -> Result<(), IngestError> {
+async fn oversize<S: LetterSink>(
+    path: &Path,
+    size: u64,
+    limit: u64,
+    handle: &S,
+) -> Result<(), SinkError> {
     use tokio::io::AsyncReadExt;
-    let io = |cause| IngestError::Attachment {
-        path: path.to_path_buf(),
-        cause,
+    let io = |e: std::io::Error| SinkError {
+        message: format!("cannot read `{}`: {e}", path.display()),
+        transient: true,
     };
     let mut prefix = Vec::new();
     tokio::fs::File::open(path)
@@ -172,12 +177,17 @@ async fn oversize(path: &Path, size: u64, limit: u64, handle: &Handle) -> Result
     let r = handle
         .reject_oversize(super::header_block(&prefix), size, limit)
         .await?;
-    tracing::warn!(file = %path.display(), size, limit, outcome = r.outcome.as_str(), "letter over [mailbox] max_letter_mb quarantined");
+    tracing::warn!(file = %path.display(), size, limit, outcome = %r, "letter over [mailbox] max_letter_mb quarantined");
     Ok(())
 }
 
 /// Watch `new/` until `stop` turns true.
-pub async fn watch(root: PathBuf, handle: Handle, poll: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn watch<S: LetterSink>(
+    root: PathBuf,
+    handle: S,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut events = match inotify_stream(&root) {
         Ok(s) => Some(s),
         Err(e) => {

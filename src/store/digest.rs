@@ -5,8 +5,8 @@
 //! is neither lost nor sent twice across a crash.
 
 use super::outbox::enqueue;
+use super::outbox::OutgoingLetter;
 use super::{parse_ts, Result, Store};
-use crate::outbox::OutgoingLetter;
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 

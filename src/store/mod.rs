@@ -79,6 +79,17 @@ impl StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The name of a mailbox that does not set one (`[mailbox] name`); the
+/// daemon state of versions before mailbox names is adopted under it.
+pub const DEFAULT_MAILBOX: &str = "main";
+
+/// The state key of `key` (e.g. `imap.last_sync`) for the mailbox named
+/// `mailbox`: `mailbox.<mailbox>.<key>`. The one spelling of per-mailbox
+/// state keys.
+pub fn mailbox_state_key(mailbox: &str, key: &str) -> String {
+    format!("mailbox.{mailbox}.{key}")
+}
+
 /// Timestamps are stored as RFC 3339 UTC with milliseconds: sortable as text.
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -229,7 +240,7 @@ impl Store {
         if found.is_none() {
             return Ok(());
         }
-        let prefix = crate::config::mailbox_state_key(crate::config::DEFAULT_MAILBOX, "");
+        let prefix = mailbox_state_key(DEFAULT_MAILBOX, "");
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -367,7 +378,7 @@ mod mailbox_state_tests {
         for _ in 0..2 {
             let s = Store::open(&p, Duration::from_millis(100)).unwrap();
             let get = |k: &str| s.state_get(k).unwrap();
-            let key = |k: &str| crate::config::mailbox_state_key(crate::config::DEFAULT_MAILBOX, k);
+            let key = |k: &str| mailbox_state_key(DEFAULT_MAILBOX, k);
             assert_eq!(get(&key("imap.uidvalidity")).as_deref(), Some("7"));
             assert_eq!(get(&key("imap.last_uid")).as_deref(), Some("42"));
             assert_eq!(get(&key("imap.ack_error")).as_deref(), Some("MOVE refused"));

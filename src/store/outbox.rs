@@ -1,10 +1,38 @@
 //! The outbox queue: letters composed, waiting to be delivered.
 
 use super::{parse_ts, ts, Result, Store};
-use crate::outbox::{OutgoingLetter, QueuedLetter};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+
+/// A letter composed and ready to be queued.
+#[derive(Debug, Clone)]
+pub struct OutgoingLetter {
+    /// Message-ID without angle brackets, generated at compose time.
+    pub message_id: String,
+    pub ticket_id: Option<String>,
+    /// What the letter is (`confirmation`, `clarification`, ...): for the
+    /// admin's outbox listing.
+    pub kind: String,
+    /// Envelope sender.
+    pub from: String,
+    /// Envelope recipients.
+    pub to: Vec<String>,
+    /// The whole RFC 5322 letter.
+    pub raw: Vec<u8>,
+}
+
+/// A queued letter as the sender sees it.
+#[derive(Debug, Clone)]
+pub struct QueuedLetter {
+    pub id: i64,
+    pub message_id: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub raw: Vec<u8>,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+}
 
 /// An outbox row as an admin sees it (`ticketd outbox list`).
 #[derive(Debug, Clone, Serialize)]

@@ -4,9 +4,9 @@
 //! in `store/` (a second engine implements the same methods).
 
 use super::letters::{self, LetterRecord};
+use super::outbox::OutgoingLetter;
 use super::tickets::{self, AttachmentRow, HistoryRow, RejectedRow, Ticket};
 use super::{outbox, security, Result, Store};
-use crate::outbox::OutgoingLetter;
 use chrono::{DateTime, Utc};
 
 /// One letter's writes: its own transaction, or a savepoint inside the

@@ -55,25 +55,8 @@ impl AuthResult {
     }
 }
 
-/// Headers that an MTA adds on the way in (trace and results). The block
-/// of these at the top of a letter is where the receiving MTA writes.
-pub fn is_trace_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "received"
-            | "return-path"
-            | "delivered-to"
-            | "x-original-to"
-            | "authentication-results"
-            | "received-spf"
-            | "dkim-signature"
-            | "x-envelope-to"
-            | "envelope-to"
-    ) || n.starts_with("arc-")
-        || n.starts_with("x-spam")
-        || n.starts_with("x-virus")
-}
+/// Headers that an MTA adds on the way in (kept with the letter reader).
+pub use crate::parse::trace::is_trace_header;
 
 /// Remove RFC 5322 comments `( … )` (nested, with quoted pairs).
 fn strip_comments(s: &str) -> String {

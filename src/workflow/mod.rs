@@ -10,7 +10,7 @@
 pub mod intake;
 pub mod thread;
 
-pub mod address;
+pub use crate::address;
 pub mod auth;
 pub mod calendar;
 pub mod classify;
@@ -28,9 +28,6 @@ pub mod speech;
 pub mod status;
 pub mod token;
 pub mod user;
-
-#[cfg(test)]
-mod machine_tests;
 
 pub use calendar::{add_working_time, Calendar, WorkDuration};
 pub use classify::{classify, deadline, Classification, ClassifyRule, Priority};

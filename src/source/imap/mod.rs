@@ -54,55 +54,7 @@ const BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// Bound on any single IMAP command round trip outside IDLE.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// A pipeline failure as the IMAP source sees it: transient ones (database
-/// locked, disk full) leave the letter on the server to be tried again.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct SinkError {
-    pub message: String,
-    pub transient: bool,
-}
-
-/// What the IMAP source needs from the pipeline. Implemented for
-/// `pipeline::Handle`; every method commits before it returns `Ok`.
-pub trait LetterSink: Clone + Send + Sync + 'static {
-    /// Process one raw letter; `Ok` carries a one-line summary for the log.
-    fn ingest(&self, raw: Vec<u8>) -> impl Future<Output = Result<String, SinkError>> + Send;
-    /// Process a fetched batch, one result per letter in order; every `Ok`
-    /// is committed when this returns. By default one letter at a time.
-    fn ingest_batch(
-        &self,
-        raws: Vec<Vec<u8>>,
-    ) -> impl Future<Output = Vec<Result<String, SinkError>>> + Send {
-        async move {
-            let mut out = Vec::with_capacity(raws.len());
-            for raw in raws {
-                out.push(self.ingest(raw).await);
-            }
-            out
-        }
-    }
-    /// Record a letter too large to download from its headers alone.
-    fn reject_oversize(
-        &self,
-        headers: Vec<u8>,
-        size: u64,
-        limit: u64,
-    ) -> impl Future<Output = Result<String, SinkError>> + Send;
-    fn state_get(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<String>, SinkError>> + Send;
-    fn state_set(
-        &self,
-        key: &str,
-        value: &str,
-    ) -> impl Future<Output = Result<(), SinkError>> + Send;
-    /// Where the time comes from (last sync, refusals, token problems).
-    fn clock(&self) -> Arc<dyn crate::clock::Clock> {
-        crate::clock::system()
-    }
-}
+pub use super::{LetterSink, SinkError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
@@ -500,62 +452,3 @@ async fn wait_for_change(
 
 #[cfg(test)]
 mod tests;
-
-/// The daemon's pipeline as the IMAP source's [`LetterSink`].
-impl LetterSink for crate::pipeline::Handle {
-    async fn ingest(&self, raw: Vec<u8>) -> Result<String, SinkError> {
-        crate::pipeline::Handle::ingest(self, raw)
-            .await
-            .map(|r| summary(&r))
-            .map_err(intake_error)
-    }
-    async fn ingest_batch(&self, raws: Vec<Vec<u8>>) -> Vec<Result<String, SinkError>> {
-        crate::pipeline::Handle::ingest_batch(self, raws)
-            .await
-            .into_iter()
-            .map(|r| r.map(|r| summary(&r)).map_err(intake_error))
-            .collect()
-    }
-    async fn reject_oversize(
-        &self,
-        headers: Vec<u8>,
-        size: u64,
-        limit: u64,
-    ) -> Result<String, SinkError> {
-        crate::pipeline::Handle::reject_oversize(self, headers, size, limit)
-            .await
-            .map(|r| summary(&r))
-            .map_err(intake_error)
-    }
-    /// The source's keys are kept per mailbox (`mailbox.<name>.<key>`).
-    async fn state_get(&self, key: &str) -> Result<Option<String>, SinkError> {
-        crate::pipeline::Handle::state_get(self, &self.mailbox_key(key))
-            .await
-            .map_err(intake_error)
-    }
-    async fn state_set(&self, key: &str, value: &str) -> Result<(), SinkError> {
-        crate::pipeline::Handle::state_set(self, &self.mailbox_key(key), value)
-            .await
-            .map_err(intake_error)
-    }
-    fn clock(&self) -> Arc<dyn crate::clock::Clock> {
-        crate::pipeline::Handle::clock(self)
-    }
-}
-
-fn summary(r: &crate::pipeline::IngestReport) -> String {
-    format!(
-        "{} {} ticket={} {}",
-        r.message_id.as_deref().unwrap_or("(no Message-ID)"),
-        r.outcome.as_str(),
-        r.ticket.as_deref().unwrap_or("-"),
-        r.reason.as_deref().unwrap_or("")
-    )
-}
-
-fn intake_error(e: crate::pipeline::IngestError) -> SinkError {
-    SinkError {
-        transient: e.is_transient(),
-        message: e.to_string(),
-    }
-}

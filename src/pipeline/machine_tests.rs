@@ -1,5 +1,5 @@
 //! Every event × every status, checked against the one transition table
-//! ([`status::TRANSITIONS`] through [`status::transition`]): engineers'
+//! ([`crate::workflow::status::TRANSITIONS`] through [`transition`]): engineers'
 //! `Статус:` commands (as [`plan::plan`] decides them), the user's replies
 //! (as [`user::user_reply`] decides them, with the actor the pipeline
 //! moves the ticket as) and the desk's own moves (registration, routing,
@@ -7,9 +7,9 @@
 //! `store::tickets::Ticket::move_to`, which applies the same table; the
 //! field is private, so no other code can set it.
 
-use super::plan::{self, tests::wf, TicketState};
-use super::status::{transition, Actor, Kind, Line, Status};
-use super::user::{self, UserReply};
+use crate::workflow::plan::{self, tests::wf, TicketState};
+use crate::workflow::status::{transition, Actor, Kind, Line, Status};
+use crate::workflow::user::{self, UserReply};
 use crate::store::tickets::Ticket;
 
 fn state(status: Status, line: Line) -> TicketState {
