@@ -179,30 +179,33 @@ fn readings(bodies: &[Body], area: &str, max_html: usize) -> Vec<Reading> {
     })
 }
 
-/// A subject naming a ticket in brackets (`[TP-2026-000042]`, any prefix):
-/// the letter is in a ticket's thread, and what it quotes is the desk's own
-/// letter.
-fn in_ticket_thread(subject: &str) -> bool {
+/// A letter in a conversation, whose quoted part may be the desk's own
+/// letter: a reply (`In-Reply-To`), or a subject naming a ticket in
+/// brackets (`[TP-2026-000042]`, any prefix). Outlook's forward carries
+/// neither.
+fn in_a_thread(subject: &str, in_reply_to: &[String]) -> bool {
     static TAG: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
-    TAG.get_or_init(|| regex::Regex::new(r"\[\s*[A-Za-z0-9]+-\d{4}-\d{6,}\s*\]").ok())
-        .as_ref()
-        .is_some_and(|re| re.is_match(subject))
+    !in_reply_to.is_empty()
+        || TAG
+            .get_or_init(|| regex::Regex::new(r"\[\s*[A-Za-z0-9]+-\d{4}-\d{6,}\s*\]").ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(subject))
 }
 
 /// Rule 13: a form forwarded below `-----Original Message-----` or
 /// Outlook's header block (`quote::below_cut`), read when the sender's own
-/// words hold no form field and the letter is not in a ticket's thread.
-/// Only the form comes from there: the sender, the text that commands and
-/// confirmations are read from, and machine detection stay the letter's
-/// own. The sender's words are the description when the forwarded form
-/// has none.
+/// words hold no form field and the letter is not in a thread
+/// ([`in_a_thread`]). Only the form comes from there: the sender, the text
+/// that commands and confirmations are read from, and machine detection
+/// stay the letter's own. The sender's words are the description when the
+/// forwarded form has none.
 fn forwarded_form(
     blocks: &(Vec<Block>, Vec<Block>),
     own: &Reading,
-    subject: &str,
+    in_thread: bool,
     area: &str,
 ) -> Option<super::Form> {
-    if own.score > 0 || in_ticket_thread(subject) {
+    if own.score > 0 || in_thread {
         return None;
     }
     let below = best(readings_of(blocks, area, below_cut)).filter(|r| r.score >= 2)?;
@@ -448,8 +451,11 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
     let machine = machine.or_else(|| body_reason(&subject, &text, form_fields(&form)));
     // Rule 13, after machine detection: a bounce quoting the desk's letter
     // stays a bounce.
+    let in_reply_to = ids(msg.in_reply_to());
     let form = match (&inner, &outer) {
-        (None, Some(o)) => forwarded_form(&top, o, &subject, area).unwrap_or(form),
+        (None, Some(o)) => {
+            forwarded_form(&top, o, in_a_thread(&subject, &in_reply_to), area).unwrap_or(form)
+        }
         _ => form,
     };
 
@@ -469,7 +475,7 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
         reply_to: first_address(msg.reply_to()),
         to: all_addresses(msg.to()),
         cc: all_addresses(msg.cc()),
-        in_reply_to: ids(msg.in_reply_to()),
+        in_reply_to,
         references: ids(msg.references()),
         machine,
         form,

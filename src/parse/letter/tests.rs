@@ -62,6 +62,12 @@ fn introductory_lines_before_the_form() {
         "Пишу 2-й раз с адреса ivanova@minfin.example.org, ответьте:\r\n",
         "Повторяю заявку от 01.12.2026:\r\n",
         "Добрый день!\r\nПишу повторно, так как ответа нет.\r\n\r\n",
+        "Писал(а) вчера — ответа нет. Повторяю:\r\n",
+        "Добрый день.\r\nОбращаюсь повторно.\r\nЗаявка ниже:\r\n\r\n",
+        // Worded as an attribution: cut as history, and the form under it
+        // is still read (rule 13).
+        "Я уже писала 01.12:\r\n",
+        "Вчера в 15:00 писала:\r\n",
     ];
     for intro in intros {
         let p = letter("Карточка документа", &format!("{intro}{FORM}"));
@@ -140,6 +146,16 @@ fn forwarded_form_not_read() {
             "{subject}: {own}"
         );
     }
+    // A reply (In-Reply-To) quotes the letter it answers: perhaps the
+    // desk's, whatever its subject says.
+    let raw = format!(
+        "From: Иванова <ivanova@minfin.example.org>\r\nTo: support@sed.example.org\r\n\
+         Subject: RE: Карточка\r\nIn-Reply-To: <desk-1@sed.example.org>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nСнова не работает.{below}\r\n"
+    );
+    let p = parse(raw.as_bytes(), &ParseOptions::default());
+    assert_eq!(p.form.full_name, None);
+    assert_eq!(p.form.description.as_deref(), Some("Снова не работает."));
     // One stray field below the cut is not a form.
     let p = letter(
         "FW: Карточка",
@@ -151,4 +167,31 @@ fn forwarded_form_not_read() {
         &format!("This is the mail system at host mx.example.org.\r\nYour message could not be delivered to one or more recipients.{below}"),
     );
     assert!(p.machine.is_some(), "a bounce: {:?}", p.form);
+}
+
+/// Outlook's HTML forward: the header block in a bordered div, Table 2 as
+/// an HTML table below it; alone and with its plain-text alternative.
+#[test]
+fn outlook_html_forward_with_a_table() {
+    let html = "<html><body><div class=WordSection1><p class=MsoNormal>Коллеги, пересылаю.<o:p></o:p></p>\
+<div><div style='border:none;border-top:solid #E1E1E1 1.0pt'><p class=MsoNormal><b>От:</b> Петрова Анна &lt;petrova@minfin.example.org&gt;<br><b>Отправлено:</b> 1 декабря 2026 г. 9:00<br><b>Кому:</b> Иванова Мария<br><b>Тема:</b> Карточка<o:p></o:p></p></div></div>\
+<table border=1><tr><td>N п/п</td><td>Наименование органа исполнительной власти</td><td>Ф.И.О. пользователя, его местонахождение (включая номер кабинета и этаж)</td><td>Номер контактного телефона</td><td>Описание возникшей проблемы</td><td>Примечание</td></tr>\
+<tr><td>1</td><td>Минфин</td><td>Петрова Анна Ивановна, каб. 214, 2 этаж</td><td>8 (4012) 55-84-20</td><td>Ошибка при открытии карточки</td><td></td></tr></table></div></body></html>";
+    let plain = format!("Коллеги, пересылаю.\r\n\r\nОт: Петрова Анна <petrova@minfin.example.org>\r\nОтправлено: 1 декабря 2026 г. 9:00\r\nТема: Карточка\r\n\r\n{FORM}");
+    let head = "From: Иванова <ivanova@minfin.example.org>\r\nTo: support@sed.example.org\r\nSubject: FW: Карточка\r\nMessage-ID: <h@minfin.example.org>\r\nMIME-Version: 1.0\r\n";
+    let letters = [
+        format!("{head}Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{html}\r\n"),
+        format!("{head}Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{plain}\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{html}\r\n--b--\r\n"),
+    ];
+    for raw in letters {
+        let p = parse(raw.as_bytes(), &ParseOptions::default());
+        assert!(p.form.missing().is_empty(), "{:?}", p.form);
+        assert_eq!(p.form.full_name.as_deref(), Some("Петрова Анна Ивановна"));
+        assert_eq!(p.form.phone.as_deref(), Some("+74012558420"));
+        assert_eq!(p.text, "Коллеги, пересылаю.");
+        assert_eq!(
+            p.from.map(|a| a.email).as_deref(),
+            Some("ivanova@minfin.example.org")
+        );
+    }
 }
