@@ -122,6 +122,15 @@ impl Config {
                 "must be digits only (e.g. \"4012\")".into(),
             ));
         }
+        if !(60..=7 * 24 * 3600).contains(&self.desk.digest_interval_secs) {
+            return Err(bad(
+                "desk.digest_interval_secs",
+                format!(
+                    "{} is out of range: between 60 (a minute) and 604800 (a week), e.g. 3600",
+                    self.desk.digest_interval_secs
+                ),
+            ));
+        }
         let name = &self.mailbox.name;
         if name.is_empty()
             || !name

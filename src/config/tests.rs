@@ -76,3 +76,45 @@ fn the_mailbox_is_named_main_unless_named_and_keys_its_state_by_name() {
         assert!(err.contains("c.toml:"), "{bad:?}: file and line: {err}");
     }
 }
+
+#[test]
+fn first_line_copies_digest_and_its_interval() {
+    let load = |copies: &str, secs: &str| {
+        let text = EXAMPLE
+            .replacen(
+                "first_line_copies = \"all\"",
+                &format!("first_line_copies = \"{copies}\""),
+                1,
+            )
+            .replacen(
+                "digest_interval_secs = 3600",
+                &format!("digest_interval_secs = {secs}"),
+                1,
+            );
+        Config::from_str_at(&text, Path::new("c.toml"), Path::new("/srv/x"))
+    };
+    let cfg = load("digest", "900").unwrap();
+    assert_eq!(cfg.desk.first_line_copies, FirstLineCopies::Digest);
+    assert_eq!(cfg.desk.digest_interval_secs, 900);
+    // (interval, accepted)
+    for (secs, ok) in [
+        ("60", true),
+        ("604800", true),
+        ("59", false),
+        ("0", false),
+        ("604801", false),
+    ] {
+        let r = load("digest", secs);
+        assert_eq!(r.is_ok(), ok, "{secs}");
+        if let Err(e) = r {
+            let e = e.to_string();
+            assert!(
+                e.contains("desk.digest_interval_secs") && e.contains("c.toml"),
+                "{e}"
+            );
+        }
+    }
+    let e = load("weekly", "3600").unwrap_err().to_string();
+    // The line of the key and the accepted values.
+    assert!(e.contains("c.toml:") && e.contains("`digest`"), "{e}");
+}

@@ -59,6 +59,9 @@ pub struct Desk {
     pub time_zone: String,
     /// What the 1st line receives of tickets on other lines (п. 81).
     pub first_line_copies: FirstLineCopies,
+    /// With `first_line_copies = "digest"`: the longest an event waits for
+    /// the 1st line's digest, seconds (default one hour).
+    pub digest_interval_secs: u64,
     /// A requester's letter on a closed ticket: a new related appeal, or
     /// the ticket reopened.
     pub closed_reply: ClosedReply,
@@ -72,6 +75,10 @@ pub enum FirstLineCopies {
     /// a proof of receipt that lets the 1st line command the ticket.
     #[default]
     All,
+    /// The same events gathered into one letter every
+    /// `digest_interval_secs`, each ticket with its proof-of-receipt
+    /// address so the 1st line can still command it.
+    Digest,
     /// Nothing but escalation notices.
     None,
 }
@@ -95,6 +102,7 @@ impl Default for Desk {
             default_area_code: "4012".into(),
             time_zone: "Europe/Kaliningrad".into(),
             first_line_copies: FirstLineCopies::All,
+            digest_interval_secs: 3600,
             closed_reply: ClosedReply::New,
         }
     }

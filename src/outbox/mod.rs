@@ -7,6 +7,7 @@
 //! never lose it.
 
 pub mod compose;
+pub mod digest;
 pub mod file;
 pub mod header;
 pub mod notices;

@@ -308,7 +308,7 @@ pub(super) fn send_to_line(
             .routed(t, mailbox, &reply_to, &lead, &history, files),
     );
     if line != Line::First {
-        super::copies::copy_to_first_line(d, t, fx, &lead);
+        super::copies::copy_to_first_line(d, t, fx, &lead, now);
     }
     if tell_user && t.status == "assigned" && before != "assigned" {
         fx.send(d.composer.taken_in_work(t));

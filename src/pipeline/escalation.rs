@@ -26,7 +26,14 @@ fn snapshot(t: &Ticket) -> Option<EscalationSnapshot> {
 impl Pipeline {
     /// Escalate every ticket due at `now`; returns how many moved. Queued
     /// letters wake the sender through the handle.
+    /// The 1st line's digest, when due, goes out in the same pass.
     pub fn escalate_due(&mut self, now: DateTime<Utc>) -> Result<(usize, bool), IngestError> {
+        let digest = self.send_first_line_digest(now)?;
+        let (moved, queued) = self.escalate_tickets(now)?;
+        Ok((moved, queued || digest))
+    }
+
+    fn escalate_tickets(&mut self, now: DateTime<Utc>) -> Result<(usize, bool), IngestError> {
         if self.cfg.workflow.lines.is_empty() {
             return Ok((0, false));
         }
@@ -99,13 +106,19 @@ impl Pipeline {
         Ok((moved, queued))
     }
 
-    /// When the next escalation falls due (for the daemon's timer).
+    /// When the next escalation or the 1st line's digest falls due (for
+    /// the daemon's timer).
     pub fn next_escalation(&self) -> Result<Option<DateTime<Utc>>, IngestError> {
+        let digest = self.next_digest()?;
         if !self.cfg.workflow.escalation_enabled || self.cfg.workflow.lines.is_empty() {
-            return Ok(None);
+            return Ok(digest);
         }
         let open = self.store.escalation_candidates(None)?;
         let snaps: Vec<EscalationSnapshot> = open.iter().filter_map(snapshot).collect();
-        Ok(escalate::next_wake(snaps.iter()))
+        let escalation = escalate::next_wake(snaps.iter());
+        Ok(match (escalation, digest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 }

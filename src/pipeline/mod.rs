@@ -20,6 +20,7 @@ mod apply;
 mod batch_tests;
 mod copies;
 mod create;
+mod digest;
 mod escalation;
 pub mod files;
 mod handle;

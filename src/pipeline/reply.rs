@@ -437,6 +437,7 @@ fn engineer(
                     "{sender} предложил решение пользователю:\n\n{}",
                     text.trim()
                 ),
+                c.now,
             );
         }
     }
@@ -448,6 +449,7 @@ fn engineer(
             t,
             fx,
             &format!("{sender} закрыл обращение («Подтверждено»)."),
+            c.now,
         );
     }
     if let Some(text) = &plan.to_user {

@@ -78,7 +78,7 @@ pub(super) fn user_letter(
                         .line_notice(t, m, proof.clone(), &text, Vec::new()),
                 );
             }
-            super::copies::copy_to_first_line(d, t, fx, &text);
+            super::copies::copy_to_first_line(d, t, fx, &text, c.now);
         }
         UserReply::Refuse { reason } => refuse(d, c, t, fx, sender, vec![reason]),
         UserReply::AskConfirm => {

@@ -11,6 +11,7 @@
 //! state), [`tickets`] (tickets, attachments, history, threading),
 //! [`outbox`] (the queue of outgoing letters).
 
+pub mod digest;
 pub mod letters;
 pub mod outbox;
 pub mod security;

@@ -185,3 +185,88 @@ fn item11_closing_and_writing_on_a_closed_ticket() {
     c.user(&id, "Ошибка снова появилась.");
     assert_eq!(c.ticket(&id).status, "assigned");
 }
+
+/// Item 10, `first_line_copies = "digest"`: the same events gathered into
+/// one letter once the oldest has waited `digest_interval_secs`, each
+/// ticket with an address that takes the 1st line's commands.
+#[test]
+fn item10_digest_gathers_the_copies_and_stays_answerable() {
+    let mut c = Conv::with(|cfg| {
+        if let Some(toml::Value::Table(t)) = cfg.get_mut("desk") {
+            t.insert("first_line_copies".into(), "digest".into());
+            t.insert("digest_interval_secs".into(), 3600.into());
+        }
+    });
+    let a = c.appeal(APPEAL);
+    c.engineer(
+        ENG,
+        &a,
+        L2,
+        "Статус: Предложено решение\r\n\r\nПереустановите драйвер.",
+    );
+    c.advance(Duration::minutes(10));
+    let b = c.appeal(APPEAL);
+    let sent = c.new_letters();
+    assert!(
+        !sent.iter().any(|s| s.to_is(L1)),
+        "nothing to the 1st line before the digest: {:?}",
+        summary(&sent)
+    );
+    // The daemon's timer wakes when the oldest event has waited an hour.
+    let due = c.p.next_escalation().expect("next wake").expect("a wake");
+    assert!(due <= start() + Duration::minutes(60), "wake at {due}");
+    c.tick();
+    assert!(!c.new_letters().iter().any(|s| s.kind == "digest"));
+
+    c.advance(Duration::minutes(51));
+    c.tick();
+    let sent = c.new_letters();
+    let digests: Vec<&Sent> = sent.iter().filter(|s| s.kind == "digest").collect();
+    assert_eq!(digests.len(), 1, "one digest: {:?}", summary(&sent));
+    let d = digests[0];
+    assert!(d.to_is(L1), "{:?}", d.to);
+    for needle in [
+        a.as_str(),
+        b.as_str(),
+        "Переустановите драйвер",
+        "предложил решение",
+    ] {
+        assert!(
+            d.text.contains(needle),
+            "digest lacks «{needle}»:\n{}",
+            d.text
+        );
+    }
+    // Sent once: the next pass has nothing.
+    c.advance(Duration::minutes(90));
+    c.tick();
+    assert!(!c.new_letters().iter().any(|s| s.kind == "digest"));
+
+    // The operator commands ticket `a` through the address under it.
+    let section = d
+        .text
+        .split("== ")
+        .find(|s| s.starts_with(a.as_str()))
+        .expect("a's section");
+    let proof = regex::Regex::new(r"support\+[A-Za-z0-9-]+@sed\.example\.org")
+        .expect("re")
+        .find(section)
+        .expect("a proof under a's section")
+        .as_str()
+        .to_string();
+    let (o, _) = c.send(
+        OP,
+        &proof,
+        &format!("[{a}] Принтер"),
+        "Линия: 3\r\n\r\nКоллеги, посмотрите, пожалуйста.",
+    );
+    assert_eq!(o, "updated");
+    assert_eq!(c.ticket(&a).line, 3, "the operator's command applied");
+    let sent = c.new_letters();
+    assert!(sent.iter().any(|s| s.to_is(L3) && s.kind == "routed"));
+    assert!(
+        !sent.iter().any(|s| s.kind == "refusal"),
+        "{:?}",
+        summary(&sent)
+    );
+}
