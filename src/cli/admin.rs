@@ -5,8 +5,8 @@ use super::{OutboxCmd, QuarantineCmd};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::compose::Composer;
-use crate::outbox::texts::status_name;
 use crate::pipeline::Pipeline;
+use crate::workflow::status::Status;
 use anyhow::{bail, Context};
 use std::io::Write;
 use std::sync::Arc;
@@ -163,18 +163,12 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         return Ok(0);
     }
     println!("Обращения по статусам:");
-    for st in [
-        "new",
-        "assigned",
-        "awaiting_user",
-        "solution_proposed",
-        "confirmed",
-    ] {
+    for st in Status::ALL {
         let n = by_status
             .iter()
-            .find(|(s, _)| s == st)
+            .find(|(s, _)| s == st.machine_name())
             .map_or(0, |(_, n)| *n);
-        println!("  {:<26} {n}", status_name(st));
+        println!("  {:<26} {n}", st.display_name());
     }
     println!("В карантине: {quarantined}");
     if rate_limited > 0 {

@@ -5,11 +5,10 @@
 
 use super::TicketsCmd;
 use crate::config::Config;
-use crate::outbox::texts::{
-    action_name, actor_name, kind_name, rejection_reason, status_change, status_name,
-};
+use crate::outbox::texts::{action_name, actor_name, rejection_reason, status_change};
 use crate::store::tickets::{ListFilter, Ticket};
 use crate::store::Store;
+use crate::workflow::status::Status;
 use anyhow::{bail, Context};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -31,20 +30,16 @@ pub(super) fn open(cfg: &Config) -> anyhow::Result<Store> {
 
 /// Machine name of a status given by machine or Russian name.
 pub(super) fn status_arg(s: &str) -> anyhow::Result<String> {
-    const ALL: [&str; 5] = [
-        "new",
-        "assigned",
-        "awaiting_user",
-        "solution_proposed",
-        "confirmed",
-    ];
-    let lower = s.trim().to_lowercase();
-    for st in ALL {
-        if lower == st || lower == status_name(st).to_lowercase() {
-            return Ok(st.to_string());
+    match Status::parse(s) {
+        Some(st) => Ok(st.machine_name().to_string()),
+        None => {
+            let names: Vec<&str> = Status::ALL.iter().map(|s| s.machine_name()).collect();
+            bail!(
+                "unknown status `{s}`; use one of: {} (or the Russian names)",
+                names.join(", ")
+            )
         }
     }
-    bail!("unknown status `{s}`; use one of: {}", ALL.join(", "))
 }
 
 fn since_arg(s: &str) -> anyhow::Result<DateTime<Utc>> {
@@ -108,11 +103,14 @@ fn tz(cfg: &Config) -> Tz {
 
 /// A stored time as people read it: `04.12.2026 18:43` in `tz`; a value
 /// that is no time is shown as stored.
-pub fn local_time(stored: &str, tz: Tz) -> String {
-    match crate::store::parse_ts(stored) {
-        Some(t) => t.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
-        None => stored.to_string(),
-    }
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()
+}
+
+/// [`local_time`] of a stored time (a history row's); shown as stored
+/// when it does not read as one.
+pub fn local_stored(stored: &str, tz: Tz) -> String {
+    crate::store::parse_ts(stored).map_or_else(|| stored.to_string(), |t| local_time(t, tz))
 }
 
 fn summary_json(t: &Ticket) -> serde_json::Value {
@@ -162,10 +160,10 @@ pub fn table(list: &[Ticket], tz: Tz) -> String {
     out.push_str(&rule.join("  "));
     out.push('\n');
     for t in list {
-        let created = local_time(&t.created_at, tz);
+        let created = local_time(t.created_at, tz);
         let row = [
             t.id.clone(),
-            status_name(&t.status).to_string(),
+            t.status.display_name().to_string(),
             t.line.to_string(),
             created,
             t.requester.clone(),
@@ -187,18 +185,17 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
     let v = |o: &Option<String>| o.clone().unwrap_or_else(|| "—".into());
     let deadline = t
         .deadline
-        .as_deref()
         .map_or_else(|| "—".to_string(), |d| local_time(d, tz));
     let mut s = format!(
         "{}  {}\nСтатус: {}   Вид: {}   Приоритет: {}   Линия: {}\nЗаявитель: {}   Создано: {}   Срок: {}\n\n",
         t.id,
         t.subject,
-        status_name(&t.status),
-        kind_name(&t.kind),
+        t.status.display_name(),
+        t.kind.display_name(),
         t.priority,
         t.line,
         t.requester,
-        local_time(&t.created_at, tz),
+        local_time(t.created_at, tz),
         deadline
     );
     for (title, val) in [
@@ -250,7 +247,7 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
         let change = status_change(h.from.as_deref(), h.to.as_deref());
         s.push_str(&format!(
             "  {}  {}  {}{}",
-            local_time(&h.at, tz),
+            local_stored(&h.at, tz),
             actor_name(&h.actor),
             action_name(&h.action),
             change
@@ -273,14 +270,14 @@ mod tests {
     fn people_read_the_desks_local_time() {
         let t = Ticket {
             id: "TP-2026-000001".into(),
-            status: "new".into(),
-            kind: "consultation".into(),
+            status: crate::workflow::status::Status::New,
+            kind: crate::workflow::status::Kind::Consultation,
             priority: "обычный".into(),
-            line: 1,
+            line: crate::workflow::status::Line::First,
             requester: "user@example.com".into(),
             subject: "Тема".into(),
-            created_at: "2026-12-04T16:43:16.227Z".into(),
-            deadline: Some("2026-12-07T08:00:00.000Z".into()),
+            created_at: "2026-12-04T16:43:16.227Z".parse().expect("time"),
+            deadline: Some("2026-12-07T08:00:00.000Z".parse().expect("time")),
             history: vec![HistoryRow {
                 at: "2026-12-04T16:43:16.227Z".into(),
                 actor: "system".into(),
@@ -314,6 +311,6 @@ mod tests {
         }
         let list = table(std::slice::from_ref(&t), chrono_tz::Europe::Kaliningrad);
         assert!(list.contains("04.12.2026 18:43"), "{list}");
-        assert_eq!(local_time("not a time", chrono_tz::UTC), "not a time");
+        assert_eq!(local_stored("not a time", chrono_tz::UTC), "not a time");
     }
 }

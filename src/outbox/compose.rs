@@ -202,7 +202,7 @@ impl Composer {
             .iter()
             .map(|f| format!("  — {}\n", missing_label(*f, t)))
             .collect();
-        let deadline = self.show_time(t.deadline.as_deref());
+        let deadline = self.show_time(t.deadline);
         let (name, body, kind) = if missing.is_empty() {
             ("confirmation", &self.texts.confirmation, "confirmation")
         } else {
@@ -212,7 +212,7 @@ impl Composer {
             Some(match k {
                 "ticket" => t.id.clone(),
                 "subject" => short_subject(&t.subject),
-                "status" => texts::status_name(&t.status).to_string(),
+                "status" => t.status.display_name().to_string(),
                 "deadline" => deadline.clone(),
                 "missing" => missing_list.clone(),
                 "form" => form.clone(),

@@ -39,11 +39,11 @@ impl Composer {
                 tk.id,
                 tk.subject,
                 tk.line,
-                self.show_time(tk.deadline.as_deref()),
+                self.show_time(tk.deadline),
                 tk.requester
             ));
             for (at, text) in &t.events {
-                let when = self.show_time(Some(&crate::store::ts(*at)));
+                let when = self.show_time(Some(*at));
                 // The event's own text, indented under its time.
                 let text = text.trim().replace('\n', "\n    ");
                 body.push_str(&format!("  {when}:\n    {text}\n"));

@@ -7,11 +7,11 @@
 
 use super::compose::{attachments_block, form_block, ComposeError, Composer, LetterSpec};
 use super::header::{short_subject, shorten};
-use super::texts::{
-    action_name, actor_name, kind_name, rejection_reason, status_change, status_name,
-};
+use super::texts::{action_name, actor_name, rejection_reason, status_change};
 use super::OutgoingLetter;
 use crate::store::tickets::{AttachmentRow, HistoryRow, RejectedRow, Ticket};
+use crate::workflow::status::Status;
+use chrono::{DateTime, Utc};
 
 /// A file to attach: (name, content type, bytes).
 pub type File = (String, String, Vec<u8>);
@@ -31,8 +31,8 @@ const COMMAND_HELP: &str = "\
 
 impl Composer {
     /// Deadline as people read it, in the desk's time zone.
-    pub fn show_time(&self, stored: Option<&str>) -> String {
-        let Some(t) = stored.and_then(crate::store::parse_ts) else {
+    pub fn show_time(&self, time: Option<DateTime<Utc>>) -> String {
+        let Some(t) = time else {
             return "не установлен".into();
         };
         t.with_timezone(&self.time_zone())
@@ -56,11 +56,11 @@ impl Composer {
             "Обращение: {}\nТема: {}\nСтатус: {}\nВид: {}   Приоритет: {}   Линия: {}\nСрок: {}\nЗаявитель: {}\n",
             t.id,
             short_subject(&t.subject),
-            status_name(&t.status),
-            kind_name(&t.kind),
+            t.status.display_name(),
+            t.kind.display_name(),
             t.priority,
             t.line,
-            self.show_time(t.deadline.as_deref()),
+            self.show_time(t.deadline),
             t.requester
         )
     }
@@ -84,7 +84,7 @@ impl Composer {
                 let change = status_change(h.from.as_deref(), h.to.as_deref());
                 body.push_str(&format!(
                     "  {}  {}  {}{}",
-                    self.show_time(Some(&h.at)),
+                    self.show_time(crate::store::parse_ts(&h.at)),
                     actor_name(&h.actor),
                     action_name(&h.action),
                     change
@@ -169,7 +169,7 @@ impl Composer {
             "Здравствуйте!\n\nВаше обращение {} принято в работу и направлено инженеру.\nСрок решения: {}\n\n\
              При переписке по обращению сохраняйте его номер [{}] в теме письма.\n\nЭто письмо отправлено автоматически.\n--\n{}\n",
             t.id,
-            self.show_time(t.deadline.as_deref()),
+            self.show_time(t.deadline),
             t.id,
             self.desk_name()
         );
@@ -208,8 +208,8 @@ impl Composer {
         text: &str,
         files: Vec<File>,
     ) -> Result<OutgoingLetter, ComposeError> {
-        let lead = match t.status.as_str() {
-            "solution_proposed" => {
+        let lead = match t.status {
+            Status::SolutionProposed => {
                 "По вашему обращению предложено решение. Если оно помогло, ответьте на это письмо словом «Подтверждаю»; если нет — опишите, что не так."
             }
             _ => "По вашему обращению инженеру нужны сведения от вас. Пожалуйста, ответьте на это письмо.",
@@ -217,7 +217,7 @@ impl Composer {
         let body = format!(
             "Здравствуйте!\n\n{lead}\n\nОбращение: {}\nСтатус: {}\n\n{}\n\n--\n{}\n",
             t.id,
-            status_name(&t.status),
+            t.status.display_name(),
             text.trim(),
             self.desk_name()
         );
@@ -366,8 +366,8 @@ impl Composer {
                 body.push_str(&format!(
                     "  {}  {}  срок: {}  — {}\n",
                     t.id,
-                    status_name(&t.status),
-                    self.show_time(t.deadline.as_deref()),
+                    t.status.display_name(),
+                    self.show_time(t.deadline),
                     short_subject(&t.subject)
                 ));
             }

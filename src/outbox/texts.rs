@@ -1,6 +1,8 @@
 //! The built-in Russian letters. An admin can replace each by a file named
 //! in `[templates]`; placeholders are listed in [`super::template::PLACEHOLDERS`].
 
+use crate::workflow::status::{Kind, Status};
+
 /// п. 94: the letter confirming that the appeal was registered.
 pub const CONFIRMATION: &str = "\
 Здравствуйте!
@@ -65,15 +67,12 @@ pub fn rejection_reason(reason: &str) -> &'static str {
     }
 }
 
-/// Russian display name of a status machine name.
+/// Russian display name of a status machine name (a history row's
+/// `from_status` / `to_status`); the names live with [`Status`].
 pub fn status_name(status: &str) -> &str {
-    match status {
-        "new" => "Новое",
-        "assigned" => "Направлено на инженера",
-        "awaiting_user" => "Действие пользователя",
-        "solution_proposed" => "Предложено решение",
-        "confirmed" => "Подтверждено",
-        other => other,
+    match Status::parse(status) {
+        Some(s) => s.display_name(),
+        None => status,
     }
 }
 
@@ -133,13 +132,12 @@ pub fn field_name(machine: &str) -> &str {
     }
 }
 
-/// Russian display name of a kind machine name.
+/// Russian display name of a kind machine name; the names live with
+/// [`Kind`].
 pub fn kind_name(kind: &str) -> &str {
-    match kind {
-        "consultation" => "Консультация",
-        "incident" => "Инцидент",
-        "service_request" => "Запрос на обслуживание",
-        other => other,
+    match Kind::parse(kind) {
+        Some(k) => k.display_name(),
+        None => kind,
     }
 }
 

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 /// this letter's changes (`fx`'s routings count).
 pub(super) fn proof_for(d: &Desk<'_>, t: &Ticket, mailbox: &str, fx: &Effects) -> String {
     let binding = token::Binding {
-        line: u8::try_from(t.line).unwrap_or(0),
+        line: t.line.number(),
         assignee: t.assignee.as_deref(),
         routing: routings(&t.history) + routings(&fx.history),
     };
@@ -34,7 +34,7 @@ pub(super) fn proof_for(d: &Desk<'_>, t: &Ticket, mailbox: &str, fx: &Effects) -
 /// The 1st line's mailbox, when it should get copies of `t` (the ticket is
 /// on another line and the desk wants copies).
 pub(super) fn first_line_wants(d: &Desk<'_>, t: &Ticket) -> Option<String> {
-    if d.cfg.desk.first_line_copies == FirstLineCopies::None || t.line == 1 {
+    if d.cfg.desk.first_line_copies == FirstLineCopies::None || t.line == Line::First {
         return None;
     }
     d.cfg.workflow.line(Line::First).map(|l| l.mailbox.clone())

@@ -4,9 +4,8 @@
 use super::apply::{self, commit_ticket, rejected_rows, Ctx, Effects, TicketCommit};
 use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
 use crate::store::tickets::Ticket;
-use crate::store::ts;
 use crate::workflow::rules::TicketFacts;
-use crate::workflow::status::Line;
+use crate::workflow::status::{Line, Status};
 use crate::workflow::token;
 use chrono::{DateTime, Utc};
 
@@ -79,15 +78,15 @@ fn create_with(
     facts.kind = class.kind;
     facts.priority = class.priority.clone();
     let status = if missing.is_empty() {
-        "new"
+        Status::New
     } else {
-        "awaiting_user"
+        Status::AwaitingUser
     };
     let mut t = Ticket {
-        status: status.into(),
-        kind: class.kind.machine_name().into(),
+        status,
+        kind: class.kind,
         priority: class.priority.clone(),
-        line: 1,
+        line: Line::First,
         requester: requester.clone(),
         reply_to: named_reply_to.unwrap_or_else(|| requester.clone()),
         subject: parsed.subject.trim().to_string(),
@@ -100,9 +99,9 @@ fn create_with(
         phone_ext: form.phone_ext.clone(),
         description: form.description.clone(),
         note: form.note.clone(),
-        created_at: ts(c.now),
-        updated_at: ts(c.now),
-        deadline: Some(ts(wf.deadline(c.now, &class.priority))),
+        created_at: c.now,
+        updated_at: c.now,
+        deadline: Some(wf.deadline(c.now, &class.priority)),
         attachments: kept.clone(),
         rejected_attachments: rejected.clone(),
         ..Default::default()
@@ -118,7 +117,13 @@ fn create_with(
     if !missing.is_empty() {
         detail.push_str(&format!("; не хватает: {}", missing_names.join(", ")));
     }
-    fx.log(c.history(&requester, "created", None, Some(status), Some(detail)));
+    fx.log(c.history(
+        &requester,
+        "created",
+        None,
+        Some(status.machine_name()),
+        Some(detail),
+    ));
     if let Some(old) = related {
         fx.log(c.history(
             "system",
@@ -230,7 +235,7 @@ pub(super) fn route(
     if let Some(p) = &a.priority {
         if *p != t.priority {
             t.priority = p.clone();
-            t.deadline = Some(ts(wf.deadline(now, p)));
+            t.deadline = Some(wf.deadline(now, p));
         }
     }
     if a.assignee.is_some() {
@@ -261,15 +266,15 @@ pub(super) fn send_to_line(
     tell_user: bool,
 ) {
     let wf = &d.cfg.workflow;
-    t.line = i64::from(line.number());
-    let before = t.status.clone();
-    if line != Line::First && before == "new" {
-        t.status = "assigned".into();
+    t.line = line;
+    let before = t.status;
+    if line != Line::First && before == Status::New {
+        t.status = Status::Assigned;
         fx.log(apply::history_at(
             now,
             "system",
             "status",
-            Some(&before),
+            Some(before.machine_name()),
             Some("assigned"),
             Some(format!("передано на линию {}", line.number())),
         ));
@@ -310,7 +315,7 @@ pub(super) fn send_to_line(
     if line != Line::First {
         super::copies::copy_to_first_line(d, t, fx, &lead, now);
     }
-    if tell_user && t.status == "assigned" && before != "assigned" {
+    if tell_user && t.status == Status::Assigned && before != Status::Assigned {
         fx.send(d.composer.taken_in_work(t));
     }
 }

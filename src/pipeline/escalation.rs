@@ -8,18 +8,17 @@ use super::apply::{commit_system, history_at, Effects};
 use super::create::send_to_line;
 use super::{IngestError, Pipeline};
 use crate::store::tickets::Ticket;
-use crate::store::{parse_ts, ts};
 use crate::workflow::escalate::{self, EscalationSnapshot};
-use crate::workflow::status::{Line, Status};
+use crate::workflow::status::Line;
 use chrono::{DateTime, Utc};
 
 fn snapshot(t: &Ticket) -> Option<EscalationSnapshot> {
     Some(EscalationSnapshot {
         ticket: t.id.clone(),
-        status: Status::parse(&t.status)?,
-        line: Line::from_number(u8::try_from(t.line).ok()?)?,
-        deadline: parse_ts(t.deadline.as_deref()?)?,
-        escalated_for: t.escalated_for.as_deref().and_then(parse_ts),
+        status: t.status,
+        line: t.line,
+        deadline: t.deadline?,
+        escalated_for: t.escalated_for,
     })
 }
 
@@ -58,16 +57,16 @@ impl Pipeline {
                 None,
                 Some(esc.reason.clone()),
             ));
-            t.deadline = Some(ts(esc.new_deadline));
-            t.escalated_for = Some(ts(esc.missed_deadline));
-            t.updated_at = ts(now);
+            t.deadline = Some(esc.new_deadline);
+            t.escalated_for = Some(esc.missed_deadline);
+            t.updated_at = now;
             if esc.to_line != esc.from_line {
                 let mailbox: Option<String> =
                     d.cfg.workflow.line(esc.to_line).map(|l| l.mailbox.clone());
                 if let Some(m) = mailbox {
                     let why = format!(
                         "эскалация: срок {} пропущен",
-                        d.composer.show_time(Some(&ts(esc.missed_deadline)))
+                        d.composer.show_time(Some(esc.missed_deadline))
                     );
                     send_to_line(&d, &mut t, esc.to_line, &m, &why, now, &mut fx, false);
                 }

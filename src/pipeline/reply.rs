@@ -12,12 +12,11 @@ use super::apply::{self, commit_ticket, excerpt, rejected_rows, Ctx, Effects, Ti
 use super::create::send_to_line;
 use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
 use crate::store::tickets::Ticket;
-use crate::store::ts;
 use crate::workflow::auth::{self, Trust};
 use crate::workflow::commands::CommandSet;
 use crate::workflow::loops::SenderRole;
 use crate::workflow::plan::{self, TicketState};
-use crate::workflow::status::{Kind, Line, Status};
+use crate::workflow::status::Status;
 use crate::workflow::user;
 use crate::workflow::{address, replay, token};
 
@@ -49,7 +48,7 @@ pub(super) fn follow_up(
     }
     // The requester writes on a closed ticket: a new related appeal, or
     // the ticket reopened ([desk] closed_reply).
-    let closed_by_requester = t.status == "confirmed"
+    let closed_by_requester = t.status == Status::Confirmed
         && !matches!(role, SenderRole::Engineer(_))
         && address::canonical(&sender) == address::canonical(&t.requester)
         && trust.allows()
@@ -71,7 +70,7 @@ pub(super) fn follow_up(
         SenderRole::LineMailbox(_) => {
             let proof_ok = {
                 let binding = token::Binding {
-                    line: u8::try_from(t.line).unwrap_or(0),
+                    line: t.line.number(),
                     assignee: t.assignee.as_deref(),
                     routing: super::create::routings(&t.history),
                 };
@@ -119,10 +118,7 @@ pub(super) fn follow_up(
                     )],
                 );
                 // The line hears of it: the words are not lost.
-                if let Some(m) = Line::from_number(t.line as u8)
-                    .and_then(|l| wf.line(l))
-                    .map(|l| l.mailbox.clone())
-                {
+                if let Some(m) = wf.line(t.line).map(|l| l.mailbox.clone()) {
                     let text = format!(
                         "Письмо с адреса {sender} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{}",
                         parsed.text.trim()
@@ -136,7 +132,7 @@ pub(super) fn follow_up(
             }
         }
     }
-    t.updated_at = ts(c.now);
+    t.updated_at = c.now;
     let tx = store.unit()?;
     let queued = commit_ticket(
         tx,
@@ -258,7 +254,7 @@ fn engineer(
     let identities = wf.identities(sender);
     let ids: Vec<&str> = identities.iter().map(String::as_str).collect();
     let binding = token::Binding {
-        line: u8::try_from(t.line).unwrap_or(0),
+        line: t.line.number(),
         assignee: t.assignee.as_deref(),
         routing: super::create::routings(&t.history),
     };
@@ -323,23 +319,7 @@ fn engineer(
         }
         return;
     }
-    let (Some(st), Some(line), Some(kind)) = (
-        Status::parse(&t.status),
-        Line::from_number(t.line as u8),
-        Kind::parse(&t.kind),
-    ) else {
-        return refuse(
-            d,
-            c,
-            t,
-            fx,
-            sender,
-            vec![format!(
-                "состояние обращения {} не читается; сообщите администратору",
-                t.id
-            )],
-        );
-    };
+    let (st, line, kind) = (t.status, t.line, t.kind);
     let Some(actor) = wf.engineer_actor(sender, line) else {
         return refuse(
             d,
@@ -361,16 +341,16 @@ fn engineer(
         Ok(plan) => plan,
         Err(reasons) => return refuse(d, c, t, fx, sender, reasons),
     };
-    let before = t.status.clone();
+    let before = t.status;
     if let Some(s) = plan.status {
-        t.status = s.machine_name().into();
+        t.status = s;
     }
     if let Some(k) = plan.kind {
-        t.kind = k.machine_name().into();
+        t.kind = k;
     }
     if let Some(p) = &plan.priority {
         t.priority = p.clone();
-        t.deadline = Some(ts(wf.deadline(c.now, p)));
+        t.deadline = Some(wf.deadline(c.now, p));
         t.escalated_for = None;
     }
     let reassigned = plan
@@ -390,11 +370,11 @@ fn engineer(
         }
     }
     fx.replay = Some(replay::replay_key(sender, &t.id, &c.parsed.text));
-    let changed = (before != t.status).then_some(t.status.as_str());
+    let changed = (before != t.status).then_some(t.status.machine_name());
     fx.log(c.history(
         sender,
         "command",
-        changed.map(|_| before.as_str()),
+        changed.map(|_| before.machine_name()),
         changed,
         Some(plan.history.join("; ")),
     ));

@@ -7,10 +7,9 @@ use super::create::route;
 use super::reply::refuse;
 use super::Desk;
 use crate::store::tickets::Ticket;
-use crate::store::ts;
 use crate::workflow::auth::Trust;
 use crate::workflow::rules::TicketFacts;
-use crate::workflow::status::{self, Actor, Kind, Line, Status};
+use crate::workflow::status::{self, Actor, Line, Status};
 use crate::workflow::user::{self, UserReply};
 use crate::workflow::{address, token};
 
@@ -38,17 +37,13 @@ pub(super) fn user_letter(
     }
     let from_requester = is_requester && trust.allows();
     let missing_before = apply::form_of(t).missing();
-    if from_requester && t.status == "awaiting_user" && !missing_before.is_empty() {
+    if from_requester && t.status == Status::AwaitingUser && !missing_before.is_empty() {
         return complete(d, c, t, fx, sender, kept);
     }
-    let Some(st) = Status::parse(&t.status) else {
-        return;
-    };
-    let line_mailbox = Line::from_number(t.line as u8)
-        .and_then(|l| wf.line(l))
-        .map(|l| l.mailbox.clone());
+    let st = t.status;
+    let line_mailbox = wf.line(t.line).map(|l| l.mailbox.clone());
     let binding = token::Binding {
-        line: u8::try_from(t.line).unwrap_or(0),
+        line: t.line.number(),
         assignee: t.assignee.as_deref(),
         routing: super::create::routings(&t.history),
     };
@@ -63,7 +58,7 @@ pub(super) fn user_letter(
             if let Err(r) = status::transition(st, Status::Confirmed, &actor) {
                 return refuse(d, c, t, fx, sender, vec![r.to_string()]);
             }
-            t.status = Status::Confirmed.machine_name().into();
+            t.status = Status::Confirmed;
             fx.log(c.history(
                 sender,
                 "confirmed",
@@ -111,10 +106,10 @@ pub(super) fn user_letter(
                 // The clock stood still while the desk waited for the user:
                 // the deadline runs again from now.
                 if st == Status::AwaitingUser || new == Status::Assigned {
-                    t.deadline = Some(ts(wf.deadline(c.now, &t.priority)));
+                    t.deadline = Some(wf.deadline(c.now, &t.priority));
                     t.escalated_for = None;
                 }
-                t.status = new.machine_name().into();
+                t.status = new;
                 fx.log(c.history(
                     sender,
                     "status",
@@ -174,7 +169,7 @@ fn complete(
                 parsed.text.trim()
             );
             let binding = token::Binding {
-                line: u8::try_from(t.line).unwrap_or(0),
+                line: t.line.number(),
                 assignee: t.assignee.as_deref(),
                 routing: super::create::routings(&t.history),
             };
@@ -212,12 +207,12 @@ fn complete(
         fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
     }
     if missing.is_empty() {
-        let before = t.status.clone();
-        t.status = "new".into();
+        let before = t.status;
+        t.status = Status::New;
         fx.log(c.history(
             "system",
             "status",
-            Some(&before),
+            Some(before.machine_name()),
             Some("new"),
             Some("все обязательные сведения получены".into()),
         ));
@@ -229,9 +224,9 @@ fn complete(
         let class = d.cfg.workflow.classify(&facts);
         facts.kind = class.kind;
         facts.priority = class.priority.clone();
-        t.kind = class.kind.machine_name().into();
+        t.kind = class.kind;
         t.priority = class.priority.clone();
-        t.deadline = Some(ts(d.cfg.workflow.deadline(c.now, &t.priority)));
+        t.deadline = Some(d.cfg.workflow.deadline(c.now, &t.priority));
         t.escalated_for = None;
         route(d, t, &facts, c.now, fx, false);
         if silent.is_none() {
@@ -259,7 +254,7 @@ fn complete(
 /// Routing facts of a stored ticket.
 pub fn ticket_facts(t: &Ticket) -> TicketFacts {
     TicketFacts {
-        kind: Kind::parse(&t.kind).unwrap_or(Kind::Consultation),
+        kind: t.kind,
         priority: t.priority.clone(),
         organization: t.organization.clone(),
         sender: t.requester.clone(),

@@ -82,6 +82,25 @@ pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Serialise a time as it is stored (`tickets show --json`).
+pub fn serialize_ts<S: serde::Serializer>(
+    t: &DateTime<Utc>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&ts(*t))
+}
+
+/// [`serialize_ts`] for an optional time (`null` when absent).
+pub fn serialize_opt_ts<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&ts(*t)),
+        None => s.serialize_none(),
+    }
+}
+
 /// Read a stored timestamp.
 pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)

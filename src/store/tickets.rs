@@ -1,6 +1,7 @@
 //! Tickets, their attachments, history and the Message-IDs that thread them.
 
-use super::{ts, Result, Store};
+use super::{parse_ts, ts, Result, Store};
+use crate::workflow::status::{Kind, Line, Status};
 use chrono::{DateTime, Datelike, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -11,10 +12,10 @@ use serde::Serialize;
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Ticket {
     pub id: String,
-    pub status: String,
-    pub kind: String,
+    pub status: Status,
+    pub kind: Kind,
     pub priority: String,
-    pub line: i64,
+    pub line: Line,
     pub assignee: Option<String>,
     pub requester: String,
     pub reply_to: String,
@@ -31,10 +32,15 @@ pub struct Ticket {
     pub missing_fields: Vec<String>,
     pub attachments: Vec<AttachmentRow>,
     pub rejected_attachments: Vec<RejectedRow>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deadline: Option<String>,
-    pub escalated_for: Option<String>,
+    #[serde(serialize_with = "super::serialize_ts")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::serialize_ts")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::serialize_opt_ts")]
+    pub deadline: Option<DateTime<Utc>>,
+    /// The deadline for which the ticket was last escalated.
+    #[serde(serialize_with = "super::serialize_opt_ts")]
+    pub escalated_for: Option<DateTime<Utc>>,
     pub history: Vec<HistoryRow>,
 }
 
@@ -66,13 +72,40 @@ const COLUMNS: &str = "id, status, kind, priority, line, assignee, requester, re
     organization, full_name, location, room, floor, phone, phone_ext, description, note,
     created_at, updated_at, deadline, escalated_for";
 
+/// Column `i` read as `T` and turned into the domain's type by `conv`; a
+/// value the domain does not know is a conversion error naming it.
+fn named<T, V>(r: &Row<'_>, i: usize, conv: impl Fn(V) -> Option<T>) -> rusqlite::Result<T>
+where
+    V: rusqlite::types::FromSql + std::fmt::Debug + Clone,
+{
+    let v: V = r.get(i)?;
+    conv(v.clone()).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown value {v:?} in column {i} of tickets").into(),
+        )
+    })
+}
+
+/// An optional stored time: `Some(None)` when the column is NULL, `None`
+/// when it holds something that is not a time.
+fn opt_ts(s: Option<String>) -> Option<Option<DateTime<Utc>>> {
+    match s {
+        None => Some(None),
+        Some(s) => parse_ts(&s).map(Some),
+    }
+}
+
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
         id: r.get(0)?,
-        status: r.get(1)?,
-        kind: r.get(2)?,
+        status: named(r, 1, |s: String| Status::parse(&s))?,
+        kind: named(r, 2, |s: String| Kind::parse(&s))?,
         priority: r.get(3)?,
-        line: r.get(4)?,
+        line: named(r, 4, |n: i64| {
+            u8::try_from(n).ok().and_then(Line::from_number)
+        })?,
         assignee: r.get(5)?,
         requester: r.get(6)?,
         reply_to: r.get(7)?,
@@ -86,10 +119,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         phone_ext: r.get(15)?,
         description: r.get(16)?,
         note: r.get(17)?,
-        created_at: r.get(18)?,
-        updated_at: r.get(19)?,
-        deadline: r.get(20)?,
-        escalated_for: r.get(21)?,
+        created_at: named(r, 18, |s: String| parse_ts(&s))?,
+        updated_at: named(r, 19, |s: String| parse_ts(&s))?,
+        deadline: named(r, 20, |s: Option<String>| opt_ts(s))?,
+        escalated_for: named(r, 21, |s: Option<String>| opt_ts(s))?,
         ..Default::default()
     })
 }
@@ -249,10 +282,10 @@ pub fn insert_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
     );
     tx.prepare_cached(&sql)?.execute(params![
         t.id,
-        t.status,
-        t.kind,
+        t.status.machine_name(),
+        t.kind.machine_name(),
         t.priority,
-        t.line,
+        t.line.number(),
         t.assignee,
         t.requester,
         t.reply_to,
@@ -266,10 +299,10 @@ pub fn insert_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
         t.phone_ext,
         t.description,
         t.note,
-        t.created_at,
-        t.updated_at,
-        t.deadline,
-        t.escalated_for
+        ts(t.created_at),
+        ts(t.updated_at),
+        t.deadline.map(ts),
+        t.escalated_for.map(ts)
     ])?;
     Ok(())
 }
@@ -285,10 +318,10 @@ pub fn update_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
     )?
     .execute(params![
         t.id,
-        t.status,
-        t.kind,
+        t.status.machine_name(),
+        t.kind.machine_name(),
         t.priority,
-        t.line,
+        t.line.number(),
         t.assignee,
         t.organization,
         t.full_name,
@@ -299,9 +332,9 @@ pub fn update_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
         t.phone_ext,
         t.description,
         t.note,
-        t.updated_at,
-        t.deadline,
-        t.escalated_for
+        ts(t.updated_at),
+        t.deadline.map(ts),
+        t.escalated_for.map(ts)
     ])?;
     Ok(())
 }

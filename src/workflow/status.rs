@@ -10,12 +10,13 @@
 //! the config, and a Russian display name (`Действие пользователя`) used in
 //! letters; [`Status::parse`] and friends accept either, in any case.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The status of a ticket (contract: "Names used on the outside").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Status {
+    #[default]
     New,
     Assigned,
     AwaitingUser,
@@ -72,6 +73,21 @@ impl Status {
     }
 }
 
+/// JSON and the database: the machine name.
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.machine_name())
+    }
+}
+
+/// `status == "assigned"`: by the machine name (reads well in tests and
+/// filters).
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.machine_name() == *other
+    }
+}
+
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.machine_name())
@@ -79,8 +95,9 @@ impl fmt::Display for Status {
 }
 
 /// The kind of an appeal (Table 3 of the regulation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Kind {
+    #[default]
     Consultation,
     Incident,
     ServiceRequest,
@@ -113,6 +130,20 @@ impl Kind {
     }
 }
 
+/// JSON and the database: the machine name.
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.machine_name())
+    }
+}
+
+/// `kind == "incident"`: by the machine name.
+impl PartialEq<&str> for Kind {
+    fn eq(&self, other: &&str) -> bool {
+        self.machine_name() == *other
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.machine_name())
@@ -132,8 +163,9 @@ impl<'de> Deserialize<'de> for Kind {
 
 /// A support line (п. 81): 1st registers and coordinates, 2nd solves what
 /// the 1st cannot, 3rd is the developer company.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Line {
+    #[default]
     First,
     Second,
     Third,
@@ -192,6 +224,20 @@ impl Line {
     /// Only lines 1 and 2 talk to users (п. 82).
     pub fn talks_to_users(self) -> bool {
         self != Line::Third
+    }
+}
+
+/// JSON and the database: the line's number.
+impl Serialize for Line {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.number())
+    }
+}
+
+/// `line == 2`: by the line's number.
+impl PartialEq<u8> for Line {
+    fn eq(&self, other: &u8) -> bool {
+        self.number() == *other
     }
 }
 

@@ -3,14 +3,9 @@
 
 use super::harness::*;
 use chrono::Duration;
-use ticketd::store::parse_ts;
 
 fn deadline(c: &Conv, id: &str) -> chrono::DateTime<chrono::Utc> {
-    c.ticket(id)
-        .deadline
-        .as_deref()
-        .and_then(parse_ts)
-        .expect("deadline")
+    c.ticket(id).deadline.expect("deadline")
 }
 
 /// Item 7: fields missing for three days, then completed: the deadline is

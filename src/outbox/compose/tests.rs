@@ -34,15 +34,15 @@ default = true
 pub(crate) fn ticket(subject: &str) -> Ticket {
     Ticket {
         id: "TP-2026-000042".into(),
-        status: "solution_proposed".into(),
-        kind: "incident".into(),
+        status: crate::workflow::status::Status::SolutionProposed,
+        kind: crate::workflow::status::Kind::Incident,
         priority: "обычный".into(),
-        line: 2,
+        line: crate::workflow::status::Line::Second,
         requester: "user@example.com".into(),
         reply_to: "user@example.com".into(),
         subject: subject.into(),
-        created_at: "2026-12-04T16:43:16.227Z".into(),
-        deadline: Some("2026-12-07T08:00:00.000Z".into()),
+        created_at: "2026-12-04T16:43:16.227Z".parse().expect("time"),
+        deadline: Some("2026-12-07T08:00:00.000Z".parse().expect("time")),
         ..Default::default()
     }
 }
