@@ -32,7 +32,8 @@ fn item9_introductory_line_before_the_form() {
             (Some("305"), Some("3"))
         );
         assert_eq!(t.phone.as_deref(), Some("+74012551234"));
-        assert_eq!((t.kind.as_str(), t.line), ("incident", 2), "{intro}");
+        assert_eq!(t.kind, "incident", "{intro}");
+        assert_eq!(t.line, 2, "{intro}");
         let sent = c.new_letters();
         assert!(
             sent.iter()
@@ -80,7 +81,8 @@ fn item14_outlook_forward_form_below_original_message() {
         (Some("214"), Some("2"))
     );
     assert_eq!(t.phone.as_deref(), Some("+74012558420"));
-    assert_eq!((t.kind.as_str(), t.line), ("incident", 2));
+    assert_eq!(t.kind, "incident");
+    assert_eq!(t.line, 2);
     let sent = c.new_letters();
     assert!(
         sent.iter()
