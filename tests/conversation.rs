@@ -12,6 +12,8 @@
 //! | the assignee, reminders, the 1st line, closing (items 4, 5, 10, 11) | `conversation/first_line.rs` |
 //! | refusals and threading (items 13, 14) | `conversation/threads.rs` |
 //! | the user's words (item 12) | `conversation/words.rs` |
+//! | engineers' letters thread; details in the letters (items 14, 15) | `conversation/details.rs` |
+//! | details on the command line (item 15) | `conversation/details_cli.rs` |
 
 mod common;
 
@@ -24,6 +26,10 @@ mod arrive;
 mod clock;
 #[path = "conversation/commands.rs"]
 mod commands;
+#[path = "conversation/details.rs"]
+mod details;
+#[path = "conversation/details_cli.rs"]
+mod details_cli;
 #[path = "conversation/first_line.rs"]
 mod first_line;
 #[path = "conversation/forms.rs"]

@@ -65,17 +65,31 @@ fn answer(from: &str, id: &str, to_answer: &Stored, text: &str) {
     );
 }
 
-fn user_says(id: &str, text: &str) {
-    smtp_send(
+/// The user's reply on the ticket; its Message-ID (with brackets).
+fn user_says(id: &str, text: &str) -> String {
+    let raw = reply(
         USER,
         SUPPORT,
-        &reply(
-            USER,
-            SUPPORT,
-            &format!("Re: [{id}] Не работает принтер"),
-            None,
-            text,
-        ),
+        &format!("Re: [{id}] Не работает принтер"),
+        None,
+        text,
+    );
+    smtp_send(USER, SUPPORT, &raw);
+    String::from_utf8_lossy(&raw)
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .map(str::to_string)
+        .expect("a Message-ID")
+}
+
+/// An engineer's letter to the user answers the user's last letter
+/// (item 14): mail clients thread it.
+fn threads_under(l: &Stored, users_last: &str) {
+    assert_eq!(l.header("In-Reply-To").as_deref(), Some(users_last));
+    let refs = l.header("References").unwrap_or_default();
+    assert!(
+        refs.starts_with("<cv-1@test.example>") && refs.ends_with(users_last),
+        "References from the appeal to the user's last letter: {refs}"
     );
 }
 
@@ -108,7 +122,7 @@ fn a_whole_conversation_by_mail() {
     let id = ack.iter().find_map(|m| desk.id_in(m)).expect("ticket id");
     desk.wait_status(&id, "awaiting_user");
     // 2. Free text completes the form: routed to line 2, the 1st line copied.
-    user_says(&id, "Добрый вечер, кабинет 305, 3 этаж, тел. 55-12-34");
+    let completed = user_says(&id, "Добрый вечер, кабинет 305, 3 этаж, тел. 55-12-34");
     desk.wait_status(&id, "assigned");
     let routed2 = letter_with(L2, &id, 1, "Смирнова");
     letter_with(L1, &id, 1, "Копия для 1-й линии");
@@ -145,8 +159,11 @@ fn a_whole_conversation_by_mail() {
         "Добрый день!\r\n\r\nСтатус: Действие пользователя\r\n\r\nКакая версия драйвера установлена?",
     );
     desk.wait_status(&id, "awaiting_user");
-    letter_with(USER, &id, 3, "Какая версия драйвера");
-    user_says(&id, "Здравствуйте!\r\n\r\nВерсия 5.1.\r\n\r\nОльга");
+    threads_under(
+        &letter_with(USER, &id, 3, "Какая версия драйвера"),
+        &completed,
+    );
+    let version = user_says(&id, "Здравствуйте!\r\n\r\nВерсия 5.1.\r\n\r\nОльга");
     desk.wait_status(&id, "assigned");
     letter_with(L2, &id, 3, "Версия 5.1");
     // 7. A proposal; «Не помогло»; a second proposal; confirmation after a greeting.
@@ -157,8 +174,11 @@ fn a_whole_conversation_by_mail() {
         "Статус: Предложено решение\r\n\r\nОбновите драйвер до 6.0.",
     );
     desk.wait_status(&id, "solution_proposed");
-    letter_with(USER, &id, 4, "Обновите драйвер до 6.0");
-    user_says(&id, "Добрый день!\r\n\r\nНе помогло, ошибка осталась.");
+    threads_under(
+        &letter_with(USER, &id, 4, "Обновите драйвер до 6.0"),
+        &version,
+    );
+    let not_helped = user_says(&id, "Добрый день!\r\n\r\nНе помогло, ошибка осталась.");
     desk.wait_status(&id, "assigned");
     letter_with(L2, &id, 4, "Не помогло");
     answer(
@@ -168,7 +188,10 @@ fn a_whole_conversation_by_mail() {
         "Статус: Предложено решение\r\n\r\nОчистите очередь печати и перезапустите службу «Диспетчер печати».",
     );
     desk.wait_status(&id, "solution_proposed");
-    letter_with(USER, &id, 5, "Очистите очередь печати");
+    threads_under(
+        &letter_with(USER, &id, 5, "Очистите очередь печати"),
+        &not_helped,
+    );
     user_says(&id, "Добрый день!\r\n\r\nПодтверждаю, печать пошла.");
     desk.wait_status(&id, "confirmed");
     letter_with(L2, &id, 5, "подтвердил решение");

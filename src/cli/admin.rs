@@ -1,15 +1,16 @@
-//! Admin commands: `check-config`, `quarantine`, `outbox`, `status`.
+//! Admin commands: `check-config`, `outbox`, `status` (`quarantine` is
+//! [`super::quarantine`]).
 
 use super::tickets::open;
-use super::{OutboxCmd, QuarantineCmd};
+use super::OutboxCmd;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::outbox::compose::Composer;
-use crate::pipeline::Pipeline;
+use crate::store::outbox::OutboxRow;
+use crate::store::suppressed::SuppressedRow;
+use crate::store::Store;
 use crate::workflow::status::Status;
 use anyhow::{bail, Context};
-use std::io::Write;
-use std::sync::Arc;
 
 /// Checks beyond loading: templates render, addresses compose.
 pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
@@ -20,75 +21,6 @@ pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn quarantine(
-    cfg: Config,
-    cmd: QuarantineCmd,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<i32> {
-    match cmd {
-        QuarantineCmd::List { all, json } => {
-            let rows = open(&cfg)?.quarantine_list(all)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else if rows.is_empty() {
-                println!("Карантин пуст.");
-            } else {
-                for r in rows {
-                    say!(
-                        "{:>5}  {}  {:>9} B  {}  {}{}",
-                        r.id,
-                        r.created_at,
-                        r.size,
-                        r.message_id.as_deref().unwrap_or("(no Message-ID)"),
-                        r.reason,
-                        if r.released_at.is_some() {
-                            "  [released]"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-            }
-            Ok(0)
-        }
-        QuarantineCmd::Show { id, raw } => {
-            let Some((row, bytes)) = open(&cfg)?.quarantine_get(id)? else {
-                bail!("no quarantined letter {id}; `ticketd quarantine list` shows them");
-            };
-            if raw {
-                std::io::stdout().write_all(&bytes)?;
-            } else {
-                say!("id: {}\nreceived: {}\nmessage-id: {}\nreason: {}\nsize: {} bytes\nreleased: {}\n",
-                    row.id, row.created_at, row.message_id.as_deref().unwrap_or("-"), row.reason, row.size,
-                    row.released_at.as_deref().unwrap_or("no"));
-                let head_end = bytes
-                    .windows(2)
-                    .position(|w| w == b"\n\n")
-                    .unwrap_or(bytes.len().min(4096));
-                say!(
-                    "{}",
-                    String::from_utf8_lossy(&bytes[..head_end.min(8192)]).replace("\r\n", "\n")
-                );
-            }
-            Ok(0)
-        }
-        QuarantineCmd::Release { id } => {
-            let mut p = Pipeline::open(Arc::new(cfg))?;
-            p.set_clock(clock);
-            let Some((_, bytes)) = p.store().quarantine_get(id)? else {
-                bail!("no quarantined letter {id}; `ticketd quarantine list` shows them");
-            };
-            let now = p.now();
-            if !p.store_mut().quarantine_release(id, now)? {
-                bail!("quarantined letter {id} was already released");
-            }
-            let report = p.ingest(&bytes)?;
-            println!("{}", serde_json::to_string(&report)?);
-            Ok(0)
-        }
-    }
-}
-
 pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd, clock: &dyn Clock) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     match cmd {
@@ -97,25 +29,36 @@ pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd, clock: &dyn Clock) -> anyhow:
             limit,
             json,
         } => {
-            let rows = store.outbox_list(status.as_deref(), limit)?;
+            let rows = outbox_rows(&store, status.as_deref(), limit)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                let v: Vec<serde_json::Value> = rows.iter().map(ListRow::json).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else if rows.is_empty() {
                 println!("Исходящих писем нет.");
             } else {
                 for r in rows {
-                    say!(
-                        "{:>6}  {:<7}  {:<14}  {:<16}  {}  attempts {}{}",
-                        r.id,
-                        r.status,
-                        r.kind,
-                        r.ticket_id.as_deref().unwrap_or("-"),
-                        r.recipients.join(", "),
-                        r.attempts,
-                        r.last_error
-                            .map(|e| format!("  last error: {e}"))
-                            .unwrap_or_default()
-                    );
+                    match r {
+                        ListRow::Letter(r) => say!(
+                            "{:>6}  {:<7}  {:<14}  {:<16}  {}  attempts {}{}",
+                            r.id,
+                            r.status,
+                            r.kind,
+                            r.ticket_id.as_deref().unwrap_or("-"),
+                            r.recipients.join(", "),
+                            r.attempts,
+                            r.last_error
+                                .map(|e| format!("  last error: {e}"))
+                                .unwrap_or_default()
+                        ),
+                        ListRow::Held(h) => say!(
+                            "{:>6}  {:<7}  {:<14}  {:<16}  {}",
+                            "-",
+                            "suppressed",
+                            h.kind,
+                            h.ticket_id,
+                            h.reason
+                        ),
+                    }
                 }
             }
             Ok(0)
@@ -133,8 +76,77 @@ pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd, clock: &dyn Clock) -> anyhow:
     }
 }
 
-pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
+/// A row of `outbox list`: a queued letter, or one held back by the loop
+/// limits (never queued: it has no outbox id).
+enum ListRow {
+    Letter(OutboxRow),
+    Held(SuppressedRow),
+}
+
+impl ListRow {
+    fn at(&self) -> &str {
+        match self {
+            ListRow::Letter(r) => &r.created_at,
+            ListRow::Held(h) => &h.at,
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            ListRow::Letter(r) => serde_json::to_value(r).unwrap_or_default(),
+            ListRow::Held(h) => serde_json::json!({
+                "id": null,
+                "status": "suppressed",
+                "kind": h.kind,
+                "ticket_id": h.ticket_id,
+                "recipients": [],
+                "created_at": h.at,
+                "reason": h.reason,
+            }),
+        }
+    }
+}
+
+/// The statuses `outbox list --status` takes.
+const LIST_STATUSES: [&str; 4] = ["pending", "sent", "failed", "suppressed"];
+
+/// Queued letters and held-back ones, newest first, at most `limit`.
+fn outbox_rows(store: &Store, status: Option<&str>, limit: usize) -> anyhow::Result<Vec<ListRow>> {
+    if let Some(s) = status.filter(|s| !LIST_STATUSES.contains(s)) {
+        bail!("--status `{s}`: use one of {}", LIST_STATUSES.join(", "));
+    }
+    let mut rows: Vec<ListRow> = Vec::new();
+    if status != Some("suppressed") {
+        rows.extend(
+            store
+                .outbox_list(status, limit)?
+                .into_iter()
+                .map(ListRow::Letter),
+        );
+    }
+    if status.is_none() || status == Some("suppressed") {
+        rows.extend(
+            store
+                .suppressed_latest(limit)?
+                .into_iter()
+                .map(ListRow::Held),
+        );
+    }
+    // Stored times are RFC 3339 in UTC: as strings they sort in time.
+    rows.sort_by(|a, b| b.at().cmp(a.at()));
+    rows.truncate(limit);
+    Ok(rows)
+}
+
+/// How many held-back letters `status` lists.
+const STATUS_SUPPRESSED: usize = 5;
+
+pub(super) fn status(cfg: &Config, json: bool, clock: &dyn Clock) -> anyhow::Result<i32> {
     let store = open(cfg)?;
+    let suppressed_total = store.suppressed_count(None)?;
+    let suppressed_day =
+        store.suppressed_count(Some(crate::workflow::loops::window_start(clock.now())))?;
+    let suppressed = store.suppressed_latest(STATUS_SUPPRESSED)?;
     let by_status = store.count_by_status()?;
     let quarantined = store.quarantine_list(false)?.len();
     let rate_limited = store.quarantined_by_rate_limit()?;
@@ -154,6 +166,7 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
             "quarantined": quarantined,
             "quarantined_rate_limited": rate_limited,
             "outbox": backlog,
+            "suppressed": {"total": suppressed_total, "last_24h": suppressed_day, "latest": suppressed},
             "imap_last_sync": last_sync,
             "oauth2": oauth2.iter().map(|(s, p)| (*s, p)).collect::<std::collections::BTreeMap<_, _>>(),
             "outbox_blocked": outbox_blocked,
@@ -180,6 +193,21 @@ pub(super) fn status(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         backlog.failed,
         backlog.oldest_pending.as_deref().unwrap_or("—")
     );
+    if suppressed_total > 0 {
+        println!(
+            "Не отправлены (пределы автоматических писем, [loops]): за 24 часа {suppressed_day}, всего {suppressed_total}; последние:"
+        );
+        for h in &suppressed {
+            say!(
+                "  {}  {}  {}: {}",
+                super::tickets::local_stored(&h.at, cfg.workflow.calendar.time_zone()),
+                h.ticket_id,
+                h.kind,
+                h.reason
+            );
+        }
+        println!("  (все: `ticketd outbox list --status suppressed`)");
+    }
     if let Some(b) = &outbox_blocked {
         println!(
             "Исходящие ЗАБЛОКИРОВАНЫ с {}: SMTP-сервер не принимает соединение: {}",

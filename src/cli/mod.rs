@@ -10,7 +10,9 @@
 mod term;
 mod admin;
 mod assets;
+mod dates;
 mod ingest;
+mod quarantine;
 mod run;
 mod tickets;
 
@@ -95,7 +97,8 @@ pub enum TicketsCmd {
         /// Only this status (machine or Russian name).
         #[arg(long)]
         status: Option<String>,
-        /// Only tickets created since this date (YYYY-MM-DD or RFC 3339).
+        /// Only tickets created since this date: DD.MM.YYYY or YYYY-MM-DD,
+        /// optionally with a time HH:MM (the desk's time zone), or RFC 3339.
         #[arg(long)]
         since: Option<String>,
         /// At most this many.
@@ -147,7 +150,8 @@ pub enum QuarantineCmd {
 pub enum OutboxCmd {
     /// Outgoing letters, newest first.
     List {
-        /// pending, sent or failed.
+        /// pending, sent, failed, or suppressed (held back by the [loops]
+        /// limits: never queued, listed with the reason).
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -305,9 +309,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Ingest { files } => ingest::run(cfg, &files),
         Command::Tickets(cmd) => tickets::run(&cfg, cmd),
-        Command::Quarantine(cmd) => admin::quarantine(cfg, cmd, clock),
+        Command::Quarantine(cmd) => quarantine::quarantine(cfg, cmd, clock),
         Command::Outbox(cmd) => admin::outbox(&cfg, cmd, clock.as_ref()),
-        Command::Status { json } => admin::status(&cfg, json),
+        Command::Status { json } => admin::status(&cfg, json, clock.as_ref()),
         Command::Route(RouteCmd::Explain { id, letter }) => admin::route_explain(&cfg, id, letter),
         Command::CheckConfig { .. } | Command::ExampleConfig | Command::PackageAssets { .. } => {
             Ok(0)

@@ -10,7 +10,7 @@ use crate::store::tickets::{ListFilter, Ticket};
 use crate::store::Store;
 use crate::workflow::status::Status;
 use anyhow::{bail, Context};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::time::Duration;
 
@@ -42,17 +42,6 @@ pub(super) fn status_arg(s: &str) -> anyhow::Result<String> {
     }
 }
 
-fn since_arg(s: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
-        }
-    }
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .with_context(|| format!("--since `{s}`: expected YYYY-MM-DD or an RFC 3339 time"))
-}
-
 pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     match cmd {
@@ -64,7 +53,11 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
         } => {
             let filter = ListFilter {
                 status: status.as_deref().map(status_arg).transpose()?,
-                since: since.as_deref().map(since_arg).transpose()?,
+                since: since
+                    .as_deref()
+                    .map(|s| super::dates::parse_since(s, tz(cfg)))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
                 limit,
                 ..Default::default()
             };
@@ -208,10 +201,10 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
         ),
         (
             "Телефон",
-            match &t.phone_ext {
-                Some(e) => format!("{} доб. {e}", v(&t.phone)),
-                None => v(&t.phone),
-            },
+            v(&crate::outbox::compose::phone_with_ext(
+                t.phone.as_deref(),
+                t.phone_ext.as_deref(),
+            )),
         ),
         ("Описание", v(&t.description)),
         ("Примечание", v(&t.note)),
@@ -253,18 +246,55 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
             change
         ));
         if let Some(d) = &h.detail {
-            let first = d.lines().next().unwrap_or("");
-            s.push_str(&format!("  ({first})"));
+            s.push_str(&history_detail(&h.action, d));
         }
         s.push('\n');
     }
     s
 }
 
+/// A history row's detail in `tickets show`: a letter by the line that
+/// says what it is about (not its «Добрый день!»); anything else — a
+/// command with its handover comment, a refusal — whole, its further
+/// lines indented under the row.
+fn history_detail(action: &str, detail: &str) -> String {
+    if action == "letter" {
+        return format!("  ({})", crate::workflow::speech::summary_line(detail));
+    }
+    let mut lines = detail.trim().lines();
+    let mut out = format!("  ({}", lines.next().unwrap_or("").trim_end());
+    for l in lines {
+        out.push_str("\n      ");
+        out.push_str(l.trim_end());
+    }
+    out.push(')');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::tickets::HistoryRow;
+
+    #[test]
+    fn history_details_letters_by_their_line_the_rest_whole() {
+        // (action, detail, shown)
+        for (action, detail, shown) in [
+            (
+                "letter",
+                "Добрый день!\n\nПринтер снова не печатает.\nС уважением",
+                "  (Принтер снова не печатает.)",
+            ),
+            (
+                "command",
+                "Линия: 3; Коллеги, это не консультация.\nПрошу посмотреть индекс.",
+                "  (Линия: 3; Коллеги, это не консультация.\n      Прошу посмотреть индекс.)",
+            ),
+            ("escalated", "срок пропущен", "  (срок пропущен)"),
+        ] {
+            assert_eq!(history_detail(action, detail), shown, "{action}");
+        }
+    }
 
     #[test]
     fn people_read_the_desks_local_time() {

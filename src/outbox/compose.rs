@@ -425,7 +425,23 @@ pub fn missing_label(f: Field, t: &Ticket) -> String {
     }
 }
 
-/// The Table 2 form as a block of `title: value` lines.
+/// The phone as people dial it: the number and its extension
+/// (`+74012551234 доб. 204`); `None` when neither is known.
+pub fn phone_with_ext(phone: Option<&str>, ext: Option<&str>) -> Option<String> {
+    fn known(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
+    }
+    match (known(phone), known(ext)) {
+        (Some(p), Some(e)) => Some(format!("{p} доб. {e}")),
+        (Some(p), None) => Some(p.to_string()),
+        (None, Some(e)) => Some(format!("доб. {e}")),
+        (None, None) => None,
+    }
+}
+
+/// The Table 2 form as a block of `title: value` lines. A mandatory field
+/// not given shows as a blank to fill (`________`); the optional note
+/// (п. 91) is left out when there is none — a blank would ask for it.
 pub fn form_block(t: &Ticket) -> String {
     let v = |o: &Option<String>| {
         o.clone()
@@ -440,16 +456,21 @@ pub fn form_block(t: &Ticket) -> String {
     if desc.chars().count() > 500 {
         desc = desc.chars().take(500).collect::<String>() + "…";
     }
+    let phone = phone_with_ext(t.phone.as_deref(), t.phone_ext.as_deref());
+    let note = t.note.clone().filter(|s| !s.trim().is_empty());
     [
-        (Field::Organization, v(&t.organization)),
-        (Field::FullName, v(&t.full_name)),
-        (Field::Location, location),
-        (Field::Phone, v(&t.phone)),
-        (Field::Description, desc),
-        (Field::Note, v(&t.note)),
+        (Field::Organization, Some(v(&t.organization))),
+        (Field::FullName, Some(v(&t.full_name))),
+        (Field::Location, Some(location)),
+        (Field::Phone, Some(v(&phone))),
+        (Field::Description, Some(desc)),
+        (Field::Note, note),
     ]
     .iter()
-    .map(|(f, val)| format!("  {}: {}\n", f.russian_name(), val))
+    .filter_map(|(f, val)| {
+        val.as_ref()
+            .map(|val| format!("  {}: {}\n", f.russian_name(), val))
+    })
     .collect()
 }
 

@@ -16,6 +16,7 @@ pub mod sender;
 pub mod smtp;
 pub mod template;
 pub mod texts;
+pub mod thread;
 
 use chrono::{DateTime, Utc};
 

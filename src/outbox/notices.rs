@@ -8,8 +8,10 @@
 use super::compose::{attachments_block, form_block, ComposeError, Composer, LetterSpec};
 use super::header::{short_subject, shorten};
 use super::texts::{action_name, actor_name, rejection_reason, status_change};
+use super::thread::Thread;
 use super::OutgoingLetter;
 use crate::store::tickets::{AttachmentRow, HistoryRow, RejectedRow, Ticket};
+use crate::workflow::speech::summary_line;
 use crate::workflow::status::Status;
 use chrono::{DateTime, Utc};
 
@@ -89,7 +91,10 @@ impl Composer {
                     action_name(&h.action),
                     change
                 ));
-                if let Some(d) = h.detail.as_deref().and_then(|d| d.lines().next()) {
+                // The line that says what the letter is about, not its
+                // «Добрый день!».
+                let d = h.detail.as_deref().map(summary_line).unwrap_or("");
+                if !d.is_empty() {
                     body.push_str(&format!(" — {d}"));
                 }
                 body.push('\n');
@@ -173,7 +178,7 @@ impl Composer {
             t.id,
             self.desk_name()
         );
-        self.to_requester(t, "in_work", body, None)
+        self.to_requester(t, "in_work", body, Thread::default())
     }
 
     /// A user's letter relayed to a line: a person's words (no
@@ -201,12 +206,14 @@ impl Composer {
     }
 
     /// An engineer's words to the user, from the support address, with the
-    /// files the engineer attached (already checked like a user's).
+    /// files the engineer attached (already checked like a user's),
+    /// threaded under the user's last letter (`thread`).
     pub fn relay_to_user(
         &self,
         t: &Ticket,
         text: &str,
         files: Vec<File>,
+        thread: &Thread,
     ) -> Result<OutgoingLetter, ComposeError> {
         let lead = match t.status {
             Status::SolutionProposed => {
@@ -229,6 +236,9 @@ impl Composer {
             to: vec![t.requester.clone()],
             subject: Self::tagged_subject(&t.id, &t.subject),
             body,
+            // The user's last letter: mail clients thread the answer.
+            in_reply_to: thread.in_reply_to.clone(),
+            references: thread.references.clone(),
             auto: "auto-generated",
             relayed: true,
             files,
@@ -238,7 +248,12 @@ impl Composer {
 
     /// The desk closed the appeal on the user's behalf (`Статус:
     /// Подтверждено` by an operator): how to reopen it.
-    pub fn closed_by_desk(&self, t: &Ticket, by: &str) -> Result<OutgoingLetter, ComposeError> {
+    pub fn closed_by_desk(
+        &self,
+        t: &Ticket,
+        by: &str,
+        thread: &Thread,
+    ) -> Result<OutgoingLetter, ComposeError> {
         let body = format!(
             "Здравствуйте!\n\nВаше обращение {} закрыто службой поддержки ({by}): решение подтверждено.\n\n\
              Если проблема осталась или появилась снова, ответьте на это письмо и опишите, что не так — \
@@ -246,7 +261,7 @@ impl Composer {
             t.id,
             self.desk_name()
         );
-        self.to_requester(t, "closed", body, None)
+        self.to_requester(t, "closed", body, thread.clone())
     }
 
     /// Thanks without the keyword: ask the user to confirm with «Подтверждаю».
@@ -262,7 +277,11 @@ impl Composer {
             t.id,
             self.desk_name()
         );
-        self.to_requester(t, "ask_confirm", body, in_reply_to)
+        let thread = Thread {
+            in_reply_to: in_reply_to.map(str::to_string),
+            ..Thread::default()
+        };
+        self.to_requester(t, "ask_confirm", body, thread)
     }
 
     fn to_requester(
@@ -270,7 +289,7 @@ impl Composer {
         t: &Ticket,
         kind: &str,
         body: String,
-        in_reply_to: Option<&str>,
+        thread: Thread,
     ) -> Result<OutgoingLetter, ComposeError> {
         self.letter(LetterSpec {
             kind: kind.into(),
@@ -278,7 +297,8 @@ impl Composer {
             to: vec![t.requester.clone()],
             subject: Self::tagged_subject(&t.id, &t.subject),
             body,
-            in_reply_to: in_reply_to.map(str::to_string),
+            in_reply_to: thread.in_reply_to,
+            references: thread.references,
             auto: "auto-generated",
             ..Default::default()
         })

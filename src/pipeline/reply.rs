@@ -11,6 +11,7 @@
 use super::apply::{self, commit_ticket, excerpt, rejected_rows, Ctx, Effects, TicketCommit};
 use super::create::send_to_line;
 use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
+use crate::outbox::thread::Thread;
 use crate::store::tickets::Ticket;
 use crate::workflow::auth::{self, Trust};
 use crate::workflow::commands::CommandSet;
@@ -56,6 +57,16 @@ pub(super) fn follow_up(
     if closed_by_requester && p.cfg.desk.closed_reply == crate::config::ClosedReply::New {
         return super::create::create_related(p, c, &t);
     }
+    // Engineers' words to the user thread under the user's last letter
+    // (looked up only for a letter that may command).
+    let thread = if acts_for_line {
+        let root = crate::store::letters::opening_letter_id(p.store.conn(), &t.id)?;
+        crate::store::letters::last_letter_from(p.store.conn(), &t.id, &t.requester)?
+            .map(|(mid, head)| Thread::answering(&mid, &head, root.as_deref()))
+            .unwrap_or_default()
+    } else {
+        Thread::default()
+    };
     let (store, d) = p.split();
     let kept = apply::kept_files(&d, c)?;
     let rejected = rejected_rows(parsed);
@@ -63,7 +74,9 @@ pub(super) fn follow_up(
     fx.log(c.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
     let wf = &d.cfg.workflow;
     match role {
-        SenderRole::Engineer(_) => engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust),
+        SenderRole::Engineer(_) => {
+            engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust, &thread)
+        }
         // A line's shared mailbox acts for its line with a valid proof; a
         // letter from it without one is recorded and answered with nothing
         // (an answer to a shared mailbox could start a loop).
@@ -86,7 +99,7 @@ pub(super) fn follow_up(
                 .is_ok()
             };
             if proof_ok && trust.allows() {
-                engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust);
+                engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust, &thread);
             } else {
                 fx.log(c.history(
                     &sender,
@@ -243,6 +256,7 @@ fn engineer(
     sender: &str,
     kept: &[crate::store::tickets::AttachmentRow],
     trust: &Trust,
+    thread: &Thread,
 ) {
     if let Trust::Fail(why) = trust {
         // Recorded; the (maybe forged) sender gets nothing.
@@ -423,7 +437,7 @@ fn engineer(
     }
     if plan.status == Some(Status::Confirmed) {
         // Closed on the user's behalf (after a phone call): the user is told.
-        fx.send(d.composer.closed_by_desk(t, sender));
+        fx.send(d.composer.closed_by_desk(t, sender, thread));
         super::copies::copy_to_first_line(
             d,
             t,
@@ -437,7 +451,7 @@ fn engineer(
         // letters ([loops] max_auto_per_day).
         fx.send_person(
             d.composer
-                .relay_to_user(t, text, apply::read_files(d, relayed)),
+                .relay_to_user(t, text, apply::read_files(d, relayed), thread),
         );
     }
     fx.send_to_desk(d.composer.command_done(

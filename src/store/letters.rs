@@ -216,6 +216,37 @@ impl Store {
     }
 }
 
+/// The latest letter `sender` wrote about `ticket`: its Message-ID and the
+/// start of its bytes (the header block, for its References), so that the
+/// desk's answer threads under it in the user's mail client.
+pub fn last_letter_from(
+    tx: &Connection,
+    ticket: &str,
+    sender: &str,
+) -> Result<Option<(String, Vec<u8>)>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT message_id, substr(raw, 1, 65536) FROM letters
+              WHERE ticket_id = ?1 AND lower(sender) = lower(?2) AND message_id IS NOT NULL
+              ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![ticket, sender], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// The Message-ID of the letter that opened `ticket` (the root of the
+/// user's thread), if it had one.
+pub fn opening_letter_id(tx: &Connection, ticket: &str) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT message_id FROM letters WHERE ticket_id = ?1 AND outcome = 'created'
+              ORDER BY id LIMIT 1",
+        )?
+        .query_row(params![ticket], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
 /// Record a processed letter; returns its row id.
 pub fn insert_letter(tx: &Connection, l: &LetterRecord<'_>) -> Result<i64> {
     tx.prepare_cached(

@@ -15,6 +15,7 @@ pub mod digest;
 pub mod letters;
 pub mod outbox;
 pub mod security;
+pub mod suppressed;
 pub mod tickets;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -123,6 +123,32 @@ pub fn answer(text: &str) -> Answer {
     }
 }
 
+/// A salutation on a line of its own: «Уважаемая Мария Сергеевна!»,
+/// «Dear colleagues,», «Добрый день, коллеги!».
+fn is_salutation(line: &str) -> bool {
+    if is_greeting(line) {
+        return true;
+    }
+    let n = norm(line);
+    let short = n.split_whitespace().count() <= 5;
+    let ends = line.trim_end().ends_with([',', '!']);
+    ["уважаем", "dear "]
+        .iter()
+        .any(|s| n.starts_with(s) && short && (ends || n.split_whitespace().count() <= 3))
+}
+
+/// The line that says what a letter is about, for one-line history
+/// summaries: the first line that is not empty, quoted (`>`), a greeting
+/// or a salutation; a letter of nothing but those gives its first
+/// non-empty line.
+pub fn summary_line(text: &str) -> &str {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.clone().next().unwrap_or("");
+    lines
+        .find(|l| !l.starts_with('>') && !is_salutation(l))
+        .unwrap_or(first)
+}
+
 /// The command keys, as engineers write them.
 const KEYS: &[&str] = &[
     "Статус",
@@ -225,6 +251,48 @@ mod tests {
         );
         assert_eq!(misplaced_command("Статус: Назначено"), None);
         assert_eq!(misplaced_command("Посмотрел, всё в порядке."), None);
+    }
+
+    #[test]
+    fn summary_lines_skip_greetings() {
+        let cases = [
+            (
+                "Добрый день!\n\nНе работает принтер.",
+                "Не работает принтер.",
+            ),
+            (
+                "\r\n  Здравствуйте, Иван!\r\n\r\nУважаемые коллеги,\r\nСтатус: Назначено",
+                "Статус: Назначено",
+            ),
+            (
+                "Уважаемая Мария Сергеевна!\nПереустановите драйвер.",
+                "Переустановите драйвер.",
+            ),
+            (
+                "Добрый день, коллеги!\nПосмотрите индекс.",
+                "Посмотрите индекс.",
+            ),
+            (
+                "Dear colleagues,\n\nThe index is broken.",
+                "The index is broken.",
+            ),
+            ("> цитата\nОтвет ниже цитаты", "Ответ ниже цитаты"),
+            // The point in the greeting's line is kept.
+            (
+                "Добрый день, у меня не работает принтер в кабинете 305",
+                "Добрый день, у меня не работает принтер в кабинете 305",
+            ),
+            (
+                "Уважаемый коллега, прошу проверить индекс поиска на сервере",
+                "Уважаемый коллега, прошу проверить индекс поиска на сервере",
+            ),
+            // Nothing but a greeting: the greeting.
+            ("Добрый день!\n\n", "Добрый день!"),
+            ("", ""),
+        ];
+        for (text, want) in cases {
+            assert_eq!(summary_line(text), want, "{text:?}");
+        }
     }
 
     #[test]

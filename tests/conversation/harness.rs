@@ -43,6 +43,8 @@ pub struct Sent {
     pub to: Vec<String>,
     /// Header block, decoded subject and decoded body.
     pub text: String,
+    /// The letter as queued.
+    pub raw: Vec<u8>,
 }
 
 impl Sent {
@@ -56,6 +58,8 @@ pub struct Conv {
     pub p: Pipeline,
     pub clock: ManualClock,
     seen: usize,
+    /// The Message-ID (without brackets) of the latest letter sent in.
+    pub last_id: String,
 }
 
 /// Wednesday 2 December 2026, 10:00 at the desk (UTC+2): working time.
@@ -81,6 +85,7 @@ impl Conv {
             p,
             clock,
             seen: 0,
+            last_id: String::new(),
         }
     }
 
@@ -90,9 +95,22 @@ impl Conv {
 
     /// A letter from `from` to `to`; the ingest outcome and ticket.
     pub fn send(&mut self, from: &str, to: &str, subject: &str, body: &str) -> (String, String) {
+        self.send_with(from, to, subject, "", body)
+    }
+
+    /// [`Conv::send`] with more header lines (`extra`: each ending in CRLF).
+    pub fn send_with(
+        &mut self,
+        from: &str,
+        to: &str,
+        subject: &str,
+        extra: &str,
+        body: &str,
+    ) -> (String, String) {
         let r: u64 = rand::random();
+        self.last_id = format!("c{r:x}@test.example");
         let raw = format!(
-            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <c{r:x}@test.example>\r\n\
+            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <c{r:x}@test.example>\r\n{extra}\
              Date: Wed, 02 Dec 2026 10:00:00 +0200\r\nMIME-Version: 1.0\r\n\
              Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
         );
@@ -138,6 +156,7 @@ impl Conv {
                 kind: r.get(0)?,
                 to: serde_json::from_str(&to).unwrap_or_default(),
                 text,
+                raw,
             })
         })
         .expect("query")

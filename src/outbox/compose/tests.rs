@@ -111,7 +111,12 @@ pub(crate) fn every_letter(t: &Ticket) -> Vec<(&'static str, OutgoingLetter, boo
         ),
         (
             "to_user",
-            c.relay_to_user(t, "Переустановите драйвер.", png.clone()),
+            c.relay_to_user(
+                t,
+                "Переустановите драйвер.",
+                png.clone(),
+                &Default::default(),
+            ),
             true,
         ),
         (
