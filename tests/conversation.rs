@@ -8,6 +8,7 @@
 //! | messages that must arrive (items 1–3) | `conversation/arrive.rs` |
 //! | commands as engineers write them (item 6) | `conversation/commands.rs` |
 //! | the clock and the clarification (items 7, 9) | `conversation/clock.rs` |
+//! | the form as users send it: an introductory line, an Outlook forward (items 9, 14) | `conversation/forms.rs` |
 //! | the assignee, reminders, the 1st line, closing (items 4, 5, 10, 11) | `conversation/first_line.rs` |
 //! | refusals and threading (items 13, 14) | `conversation/threads.rs` |
 //! | the user's words (item 12) | `conversation/words.rs` |
@@ -31,6 +32,8 @@ mod details;
 mod details_cli;
 #[path = "conversation/first_line.rs"]
 mod first_line;
+#[path = "conversation/forms.rs"]
+mod forms;
 #[path = "conversation/threads.rs"]
 mod threads;
 #[path = "conversation/words.rs"]

@@ -379,10 +379,11 @@ fn read_kv(lines: &[&str], used: &mut [bool], signed: bool) -> RawFields {
     f
 }
 
+/// A value, or None for a blank: dashes, dots, a template's `________`,
+/// «нет».
 fn clean(v: Option<&str>) -> Option<String> {
     let v = v?.trim();
-    let t =
-        v.trim_matches(|c: char| c == '-' || c == '—' || c == '–' || c == '.' || c.is_whitespace());
+    let t = v.trim_matches(|c: char| matches!(c, '-' | '—' | '–' | '.' | '_') || c.is_whitespace());
     if t.is_empty() || matches!(t.to_lowercase().as_str(), "нет" | "n/a" | "отсутствует")
     {
         return None;

@@ -9,7 +9,7 @@ use super::charset::fallback_decode;
 use super::form::{read, Reading};
 use super::html::to_blocks;
 use super::mime::{walk, Body, RawFile, Walked};
-use super::quote::strip_quotes;
+use super::quote::{below_cut, strip_quotes};
 use super::sender::recover;
 use super::tnef;
 use super::{Address, ParseLimits, ParseOptions, ParsedLetter};
@@ -138,8 +138,8 @@ fn ids(v: &HeaderValue<'_>) -> Vec<String> {
     }
 }
 
-/// Candidate readings of one level: its plain text and its HTML.
-fn readings(bodies: &[Body], area: &str, max_html: usize) -> Vec<Reading> {
+/// One level's bodies as blocks: its plain text and its HTML.
+fn level_blocks(bodies: &[Body], max_html: usize) -> (Vec<Block>, Vec<Block>) {
     let mut plain: Vec<Block> = Vec::new();
     let mut html: Vec<Block> = Vec::new();
     for b in bodies {
@@ -153,14 +153,67 @@ fn readings(bodies: &[Body], area: &str, max_html: usize) -> Vec<Reading> {
             plain.extend(from_plain(&b.text, b.flowed, b.delsp));
         }
     }
-    let mut out = Vec::new();
-    if !plain.is_empty() {
-        out.push(read(&strip_quotes(&plain), area));
+    (plain, html)
+}
+
+/// Candidate readings of one level (plain, then HTML), each of the part
+/// `pick` takes out of the body's blocks.
+fn readings_of(
+    (plain, html): &(Vec<Block>, Vec<Block>),
+    area: &str,
+    pick: impl Fn(&[Block]) -> Option<Vec<Block>>,
+) -> Vec<Reading> {
+    [plain, html]
+        .into_iter()
+        .filter(|b| !b.is_empty())
+        .filter_map(|b| pick(b))
+        .map(|b| read(&b, area))
+        .collect()
+}
+
+/// Candidate readings of one level: its plain text and its HTML, quoted
+/// history cut.
+fn readings(bodies: &[Body], area: &str, max_html: usize) -> Vec<Reading> {
+    readings_of(&level_blocks(bodies, max_html), area, |b| {
+        Some(strip_quotes(b))
+    })
+}
+
+/// A letter in a conversation, whose quoted part may be the desk's own
+/// letter: a reply (`In-Reply-To`), or a subject naming a ticket in
+/// brackets (`[TP-2026-000042]`, any prefix). Outlook's forward carries
+/// neither.
+fn in_a_thread(subject: &str, in_reply_to: &[String]) -> bool {
+    static TAG: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    !in_reply_to.is_empty()
+        || TAG
+            .get_or_init(|| regex::Regex::new(r"\[\s*[A-Za-z0-9]+-\d{4}-\d{6,}\s*\]").ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(subject))
+}
+
+/// Rule 13: a form forwarded below `-----Original Message-----` or
+/// Outlook's header block (`quote::below_cut`), read when the sender's own
+/// words hold no form field and the letter is not in a thread
+/// ([`in_a_thread`]). Only the form comes from there: the sender, the text
+/// that commands and confirmations are read from, and machine detection
+/// stay the letter's own. The sender's words are the description when the
+/// forwarded form has none.
+fn forwarded_form(
+    blocks: &(Vec<Block>, Vec<Block>),
+    own: &Reading,
+    in_thread: bool,
+    area: &str,
+) -> Option<super::Form> {
+    if own.score > 0 || in_thread {
+        return None;
     }
-    if !html.is_empty() {
-        out.push(read(&strip_quotes(&html), area));
+    let below = best(readings_of(blocks, area, below_cut)).filter(|r| r.score >= 2)?;
+    let mut form = below.form;
+    if form.description.is_none() {
+        form.description.clone_from(&own.form.description);
     }
-    out
+    Some(form)
 }
 
 /// The most readable of the candidates. Ties go to the first (plain before
@@ -373,11 +426,11 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
 
     let area = opts.default_area_code.as_str();
     let max_html = opts.limits.max_html_bytes;
-    let outer = best(readings(
+    let top = level_blocks(
         walked.levels.first().map(Vec::as_slice).unwrap_or(&[]),
-        area,
         max_html,
-    ));
+    );
+    let outer = best(readings_of(&top, area, |b| Some(strip_quotes(b))));
     // Rule 11: the form comes from a forwarded letter when there is one
     // holding any of it.
     let inner = walked
@@ -396,6 +449,15 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
     let text = outer.as_ref().map(|o| o.text.clone()).unwrap_or_default();
     let subject = msg.subject().unwrap_or_default().replace('\0', "");
     let machine = machine.or_else(|| body_reason(&subject, &text, form_fields(&form)));
+    // Rule 13, after machine detection: a bounce quoting the desk's letter
+    // stays a bounce.
+    let in_reply_to = ids(msg.in_reply_to());
+    let form = match (&inner, &outer) {
+        (None, Some(o)) => {
+            forwarded_form(&top, o, in_a_thread(&subject, &in_reply_to), area).unwrap_or(form)
+        }
+        _ => form,
+    };
 
     let (attachments, rejected, mut notes) = judge(walked.files, &opts.limits);
     let trace = super::trace::read(buf.as_ref());
@@ -413,7 +475,7 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
         reply_to: first_address(msg.reply_to()),
         to: all_addresses(msg.to()),
         cc: all_addresses(msg.cc()),
-        in_reply_to: ids(msg.in_reply_to()),
+        in_reply_to,
         references: ids(msg.references()),
         machine,
         form,
@@ -425,31 +487,4 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> ParsedLetter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn degraded_reading_keeps_sender_and_form() {
-        let raw = "From: Иванов <ivanov@org.example>\r\nSubject: s\r\n\r\nФИО: Иванов И.И.\r\nТелефон: 55-12-34\r\n";
-        let p = degraded(raw.as_bytes(), &ParseOptions::default());
-        assert_eq!(
-            p.from.map(|a| a.email).as_deref(),
-            Some("ivanov@org.example")
-        );
-        assert_eq!(p.form.full_name.as_deref(), Some("Иванов И.И."));
-        assert_eq!(p.form.phone.as_deref(), Some("+74012551234"));
-        assert!(!p.notes.is_empty());
-    }
-
-    #[test]
-    fn raw_8bit_header_lines_reread_as_cp1251() {
-        let mut raw = b"From: ".to_vec();
-        raw.extend(encoding_rs::WINDOWS_1251.encode("Иванов").0.iter());
-        raw.extend_from_slice(b" <i@org.example>\r\nSubject: ");
-        raw.extend(encoding_rs::WINDOWS_1251.encode("Заявка").0.iter());
-        raw.extend_from_slice(b"\r\n\r\nbody\xff");
-        let p = parse(&raw, &ParseOptions::default());
-        assert_eq!(p.subject, "Заявка");
-        assert_eq!(p.from.and_then(|a| a.name).as_deref(), Some("Иванов"));
-    }
-}
+mod tests;

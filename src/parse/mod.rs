@@ -19,7 +19,9 @@
 //! 4. `quote`: quoted history and signatures are cut.
 //! 5. `form` / `table` / `vocab` / `location` / `phone`: Table 2 is read;
 //!    the most readable body wins (plain or HTML), the forwarded letter's
-//!    form wins over the forwarder's words (rule 11).
+//!    form wins over the forwarder's words (rule 11), and a form forwarded
+//!    inline below the history cut point is read when the sender's own
+//!    words hold none (rule 13).
 //! 6. `attach`: files judged by their bytes; `auto`: machine mail.
 //!
 //! # Layouts and rules, and the tests that prove them
@@ -37,7 +39,7 @@
 //! | 2 | name and place in one cell or key | `location::tests::name_and_place`, `form::tests::combined_title_as_key_and_postal_index`, corpus 001, 005, 013 |
 //! | 3 | room and floor from every common wording; postal index and house numbers are neither; bare `305/3` under a room/floor title | `location::tests::*`, corpus 012, 026, 027, 030 |
 //! | 4 | phone normalisation, area code, extension, first number only, digits elsewhere never a phone | `phone::tests::phones`, `form::tests::digits_elsewhere_never_phone`, corpus 021–025 |
-//! | 5 | quoted history, attributions, Outlook blocks, `-- ` alone on its line (not `--- text`) and mobile signatures, closings (`С уважением`) end the form; a short paragraph before a real `-- ` is text, not a signature; inline forwards keep their text; free text as description; 20 KB descriptions whole | `quote::tests::cut_points`, `form::tests::free_text_is_description_without_key`, `tests/parse_letters2.rs`, `form::tests::signature_phone_is_not_the_phone`, corpus 028, 044, 045, 048, 049, 050 |
+//! | 5 | quoted history, attributions, Outlook blocks, `-- ` alone on its line (not `--- text`) and mobile signatures, closings (`С уважением`) end the form; a short paragraph before a real `-- ` is text, not a signature; inline forwards keep their text; an attribution ends with its verb (`пишет:`, `написал(а):`, `wrote:`), a date after it, or the sender's address — an introductory sentence before the form («Писал вчера, ответа так и не получил. Повторяю:») is text; free text as description; 20 KB descriptions whole | `quote::tests::cut_points`, `letter::tests::introductory_lines_before_the_form`, `form::tests::free_text_is_description_without_key`, `tests/parse_letters2.rs`, `form::tests::signature_phone_is_not_the_phone`, corpus 028, 044, 045, 048, 049, 050 |
 //! | 6 | mandatory fields | [`Form::missing`], corpus 026–030 |
 //! | 7 | charsets: declared, RFC 2047/2231, HTML `<meta>` (`gb2312` and GBK's labels as GB18030), unknown or missing label → UTF-8 if valid else windows-1251 (KOI8-R or CP866 when the text reads so); a declared UTF-8/windows-1251/KOI8-R/CP866 that does not read as Russian → the one of the three that does (`us-ascii` on 8-bit bytes counts as missing; UTF-7 and other labels encoding_rs lacks through mail-parser's decoders); 8-bit headers and file names | `charset::tests::*`, `params::tests::parameters`, `tests/parse_letters2.rs`, corpus 003, 014, 016, 017, 019, 020, 037, 055 |
 //! | 8 | attachments by magic bytes; names decoded and reduced to the last path component; bidi controls → `name`; `size`, `count`; inline cid images; files in forwarded letters; winmail.dat (TNEF) opened: its body and files, a note when it gives nothing | `attach::tests::judged_by_bytes`, `tnef::tests::*`, `tests/parse_letters2.rs`, corpus 018, 031–037, 046, 047 |
@@ -45,6 +47,7 @@
 //! | 9 | `Auto-Submitted` other than `no`/`auto-replied`/`auto-generated`/`auto-notified` (`auto-forwarded`): an appeal without an automatic answer; out-of-office and bounce notices without headers, by subject **and** text | `tests/parse_letters2.rs`, `auto::tests::*` |
 //! | 10 | a slightly broken From (stray `>`, spaces in the brackets) recovered when unambiguous | `sender::tests::broken_from_values`, `tests/parse_letters2.rs` |
 //! | 11 | forwarded message/rfc822: form and files from the inner letter | corpus 047 |
+//! | 13 | a form forwarded inline below `-----Original Message-----` / `-----Исходное сообщение-----`, Outlook's `От:`/`Отправлено:`/`Кому:`/`Тема:` block (with or without underscores) or an unmarked attribution: read when the sender's own words hold no form field and the form below has two fields or more, its header block skipped; never in a thread (a reply with `In-Reply-To`, or a `[XX-YYYY-NNNNNN]` tag in the subject: the quote may be the desk's letter); the sender's words are the description when the form has none; the sender (From), the text and machine detection stay the letter's own; a template's `________` is no value | `quote::tests::below_the_cut_point`, `letter::tests::form_forwarded_below_the_history_cut`, `letter::tests::forwarded_form_not_read`, `form::tests::template_blanks_are_no_value`, `tests/conversation/forms.rs` |
 //! | 12 | malformed input: broken base64, missing closing boundary, deep nesting, 2 MB header lines, NULs, no sender; hostile HTML (nesting capped before html5ever) and text (linear form reading) | `charset::tests::transfer_encodings`, `html::tests::nesting_capped_text_kept`, `tests/parse_robust.rs`, `tests/parse_realworld.rs`, corpus 051–060 |
 //!
 //! The corpus test is `tests/parse_corpus.rs`; the fuzz target is

@@ -176,3 +176,14 @@ fn thanks_in_advance_before_the_form() {
     let f = read_text("Заранее спасибо!\n\nНе работает сканер.");
     assert_eq!(f.description.as_deref(), Some("Не работает сканер."));
 }
+
+/// A template's blanks (`________`, the desk's own form block) are no value.
+#[test]
+fn template_blanks_are_no_value() {
+    let f = read_text("Ф.И.О. пользователя: ________\nНомер контактного телефона: ________\nОписание возникшей проблемы: ____");
+    assert_eq!(f.full_name, None);
+    assert_eq!(f.phone, None);
+    assert_eq!(f.description, None);
+    let f = read_text("ФИО: Иванов_Иван\nОписание: не входит");
+    assert_eq!(f.full_name.as_deref(), Some("Иванов_Иван"));
+}
