@@ -7,10 +7,10 @@
 //! `store::tickets::Ticket::move_to`, which applies the same table; the
 //! field is private, so no other code can set it.
 
+use crate::store::tickets::Ticket;
 use crate::workflow::plan::{self, tests::wf, TicketState};
 use crate::workflow::status::{transition, Actor, Kind, Line, Status};
 use crate::workflow::user::{self, UserReply};
-use crate::store::tickets::Ticket;
 
 fn state(status: Status, line: Line) -> TicketState {
     TicketState {

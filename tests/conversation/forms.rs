@@ -25,7 +25,7 @@ fn item9_introductory_line_before_the_form() {
             APPEAL.trim_start_matches("Добрый день!\r\n\r\n")
         ));
         let t = c.ticket(&id);
-        assert_ne!(t.status, "awaiting_user", "{intro}");
+        assert_ne!(t.status(), "awaiting_user", "{intro}");
         assert_eq!(t.full_name.as_deref(), Some("Иванова Мария Сергеевна"));
         assert_eq!(
             (t.room.as_deref(), t.floor.as_deref()),
@@ -74,7 +74,7 @@ fn item14_outlook_forward_form_below_original_message() {
     assert_eq!(o, "created");
     let t = c.ticket(&id);
     assert_eq!(t.requester, USER);
-    assert_ne!(t.status, "awaiting_user");
+    assert_ne!(t.status(), "awaiting_user");
     assert_eq!(t.full_name.as_deref(), Some("Петрова Анна Ивановна"));
     assert_eq!(
         (t.room.as_deref(), t.floor.as_deref()),
@@ -108,6 +108,6 @@ fn item14_outlook_forward_form_below_original_message() {
          Кабинет: 999, этаж 9\r\nТелефон: 8 (4012) 00-00-00\r\n",
     );
     let t2 = c.ticket(&id2);
-    assert_eq!(t2.status, "awaiting_user");
+    assert_eq!(t2.status(), "awaiting_user");
     assert_eq!((t2.room, t2.phone), (None, None));
 }
