@@ -8,8 +8,9 @@
 //!
 //! * [`source`]: where letters come from — a Maildir watched with inotify,
 //!   an IMAP mailbox (IDLE, polling as a fallback), or files / stdin for MTA
-//!   pipe delivery. A source hands raw bytes to the pipeline and acknowledges
-//!   a letter (moves it, flags it) only after the pipeline has committed it.
+//!   pipe delivery. A source hands raw bytes to a [`source::LetterSink`]
+//!   (the pipeline) and acknowledges a letter (moves it, flags it) only
+//!   after the pipeline has committed it.
 //! * [`parse`]: raw RFC 5322 bytes → [`parse::ParsedLetter`]: headers, the
 //!   Table 2 form in whatever layout the user's client produced, the cleaned
 //!   body text, attachments judged by their bytes. Pure, bounded, never panics.
@@ -48,9 +49,14 @@
 //!   [`clock::sleep_until`] wakes the daemon's timers when a manual clock
 //!   moves past their deadline.
 //! * [`config`] and [`cli`] sit at the edges: TOML config with errors that
-//!   name file, line and key (its checks live with it: config calls into
-//!   no `source` module; the template check in `outbox` is the one call
-//!   out left); the clap command line.
+//!   name file, line and key (its checks live with it; it calls into no
+//!   `source` or `outbox` module); the clap command line.
+//! * [`address`] and [`template`]: pure helpers (address comparison after
+//!   NFKC; the letter templates' placeholder syntax) with no dependencies.
+//!
+//! Dependencies run one way: `address`, `template` ← `parse` ← `workflow`
+//! ← `store` ← `config`, `outbox`, `source` ← `pipeline` ← `daemon` ←
+//! `cli` (`oauth2` still sits between `config` and `outbox` both ways).
 
 pub mod address;
 pub mod cli;

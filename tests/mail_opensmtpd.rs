@@ -59,7 +59,10 @@ fn reply_through_opensmtpd_is_delivered_and_read_back_over_imap() {
     let out = ticketd(&config, &["run", "--once"]);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(!log.contains("503"), "no command refused: {log}");
+    // An SMTP refusal as the log quotes it (`503 5.5.1 …`), not a "503"
+    // inside a timestamp's fraction of a second.
+    let refused = regex::Regex::new(r"(^|[^0-9.])503[ -][245]\.").expect("regex");
+    assert!(!refused.is_match(&log), "no command refused: {log}");
     let reply = imap::wait_reply("user1@example.com", name, Duration::from_secs(30));
     assert!(reply.header("Auto-Submitted").is_some(), "{}", reply.text());
     let rows = mta::outbox_rows(&dir.join("ticketd.sqlite3"));

@@ -5,7 +5,7 @@
 //! and every query. The exactly-once rule is kept here: a letter's identity,
 //! its raw bytes, the ticket it created or changed, history rows and the
 //! outgoing letters it caused are written in ONE transaction
-//! ([`Store::begin`]), so after a crash either all of it exists or none.
+//! ([`Store::unit`], a [`unit::Unit`]), so after a crash either all of it exists or none.
 //!
 //! Submodules by table group: [`letters`] (identity, raw letters, quarantine,
 //! state), [`tickets`] (tickets, attachments, history, threading),
