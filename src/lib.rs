@@ -31,9 +31,10 @@
 //! * [`outbox`]: composing outgoing letters from Russian templates and
 //!   delivering queued rows through a [`outbox::Transport`] — `.eml` files or
 //!   SMTP — with retries and backoff.
-//! * [`pipeline`]: glues one letter through parse → workflow → store; shared
-//!   by `ingest`, the Maildir watcher and the IMAP watcher so they behave the
-//!   same.
+//! * [`pipeline`]: glues one letter — or an appeal from another channel,
+//!   [`pipeline::submission::Submission`] — through parse → workflow →
+//!   store; shared by `ingest`, the Maildir watcher and the IMAP watcher
+//!   so they behave the same.
 //! * [`daemon`]: the composition root, [`daemon::serve`]`(config, clock,
 //!   shutdown)`: the tokio tasks (intake, sender, escalation timer) of one
 //!   config until a shutdown future completes; [`daemon::serve_with`] also

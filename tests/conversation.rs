@@ -14,12 +14,15 @@
 //! | the user's words (item 12) | `conversation/words.rs` |
 //! | engineers' letters thread; details in the letters (items 14, 15) | `conversation/details.rs` |
 //! | details on the command line (item 15) | `conversation/details_cli.rs` |
+//! | appeals from the site's form or a phone call (`Pipeline::submit`) | `conversation/appeal.rs` |
 
 mod common;
 
 #[path = "conversation/harness.rs"]
 mod harness;
 
+#[path = "conversation/appeal.rs"]
+mod appeal;
 #[path = "conversation/arrive.rs"]
 mod arrive;
 #[path = "conversation/clock.rs"]

@@ -150,7 +150,7 @@ pub enum QuarantineCmd {
 pub enum OutboxCmd {
     /// Outgoing letters, newest first.
     List {
-        /// pending, sent, failed, or suppressed (held back by the [loops]
+        /// pending, sent, failed, or suppressed (held back by the `[loops]`
         /// limits: never queued, listed with the reason).
         #[arg(long)]
         status: Option<String>,

@@ -287,6 +287,7 @@ mod html;
 mod letter;
 mod location;
 mod mime;
+pub use mime::RawFile;
 mod paragraphs;
 mod params;
 pub mod phone;

@@ -1,6 +1,6 @@
 //! Fields written in a sentence rather than a form: «Добрый вечер, кабинет
 //! 305, 3 этаж, тел. 55-12-34» — the usual answer to a clarification.
-//! Room and floor by [`super::location`]'s rules; the phone only after a
+//! Room and floor by `parse::location`'s rules; the phone only after a
 //! phone word (`тел.`, `телефон`, `т.`), so a room number is never a phone,
 //! and the phone never swallowed into the location.
 

@@ -26,6 +26,7 @@ pub mod files;
 mod handle;
 mod reply;
 mod sink;
+pub mod submission;
 
 #[cfg(test)]
 mod machine_tests;
@@ -101,6 +102,9 @@ pub enum IngestError {
     /// not commit (or an earlier letter stopped the batch); retried later.
     #[error("not stored: {0}")]
     Batch(String),
+    /// An appeal from another channel that cannot be registered as given.
+    #[error("appeal not registered: {0}")]
+    Appeal(String),
 }
 
 impl IngestError {
@@ -110,7 +114,7 @@ impl IngestError {
         match self {
             IngestError::Store(e) => e.is_transient(),
             IngestError::Attachment { .. } | IngestError::Gone | IngestError::Batch(_) => true,
-            IngestError::Compose(_) | IngestError::Key(_) => false,
+            IngestError::Compose(_) | IngestError::Key(_) | IngestError::Appeal(_) => false,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The client's side of the SMTP dialogue as two state machines, without
 //! I/O: each takes the server's replies and says what to send next.
 //!
-//! * [`Handshake`]: greeting → EHLO → [STARTTLS → (TLS) → EHLO] → [AUTH].
+//! * [`Handshake`]: greeting → EHLO → `[STARTTLS → (TLS) → EHLO]` → `[AUTH]`.
 //!   Exactly one EHLO per session state (RFC 5321 §4.1.4: a second EHLO
 //!   resets the session, and OpenSMTPD refuses it with `503 Already
 //!   identified`); what the server offers, PIPELINING among it, is read
@@ -87,7 +87,7 @@ enum HState {
     Done,
 }
 
-/// Greeting → EHLO → [STARTTLS → EHLO] → [AUTH].
+/// Greeting → EHLO → `[STARTTLS → EHLO]` → `[AUTH]`.
 #[derive(Debug)]
 pub struct Handshake {
     state: HState,

@@ -1,0 +1,209 @@
+//! A source-neutral intake: what reaches the desk is a [`Submission`] — a
+//! letter as its raw bytes, or an appeal made elsewhere ([`NewAppeal`]: the
+//! site's form, a phone call the 1st line takes down). An appeal is not
+//! forged into a letter and parsed back: its form, text and files go to
+//! the same registration as a letter's (classification, deadline, routing,
+//! the confirmation to the requester), its files through the same checks
+//! ([`crate::parse::attach::judge`]).
+//!
+//! Who sent it: a letter's sender is read from the letter; an appeal's
+//! requester is what the channel says (the form's e-mail field, the
+//! operator's note of the caller). The desk answers that address only, as
+//! it answers a letter's From; a channel that can prove the address (a
+//! signed link) checks it before it submits.
+
+use super::apply::Ctx;
+use super::{IngestError, IngestReport, Outcome, Pipeline};
+use crate::parse::{Address, Form, ParsedLetter, RawFile};
+use crate::workflow::intake::{self, Intake, IntakeFacts};
+
+/// What reaches the desk.
+#[derive(Debug, Clone)]
+pub enum Submission {
+    /// A letter, as the mail server delivered it (kept as it came).
+    Letter(Vec<u8>),
+    /// An appeal made through another channel.
+    Appeal(Box<NewAppeal>),
+}
+
+/// The channel an appeal came through (п. 2.4: e-mail, the site, the phone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The form on the site.
+    Web,
+    /// A call to the 1st line, taken down by an operator.
+    Phone,
+}
+
+impl Channel {
+    pub fn machine_name(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Phone => "phone",
+        }
+    }
+}
+
+/// A file sent with an appeal (a screenshot, a scan).
+#[derive(Debug, Clone)]
+pub struct AppealFile {
+    pub filename: String,
+    /// As the channel declared it (`image/png`); the bytes decide.
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// An appeal made outside the mail: the Table 2 form, free text, files.
+#[derive(Debug, Clone)]
+pub struct NewAppeal {
+    pub channel: Channel,
+    /// The channel's own id of this appeal (a form submission's id, a call
+    /// record's number): the same key twice is one appeal.
+    pub key: String,
+    /// The requester's e-mail address: where the desk writes.
+    pub requester: String,
+    pub subject: String,
+    pub form: Form,
+    /// What the requester said beyond the form fields.
+    pub text: String,
+    pub files: Vec<AppealFile>,
+}
+
+/// Longest channel key kept (a key is an id, not a text).
+const MAX_KEY: usize = 200;
+
+impl Pipeline {
+    /// Take in whatever reached the desk.
+    pub fn submit(&mut self, s: Submission) -> Result<IngestReport, IngestError> {
+        match s {
+            Submission::Letter(raw) => self.ingest(&raw),
+            Submission::Appeal(a) => self.submit_appeal(*a),
+        }
+    }
+
+    /// Register an appeal made outside the mail. The same channel key again
+    /// is a duplicate; a requester that is no usable address, or the desk's
+    /// own, is refused ([`IngestError::Appeal`]).
+    pub fn submit_appeal(&mut self, a: NewAppeal) -> Result<IngestReport, IngestError> {
+        let key = a.key.trim();
+        if key.is_empty() || key.len() > MAX_KEY || key.chars().any(char::is_control) {
+            return Err(IngestError::Appeal(format!(
+                "the {} appeal's key must be 1–{MAX_KEY} printable characters",
+                a.channel.machine_name()
+            )));
+        }
+        let identity = format!("appeal:{}:{key}", a.channel.machine_name());
+        if let Some(seen) = self.store.seen(&identity)? {
+            return Ok(IngestReport {
+                message_id: None,
+                outcome: Outcome::Duplicate,
+                ticket: seen.ticket_id,
+                reason: Some(format!(
+                    "appeal {identity} already processed as {}",
+                    seen.outcome
+                )),
+                queued_mail: false,
+            });
+        }
+        let requester = crate::address::canonical(a.requester.trim());
+        if !plausible_address(&requester) {
+            return Err(IngestError::Appeal(format!(
+                "`{}` is not an e-mail address the desk can answer (name@domain)",
+                a.requester
+            )));
+        }
+        let facts = IntakeFacts {
+            from: Some(&requester),
+            machine: None,
+            own_addresses: &self.own_addresses,
+            line_mailboxes: &[],
+            tagged_ticket: None,
+            threaded_ticket: None,
+        };
+        if intake::decide(&facts) != Intake::New {
+            return Err(IngestError::Appeal(format!(
+                "`{requester}` is one of the desk's own addresses; an appeal needs the requester's"
+            )));
+        }
+        let raw_files = a
+            .files
+            .into_iter()
+            .map(|f| RawFile {
+                name: Some(f.filename),
+                declared: f.content_type,
+                size: f.data.len(),
+                data: f.data,
+            })
+            .collect();
+        let (attachments, rejected, notes) =
+            crate::parse::attach::judge(raw_files, &self.opts.limits);
+        let parsed = ParsedLetter {
+            subject: a.subject.trim().to_string(),
+            from: Some(Address {
+                name: a.form.full_name.clone(),
+                email: requester,
+            }),
+            form: a.form,
+            text: a.text,
+            attachments,
+            rejected,
+            notes,
+            ..Default::default()
+        };
+        let kept = if parsed.attachments.is_empty() {
+            None
+        } else {
+            Some(super::apply::store_files(
+                &self.desk(),
+                &parsed.attachments,
+            )?)
+        };
+        let ctx = Ctx {
+            identity: &identity,
+            raw: &[],
+            parsed: &parsed,
+            now: self.clock.now(),
+            kept: kept.as_deref(),
+        };
+        tracing::info!(channel = a.channel.machine_name(), key, "appeal submitted");
+        super::create::create(self, &ctx)
+    }
+}
+
+/// `name@domain.tld` with nothing a mail header could misread.
+fn plausible_address(a: &str) -> bool {
+    let Some((local, domain)) = a.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && a.len() <= 254
+        && !a
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plausible_address;
+
+    #[test]
+    fn requester_addresses() {
+        // (address, accepted)
+        for (a, ok) in [
+            ("ivanova@minfin.example.org", true),
+            ("i.ivanova+sed@minfin.example.org", true),
+            ("ivanova", false),
+            ("@minfin.example.org", false),
+            ("ivanova@localhost", false),
+            ("ivanova@minfin.example.org.", false),
+            ("iva nova@minfin.example.org", false),
+            ("ivanova@minfin.example.org\r\nBcc: x@y.z", false),
+            ("<ivanova@minfin.example.org>", false),
+        ] {
+            assert_eq!(plausible_address(a), ok, "{a:?}");
+        }
+    }
+}
