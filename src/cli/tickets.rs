@@ -192,22 +192,22 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
         deadline
     );
     for (title, val) in [
-        ("Организация", v(&t.organization)),
-        ("Ф.И.О.", v(&t.full_name)),
-        ("Местонахождение", v(&t.location)),
+        ("Организация", v(&t.form.organization)),
+        ("Ф.И.О.", v(&t.form.full_name)),
+        ("Местонахождение", v(&t.form.location)),
         (
             "Кабинет / этаж",
-            format!("{} / {}", v(&t.room), v(&t.floor)),
+            format!("{} / {}", v(&t.form.room), v(&t.form.floor)),
         ),
         (
             "Телефон",
             v(&crate::outbox::compose::phone_with_ext(
-                t.phone.as_deref(),
-                t.phone_ext.as_deref(),
+                t.form.phone.as_deref(),
+                t.form.phone_ext.as_deref(),
             )),
         ),
-        ("Описание", v(&t.description)),
-        ("Примечание", v(&t.note)),
+        ("Описание", v(&t.form.description)),
+        ("Примечание", v(&t.form.note)),
     ] {
         s.push_str(&format!("{title}: {val}\n"));
     }

@@ -409,16 +409,16 @@ fn usable_id(id: &str) -> bool {
 pub fn missing_label(f: Field, t: &Ticket) -> String {
     let known = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
     match f {
-        Field::Location if known(&t.room) && !known(&t.floor) => {
+        Field::Location if known(&t.form.room) && !known(&t.form.floor) => {
             format!(
                 "Этаж (кабинет {} указан, этаж — нет)",
-                t.room.as_deref().unwrap_or_default()
+                t.form.room.as_deref().unwrap_or_default()
             )
         }
-        Field::Location if known(&t.floor) && !known(&t.room) => {
+        Field::Location if known(&t.form.floor) && !known(&t.form.room) => {
             format!(
                 "Номер кабинета (этаж {} указан, кабинет — нет)",
-                t.floor.as_deref().unwrap_or_default()
+                t.form.floor.as_deref().unwrap_or_default()
             )
         }
         other => other.russian_name().to_string(),
@@ -448,19 +448,19 @@ pub fn form_block(t: &Ticket) -> String {
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| "________".into())
     };
-    let location = match (&t.room, &t.floor, &t.location) {
+    let location = match (&t.form.room, &t.form.floor, &t.form.location) {
         (Some(r), Some(f), _) => format!("кабинет {r}, этаж {f}"),
         (_, _, l) => v(l),
     };
-    let mut desc = v(&t.description);
+    let mut desc = v(&t.form.description);
     if desc.chars().count() > 500 {
         desc = desc.chars().take(500).collect::<String>() + "…";
     }
-    let phone = phone_with_ext(t.phone.as_deref(), t.phone_ext.as_deref());
-    let note = t.note.clone().filter(|s| !s.trim().is_empty());
+    let phone = phone_with_ext(t.form.phone.as_deref(), t.form.phone_ext.as_deref());
+    let note = t.form.note.clone().filter(|s| !s.trim().is_empty());
     [
-        (Field::Organization, Some(v(&t.organization))),
-        (Field::FullName, Some(v(&t.full_name))),
+        (Field::Organization, Some(v(&t.form.organization))),
+        (Field::FullName, Some(v(&t.form.full_name))),
         (Field::Location, Some(location)),
         (Field::Phone, Some(v(&phone))),
         (Field::Description, Some(desc)),

@@ -195,6 +195,99 @@ impl Form {
         }
         out
     }
+
+    /// Fill this form's empty fields from `answer` (a user's later letter);
+    /// returns the machine names of the fields filled. A field already
+    /// given is never overwritten; the location's parts and the phone's
+    /// extension are taken only while the room/floor or the phone are
+    /// still unknown, so an answer cannot mix two locations or phones.
+    pub fn fill_from(&mut self, answer: &Form) -> Vec<&'static str> {
+        let mut filled = Vec::new();
+        let mut take = |slot: &mut Option<String>, v: &Option<String>, name: &'static str| {
+            let empty = slot.as_deref().is_none_or(|s| s.trim().is_empty());
+            if empty && v.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+                slot.clone_from(v);
+                filled.push(name);
+            }
+        };
+        take(&mut self.organization, &answer.organization, "organization");
+        take(&mut self.full_name, &answer.full_name, "full_name");
+        if self.room.is_none() || self.floor.is_none() {
+            take(&mut self.location, &answer.location, "location");
+            take(&mut self.room, &answer.room, "room");
+            take(&mut self.floor, &answer.floor, "floor");
+        }
+        if self.phone.is_none() {
+            take(&mut self.phone_ext, &answer.phone_ext, "phone_ext");
+        }
+        take(&mut self.phone, &answer.phone, "phone");
+        take(&mut self.description, &answer.description, "description");
+        take(&mut self.note, &answer.note, "note");
+        filled
+    }
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::Form;
+
+    fn f(room: Option<&str>, phone: Option<&str>, ext: Option<&str>, desc: Option<&str>) -> Form {
+        Form {
+            room: room.map(Into::into),
+            floor: room.map(|_| "3".into()),
+            phone: phone.map(Into::into),
+            phone_ext: ext.map(Into::into),
+            description: desc.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_answer_fills_only_what_is_empty() {
+        // (ticket's form, the answer, fields filled, room, phone+ext after)
+        let cases = [
+            (
+                f(None, None, None, Some("принтер")),
+                f(
+                    Some("305"),
+                    Some("+74012551234"),
+                    Some("204"),
+                    Some("другое"),
+                ),
+                vec!["room", "floor", "phone_ext", "phone"],
+                (Some("305"), Some("+74012551234"), Some("204")),
+            ),
+            (
+                f(Some("101"), Some("+74950000000"), None, Some("принтер")),
+                f(Some("305"), Some("+74012551234"), Some("204"), None),
+                vec![],
+                (Some("101"), Some("+74950000000"), None),
+            ),
+            (
+                f(None, Some("+74950000000"), None, Some("принтер")),
+                f(Some("305"), None, Some("204"), None),
+                vec!["room", "floor"],
+                (Some("305"), Some("+74950000000"), None),
+            ),
+            (
+                f(None, None, None, Some("  ")),
+                f(None, None, None, Some("Не печатает")),
+                vec!["description"],
+                (None, None, None),
+            ),
+        ];
+        for (mut form, answer, filled, (room, phone, ext)) in cases {
+            assert_eq!(form.fill_from(&answer), filled, "{answer:?}");
+            assert_eq!(
+                (
+                    form.room.as_deref(),
+                    form.phone.as_deref(),
+                    form.phone_ext.as_deref()
+                ),
+                (room, phone, ext)
+            );
+        }
+    }
 }
 
 /// An attachment kept: its bytes are one of the allowed kinds.

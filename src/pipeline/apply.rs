@@ -402,17 +402,7 @@ pub(super) fn commit_system(
 
 /// The form as the ticket holds it (to recompute what is missing).
 pub(super) fn form_of(t: &Ticket) -> Form {
-    Form {
-        organization: t.organization.clone(),
-        full_name: t.full_name.clone(),
-        location: t.location.clone(),
-        room: t.room.clone(),
-        floor: t.floor.clone(),
-        phone: t.phone.clone(),
-        phone_ext: t.phone_ext.clone(),
-        description: t.description.clone(),
-        note: t.note.clone(),
-    }
+    t.form.clone()
 }
 
 /// Where to answer: the sender (From, never Reply-To), unless that would

@@ -28,13 +28,13 @@ pub(super) fn create_related(
             slot.clone_from(v);
         }
     };
-    keep(&mut f.organization, &old.organization);
-    keep(&mut f.full_name, &old.full_name);
-    keep(&mut f.location, &old.location);
-    keep(&mut f.room, &old.room);
-    keep(&mut f.floor, &old.floor);
-    keep(&mut f.phone, &old.phone);
-    keep(&mut f.phone_ext, &old.phone_ext);
+    keep(&mut f.organization, &old.form.organization);
+    keep(&mut f.full_name, &old.form.full_name);
+    keep(&mut f.location, &old.form.location);
+    keep(&mut f.room, &old.form.room);
+    keep(&mut f.floor, &old.form.floor);
+    keep(&mut f.phone, &old.form.phone);
+    keep(&mut f.phone_ext, &old.form.phone_ext);
     if f.description.as_deref().is_none_or(|s| s.trim().is_empty()) {
         let text = crate::workflow::speech::without_greeting(&parsed.text).trim();
         f.description = Some(if text.is_empty() {
@@ -89,15 +89,7 @@ fn create_with(
     t.requester = requester.clone();
     t.reply_to = named_reply_to.unwrap_or_else(|| requester.clone());
     t.subject = parsed.subject.trim().to_string();
-    t.organization = form.organization.clone();
-    t.full_name = form.full_name.clone();
-    t.location = form.location.clone();
-    t.room = form.room.clone();
-    t.floor = form.floor.clone();
-    t.phone = form.phone.clone();
-    t.phone_ext = form.phone_ext.clone();
-    t.description = form.description.clone();
-    t.note = form.note.clone();
+    t.form = form.clone();
     t.created_at = c.now;
     t.updated_at = c.now;
     t.deadline = Some(wf.deadline(c.now, &class.priority));

@@ -172,8 +172,8 @@ fn complete(
     // 305, 3 этаж, тел. 55-12-34»), then the form's lines.
     let own = crate::workflow::speech::without_greeting(&parsed.text);
     let said = crate::parse::sentence::fields_in_text(own, &d.cfg.desk.default_area_code);
-    let mut filled = complete_from(t, &said);
-    for f in complete_from(t, &parsed.form) {
+    let mut filled = t.form.fill_from(&said);
+    for f in t.form.fill_from(&parsed.form) {
         if !filled.contains(&f) {
             filled.push(f);
         }
@@ -277,36 +277,10 @@ pub fn ticket_facts(t: &Ticket) -> TicketFacts {
     TicketFacts {
         kind: t.kind,
         priority: t.priority.clone(),
-        organization: t.organization.clone(),
+        organization: t.form.organization.clone(),
         sender: t.requester.clone(),
         subject: t.subject.clone(),
-        description: t.description.clone().unwrap_or_default(),
+        description: t.form.description.clone().unwrap_or_default(),
         has_attachments: !t.attachments.is_empty(),
     }
-}
-
-/// Fill the ticket's empty fields from a user's answer.
-fn complete_from(t: &mut Ticket, f: &crate::parse::Form) -> Vec<&'static str> {
-    let mut filled = Vec::new();
-    let mut take = |slot: &mut Option<String>, v: &Option<String>, name: &'static str| {
-        let empty = slot.as_deref().is_none_or(|s| s.trim().is_empty());
-        if empty && v.as_deref().is_some_and(|s| !s.trim().is_empty()) {
-            *slot = v.clone();
-            filled.push(name);
-        }
-    };
-    take(&mut t.organization, &f.organization, "organization");
-    take(&mut t.full_name, &f.full_name, "full_name");
-    if t.room.is_none() || t.floor.is_none() {
-        take(&mut t.location, &f.location, "location");
-        take(&mut t.room, &f.room, "room");
-        take(&mut t.floor, &f.floor, "floor");
-    }
-    if t.phone.is_none() {
-        take(&mut t.phone_ext, &f.phone_ext, "phone_ext");
-    }
-    take(&mut t.phone, &f.phone, "phone");
-    take(&mut t.description, &f.description, "description");
-    take(&mut t.note, &f.note, "note");
-    filled
 }

@@ -72,7 +72,7 @@ fn a_web_appeal_is_registered_as_the_same_letter_would_be() {
         "status, kind, line, priority and deadline as for the letter"
     );
     assert_eq!(t.requester, USER);
-    assert_eq!(t.room.as_deref(), Some("305"));
+    assert_eq!(t.form.room.as_deref(), Some("305"));
     assert_eq!(
         summary(&c.new_letters()),
         mail_letters,

@@ -105,16 +105,21 @@ fn item8_free_text_answers_complete_the_form() {
         c.new_letters();
         c.user(&id, answer);
         let t = c.ticket(&id);
-        assert_eq!(t.room.as_deref(), Some(room), "{answer:?}");
-        assert_eq!(t.floor.as_deref(), Some(floor), "{answer:?}");
+        assert_eq!(t.form.room.as_deref(), Some(room), "{answer:?}");
+        assert_eq!(t.form.floor.as_deref(), Some(floor), "{answer:?}");
         let digits: String = t
+            .form
             .phone
             .as_deref()
             .unwrap_or("")
             .chars()
             .filter(char::is_ascii_digit)
             .collect();
-        assert!(digits.ends_with(phone), "{answer:?}: phone {:?}", t.phone);
+        assert!(
+            digits.ends_with(phone),
+            "{answer:?}: phone {:?}",
+            t.form.phone
+        );
         assert_eq!(t.status(), "assigned", "{answer:?}");
         let sent = c.new_letters();
         assert!(

@@ -132,7 +132,7 @@ fn item14_engineer_letters_thread() {
 fn item15_phone_extension_in_every_letter() {
     let mut c = Conv::new();
     let id = c.appeal(&APPEAL.replace("55-12-34", "55-12-34 доб. 204"));
-    assert_eq!(c.ticket(&id).phone_ext.as_deref(), Some("204"));
+    assert_eq!(c.ticket(&id).form.phone_ext.as_deref(), Some("204"));
     let sent = c.new_letters();
     let phone_lines = |s: &Sent| -> Vec<String> {
         s.text

@@ -163,7 +163,11 @@ fn item11_closing_and_writing_on_a_closed_ticket() {
         .iter()
         .any(|h| h.action == "related" && h.detail.as_deref().is_some_and(|d| d.contains(&id))));
     assert!(c.ticket(&id).history.iter().any(|h| h.action == "related"));
-    assert_eq!(t.phone, c.ticket(&id).phone, "the form carried over");
+    assert_eq!(
+        t.form.phone,
+        c.ticket(&id).form.phone,
+        "the form carried over"
+    );
     // Thanks after closing change nothing.
     let (o, t2) = c.send(USER, SUPPORT, &format!("Re: [{id}] Принтер"), "Спасибо!");
     assert_eq!((o.as_str(), t2.as_str()), ("updated", id.as_str()));

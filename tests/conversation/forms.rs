@@ -26,12 +26,12 @@ fn item9_introductory_line_before_the_form() {
         ));
         let t = c.ticket(&id);
         assert_ne!(t.status(), "awaiting_user", "{intro}");
-        assert_eq!(t.full_name.as_deref(), Some("Иванова Мария Сергеевна"));
+        assert_eq!(t.form.full_name.as_deref(), Some("Иванова Мария Сергеевна"));
         assert_eq!(
-            (t.room.as_deref(), t.floor.as_deref()),
+            (t.form.room.as_deref(), t.form.floor.as_deref()),
             (Some("305"), Some("3"))
         );
-        assert_eq!(t.phone.as_deref(), Some("+74012551234"));
+        assert_eq!(t.form.phone.as_deref(), Some("+74012551234"));
         assert_eq!(t.kind, "incident", "{intro}");
         assert_eq!(t.line, 2, "{intro}");
         let sent = c.new_letters();
@@ -75,12 +75,12 @@ fn item14_outlook_forward_form_below_original_message() {
     let t = c.ticket(&id);
     assert_eq!(t.requester, USER);
     assert_ne!(t.status(), "awaiting_user");
-    assert_eq!(t.full_name.as_deref(), Some("Петрова Анна Ивановна"));
+    assert_eq!(t.form.full_name.as_deref(), Some("Петрова Анна Ивановна"));
     assert_eq!(
-        (t.room.as_deref(), t.floor.as_deref()),
+        (t.form.room.as_deref(), t.form.floor.as_deref()),
         (Some("214"), Some("2"))
     );
-    assert_eq!(t.phone.as_deref(), Some("+74012558420"));
+    assert_eq!(t.form.phone.as_deref(), Some("+74012558420"));
     assert_eq!(t.kind, "incident");
     assert_eq!(t.line, 2);
     let sent = c.new_letters();
@@ -109,5 +109,5 @@ fn item14_outlook_forward_form_below_original_message() {
     );
     let t2 = c.ticket(&id2);
     assert_eq!(t2.status(), "awaiting_user");
-    assert_eq!((t2.room, t2.phone), (None, None));
+    assert_eq!((t2.form.room, t2.form.phone), (None, None));
 }
