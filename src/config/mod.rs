@@ -9,10 +9,10 @@
 //! `config.example.toml` at the top of the repository documents every key and
 //! is embedded in the binary ([`EXAMPLE`]) as the default configuration.
 
-pub mod desk;
 mod error;
 pub mod examples;
 mod oauth2;
+pub mod sections;
 mod types;
 
 pub use error::ConfigError;
@@ -288,7 +288,7 @@ impl Config {
     /// Check the desk's sections (lines, priorities, calendar, rules) and
     /// build the workflow the pipeline uses; errors name rule and line.
     fn compile_workflow(&self, text: &str) -> Result<crate::workflow::Workflow, ConfigError> {
-        let sections = desk::DeskSections {
+        let sections = sections::WorkflowSections {
             support_address: &self.desk.support_address,
             desk_time_zone: &self.desk.time_zone,
             lines: &self.lines,
@@ -300,7 +300,7 @@ impl Config {
             escalation: &self.escalation,
             loops: &self.loops,
         };
-        desk::compile(&sections, &self.source_path, text)
+        sections::compile(&sections, &self.source_path, text)
     }
 
     /// `[mailbox] max_letter_mb` in bytes: the bound of every source (IMAP,

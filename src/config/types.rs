@@ -19,23 +19,23 @@ pub struct Config {
     pub outgoing: Outgoing,
     #[serde(default)]
     pub templates: Templates,
-    // --- the desk's workflow (config/desk/); all optional ---
+    // --- the desk's workflow (config/sections/); all optional ---
     #[serde(default)]
-    pub lines: Vec<super::desk::LineConfig>,
+    pub lines: Vec<super::sections::LineConfig>,
     #[serde(default)]
-    pub priorities: Vec<super::desk::PriorityConfig>,
+    pub priorities: Vec<super::sections::PriorityConfig>,
     #[serde(default)]
-    pub calendar: super::desk::CalendarConfig,
+    pub calendar: super::sections::CalendarConfig,
     #[serde(default)]
-    pub classify: Vec<super::desk::ClassifyConfig>,
+    pub classify: Vec<super::sections::ClassifyConfig>,
     #[serde(default)]
-    pub routes: Vec<super::desk::RouteConfig>,
+    pub routes: Vec<super::sections::RouteConfig>,
     #[serde(default)]
-    pub commands: super::desk::CommandsConfig,
+    pub commands: super::sections::CommandsConfig,
     #[serde(default)]
-    pub escalation: super::desk::EscalationConfig,
+    pub escalation: super::sections::EscalationConfig,
     #[serde(default)]
-    pub loops: super::desk::LoopsConfig,
+    pub loops: super::sections::LoopsConfig,
     #[serde(default)]
     pub security: Security,
     /// The sections above, checked and compiled when the config is loaded.

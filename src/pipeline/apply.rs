@@ -6,7 +6,7 @@
 //! per-day limit of automatic letters ([`crate::workflow::loops`]) is
 //! checked against the outbox itself.
 
-use super::{files, Desk, IngestError, IngestReport, Outcome, Pipeline};
+use super::{files, IngestError, IngestReport, Outcome, Parts, Pipeline};
 use crate::outbox::compose::ComposeError;
 use crate::outbox::notices::File;
 use crate::outbox::OutgoingLetter;
@@ -175,7 +175,7 @@ pub(super) fn ignore(
 
 /// Write the kept attachments' files before the transaction.
 pub(super) fn store_files(
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     atts: &[Attachment],
 ) -> Result<Vec<AttachmentRow>, IngestError> {
     let dir = &d.cfg.attachments.dir;
@@ -197,7 +197,7 @@ pub(super) fn store_files(
 
 /// The letter's kept attachments: written before the transaction already,
 /// or now.
-pub(super) fn kept_files(d: &Desk<'_>, c: &Ctx<'_>) -> Result<Vec<AttachmentRow>, IngestError> {
+pub(super) fn kept_files(d: &Parts<'_>, c: &Ctx<'_>) -> Result<Vec<AttachmentRow>, IngestError> {
     match c.kept {
         Some(rows) => Ok(rows.to_vec()),
         None => store_files(d, &c.parsed.attachments),
@@ -208,7 +208,7 @@ pub(super) fn kept_files(d: &Desk<'_>, c: &Ctx<'_>) -> Result<Vec<AttachmentRow>
 /// whose extension is its type's ([`crate::parse::filetype::safe_name`]).
 /// A file that cannot be read, or whose content no longer matches its
 /// hash, is left out (and logged): the letter still goes.
-pub(super) fn read_files(d: &Desk<'_>, rows: &[AttachmentRow]) -> Vec<File> {
+pub(super) fn read_files(d: &Parts<'_>, rows: &[AttachmentRow]) -> Vec<File> {
     rows.iter()
         .filter_map(|a| match files::read_verified(&d.cfg.attachments.dir, &a.sha256) {
             Ok(bytes) => Some((
@@ -240,7 +240,7 @@ pub(super) fn rejected_rows(parsed: &ParsedLetter) -> Vec<RejectedRow> {
 /// history row. Returns whether anything was queued.
 fn queue_all(
     tx: &Unit<'_>,
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     ticket: &str,
     fx: Effects,
     now: DateTime<Utc>,
@@ -322,7 +322,7 @@ pub(super) struct TicketCommit<'a> {
 
 pub(super) fn commit_ticket(
     tx: Unit<'_>,
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     c: &Ctx<'_>,
     w: TicketCommit<'_>,
 ) -> Result<bool, IngestError> {
@@ -355,7 +355,7 @@ pub(super) fn commit_ticket(
 /// lines and engineers are exempt. `Some(reason)`: do not send.
 pub(super) fn over_address_limit(
     tx: &Unit<'_>,
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     letter: &OutgoingLetter,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, IngestError> {
@@ -377,7 +377,7 @@ pub(super) fn over_address_limit(
 }
 
 /// One of the desk's own addresses (any plus-tag).
-pub(super) fn is_own(d: &Desk<'_>, addr: &str) -> bool {
+pub(super) fn is_own(d: &Parts<'_>, addr: &str) -> bool {
     let me = crate::workflow::address::without_plus_tag(addr);
     d.own_addresses
         .iter()
@@ -388,7 +388,7 @@ pub(super) fn is_own(d: &Desk<'_>, addr: &str) -> bool {
 /// letters.
 pub(super) fn commit_system(
     store: &mut Store,
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     t: &Ticket,
     fx: Effects,
     now: DateTime<Utc>,
@@ -407,7 +407,7 @@ pub(super) fn form_of(t: &Ticket) -> Form {
 
 /// Where to answer: the sender (From, never Reply-To), unless that would
 /// be talking to ourselves.
-pub(super) fn answer_to(d: &Desk<'_>, parsed: &ParsedLetter) -> Option<String> {
+pub(super) fn answer_to(d: &Parts<'_>, parsed: &ParsedLetter) -> Option<String> {
     let addr = parsed.reply_address()?.email.clone();
     (!is_own(d, &addr)).then_some(addr)
 }

@@ -7,7 +7,7 @@
 
 use super::apply::{history_at, Effects};
 use super::create::routings;
-use super::Desk;
+use super::Parts;
 use crate::config::FirstLineCopies;
 use crate::store::tickets::Ticket;
 use crate::workflow::status::Line;
@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 /// The proof-of-receipt address for `mailbox` on `t` as it will be after
 /// this letter's changes (`fx`'s routings count).
-pub(super) fn proof_for(d: &Desk<'_>, t: &Ticket, mailbox: &str, fx: &Effects) -> String {
+pub(super) fn proof_for(d: &Parts<'_>, t: &Ticket, mailbox: &str, fx: &Effects) -> String {
     let binding = token::Binding {
         line: t.line.number(),
         assignee: t.assignee.as_deref(),
@@ -33,7 +33,7 @@ pub(super) fn proof_for(d: &Desk<'_>, t: &Ticket, mailbox: &str, fx: &Effects) -
 
 /// The 1st line's mailbox, when it should get copies of `t` (the ticket is
 /// on another line and the desk wants copies).
-pub(super) fn first_line_wants(d: &Desk<'_>, t: &Ticket) -> Option<String> {
+pub(super) fn first_line_wants(d: &Parts<'_>, t: &Ticket) -> Option<String> {
     if d.cfg.desk.first_line_copies == FirstLineCopies::None || t.line == Line::First {
         return None;
     }
@@ -42,7 +42,7 @@ pub(super) fn first_line_wants(d: &Desk<'_>, t: &Ticket) -> Option<String> {
 
 /// A copy of `text` to the 1st line, answerable.
 pub(super) fn copy_to_first_line(
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     t: &Ticket,
     fx: &mut Effects,
     text: &str,

@@ -2,7 +2,7 @@
 //! routing a ticket later (when its form becomes complete, or on command).
 
 use super::apply::{self, commit_ticket, rejected_rows, Ctx, Effects, TicketCommit};
-use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
+use super::{IngestError, IngestReport, Outcome, Parts, Pipeline};
 use crate::store::tickets::Ticket;
 use crate::workflow::rules::TicketFacts;
 use crate::workflow::status::{Actor, Line, Status};
@@ -213,7 +213,7 @@ fn too_many_new(p: &Pipeline, c: &Ctx<'_>) -> Result<Option<String>, IngestError
 /// `tell_user`: the user already had the registration letter, so tell them
 /// the appeal was taken in work (п. 94). Without rules, nothing happens.
 pub(super) fn route(
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     t: &mut Ticket,
     facts: &TicketFacts,
     now: DateTime<Utc>,
@@ -249,7 +249,7 @@ pub(super) fn route(
 /// Put a ticket on `line` and send it the routed letter at `mailbox`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn send_to_line(
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     t: &mut Ticket,
     line: Line,
     mailbox: &str,

@@ -133,7 +133,7 @@ pub struct Pipeline {
 
 /// The read-only parts of the pipeline that decisions and letters need,
 /// borrowed beside the store's write transaction.
-pub(crate) struct Desk<'a> {
+pub(crate) struct Parts<'a> {
     pub cfg: &'a Config,
     pub composer: &'a Composer,
     pub own_addresses: &'a [String],
@@ -198,10 +198,10 @@ impl Pipeline {
     }
 
     /// The store for writing, and the rest for reading, at once.
-    pub(crate) fn split(&mut self) -> (&mut Store, Desk<'_>) {
+    pub(crate) fn split(&mut self) -> (&mut Store, Parts<'_>) {
         (
             &mut self.store,
-            Desk {
+            Parts {
                 cfg: &self.cfg,
                 composer: &self.composer,
                 own_addresses: &self.own_addresses,
@@ -211,8 +211,8 @@ impl Pipeline {
     }
 
     /// The read-only parts alone.
-    fn desk(&self) -> Desk<'_> {
-        Desk {
+    fn desk(&self) -> Parts<'_> {
+        Parts {
             cfg: &self.cfg,
             composer: &self.composer,
             own_addresses: &self.own_addresses,

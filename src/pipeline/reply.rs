@@ -10,7 +10,7 @@
 
 use super::apply::{self, commit_ticket, excerpt, rejected_rows, Ctx, Effects, TicketCommit};
 use super::create::send_to_line;
-use super::{Desk, IngestError, IngestReport, Outcome, Pipeline};
+use super::{IngestError, IngestReport, Outcome, Parts, Pipeline};
 use crate::outbox::thread::Thread;
 use crate::store::tickets::Ticket;
 use crate::workflow::auth::{self, Trust};
@@ -227,7 +227,7 @@ fn looks_like_commands(text: &str) -> bool {
 }
 
 pub(super) fn refuse(
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     c: &Ctx<'_>,
     t: &Ticket,
     fx: &mut Effects,
@@ -250,7 +250,7 @@ pub(super) fn refuse(
 
 #[allow(clippy::too_many_arguments)]
 fn engineer(
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     c: &Ctx<'_>,
     t: &mut Ticket,
     fx: &mut Effects,

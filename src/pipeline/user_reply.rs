@@ -5,7 +5,7 @@
 use super::apply::{self, rejected_rows, Ctx, Effects};
 use super::create::route;
 use super::reply::refuse;
-use super::Desk;
+use super::Parts;
 use crate::store::tickets::Ticket;
 use crate::workflow::auth::Trust;
 use crate::workflow::rules::TicketFacts;
@@ -15,7 +15,7 @@ use crate::workflow::{address, token};
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn user_letter(
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     c: &Ctx<'_>,
     t: &mut Ticket,
     fx: &mut Effects,
@@ -160,7 +160,7 @@ pub(super) fn user_letter(
 /// The user's answer to a clarification: fill what was missing; once
 /// nothing is, the ticket is `new` again, routed, and confirmed to the user.
 fn complete(
-    d: &Desk<'_>,
+    d: &Parts<'_>,
     c: &Ctx<'_>,
     t: &mut Ticket,
     fx: &mut Effects,

@@ -7,7 +7,7 @@
 //! desk's time zone, its working hours with an optional lunch break, the
 //! weekly days off, public holidays, and transferred working days (a
 //! Saturday declared a working day by government decree). Everything is a
-//! plain value; the config builds one in `config::desk`.
+//! plain value; the config builds one in `config::sections`.
 
 use chrono::{
     DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc, Weekday,

@@ -9,7 +9,7 @@
 //! support address, the line mailboxes) never open tickets. The counting is
 //! the store's; the decisions are here.
 
-use super::desk::LineDef;
+use super::compiled::LineDef;
 use super::status::Line;
 use chrono::{DateTime, Duration, Utc};
 

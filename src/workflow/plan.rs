@@ -10,7 +10,7 @@
 //! in one letter.
 
 use super::commands::CommandSet;
-use super::desk::Workflow;
+use super::compiled::Workflow;
 use super::status::{describe, transition, Actor, Kind, Line, Status};
 
 /// What the plan needs to know of the ticket now.
@@ -203,7 +203,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::workflow::calendar::WorkDuration;
     use crate::workflow::classify::Priority;
-    use crate::workflow::desk::LineDef;
+    use crate::workflow::compiled::LineDef;
 
     pub(crate) fn wf() -> Workflow {
         let line = |n: u8, mailbox: &str, engineers: &[&str]| LineDef {

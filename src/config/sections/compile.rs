@@ -2,7 +2,7 @@
 //! priorities, calendar here; the rules in [`super::rules`].
 
 use super::rules::{compile_classify, compile_routes};
-use super::DeskSections;
+use super::WorkflowSections;
 use super::{default_priorities, CalendarConfig, LineConfig, PriorityConfig};
 use crate::config::ConfigError;
 use crate::workflow::calendar::{parse_date, parse_weekday, parse_zone, Calendar, WorkDuration};
@@ -105,7 +105,7 @@ pub(crate) fn array_entry_line(
 }
 
 /// Check the desk sections and build the [`Workflow`].
-pub fn compile(s: &DeskSections<'_>, path: &Path, text: &str) -> Result<Workflow, ConfigError> {
+pub fn compile(s: &WorkflowSections<'_>, path: &Path, text: &str) -> Result<Workflow, ConfigError> {
     let at = At { path, text };
     let lines = compile_lines(&at, s.lines)?;
     let priorities = compile_priorities(&at, s.priorities)?;

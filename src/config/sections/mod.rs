@@ -1,7 +1,7 @@
 //! The desk's sections of the config: `[[lines]]`, `[[priorities]]`,
 //! `[calendar]`, `[[classify]]`, `[[routes]]`, `[commands]`,
 //! `[escalation]`, `[loops]` — their serde types, and [`compile`], which
-//! checks them and builds the [`Workflow`](crate::workflow::desk::Workflow) the pipeline uses.
+//! checks them and builds the [`Workflow`](crate::workflow::compiled::Workflow) the pipeline uses.
 //!
 //! Every error names the rule by its position and its line in the file
 //! (`config.toml:131: routes[3].regex: rule 3 "ЭЦП": …`), because an admin
@@ -179,7 +179,7 @@ impl Default for LoopsConfig {
 }
 
 /// The desk sections as they stand in `Config`.
-pub struct DeskSections<'a> {
+pub struct WorkflowSections<'a> {
     pub support_address: &'a str,
     pub desk_time_zone: &'a str,
     pub lines: &'a [LineConfig],

@@ -1,7 +1,7 @@
 //! The desk as configured: lines, priorities, calendar and rules, compiled
 //! and checked, with the questions the pipeline asks of them.
 //!
-//! `config::desk` builds a [`Workflow`] from the TOML sections when the
+//! `config::sections` builds a [`Workflow`] from the TOML sections when the
 //! config is loaded (so a bad rule stops `check-config`, not a letter at
 //! 3 a.m.); the pipeline reads `Config::workflow` and calls the methods
 //! here, which forward to the pure functions of the sibling modules.
