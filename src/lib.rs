@@ -55,9 +55,9 @@
 //! * [`address`] and [`template`]: pure helpers (address comparison after
 //!   NFKC; the letter templates' placeholder syntax) with no dependencies.
 //!
-//! Dependencies run one way: `address`, `template` ← `parse` ← `workflow`
-//! ← `store` ← `config`, `outbox`, `source` ← `pipeline` ← `daemon` ←
-//! `cli` (`oauth2` still sits between `config` and `outbox` both ways).
+//! Dependencies run one way: `address`, `template`, `tls` ← `parse` ←
+//! `workflow` ← `store` ← `oauth2` ← `config` ← `outbox`, `source` ←
+//! `pipeline` ← `daemon` ← `cli`.
 
 pub mod address;
 pub mod cli;

@@ -11,7 +11,7 @@
 
 mod error;
 pub mod examples;
-mod oauth2;
+pub mod oauth2;
 pub mod sections;
 mod types;
 
@@ -347,14 +347,8 @@ impl Config {
     }
 }
 
-/// True for `localhost`, 127.0.0.0/8 and ::1.
-pub fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>()
-            .map(|ip| ip.is_loopback())
-            .unwrap_or(false)
-}
+/// True for `localhost`, 127.0.0.0/8 and ::1 (with the address helpers).
+pub use crate::address::is_loopback;
 
 /// Read a secret from a file (trailing newline dropped) or an environment
 /// variable; the file wins when both are set.

@@ -3,7 +3,8 @@
 //! be there (and the password keys must not), so `check-config` names what
 //! is missing before the daemon's first login does.
 
-use super::{Auth, Config, ConfigError, MailboxKind, OutgoingKind};
+use super::{Auth, Config, ConfigError, Mailbox, MailboxKind, Outgoing, OutgoingKind};
+use crate::oauth2::{OAuthError, Settings};
 use std::path::Path;
 
 /// One section's OAuth2-relevant keys.
@@ -152,6 +153,40 @@ fn check_section(k: &Keys<'_>) -> Result<(), (&'static str, String)> {
         }
     }
     Ok(())
+}
+
+/// The OAuth2 client settings of `[mailbox]` (the IMAP login), or `None`
+/// for `auth = "password"`.
+pub fn mailbox_settings(m: &Mailbox) -> Result<Option<Settings>, OAuthError> {
+    if m.auth != Auth::Oauth2 {
+        return Ok(None);
+    }
+    Settings::new(
+        "mailbox",
+        m.token_url.as_deref(),
+        m.client_id.as_deref(),
+        m.client_secret_file.as_deref(),
+        m.refresh_token_file.as_deref(),
+        m.scope.as_deref(),
+    )
+    .map(Some)
+}
+
+/// The OAuth2 client settings of `[outgoing]` (the SMTP login), or `None`
+/// for `auth = "password"`.
+pub fn outgoing_settings(o: &Outgoing) -> Result<Option<Settings>, OAuthError> {
+    if o.auth != Auth::Oauth2 {
+        return Ok(None);
+    }
+    Settings::new(
+        "outgoing",
+        o.token_url.as_deref(),
+        o.client_id.as_deref(),
+        o.client_secret_file.as_deref(),
+        o.refresh_token_file.as_deref(),
+        o.scope.as_deref(),
+    )
+    .map(Some)
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ impl Url {
         {
             return Err(format!("`{s}`: `{host}` is not a host name"));
         }
-        if !https && !crate::config::is_loopback(&host) {
+        if !https && !crate::address::is_loopback(&host) {
             return Err(format!(
                 "`{s}`: http:// is allowed only for a loopback host (tests); use https://"
             ));

@@ -36,7 +36,6 @@
 
 pub mod grant;
 pub mod http;
-pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -148,38 +147,6 @@ impl Settings {
                 .to_path_buf(),
             scope: scope.map(str::to_string),
         })
-    }
-
-    /// The `[mailbox]` keys, or `None` for `auth = "password"`.
-    pub fn from_mailbox(m: &crate::config::Mailbox) -> Result<Option<Settings>, OAuthError> {
-        if m.auth != crate::config::Auth::Oauth2 {
-            return Ok(None);
-        }
-        Settings::new(
-            "mailbox",
-            m.token_url.as_deref(),
-            m.client_id.as_deref(),
-            m.client_secret_file.as_deref(),
-            m.refresh_token_file.as_deref(),
-            m.scope.as_deref(),
-        )
-        .map(Some)
-    }
-
-    /// The `[outgoing]` keys, or `None` for `auth = "password"`.
-    pub fn from_outgoing(o: &crate::config::Outgoing) -> Result<Option<Settings>, OAuthError> {
-        if o.auth != crate::config::Auth::Oauth2 {
-            return Ok(None);
-        }
-        Settings::new(
-            "outgoing",
-            o.token_url.as_deref(),
-            o.client_id.as_deref(),
-            o.client_secret_file.as_deref(),
-            o.refresh_token_file.as_deref(),
-            o.scope.as_deref(),
-        )
-        .map(Some)
     }
 
     fn key(&self, k: &str) -> String {

@@ -49,8 +49,11 @@ impl Transport {
                 Ok(Transport::File(FileTransport::new(dir)))
             }
             crate::config::OutgoingKind::Smtp => {
-                let tokens =
-                    crate::oauth2::smtp::SmtpTokens::from_config(cfg, token_status, clock.clone())?;
+                let tokens = crate::outbox::smtp::oauth2::SmtpTokens::from_config(
+                    cfg,
+                    token_status,
+                    clock.clone(),
+                )?;
                 let smtp = match tokens {
                     Some(tokens) => super::smtp::SmtpTransport::with_credentials(cfg, tokens)?,
                     None => super::smtp::SmtpTransport::new(cfg)?,

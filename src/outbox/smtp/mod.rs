@@ -51,6 +51,7 @@
 pub mod auth;
 mod conn;
 pub mod dialogue;
+pub mod oauth2;
 pub mod reply;
 
 use std::sync::{Arc, Mutex};

@@ -104,7 +104,7 @@ impl Target {
         let user = m.user.clone().ok_or_else(|| {
             ImapError::Config("mailbox.user is required for kind = \"imap\"".into())
         })?;
-        let oauth2 = crate::oauth2::Settings::from_mailbox(m)?
+        let oauth2 = crate::config::oauth2::mailbox_settings(m)?
             .map(crate::oauth2::TokenSource::new)
             .transpose()?
             .map(|t| Arc::new(t.with_clock(clock)));

@@ -6,9 +6,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{Secret, Settings, StatusSink, TokenSource};
+use super::{Credentials, CredentialsFuture, SmtpCredentials};
 use crate::config::Outgoing;
-use crate::outbox::smtp::{Credentials, CredentialsFuture, SmtpCredentials};
+use crate::oauth2::{Secret, StatusSink, TokenSource};
 use crate::outbox::SendError;
 
 /// `outgoing.user` with tokens from `outgoing.token_url`.
@@ -27,8 +27,8 @@ impl SmtpTokens {
         status: Option<StatusSink>,
         clock: Arc<dyn crate::clock::Clock>,
     ) -> Result<Option<Arc<SmtpTokens>>, SendError> {
-        let settings =
-            Settings::from_outgoing(cfg).map_err(|e| SendError::permanent(e.to_string()))?;
+        let settings = crate::config::oauth2::outgoing_settings(cfg)
+            .map_err(|e| SendError::permanent(e.to_string()))?;
         let Some(settings) = settings else {
             return Ok(None);
         };
