@@ -6,8 +6,8 @@
 //! * [`grant`]: the pure parts — form body, the endpoint's JSON answer,
 //!   the freshness decision, the SASL strings; a [`Secret`] never prints.
 //! * [`http`]: a one-request HTTP/1.1 POST over tokio and tokio-rustls.
-//! * [`smtp`]: the SMTP transport's per-connection credentials hook
-//!   (AUTH XOAUTH2) over a [`TokenSource`].
+//! * [`crate::outbox::smtp::oauth2`] (kept with the SMTP transport): its
+//!   per-connection credentials hook (AUTH XOAUTH2) over a [`TokenSource`].
 //! * [`TokenSource`] (here): one per section; caches the access token and
 //!   refreshes it [`grant::MARGIN`] before it expires, and at once when a
 //!   server refuses it ([`TokenSource::rejected`]: the login refreshes
