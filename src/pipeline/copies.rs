@@ -6,7 +6,7 @@
 //! too.
 
 use super::apply::{history_at, Effects};
-use super::create::routings;
+use super::create::binding_after;
 use super::Parts;
 use crate::config::FirstLineCopies;
 use crate::store::tickets::Ticket;
@@ -17,11 +17,7 @@ use chrono::{DateTime, Utc};
 /// The proof-of-receipt address for `mailbox` on `t` as it will be after
 /// this letter's changes (`fx`'s routings count).
 pub(super) fn proof_for(d: &Parts<'_>, t: &Ticket, mailbox: &str, fx: &Effects) -> String {
-    let binding = token::Binding {
-        line: t.line.number(),
-        assignee: t.assignee.as_deref(),
-        routing: routings(&t.history) + routings(&fx.history),
-    };
+    let binding = binding_after(t, fx);
     token::make_reply_address(
         &d.cfg.workflow.support_address,
         &t.id,

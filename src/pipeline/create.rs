@@ -288,11 +288,7 @@ pub(super) fn send_to_line(
         .line(line)
         .map(|l| l.mailbox.clone())
         .unwrap_or_else(|| mailbox.to_string());
-    let binding = token::Binding {
-        line: line.number(),
-        assignee: t.assignee.as_deref(),
-        routing: routings(&t.history) + routings(&fx.history),
-    };
+    let binding = binding_after(t, fx);
     let reply_to =
         token::make_reply_address(&wf.support_address, &t.id, &proof_for, &binding, d.key);
     let files = apply::read_files(d, &t.attachments);
@@ -317,6 +313,24 @@ pub(super) fn send_to_line(
 }
 
 /// How many times a ticket was routed (its `routed` history rows): the
+/// What a proof of receipt for `t` is bound to: its line, assignee and
+/// the routings stored so far ([`token::Binding`]).
+pub(super) fn binding(t: &Ticket) -> token::Binding<'_> {
+    token::Binding {
+        line: t.line.number(),
+        assignee: t.assignee.as_deref(),
+        routing: routings(&t.history),
+    }
+}
+
+/// [`binding`] as it will be once `fx` is stored (its routings count).
+pub(super) fn binding_after<'a>(t: &'a Ticket, fx: &Effects) -> token::Binding<'a> {
+    token::Binding {
+        routing: routings(&t.history) + routings(&fx.history),
+        ..binding(t)
+    }
+}
+
 /// routing a proof of receipt is bound to.
 pub(super) fn routings(history: &[crate::store::tickets::HistoryRow]) -> u32 {
     let n = history.iter().filter(|h| h.action == "routed").count();

@@ -83,11 +83,7 @@ pub(super) fn follow_up(
         // (an answer to a shared mailbox could start a loop).
         SenderRole::LineMailbox(_) => {
             let proof_ok = {
-                let binding = token::Binding {
-                    line: t.line.number(),
-                    assignee: t.assignee.as_deref(),
-                    routing: super::create::routings(&t.history),
-                };
+                let binding = super::create::binding(&t);
                 let ids = [crate::workflow::address::without_plus_tag(&sender)];
                 let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                 token::verify(
@@ -268,11 +264,7 @@ fn engineer(
     let wf = &d.cfg.workflow;
     let identities = wf.identities(sender);
     let ids: Vec<&str> = identities.iter().map(String::as_str).collect();
-    let binding = token::Binding {
-        line: t.line.number(),
-        assignee: t.assignee.as_deref(),
-        routing: super::create::routings(&t.history),
-    };
+    let binding = super::create::binding(t);
     let proof = token::verify(
         &addresses(c, &wf.support_address),
         &t.id,

@@ -42,11 +42,7 @@ pub(super) fn user_letter(
     }
     let st = t.status();
     let line_mailbox = wf.line(t.line).map(|l| l.mailbox.clone());
-    let binding = token::Binding {
-        line: t.line.number(),
-        assignee: t.assignee.as_deref(),
-        routing: super::create::routings(&t.history),
-    };
+    let binding = super::create::binding(t);
     let proof = line_mailbox
         .as_deref()
         .map(|m| token::make_reply_address(&wf.support_address, &t.id, m, &binding, d.key));
@@ -186,11 +182,7 @@ fn complete(
                 "Ответ пользователя {sender} на запрос недостающих сведений ничего не дополнил; прочтите и свяжитесь с пользователем:\n\n{}",
                 parsed.text.trim()
             );
-            let binding = token::Binding {
-                line: t.line.number(),
-                assignee: t.assignee.as_deref(),
-                routing: super::create::routings(&t.history),
-            };
+            let binding = super::create::binding(t);
             let proof = token::make_reply_address(
                 &d.cfg.workflow.support_address,
                 &t.id,
