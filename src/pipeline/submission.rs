@@ -71,6 +71,8 @@ pub struct NewAppeal {
 
 /// Longest channel key kept (a key is an id, not a text).
 const MAX_KEY: usize = 200;
+/// Longest subject kept, in characters (a subject is one line).
+const MAX_SUBJECT: usize = 250;
 
 impl Pipeline {
     /// Take in whatever reached the desk.
@@ -125,6 +127,42 @@ impl Pipeline {
                 "`{requester}` is one of the desk's own addresses; an appeal needs the requester's"
             )));
         }
+        // Bounded like a letter: everything together within `[mailbox]
+        // max_letter_mb`.
+        let size = a.subject.len()
+            + a.text.len()
+            + form_values(&a.form).map(str::len).sum::<usize>()
+            + a.files
+                .iter()
+                .map(|f| f.data.len() + f.filename.len())
+                .sum::<usize>();
+        let limit = self.cfg.max_letter_bytes();
+        if u64::try_from(size).unwrap_or(u64::MAX) > limit {
+            return Err(IngestError::Appeal(format!(
+                "{size} bytes is over [mailbox] max_letter_mb ({limit} bytes)"
+            )));
+        }
+        let subject = one_line(&a.subject, MAX_SUBJECT);
+        let subject = if subject.is_empty() {
+            match a.channel {
+                Channel::Web => "Обращение с сайта".to_string(),
+                Channel::Phone => "Обращение по телефону".to_string(),
+            }
+        } else {
+            subject
+        };
+        // One-line fields stay one line; the description and the note
+        // keep their line breaks.
+        let mut form = a.form;
+        for (i, v) in form_slots(&mut form).into_iter().enumerate() {
+            if let Some(s) = v.as_mut() {
+                *s = if i < 7 {
+                    one_line(s, MAX_SUBJECT)
+                } else {
+                    plain_text(s)
+                };
+            }
+        }
         let raw_files = a
             .files
             .into_iter()
@@ -138,13 +176,13 @@ impl Pipeline {
         let (attachments, rejected, notes) =
             crate::parse::attach::judge(raw_files, &self.opts.limits);
         let parsed = ParsedLetter {
-            subject: a.subject.trim().to_string(),
+            subject,
             from: Some(Address {
-                name: a.form.full_name.clone(),
+                name: form.full_name.as_deref().map(|n| one_line(n, MAX_SUBJECT)),
                 email: requester,
             }),
-            form: a.form,
-            text: a.text,
+            form,
+            text: plain_text(&a.text),
             attachments,
             rejected,
             notes,
@@ -170,6 +208,65 @@ impl Pipeline {
     }
 }
 
+/// The form's values, for measuring.
+fn form_values(f: &Form) -> impl Iterator<Item = &str> {
+    [
+        &f.organization,
+        &f.full_name,
+        &f.location,
+        &f.room,
+        &f.floor,
+        &f.phone,
+        &f.phone_ext,
+        &f.description,
+        &f.note,
+    ]
+    .into_iter()
+    .filter_map(|v| v.as_deref())
+}
+
+/// The form's values: the seven one-line fields, then the description and
+/// the note.
+fn form_slots(f: &mut Form) -> [&mut Option<String>; 9] {
+    [
+        &mut f.organization,
+        &mut f.full_name,
+        &mut f.location,
+        &mut f.room,
+        &mut f.floor,
+        &mut f.phone,
+        &mut f.phone_ext,
+        &mut f.description,
+        &mut f.note,
+    ]
+}
+
+/// One line of at most `max` characters: control characters (CR, LF, tab,
+/// ESC…) become spaces, runs of spaces one.
+fn one_line(s: &str, max: usize) -> String {
+    let spaced: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    spaced
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(max)
+        .collect()
+}
+
+/// Text as people wrote it: line breaks as `\n`, tabs kept, other control
+/// characters dropped.
+fn plain_text(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
+}
+
 /// `name@domain.tld` with nothing a mail header could misread.
 fn plausible_address(a: &str) -> bool {
     let Some((local, domain)) = a.rsplit_once('@') else {
@@ -187,7 +284,28 @@ fn plausible_address(a: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::plausible_address;
+    use super::{one_line, plain_text, plausible_address};
+
+    #[test]
+    fn what_a_channel_sends_is_made_plain() {
+        // (subject in, one line out)
+        for (s, want) in [
+            ("Принтер", "Принтер"),
+            (
+                "  Принтер\r\nBcc: x@example.org ",
+                "Принтер Bcc: x@example.org",
+            ),
+            ("a\x1b[31mb\tc", "a [31mb c"),
+            ("", ""),
+        ] {
+            assert_eq!(one_line(s, 250), want, "{s:?}");
+        }
+        assert_eq!(one_line(&"я".repeat(300), 250).chars().count(), 250);
+        assert_eq!(
+            plain_text("раз\r\nдва\rтри\x07\tчетыре"),
+            "раз\nдва\nтри\tчетыре"
+        );
+    }
 
     #[test]
     fn requester_addresses() {

@@ -149,3 +149,40 @@ fn an_appeal_needs_a_requester_the_desk_can_answer() {
     }
     assert!(c.new_letters().is_empty(), "nobody written to");
 }
+
+/// What a channel sends is bounded and made plain: a subject cannot add a
+/// header to the desk's letters, and an appeal over `[mailbox]
+/// max_letter_mb` is refused, as such a letter would be quarantined.
+#[test]
+fn an_appeal_cannot_inject_headers_or_exceed_the_letter_limit() {
+    let mut c = Conv::new();
+    let mut a = appeal(Channel::Web, "inject", true);
+    a.subject = "Принтер\r\nBcc: thief@example.org\r\n".into();
+    a.form.full_name = Some("Иванова\r\nBcc: thief@example.org".into());
+    let r = c.p.submit_appeal(a).expect("submitted");
+    let t = c.ticket(r.ticket.as_deref().expect("a ticket"));
+    assert_eq!(t.subject, "Принтер Bcc: thief@example.org");
+    let sent = c.new_letters();
+    assert!(!sent.is_empty());
+    for s in &sent {
+        let raw = String::from_utf8_lossy(&s.raw);
+        let head = raw.split("\r\n\r\n").next().unwrap_or_default();
+        assert!(
+            !head
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "no injected header: {head}"
+        );
+        assert!(!s.to_is("thief@example.org"), "{:?}", s.to);
+        assert!(
+            !s.text.lines().any(|l| l.starts_with("Bcc:")),
+            "one-line fields stay one line: {}",
+            s.text
+        );
+    }
+
+    let mut big = appeal(Channel::Web, "big", true);
+    big.text = "x".repeat(30 * 1024 * 1024);
+    let e = c.p.submit_appeal(big).expect_err("too large").to_string();
+    assert!(e.contains("max_letter_mb"), "{e}");
+}
