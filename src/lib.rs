@@ -68,6 +68,7 @@ pub mod oauth2;
 pub mod outbox;
 pub mod parse;
 pub mod pipeline;
+pub mod report;
 pub mod source;
 pub mod store;
 pub mod template;

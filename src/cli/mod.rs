@@ -13,6 +13,7 @@ mod assets;
 mod dates;
 mod ingest;
 mod quarantine;
+mod report;
 mod run;
 mod tickets;
 
@@ -80,12 +81,39 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The report of a period (received, statuses, deadlines, times,
+    /// backlog, engineers), or with `--tickets` one row per ticket.
+    Report(ReportArgs),
     /// Print the built-in example configuration.
     ExampleConfig,
     /// Write the Debian package's generated files (man pages, completions,
     /// template files, the packaged config) into DIR; for scripts/package.
     #[command(hide = true)]
     PackageAssets { dir: PathBuf },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// A month: 2026-11. Default: the last finished month (with
+    /// `--tickets`: every ticket).
+    #[arg(long, value_name = "YYYY-MM")]
+    pub period: Option<String>,
+    /// The first day (DD.MM.YYYY or YYYY-MM-DD, the desk's time zone).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// The last day, included (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// text, csv, json or html.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    /// One row per ticket with every field and stored time, instead of
+    /// the figures; streamed, no row limit.
+    #[arg(long)]
+    pub tickets: bool,
+    /// Write to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -312,6 +340,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Quarantine(cmd) => quarantine::quarantine(cfg, cmd, clock),
         Command::Outbox(cmd) => admin::outbox(&cfg, cmd, clock.as_ref()),
         Command::Status { json } => admin::status(&cfg, json, clock.as_ref()),
+        Command::Report(args) => report::run(&cfg, args, clock.now()),
         Command::Route(RouteCmd::Explain { id, letter }) => admin::route_explain(&cfg, id, letter),
         Command::CheckConfig { .. } | Command::ExampleConfig | Command::PackageAssets { .. } => {
             Ok(0)

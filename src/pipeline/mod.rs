@@ -175,10 +175,12 @@ fn reply_key(cfg: &Config, store: &Store) -> Result<ReplyKey, IngestError> {
 
 impl Pipeline {
     pub fn open(cfg: Arc<Config>) -> Result<Pipeline, IngestError> {
-        let store = Store::open(
+        let mut store = Store::open(
             &cfg.database.path,
             Duration::from_millis(cfg.database.busy_timeout_ms),
         )?;
+        // Response and solution times in the desk's working time.
+        store.set_calendar(&cfg.workflow.calendar)?;
         // Every statement a letter runs stays compiled.
         store.keep_statements(STATEMENT_CACHE);
         let composer = Composer::new(&cfg)?;

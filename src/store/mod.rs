@@ -12,8 +12,10 @@
 //! [`outbox`] (the queue of outgoing letters).
 
 pub mod digest;
+pub mod facts;
 pub mod letters;
 pub mod outbox;
+pub mod report;
 pub mod security;
 pub mod suppressed;
 pub mod tickets;
@@ -26,9 +28,13 @@ use std::time::Duration;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 /// Current schema version; bump with a new entry in [`MIGRATIONS`].
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 /// Migrations from version `i` to `i + 1` (index 0: empty database → 1).
-const MIGRATIONS: &[&str] = &[SCHEMA, include_str!("m002_security.sql")];
+const MIGRATIONS: &[&str] = &[
+    SCHEMA,
+    include_str!("m002_security.sql"),
+    include_str!("m003_facts.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -176,6 +182,8 @@ impl Store {
             busy: busy_timeout,
         };
         store.setup(path)?;
+        // Working times in wall-clock time until the desk's calendar is set.
+        facts::register(&store.conn, crate::workflow::Calendar::always())?;
         Ok(store)
     }
 
@@ -329,7 +337,7 @@ mod tests {
             .conn()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, VERSION);
         let n: i64 = s
             .conn()
             .query_row("SELECT count(*) FROM command_replays", [], |r| r.get(0))

@@ -84,7 +84,9 @@ pub fn enqueue(tx: &Connection, l: &OutgoingLetter, at: DateTime<Utc>) -> Result
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
     )?
     .execute(params![l.message_id, l.ticket_id, l.kind, l.from, to, l.raw, ts(at)])?;
-    Ok(tx.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    super::facts::on_letter(tx, l, &ts(at))?;
+    Ok(id)
 }
 
 /// How many automatic letters went (or are queued) to `addr` about `ticket`

@@ -66,9 +66,12 @@ pub struct HistoryRow {
     pub detail: Option<String>,
 }
 
-const COLUMNS: &str = "id, status, kind, priority, line, assignee, requester, reply_to, subject,
+pub(super) const COLUMNS: &str =
+    "id, status, kind, priority, line, assignee, requester, reply_to, subject,
     organization, full_name, location, room, floor, phone, phone_ext, description, note,
     created_at, updated_at, deadline, escalated_for";
+/// How many columns [`COLUMNS`] names.
+pub(super) const COLUMN_COUNT: usize = 22;
 
 impl Ticket {
     /// The ticket's status.
@@ -116,7 +119,7 @@ fn opt_ts(s: Option<String>) -> Option<Option<DateTime<Utc>>> {
     }
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
         id: r.get(0)?,
         status: named(r, 1, |s: String| Status::parse(&s))?,
@@ -325,7 +328,7 @@ pub fn insert_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
         t.deadline.map(ts),
         t.escalated_for.map(ts)
     ])?;
-    Ok(())
+    super::facts::on_insert(tx, &t.id, t.line.number())
 }
 
 /// Write back every mutable column of a ticket.
@@ -357,7 +360,7 @@ pub fn update_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
         t.deadline.map(ts),
         t.escalated_for.map(ts)
     ])?;
-    Ok(())
+    super::facts::on_line(tx, &t.id, t.line.number())
 }
 
 pub fn add_history(
@@ -371,7 +374,7 @@ pub fn add_history(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![ticket, h.at, h.actor, h.action, h.from, h.to, h.detail, letter_id])?;
-    Ok(())
+    super::facts::on_history(tx, ticket, h)
 }
 
 pub fn add_attachment(

@@ -192,6 +192,31 @@ pub fn add_working_time(start: DateTime<Utc>, dur: Duration, cal: &Calendar) -> 
     start + dur
 }
 
+/// Working time between `from` and `to` (zero when `to` is not later):
+/// what a response or solution time is in the desk's hours. Walks the
+/// days between, so a span of years costs a few thousand steps.
+pub fn working_time_between(from: DateTime<Utc>, to: DateTime<Utc>, cal: &Calendar) -> Duration {
+    if to <= from {
+        return Duration::zero();
+    }
+    let mut total = Duration::zero();
+    let mut day = from.with_timezone(&cal.tz).date_naive();
+    let last = to.with_timezone(&cal.tz).date_naive();
+    while day <= last {
+        for (a, b) in cal.periods_of(day) {
+            let (s, e) = (a.max(from), b.min(to));
+            if e > s {
+                total += e - s;
+            }
+        }
+        match day.succ_opt() {
+            Some(d) => day = d,
+            None => break,
+        }
+    }
+    total
+}
+
 /// `"09:00-18:00"` → seconds after midnight; the end may be `24:00`.
 pub fn parse_range(s: &str) -> Result<(u32, u32), CalendarError> {
     let bad = || CalendarError::BadRange(s.to_string());
@@ -274,6 +299,28 @@ mod tests {
         t.with_timezone(&cal.tz)
             .format("%Y-%m-%d %H:%M")
             .to_string()
+    }
+
+    #[test]
+    fn working_time_between_counts_only_working_hours() {
+        let cal = russia();
+        let h = Duration::hours;
+        let cases = [
+            ("2026-11-23 10:00", "2026-11-23 12:00", h(2)),
+            ("2026-11-23 12:00", "2026-11-23 15:00", h(2)),
+            ("2026-11-27 17:00", "2026-11-30 10:00", h(2)),
+            ("2026-11-23 19:00", "2026-11-24 08:00", h(0)),
+            ("2026-11-24 10:00", "2026-11-23 10:00", h(0)),
+            ("2026-11-23 09:00", "2026-11-24 09:00", h(8)),
+        ];
+        for (a, b, want) in cases {
+            let got = working_time_between(at(&cal, a), at(&cal, b), &cal);
+            assert_eq!(got, want, "{a} → {b}");
+            if want > Duration::zero() {
+                let back = add_working_time(at(&cal, a), want, &cal);
+                assert_eq!(working_time_between(at(&cal, a), back, &cal), want);
+            }
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub mod status;
 pub mod token;
 pub mod user;
 
-pub use calendar::{add_working_time, Calendar, WorkDuration};
+pub use calendar::{add_working_time, working_time_between, Calendar, WorkDuration};
 pub use classify::{classify, deadline, Classification, ClassifyRule, Priority};
 pub use commands::{is_confirmation, is_status_request, parse_reply, CommandError, CommandSet};
 pub use compiled::{LineDef, Workflow};

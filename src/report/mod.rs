@@ -1,0 +1,501 @@
+//! Typical reports on the desk's work (п. 81.1): what was received in a
+//! period, by kind, priority, channel, organisation and line; statuses
+//! now; deadlines met and breached; response and solution times in working
+//! hours; the backlog; what each engineer did.
+//!
+//! Pure code over plain data: the store streams tickets with their facts
+//! ([`crate::store::Store::each_ticket_with_facts`]); [`Builder`] folds
+//! them into a [`Report`]; [`render`] writes text, CSV, JSON or HTML, and
+//! [`listing`] the per-ticket rows. Nothing here opens a database.
+
+pub mod csv;
+pub mod html;
+pub mod listing;
+pub mod make;
+pub mod period;
+pub mod render;
+
+use crate::store::facts::Facts;
+use crate::store::report::CommandRow;
+use crate::store::tickets::Ticket;
+use crate::workflow::status::{Kind, Status};
+use crate::workflow::{working_time_between, Calendar};
+use chrono::{DateTime, NaiveDate, Utc};
+pub use period::Period;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Channels a ticket can come by.
+pub const CHANNELS: [&str; 3] = ["email", "web", "phone"];
+
+/// Counts by name, in a fixed order (serialised as a JSON object).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts(pub Vec<(String, u64)>);
+
+impl Counts {
+    fn with(names: impl IntoIterator<Item = String>) -> Counts {
+        Counts(names.into_iter().map(|n| (n, 0)).collect())
+    }
+
+    fn add(&mut self, name: &str) {
+        match self.0.iter_mut().find(|(n, _)| n == name) {
+            Some((_, c)) => *c += 1,
+            None => self.0.push((name.to_string(), 1)),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.iter().find(|(n, _)| n == name).map_or(0, |x| x.1)
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub received: u64,
+    pub by_status: Counts,
+    pub by_kind: Counts,
+    pub by_priority: Counts,
+    pub by_channel: Counts,
+    pub by_line: Counts,
+    pub by_organization: Counts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Deadlines {
+    pub met: u64,
+    pub breached: u64,
+    pub open_overdue: u64,
+}
+
+/// A median and a 90th percentile (nearest rank) in working hours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Stat {
+    pub count: u64,
+    pub median_hours: Option<f64>,
+    pub p90_hours: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TimeStats {
+    pub all: Stat,
+    pub by_priority: BTreeMap<String, Stat>,
+    pub by_line: BTreeMap<String, Stat>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Times {
+    pub first_response: TimeStats,
+    pub solution: TimeStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Engineer {
+    pub address: String,
+    /// Commands applied in the period.
+    pub commands: u64,
+    /// Tickets this engineer moved to a proposed solution or confirmed.
+    pub closed: u64,
+    /// Median working hours from registration to this engineer's first
+    /// command on a ticket.
+    pub median_hours_in_hand: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Backlog {
+    pub start: u64,
+    pub end: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodOut {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub time_zone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Day {
+    pub date: NaiveDate,
+    pub received: u64,
+}
+
+/// The report of one period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub period: PeriodOut,
+    pub totals: Totals,
+    pub deadlines: Deadlines,
+    /// Deadlines by priority (the compliance chart).
+    pub deadlines_by_priority: BTreeMap<String, Deadlines>,
+    pub times: Times,
+    pub backlog: Backlog,
+    pub engineers: Vec<Engineer>,
+    pub per_day: Vec<Day>,
+}
+
+/// How one ticket stands against its deadline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Judgement {
+    /// Solved (a solution proposed or confirmed) in time, never escalated.
+    pub met: bool,
+    /// Escalated for a missed deadline, solved late, or open past it now.
+    pub breached: bool,
+    /// Not solved at the end of the period and past its deadline then.
+    pub open_overdue: bool,
+}
+
+/// When the ticket was solved: its first proposed solution or its
+/// confirmation, whichever came first.
+pub fn solved_at(f: &Facts) -> Option<DateTime<Utc>> {
+    match (f.solution_proposed_at, f.confirmed_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Judge a ticket with `deadline` and facts `f` for a period ending at
+/// `end`, as known at `now`. No deadline: nothing to judge.
+pub fn judge(
+    deadline: Option<DateTime<Utc>>,
+    f: &Facts,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Judgement {
+    let Some(dl) = deadline else {
+        return Judgement::default();
+    };
+    let solved = solved_at(f);
+    let late = f.deadline_breached_at.is_some()
+        || match solved {
+            Some(s) => s > dl,
+            None => dl < now,
+        };
+    let open_at_end = solved.is_none_or(|s| s >= end);
+    let overdue_at_end = f.deadline_breached_at.is_some_and(|b| b < end) || dl < end;
+    Judgement {
+        met: solved.is_some() && !late,
+        breached: late,
+        open_overdue: open_at_end && overdue_at_end,
+    }
+}
+
+/// Nearest-rank percentile `p` (0–100] of sorted `v`.
+pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (u64::from(p) * sorted.len() as u64).div_ceil(100).max(1) as usize;
+    sorted.get(rank - 1).copied()
+}
+
+fn hours(secs: i64) -> f64 {
+    (secs as f64 / 36.0).round() / 100.0
+}
+
+fn stat(mut v: Vec<i64>) -> Stat {
+    v.sort_unstable();
+    Stat {
+        count: v.len() as u64,
+        median_hours: percentile(&v, 50).map(hours),
+        p90_hours: percentile(&v, 90).map(hours),
+    }
+}
+
+#[derive(Default)]
+struct Samples {
+    all: Vec<i64>,
+    by_priority: BTreeMap<String, Vec<i64>>,
+    by_line: BTreeMap<String, Vec<i64>>,
+}
+
+impl Samples {
+    fn add(&mut self, secs: i64, t: &Ticket) {
+        self.all.push(secs);
+        self.by_priority
+            .entry(t.priority.clone())
+            .or_default()
+            .push(secs);
+        self.by_line
+            .entry(t.line.number().to_string())
+            .or_default()
+            .push(secs);
+    }
+
+    fn finish(self) -> TimeStats {
+        TimeStats {
+            all: stat(self.all),
+            by_priority: self
+                .by_priority
+                .into_iter()
+                .map(|(k, v)| (k, stat(v)))
+                .collect(),
+            by_line: self
+                .by_line
+                .into_iter()
+                .map(|(k, v)| (k, stat(v)))
+                .collect(),
+        }
+    }
+}
+
+/// Folds tickets (with facts) into a [`Report`].
+pub struct Builder<'a> {
+    period: Period,
+    now: DateTime<Utc>,
+    cal: &'a Calendar,
+    totals: Totals,
+    deadlines: Deadlines,
+    by_priority: BTreeMap<String, Deadlines>,
+    first: Samples,
+    solution: Samples,
+    per_day: BTreeMap<NaiveDate, u64>,
+    /// The period's engineers' commands, and the registration time of the
+    /// tickets they concern as those tickets pass (only those are kept).
+    commands: Vec<CommandRow>,
+    created: std::collections::HashMap<String, Option<DateTime<Utc>>>,
+}
+
+impl<'a> Builder<'a> {
+    /// `priorities`: the configured names, in order (listed even at 0);
+    /// `commands`: the engineers' commands of the period.
+    pub fn new(
+        period: Period,
+        now: DateTime<Utc>,
+        cal: &'a Calendar,
+        priorities: &[String],
+        commands: Vec<CommandRow>,
+    ) -> Self {
+        let totals = Totals {
+            by_status: Counts::with(Status::ALL.iter().map(|s| s.machine_name().to_string())),
+            by_kind: Counts::with(Kind::ALL.iter().map(|k| k.machine_name().to_string())),
+            by_priority: Counts::with(priorities.iter().cloned()),
+            by_channel: Counts::with(CHANNELS.iter().map(|c| c.to_string())),
+            by_line: Counts::with((1..=3).map(|l: u8| l.to_string())),
+            ..Default::default()
+        };
+        Builder {
+            period,
+            now,
+            cal,
+            totals,
+            deadlines: Deadlines::default(),
+            by_priority: BTreeMap::new(),
+            first: Samples::default(),
+            solution: Samples::default(),
+            per_day: period.each_day().map(|d| (d, 0)).collect(),
+            created: commands.iter().map(|c| (c.ticket.clone(), None)).collect(),
+            commands,
+        }
+    }
+
+    /// Working seconds from registration to `at`: as stored, or computed
+    /// now for a back-filled ticket.
+    fn secs(&self, t: &Ticket, stored: Option<i64>, at: Option<DateTime<Utc>>) -> Option<i64> {
+        stored.or_else(|| at.map(|a| working_time_between(t.created_at, a, self.cal).num_seconds()))
+    }
+
+    pub fn add(&mut self, t: &Ticket, f: &Facts) {
+        let tt = &mut self.totals;
+        tt.received += 1;
+        tt.by_status.add(t.status().machine_name());
+        tt.by_kind.add(t.kind.machine_name());
+        tt.by_priority.add(&t.priority);
+        tt.by_channel.add(&f.channel);
+        tt.by_line.add(&t.line.number().to_string());
+        tt.by_organization
+            .add(t.form.organization.as_deref().unwrap_or("—"));
+        let j = judge(t.deadline, f, self.period.to.min(self.now), self.now);
+        let d = self.by_priority.entry(t.priority.clone()).or_default();
+        for x in [&mut self.deadlines, d] {
+            x.met += u64::from(j.met);
+            x.breached += u64::from(j.breached);
+            x.open_overdue += u64::from(j.open_overdue);
+        }
+        if let Some(s) = self.secs(t, f.first_response_secs, f.first_response_at) {
+            self.first.add(s, t);
+        }
+        if let Some(s) = self.secs(t, f.solution_secs, f.solution_proposed_at) {
+            self.solution.add(s, t);
+        }
+        let day = t.created_at.with_timezone(&self.period.tz).date_naive();
+        *self.per_day.entry(day).or_default() += 1;
+        if let Some(c) = self.created.get_mut(&t.id) {
+            *c = Some(t.created_at);
+        }
+    }
+
+    /// The report, with the backlog counts.
+    pub fn finish(self, backlog: Backlog) -> Report {
+        let commands = &self.commands;
+        let mut by_eng: BTreeMap<&str, (u64, std::collections::BTreeSet<&str>, Vec<i64>)> =
+            BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for c in commands {
+            let e = by_eng.entry(c.actor.as_str()).or_default();
+            e.0 += 1;
+            if matches!(
+                c.to_status.as_deref(),
+                Some("solution_proposed" | "confirmed")
+            ) {
+                e.1.insert(c.ticket.as_str());
+            }
+            if seen.insert((c.actor.as_str(), c.ticket.as_str())) {
+                if let Some(Some(created)) = self.created.get(&c.ticket) {
+                    e.2.push(working_time_between(*created, c.at, self.cal).num_seconds());
+                }
+            }
+        }
+        let engineers = by_eng
+            .into_iter()
+            .map(|(a, (n, closed, mut hand))| {
+                hand.sort_unstable();
+                Engineer {
+                    address: a.to_string(),
+                    commands: n,
+                    closed: closed.len() as u64,
+                    median_hours_in_hand: percentile(&hand, 50).map(hours),
+                }
+            })
+            .collect();
+        Report {
+            period: PeriodOut {
+                from: self.period.first_day,
+                to: self.period.last_day,
+                time_zone: self.period.tz.name().to_string(),
+            },
+            totals: self.totals,
+            deadlines: self.deadlines,
+            deadlines_by_priority: self.by_priority,
+            times: Times {
+                first_response: self.first.finish(),
+                solution: self.solution.finish(),
+            },
+            backlog,
+            engineers,
+            per_day: self
+                .per_day
+                .into_iter()
+                .filter(|(d, _)| *d >= self.period.first_day && *d <= self.period.last_day)
+                .map(|(date, received)| Day { date, received })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(h: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + h * 3600, 0).unwrap()
+    }
+
+    #[test]
+    fn judging_deadlines() {
+        let facts = |solved: Option<i64>, breached: Option<i64>| Facts {
+            solution_proposed_at: solved.map(t),
+            deadline_breached_at: breached.map(t),
+            ..Default::default()
+        };
+        // (deadline, solved, breach recorded, period end, now) → (met, breached, open_overdue)
+        let cases = [
+            (
+                Some(10),
+                Some(5),
+                None,
+                20,
+                30,
+                (true, false, false),
+                "solved in time",
+            ),
+            (
+                Some(10),
+                Some(15),
+                None,
+                20,
+                30,
+                (false, true, false),
+                "solved late",
+            ),
+            (
+                Some(10),
+                Some(15),
+                None,
+                12,
+                30,
+                (false, true, true),
+                "late, open at the end",
+            ),
+            (
+                Some(10),
+                Some(9),
+                Some(8),
+                20,
+                30,
+                (false, true, false),
+                "escalated before",
+            ),
+            (
+                Some(10),
+                None,
+                None,
+                20,
+                30,
+                (false, true, true),
+                "open and overdue",
+            ),
+            (
+                Some(10),
+                None,
+                None,
+                5,
+                8,
+                (false, false, false),
+                "open, not yet due",
+            ),
+            (
+                Some(40),
+                None,
+                Some(12),
+                20,
+                30,
+                (false, true, true),
+                "escalated, new deadline",
+            ),
+            (
+                None,
+                None,
+                None,
+                20,
+                30,
+                (false, false, false),
+                "no deadline",
+            ),
+        ];
+        for (dl, solved, breached, end, now, want, why) in cases {
+            let j = judge(dl.map(t), &facts(solved, breached), t(end), t(now));
+            assert_eq!((j.met, j.breached, j.open_overdue), want, "{why}");
+        }
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&[7], 90), Some(7));
+        assert_eq!(percentile(&[1, 2], 50), Some(1));
+        assert_eq!(percentile(&[1, 2], 90), Some(2));
+        let v: Vec<i64> = (1..=10).collect();
+        assert_eq!((percentile(&v, 50), percentile(&v, 90)), (Some(5), Some(9)));
+    }
+}

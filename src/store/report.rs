@@ -1,0 +1,118 @@
+//! The reads reports are made of: tickets with their facts, streamed in
+//! order of registration; the backlog at a moment; engineers' commands.
+//! Plain data out; the figures are computed in `crate::report`.
+
+use super::facts::{lines_of, Facts};
+use super::tickets::Ticket;
+use super::{parse_ts, ts, Result, Store};
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+/// The ticket's channel as SQL. The one place that reads it: until the
+/// `channel` column exists every ticket came by e-mail.
+fn channel_sql() -> &'static str {
+    "'email'"
+}
+
+/// One engineer's command as the history recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandRow {
+    pub ticket: String,
+    /// The engineer's address.
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    /// The status it moved the ticket to, if it moved it.
+    pub to_status: Option<String>,
+}
+
+fn opt_time(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let s: Option<String> = r.get(i)?;
+    Ok(s.as_deref().and_then(parse_ts))
+}
+
+impl Store {
+    /// Every ticket registered in `[from, to)` (either end open when
+    /// `None`) with its facts, oldest first, handed to `each` one at a time:
+    /// memory stays flat however many there are. `each` may stop the walk
+    /// with an error, which is returned.
+    pub fn each_ticket_with_facts<E>(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        mut each: impl FnMut(Ticket, Facts) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E>
+    where
+        E: From<super::StoreError>,
+    {
+        let cols = super::tickets::COLUMNS
+            .split(',')
+            .map(|c| format!("t.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let n = super::tickets::COLUMN_COUNT;
+        let sql = format!(
+            "SELECT {cols}, {channel}, f.first_response_at, f.first_response_secs,
+                    f.solution_proposed_at, f.solution_secs, f.confirmed_at,
+                    f.deadline_breached_at, coalesce(f.lines, 1 << (t.line - 1))
+               FROM tickets t LEFT JOIN ticket_facts f ON f.ticket_id = t.id
+              WHERE (?1 IS NULL OR t.created_at >= ?1) AND (?2 IS NULL OR t.created_at < ?2)
+              ORDER BY t.created_at, t.id",
+            channel = channel_sql()
+        );
+        let mut st = self.conn.prepare(&sql).map_err(super::StoreError::from)?;
+        let mut rows = st
+            .query(params![from.map(ts), to.map(ts)])
+            .map_err(super::StoreError::from)?;
+        while let Some(r) = rows.next().map_err(super::StoreError::from)? {
+            let read = || -> rusqlite::Result<(Ticket, Facts)> {
+                let t = super::tickets::from_row(r)?;
+                let f = Facts {
+                    channel: r.get(n)?,
+                    first_response_at: opt_time(r, n + 1)?,
+                    first_response_secs: r.get(n + 2)?,
+                    solution_proposed_at: opt_time(r, n + 3)?,
+                    solution_secs: r.get(n + 4)?,
+                    confirmed_at: opt_time(r, n + 5)?,
+                    deadline_breached_at: opt_time(r, n + 6)?,
+                    lines: lines_of(r.get(n + 7)?),
+                };
+                Ok((t, f))
+            };
+            let (t, f) = read().map_err(super::StoreError::from)?;
+            each(t, f)?;
+        }
+        Ok(())
+    }
+
+    /// Tickets registered before `at` and not confirmed by then.
+    pub fn backlog_at(&self, at: DateTime<Utc>) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM tickets t LEFT JOIN ticket_facts f ON f.ticket_id = t.id
+              WHERE t.created_at < ?1 AND (f.confirmed_at IS NULL OR f.confirmed_at >= ?1)",
+            [ts(at)],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Engineers' commands recorded in `[from, to)`, oldest first.
+    pub fn commands_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CommandRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT ticket_id, actor, at, to_status FROM history
+              WHERE at >= ?1 AND at < ?2 AND action = 'command' ORDER BY at, id",
+        )?;
+        let rows = st.query_map(params![ts(from), ts(to)], |r| {
+            let at: String = r.get(2)?;
+            Ok(CommandRow {
+                ticket: r.get(0)?,
+                actor: r.get(1)?,
+                at: parse_ts(&at).unwrap_or(from),
+                to_status: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+}
