@@ -23,15 +23,15 @@ use crate::workflow::{address, replay, token};
 
 pub(super) fn follow_up(
     p: &mut Pipeline,
-    c: &Ctx<'_>,
+    incoming: &Ctx<'_>,
     id: &str,
 ) -> Result<IngestReport, IngestError> {
     let Some(mut t) = p.store.ticket_full(id)? else {
-        return super::create::create(p, c);
+        return super::create::create(p, incoming);
     };
     let routed = p.store.was_routed(id)?;
-    let sender = c.sender().unwrap_or_default().to_string();
-    let parsed = c.parsed;
+    let sender = incoming.sender().unwrap_or_default().to_string();
+    let parsed = incoming.parsed;
     // Several From addresses: never an engineer's letter.
     let role = if parsed.from_ambiguous {
         SenderRole::Outsider
@@ -43,8 +43,8 @@ pub(super) fn follow_up(
     if acts_for_line && trust.allows() {
         let key = replay::replay_key(&sender, &t.id, &parsed.text);
         let last = p.store.replay_last(&key)?;
-        if replay::is_replay(last, c.now, p.cfg.workflow.replay_window_secs) {
-            return replayed(p, c, &t.id);
+        if replay::is_replay(last, incoming.now, p.cfg.workflow.replay_window_secs) {
+            return replayed(p, incoming, &t.id);
         }
     }
     // The requester writes on a closed ticket: a new related appeal, or
@@ -53,9 +53,9 @@ pub(super) fn follow_up(
         && !matches!(role, SenderRole::Engineer(_))
         && address::canonical(&sender) == address::canonical(&t.requester)
         && trust.allows()
-        && user::reopens(&c.parsed.text);
+        && user::reopens(&incoming.parsed.text);
     if closed_by_requester && p.cfg.desk.closed_reply == crate::config::ClosedReply::New {
-        return super::create::create_related(p, c, &t);
+        return super::create::create_related(p, incoming, &t);
     }
     // Engineers' words to the user thread under the user's last letter
     // (looked up only for a letter that may command).
@@ -68,16 +68,23 @@ pub(super) fn follow_up(
     } else {
         Thread::default()
     };
-    let (store, d) = p.split();
-    let kept = apply::kept_files(&d, c)?;
+    let (store, parts) = p.split();
+    let kept = apply::kept_files(&parts, incoming)?;
     let rejected = rejected_rows(parsed);
-    let mut fx = Effects::default();
-    fx.log(c.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
-    let wf = &d.cfg.workflow;
+    let mut effects = Effects::default();
+    effects.log(incoming.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
+    let wf = &parts.cfg.workflow;
     match role {
-        SenderRole::Engineer(_) => {
-            engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust, &thread)
-        }
+        SenderRole::Engineer(_) => engineer(
+            &parts,
+            incoming,
+            &mut t,
+            &mut effects,
+            &sender,
+            &kept,
+            &trust,
+            &thread,
+        ),
         // A line's shared mailbox acts for its line with a valid proof; a
         // letter from it without one is recorded and answered with nothing
         // (an answer to a shared mailbox could start a loop).
@@ -87,18 +94,27 @@ pub(super) fn follow_up(
                 let ids = [crate::workflow::address::without_plus_tag(&sender)];
                 let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                 token::verify(
-                    &addresses(c, &wf.support_address),
+                    &addresses(incoming, &wf.support_address),
                     &t.id,
                     &ids,
                     &binding,
-                    d.key,
+                    parts.key,
                 )
                 .is_ok()
             };
             if proof_ok && trust.allows() {
-                engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust, &thread);
+                engineer(
+                    &parts,
+                    incoming,
+                    &mut t,
+                    &mut effects,
+                    &sender,
+                    &kept,
+                    &trust,
+                    &thread,
+                );
             } else {
-                fx.log(c.history(
+                effects.log(incoming.history(
                     &sender,
                     "command_refused",
                     None,
@@ -112,15 +128,15 @@ pub(super) fn follow_up(
                 .parse_reply(&parsed.text)
                 .map(|s| s.has_commands())
                 .unwrap_or(true);
-            let token_here = addresses(c, &wf.support_address)
+            let token_here = addresses(incoming, &wf.support_address)
                 .iter()
                 .any(|a| token::ticket_of(a).as_deref() == Some(t.id.as_str()));
             if token_here || (commands && looks_like_commands(&parsed.text)) {
                 refuse(
-                    &d,
-                    c,
+                    &parts,
+                    incoming,
                     &t,
-                    &mut fx,
+                    &mut effects,
                     &sender,
                     vec![format!(
                         "{sender} не инженер ни одной из линий: строки «Статус:», «Линия:» и другие команды принимаются только от инженеров. \
@@ -133,44 +149,61 @@ pub(super) fn follow_up(
                         "Письмо с адреса {sender} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{}",
                         parsed.text.trim()
                     );
-                    fx.send_to_desk(d.composer.relay_to_line(&t, &m, None, &text, Vec::new()));
+                    effects.send_to_desk(parts.composer.relay_to_line(
+                        &t,
+                        &m,
+                        None,
+                        &text,
+                        Vec::new(),
+                    ));
                 }
             } else {
                 super::user_reply::user_letter(
-                    &d, c, &mut t, &mut fx, &sender, &kept, routed, &trust,
+                    &parts,
+                    incoming,
+                    &mut t,
+                    &mut effects,
+                    &sender,
+                    &kept,
+                    routed,
+                    &trust,
                 );
             }
         }
     }
-    t.updated_at = c.now;
+    t.updated_at = incoming.now;
     let tx = store.unit()?;
     let queued = commit_ticket(
         tx,
-        &d,
-        c,
+        &parts,
+        incoming,
         TicketCommit {
             ticket: &t,
             new_ticket: false,
             outcome: "updated",
             kept: &kept,
             rejected: &rejected,
-            fx,
+            effects,
         },
     )?;
-    Ok(c.report(Outcome::Updated, Some(t.id), None, queued))
+    Ok(incoming.report(Outcome::Updated, Some(t.id), None, queued))
 }
 
 /// The same command again within `[commands] replay_window`: recorded,
 /// changes nothing, answered with nothing (the first was answered).
-fn replayed(p: &mut Pipeline, c: &Ctx<'_>, ticket: &str) -> Result<IngestReport, IngestError> {
+fn replayed(
+    p: &mut Pipeline,
+    incoming: &Ctx<'_>,
+    ticket: &str,
+) -> Result<IngestReport, IngestError> {
     let reason = format!(
         "duplicate: the same command by the same engineer on {ticket} was applied within [commands] replay_window"
     );
     tracing::warn!(ticket, "replayed command ignored");
     let tx = p.store.unit()?;
-    tx.insert_letter(&c.record("ignored", Some(ticket), Some(&reason)))?;
-    let h = c.history(
-        c.sender().unwrap_or_default(),
+    tx.insert_letter(&incoming.record("ignored", Some(ticket), Some(&reason)))?;
+    let h = incoming.history(
+        incoming.sender().unwrap_or_default(),
         "command_replayed",
         None,
         None,
@@ -178,7 +211,7 @@ fn replayed(p: &mut Pipeline, c: &Ctx<'_>, ticket: &str) -> Result<IngestReport,
     );
     tx.add_history(ticket, &h, None)?;
     tx.commit()?;
-    Ok(c.report(
+    Ok(incoming.report(
         Outcome::Duplicate,
         Some(ticket.to_string()),
         Some(reason),
@@ -188,15 +221,19 @@ fn replayed(p: &mut Pipeline, c: &Ctx<'_>, ticket: &str) -> Result<IngestReport,
 
 /// The addresses that may carry the proof: the delivered-to address when
 /// the letter has one, else To and Cc; our own domain only.
-fn addresses<'a>(c: &'a Ctx<'_>, support: &str) -> Vec<&'a str> {
-    let to_cc: Vec<&str> = c
+fn addresses<'a>(incoming: &'a Ctx<'_>, support: &str) -> Vec<&'a str> {
+    let to_cc: Vec<&str> = incoming
         .parsed
         .to
         .iter()
-        .chain(c.parsed.cc.iter())
+        .chain(incoming.parsed.cc.iter())
         .map(|a| a.email.as_str())
         .collect();
-    token::proof_addresses(support, c.parsed.trace.delivered_to.as_deref(), &to_cc)
+    token::proof_addresses(
+        support,
+        incoming.parsed.trace.delivered_to.as_deref(),
+        &to_cc,
+    )
 }
 
 /// The first non-empty line is a `Key: value` command line.
@@ -223,33 +260,35 @@ fn looks_like_commands(text: &str) -> bool {
 }
 
 pub(super) fn refuse(
-    d: &Parts<'_>,
-    c: &Ctx<'_>,
+    parts: &Parts<'_>,
+    incoming: &Ctx<'_>,
     t: &Ticket,
-    fx: &mut Effects,
+    effects: &mut Effects,
     sender: &str,
     reasons: Vec<String>,
 ) {
     tracing::warn!(ticket = %t.id, "command refused");
-    fx.log(c.history(
+    effects.log(incoming.history(
         sender,
         "command_refused",
         None,
         None,
         Some(reasons.join("; ")),
     ));
-    fx.send(
-        d.composer
-            .refusal(&t.id, sender, &reasons, c.parsed.message_id.as_deref()),
-    );
+    effects.send(parts.composer.refusal(
+        &t.id,
+        sender,
+        &reasons,
+        incoming.parsed.message_id.as_deref(),
+    ));
 }
 
 #[allow(clippy::too_many_arguments)]
 fn engineer(
-    d: &Parts<'_>,
-    c: &Ctx<'_>,
+    parts: &Parts<'_>,
+    incoming: &Ctx<'_>,
     t: &mut Ticket,
-    fx: &mut Effects,
+    effects: &mut Effects,
     sender: &str,
     kept: &[crate::store::tickets::AttachmentRow],
     trust: &Trust,
@@ -258,48 +297,54 @@ fn engineer(
     if let Trust::Fail(why) = trust {
         // Recorded; the (maybe forged) sender gets nothing.
         tracing::warn!(ticket = %t.id, "command refused: sender not authenticated");
-        fx.log(c.history(sender, "command_refused", None, None, Some(why.clone())));
+        effects.log(incoming.history(sender, "command_refused", None, None, Some(why.clone())));
         return;
     }
-    let wf = &d.cfg.workflow;
+    let wf = &parts.cfg.workflow;
     let identities = wf.identities(sender);
     let ids: Vec<&str> = identities.iter().map(String::as_str).collect();
     let binding = super::create::binding(t);
     let proof = token::verify(
-        &addresses(c, &wf.support_address),
+        &addresses(incoming, &wf.support_address),
         &t.id,
         &ids,
         &binding,
-        d.key,
+        parts.key,
     );
     if !proof.is_ok() {
-        return refuse(d, c, t, fx, sender, vec![proof.explain()]);
+        return refuse(parts, incoming, t, effects, sender, vec![proof.explain()]);
     }
     // Keyword lines may follow one greeting line («Добрый день!»).
-    let words = crate::workflow::speech::without_greeting(&c.parsed.text);
+    let words = crate::workflow::speech::without_greeting(&incoming.parsed.text);
     let set: CommandSet = match wf.parse_reply(words) {
         Ok(set) => set,
         Err(errors) => {
             return refuse(
-                d,
-                c,
+                parts,
+                incoming,
                 t,
-                fx,
+                effects,
                 sender,
                 errors.iter().map(|e| e.to_string()).collect(),
             )
         }
     };
     if !set.has_commands() {
-        fx.log(c.history(
+        effects.log(incoming.history(
             sender,
             "engineer_note",
             None,
             None,
-            Some(excerpt(&c.parsed.text)),
+            Some(excerpt(&incoming.parsed.text)),
         ));
         // It looks like it meant a command: say what was understood.
-        let subject = c.parsed.subject.rsplit(']').next().unwrap_or("").trim();
+        let subject = incoming
+            .parsed
+            .subject
+            .rsplit(']')
+            .next()
+            .unwrap_or("")
+            .trim();
         let subject_cmd = wf
             .parse_reply(subject)
             .is_ok_and(|s| s.has_commands())
@@ -314,10 +359,10 @@ fn engineer(
         };
         if let Some(h) = hint {
             refuse(
-                d,
-                c,
+                parts,
+                incoming,
                 t,
-                fx,
+                effects,
                 sender,
                 vec![format!(
                     "{h}: письмо записано как заметка. Ключи команд — в начале письма (можно после одной строки приветствия), по одному на строке; текст для пользователя — после них"
@@ -329,10 +374,10 @@ fn engineer(
     let (st, line, kind) = (t.status(), t.line, t.kind);
     let Some(actor) = wf.engineer_actor(sender, line) else {
         return refuse(
-            d,
-            c,
+            parts,
+            incoming,
             t,
-            fx,
+            effects,
             sender,
             vec![format!("{sender} не инженер ни одной из линий")],
         );
@@ -346,13 +391,13 @@ fn engineer(
     };
     let plan = match plan::plan(&set, &state, &actor, wf) {
         Ok(plan) => plan,
-        Err(reasons) => return refuse(d, c, t, fx, sender, reasons),
+        Err(reasons) => return refuse(parts, incoming, t, effects, sender, reasons),
     };
     let before = t.status();
     if let Some(s) = plan.status {
         // The plan checked the move against the table already.
         if let Err(r) = t.move_to(s, &actor) {
-            return refuse(d, c, t, fx, sender, vec![r.to_string()]);
+            return refuse(parts, incoming, t, effects, sender, vec![r.to_string()]);
         }
     }
     if let Some(k) = plan.kind {
@@ -360,7 +405,7 @@ fn engineer(
     }
     if let Some(p) = &plan.priority {
         t.priority = p.clone();
-        t.deadline = Some(wf.deadline(c.now, p));
+        t.deadline = Some(wf.deadline(incoming.now, p));
         t.escalated_for = None;
     }
     let reassigned = plan
@@ -379,9 +424,9 @@ fn engineer(
             t.assignee = None;
         }
     }
-    fx.replay = Some(replay::replay_key(sender, &t.id, &c.parsed.text));
+    effects.replay = Some(replay::replay_key(sender, &t.id, &incoming.parsed.text));
     let changed = (before != t.status()).then_some(t.status().machine_name());
-    fx.log(c.history(
+    effects.log(incoming.history(
         sender,
         "command",
         changed.map(|_| before.machine_name()),
@@ -392,7 +437,7 @@ fn engineer(
     // nothing goes to the user) travel with the routed letter.
     let comment = set.message.trim();
     let why = if plan.to_user.is_none() && !comment.is_empty() {
-        fx.log(c.history(
+        effects.log(incoming.history(
             sender,
             "handover_comment",
             None,
@@ -404,12 +449,21 @@ fn engineer(
         format!("по команде {sender}")
     };
     if let Some((new_line, mailbox)) = &plan.line {
-        send_to_line(d, t, *new_line, mailbox, &why, c.now, fx, true);
+        send_to_line(
+            parts,
+            t,
+            *new_line,
+            mailbox,
+            &why,
+            incoming.now,
+            effects,
+            true,
+        );
     } else if reassigned {
         // The proofs issued before name the old assignment: the line gets
         // the ticket again with a fresh one.
         if let Some(l) = wf.line(line).map(|l| l.mailbox.clone()) {
-            send_to_line(d, t, line, &l, &why, c.now, fx, false);
+            send_to_line(parts, t, line, &l, &why, incoming.now, effects, false);
         }
     }
     // The engineer's files travel with their words (they were checked like
@@ -420,42 +474,44 @@ fn engineer(
     {
         if let Some(text) = &plan.to_user {
             super::copies::copy_to_first_line(
-                d,
+                parts,
                 t,
-                fx,
+                effects,
                 &format!(
                     "{sender} предложил решение пользователю:\n\n{}",
                     text.trim()
                 ),
-                c.now,
+                incoming.now,
             );
         }
     }
     if plan.status == Some(Status::Confirmed) {
         // Closed on the user's behalf (after a phone call): the user is told.
-        fx.send(d.composer.closed_by_desk(t, sender, thread));
+        effects.send(parts.composer.closed_by_desk(t, sender, thread));
         super::copies::copy_to_first_line(
-            d,
+            parts,
             t,
-            fx,
+            effects,
             &format!("{sender} закрыл обращение («Подтверждено»)."),
-            c.now,
+            incoming.now,
         );
     }
     if let Some(text) = &plan.to_user {
         // A person's words: never held back by the limit of automatic
         // letters ([loops] max_auto_per_day).
-        fx.send_person(
-            d.composer
-                .relay_to_user(t, text, apply::read_files(d, relayed), thread),
-        );
+        effects.send_person(parts.composer.relay_to_user(
+            t,
+            text,
+            apply::read_files(parts, relayed),
+            thread,
+        ));
     }
-    fx.send_to_desk(d.composer.command_done(
+    effects.send_to_desk(parts.composer.command_done(
         t,
         sender,
         &plan.summary(),
         relayed,
-        &rejected_rows(c.parsed),
-        c.parsed.message_id.as_deref(),
+        &rejected_rows(incoming.parsed),
+        incoming.parsed.message_id.as_deref(),
     ));
 }
