@@ -15,11 +15,12 @@ use crate::outbox::thread::Thread;
 use crate::store::tickets::Ticket;
 use crate::workflow::auth::{self, Trust};
 use crate::workflow::commands::CommandSet;
+use crate::workflow::follow_up::{self, FollowUp, FollowUpFacts};
 use crate::workflow::loops::SenderRole;
 use crate::workflow::plan::{self, TicketState};
 use crate::workflow::status::Status;
 use crate::workflow::user;
-use crate::workflow::{address, replay, token};
+use crate::workflow::{address, commands, replay, token};
 
 pub(super) fn follow_up(
     p: &mut Pipeline,
@@ -32,30 +33,55 @@ pub(super) fn follow_up(
     let routed = p.store.was_routed(id)?;
     let sender = incoming.sender().unwrap_or_default().to_string();
     let parsed = incoming.parsed;
+    let wf = &p.cfg.workflow;
     // Several From addresses: never an engineer's letter.
     let role = if parsed.from_ambiguous {
         SenderRole::Outsider
     } else {
-        p.cfg.workflow.sender_role(&sender)
+        wf.sender_role(&sender)
     };
     let trust = auth::sender_trust(&p.cfg.security_policy(), &parsed.trace.headers, &sender);
     let acts_for_line = matches!(role, SenderRole::Engineer(_) | SenderRole::LineMailbox(_));
-    if acts_for_line && trust.allows() {
+    let replayed = if acts_for_line && trust.allows() {
         let key = replay::replay_key(&sender, &t.id, &parsed.text);
         let last = p.store.replay_last(&key)?;
-        if replay::is_replay(last, incoming.now, p.cfg.workflow.replay_window_secs) {
-            return replayed(p, incoming, &t.id);
-        }
-    }
-    // The requester writes on a closed ticket: a new related appeal, or
-    // the ticket reopened ([desk] closed_reply).
-    let closed_by_requester = t.status() == Status::Confirmed
-        && !matches!(role, SenderRole::Engineer(_))
-        && address::canonical(&sender) == address::canonical(&t.requester)
-        && trust.allows()
-        && user::reopens(&incoming.parsed.text);
-    if closed_by_requester && p.cfg.desk.closed_reply == crate::config::ClosedReply::New {
-        return super::create::create_related(p, incoming, &t);
+        replay::is_replay(last, incoming.now, wf.replay_window_secs)
+    } else {
+        false
+    };
+    let proofs = addresses(incoming, &wf.support_address);
+    let line_mailbox_proof = matches!(role, SenderRole::LineMailbox(_)) && {
+        let binding = super::create::binding(&t);
+        let ids = [crate::workflow::address::without_plus_tag(&sender)];
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        token::verify(&proofs, &t.id, &ids, &binding, &p.key).is_ok()
+    };
+    let facts = FollowUpFacts {
+        authenticated: match &trust {
+            Trust::Fail(why) => Err(why.clone()),
+            _ => Ok(()),
+        },
+        replayed,
+        requester_reopens_closed: t.status() == Status::Confirmed
+            && address::canonical(&sender) == address::canonical(&t.requester)
+            && user::reopens(&parsed.text),
+        closed_reply_new: p.cfg.desk.closed_reply == crate::config::ClosedReply::New,
+        line_mailbox_proof,
+        to_proof_address: proofs
+            .iter()
+            .any(|a| token::ticket_of(a).as_deref() == Some(t.id.as_str())),
+        reads_as_commands: commands::opens_with_command(&parsed.text)
+            && wf
+                .parse_reply(&parsed.text)
+                .map(|s| s.has_commands())
+                .unwrap_or(true),
+        role,
+    };
+    let way = follow_up::decide(&facts);
+    match way {
+        FollowUp::Replayed => return replayed_command(p, incoming, &t.id),
+        FollowUp::RelatedAppeal => return super::create::create_related(p, incoming, &t),
+        _ => {}
     }
     // Engineers' words to the user thread under the user's last letter
     // (looked up only for a letter that may command).
@@ -74,102 +100,66 @@ pub(super) fn follow_up(
     let mut effects = Effects::default();
     effects.log(incoming.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
     let wf = &parts.cfg.workflow;
-    match role {
-        SenderRole::Engineer(_) => engineer(
+    match way {
+        FollowUp::Replayed | FollowUp::RelatedAppeal => unreachable!("handled above"),
+        FollowUp::Commands => engineer(
             &parts,
             incoming,
             &mut t,
             &mut effects,
             &sender,
             &kept,
-            &trust,
             &thread,
         ),
-        // A line's shared mailbox acts for its line with a valid proof; a
-        // letter from it without one is recorded and answered with nothing
-        // (an answer to a shared mailbox could start a loop).
-        SenderRole::LineMailbox(_) => {
-            let proof_ok = {
-                let binding = super::create::binding(&t);
-                let ids = [crate::workflow::address::without_plus_tag(&sender)];
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                token::verify(
-                    &addresses(incoming, &wf.support_address),
-                    &t.id,
-                    &ids,
-                    &binding,
-                    parts.key,
-                )
-                .is_ok()
-            };
-            if proof_ok && trust.allows() {
-                engineer(
-                    &parts,
-                    incoming,
-                    &mut t,
-                    &mut effects,
-                    &sender,
-                    &kept,
-                    &trust,
-                    &thread,
-                );
-            } else {
-                effects.log(incoming.history(
-                    &sender,
-                    "command_refused",
-                    None,
-                    None,
-                    Some("письмо с ящика линии без действующего подтверждения получения: записано, не применено".into()),
-                ));
-            }
+        FollowUp::Unauthenticated(why) => {
+            // Recorded; the (maybe forged) sender gets nothing.
+            tracing::warn!(ticket = %t.id, "command refused: sender not authenticated");
+            effects.log(incoming.history(&sender, "command_refused", None, None, Some(why)));
         }
-        _ => {
-            let commands = wf
-                .parse_reply(&parsed.text)
-                .map(|s| s.has_commands())
-                .unwrap_or(true);
-            let token_here = addresses(incoming, &wf.support_address)
-                .iter()
-                .any(|a| token::ticket_of(a).as_deref() == Some(t.id.as_str()));
-            if token_here || (commands && looks_like_commands(&parsed.text)) {
-                refuse(
-                    &parts,
-                    incoming,
-                    &t,
-                    &mut effects,
-                    &sender,
-                    vec![format!(
-                        "{sender} не инженер ни одной из линий: строки «Статус:», «Линия:» и другие команды принимаются только от инженеров. \
-                         Напишите, пожалуйста, ответ своими словами, без этих строк: письмо будет передано инженеру."
-                    )],
+        FollowUp::LineMailboxRecorded => {
+            effects.log(incoming.history(
+                &sender,
+                "command_refused",
+                None,
+                None,
+                Some("письмо с ящика линии без действующего подтверждения получения: записано, не применено".into()),
+            ));
+        }
+        FollowUp::RefusedCommands => {
+            refuse(
+                &parts,
+                incoming,
+                &t,
+                &mut effects,
+                &sender,
+                vec![format!(
+                    "{sender} не инженер ни одной из линий: строки «Статус:», «Линия:» и другие команды принимаются только от инженеров. \
+                     Напишите, пожалуйста, ответ своими словами, без этих строк: письмо будет передано инженеру."
+                )],
+            );
+            // The line hears of it: the words are not lost.
+            if let Some(m) = wf.line(t.line).map(|l| l.mailbox.clone()) {
+                let text = format!(
+                    "Письмо с адреса {sender} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{}",
+                    parsed.text.trim()
                 );
-                // The line hears of it: the words are not lost.
-                if let Some(m) = wf.line(t.line).map(|l| l.mailbox.clone()) {
-                    let text = format!(
-                        "Письмо с адреса {sender} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{}",
-                        parsed.text.trim()
-                    );
-                    effects.send_to_desk(parts.composer.relay_to_line(
-                        &t,
-                        &m,
-                        None,
-                        &text,
-                        Vec::new(),
-                    ));
-                }
-            } else {
-                super::user_reply::user_letter(
-                    &parts,
-                    incoming,
-                    &mut t,
-                    &mut effects,
-                    &sender,
-                    &kept,
-                    routed,
-                    &trust,
+                effects.send_to_desk(
+                    parts
+                        .composer
+                        .relay_to_line(&t, &m, None, &text, Vec::new()),
                 );
             }
         }
+        FollowUp::UserWords => super::user_reply::user_letter(
+            &parts,
+            incoming,
+            &mut t,
+            &mut effects,
+            &sender,
+            &kept,
+            routed,
+            &trust,
+        ),
     }
     t.updated_at = incoming.now;
     let tx = store.unit()?;
@@ -191,7 +181,7 @@ pub(super) fn follow_up(
 
 /// The same command again within `[commands] replay_window`: recorded,
 /// changes nothing, answered with nothing (the first was answered).
-fn replayed(
+fn replayed_command(
     p: &mut Pipeline,
     incoming: &Ctx<'_>,
     ticket: &str,
@@ -236,29 +226,6 @@ fn addresses<'a>(incoming: &'a Ctx<'_>, support: &str) -> Vec<&'a str> {
     )
 }
 
-/// The first non-empty line is a `Key: value` command line.
-fn looks_like_commands(text: &str) -> bool {
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    let key = first.split(':').next().unwrap_or("").trim().to_lowercase();
-    [
-        "статус",
-        "status",
-        "линия",
-        "line",
-        "приоритет",
-        "priority",
-        "вид",
-        "kind",
-        "исполнитель",
-        "assignee",
-    ]
-    .contains(&key.as_str())
-}
-
 pub(super) fn refuse(
     parts: &Parts<'_>,
     incoming: &Ctx<'_>,
@@ -291,15 +258,8 @@ fn engineer(
     effects: &mut Effects,
     sender: &str,
     kept: &[crate::store::tickets::AttachmentRow],
-    trust: &Trust,
     thread: &Thread,
 ) {
-    if let Trust::Fail(why) = trust {
-        // Recorded; the (maybe forged) sender gets nothing.
-        tracing::warn!(ticket = %t.id, "command refused: sender not authenticated");
-        effects.log(incoming.history(sender, "command_refused", None, None, Some(why.clone())));
-        return;
-    }
     let wf = &parts.cfg.workflow;
     let identities = wf.identities(sender);
     let ids: Vec<&str> = identities.iter().map(String::as_str).collect();
