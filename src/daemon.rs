@@ -117,7 +117,7 @@ impl Services {
             .context("configuring the sender's database connection")?;
         let transport = transport(&cfg, &clock)?;
         let (stop, stop_rx) = watch::channel(false);
-        let mut tasks = Vec::new();
+        let mut tasks = crate::vitals::start(&cfg, clock.clone(), stop_rx.clone())?;
         let wake = handle.outbox_wake();
         tasks.push(tokio::spawn(sender(
             store,

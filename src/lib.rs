@@ -79,4 +79,5 @@ pub mod source;
 pub mod store;
 pub mod template;
 pub mod tls;
+pub mod vitals;
 pub mod workflow;

@@ -15,6 +15,7 @@ mod mailbox;
 pub mod oauth2;
 pub mod sections;
 mod types;
+pub mod vitals;
 
 pub use error::ConfigError;
 pub use mailbox::*;
@@ -134,6 +135,7 @@ impl Config {
         self.mailbox
             .check()
             .map_err(|(key, reason)| bad(key, reason))?;
+        vitals::check(&self.metrics, &self.reports).map_err(|(key, reason)| bad(&key, reason))?;
         let imap = self.mailbox.imap();
         match self.outgoing.kind {
             OutgoingKind::File if self.outgoing.dir.is_none() => {

@@ -38,6 +38,12 @@ pub struct Config {
     pub loops: super::sections::LoopsConfig,
     #[serde(default)]
     pub security: Security,
+    /// `[metrics]`: the vital-signs listener (off without `listen`).
+    #[serde(default)]
+    pub metrics: super::vitals::Metrics,
+    /// `[[reports]]`: report letters on a schedule.
+    #[serde(default)]
+    pub reports: Vec<super::vitals::ReportEntry>,
     /// The sections above, checked and compiled when the config is loaded.
     #[serde(skip)]
     pub workflow: crate::workflow::Workflow,

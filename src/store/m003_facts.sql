@@ -44,3 +44,11 @@ CREATE INDEX IF NOT EXISTS ticket_facts_unfilled ON ticket_facts(ticket_id)
 -- time of the history row.
 CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at);
 CREATE INDEX IF NOT EXISTS history_at ON history(at);
+
+-- The daemon's vital signs (`[metrics]`) count these every few seconds:
+-- each count reads an index, not the table.
+CREATE INDEX IF NOT EXISTS letters_outcome ON letters(outcome);
+CREATE INDEX IF NOT EXISTS tickets_status_line ON tickets(status, line);
+CREATE INDEX IF NOT EXISTS history_escalated ON history(ticket_id) WHERE action = 'escalated';
+CREATE INDEX IF NOT EXISTS ticket_facts_breached ON ticket_facts(ticket_id)
+ WHERE deadline_breached_at IS NOT NULL;

@@ -20,6 +20,7 @@ pub mod security;
 pub mod suppressed;
 pub mod tickets;
 pub mod unit;
+pub mod vitals;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
