@@ -46,6 +46,11 @@
 //!   takes reloaded configs. Signals (SIGTERM/SIGINT stop, SIGHUP reload)
 //!   and systemd notify are at the CLI edge (`cli/run.rs`), so a test
 //!   starts the daemon in-process.
+//! * [`report`]: typical reports (п. 81.1) — pure code folding the
+//!   tickets and facts the store streams into figures, and rendering them
+//!   as text, CSV, JSON, HTML; the per-ticket listing; report letters.
+//! * [`vitals`]: the daemon's vital signs (`[metrics]`): `/metrics`,
+//!   `/healthz`, `/readyz` answered from a snapshot a refresher keeps.
 //! * [`oauth2`]: access tokens for `auth = "oauth2"` logins (IMAP and SMTP
 //!   XOAUTH2): the refresh-token grant, caching, refresh before expiry and
 //!   on a refused login, failures recorded for `ticketd status`.
@@ -63,7 +68,7 @@
 //!
 //! Dependencies run one way: `address`, `template`, `tls` ← `parse` ←
 //! `workflow` ← `store` ← `oauth2` ← `config` ← `outbox`, `source` ←
-//! `pipeline` ← `daemon` ← `cli`.
+//! `pipeline` ← `report`, `vitals` ← `daemon` ← `cli`.
 
 pub mod address;
 pub mod cli;
