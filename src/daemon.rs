@@ -119,6 +119,15 @@ impl Services {
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = crate::vitals::start(&cfg, clock.clone(), stop_rx.clone())?;
         let wake = handle.outbox_wake();
+        if !cfg.reports.is_empty() {
+            tasks.push(tokio::spawn(crate::report::letters::run(
+                cfg.clone(),
+                open_store(&cfg)?,
+                clock.clone(),
+                wake.clone(),
+                stop_rx.clone(),
+            )));
+        }
         tasks.push(tokio::spawn(sender(
             store,
             transport,

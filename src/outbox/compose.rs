@@ -72,6 +72,8 @@ pub struct LetterSpec {
     pub relayed: bool,
     /// Files to attach: (filename, content type, bytes).
     pub files: Vec<(String, String, Vec<u8>)>,
+    /// An HTML version of `body` (multipart/alternative with the text).
+    pub html: Option<String>,
 }
 
 impl Composer {
@@ -340,11 +342,21 @@ impl Composer {
                 ));
             }
         }
+        use lettre::message::{Attachment, MultiPart, SinglePart};
+        let alternative = spec
+            .html
+            .as_ref()
+            .map(|h| MultiPart::alternative_plain_html(spec.body.clone(), h.clone()));
         let msg = if spec.files.is_empty() {
-            b.header(ContentType::TEXT_PLAIN).body(spec.body.clone())
+            match alternative {
+                Some(alt) => b.multipart(alt),
+                None => b.header(ContentType::TEXT_PLAIN).body(spec.body.clone()),
+            }
         } else {
-            use lettre::message::{Attachment, MultiPart, SinglePart};
-            let mut mp = MultiPart::mixed().singlepart(SinglePart::plain(spec.body.clone()));
+            let mut mp = match alternative {
+                Some(alt) => MultiPart::mixed().multipart(alt),
+                None => MultiPart::mixed().singlepart(SinglePart::plain(spec.body.clone())),
+            };
             for (name, ct, bytes) in &spec.files {
                 let ct = ContentType::parse(ct).unwrap_or(
                     ContentType::parse("application/octet-stream")

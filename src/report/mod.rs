@@ -10,10 +10,12 @@
 
 pub mod csv;
 pub mod html;
+pub mod letters;
 pub mod listing;
 pub mod make;
 pub mod period;
 pub mod render;
+pub mod schedule;
 
 use crate::store::facts::Facts;
 use crate::store::report::CommandRow;

@@ -136,15 +136,23 @@ impl Store {
     }
 
     pub fn state_set(&self, key: &str, value: &str) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO state(key, value) VALUES (?1, ?2)
+        state_set_in(&self.conn, key, value)
+    }
+}
+
+/// Set a state value on `conn` (inside the caller's transaction).
+pub fn state_set_in(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    {
+        conn.prepare_cached(
+            "INSERT INTO state(key, value) VALUES (?1, ?2)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            )?
-            .execute(params![key, value])?;
+        )?
+        .execute(params![key, value])?;
         Ok(())
     }
+}
 
+impl Store {
     pub fn quarantine_list(&self, all: bool) -> Result<Vec<QuarantineRow>> {
         let mut st = self.conn.prepare(
             "SELECT id, message_id, reason, created_at, released_at, length(raw) FROM quarantine

@@ -75,6 +75,12 @@ impl Unit<'_> {
         security::count_to_address(self.conn(), addr, since)
     }
 
+    /// Set a daemon state value inside this unit (e.g. the period a report
+    /// letter was queued for, together with the letter).
+    pub fn state_set(&self, key: &str, value: &str) -> Result<()> {
+        letters::state_set_in(self.conn(), key, value)
+    }
+
     pub fn replay_record(&self, key: &str, ticket: &str, at: DateTime<Utc>) -> Result<()> {
         security::replay_record(self.conn(), key, ticket, at)
     }
