@@ -8,6 +8,7 @@
 //! them into a [`Report`]; [`render`] writes text, CSV, JSON or HTML, and
 //! [`listing`] the per-ticket rows. Nothing here opens a database.
 
+pub mod charts;
 pub mod csv;
 pub mod html;
 pub mod letters;
