@@ -19,10 +19,7 @@ pub fn report(
     let priorities: Vec<String> = wf.priorities.iter().map(|p| p.name.clone()).collect();
     let commands = store.commands_between(period.from, period.to)?;
     let mut b = Builder::new(period, now, &wf.calendar, &priorities, commands);
-    store.each_ticket_with_facts(Some(period.from), Some(period.to), |t, f| {
-        b.add(&t, &f);
-        Ok::<(), StoreError>(())
-    })?;
+    store.each_report_row(period.from, period.to, |row| b.add(row))?;
     let end = period.to.min(now);
     let backlog = Backlog {
         start: store.backlog_at(period.from)?.max(0) as u64,

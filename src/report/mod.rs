@@ -19,8 +19,7 @@ pub mod render;
 pub mod schedule;
 
 use crate::store::facts::Facts;
-use crate::store::report::CommandRow;
-use crate::store::tickets::Ticket;
+use crate::store::report::{CommandRow, ReportRow};
 use crate::workflow::status::{Kind, Status};
 use crate::workflow::{working_time_between, Calendar};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -161,31 +160,40 @@ pub struct Judgement {
 /// When the ticket was solved: its first proposed solution or its
 /// confirmation, whichever came first.
 pub fn solved_at(f: &Facts) -> Option<DateTime<Utc>> {
-    match (f.solution_proposed_at, f.confirmed_at) {
+    earlier(f.solution_proposed_at, f.confirmed_at)
+}
+
+fn earlier(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
 }
 
-/// Judge a ticket with `deadline` and facts `f` for a period ending at
-/// `end`, as known at `now`. No deadline: nothing to judge.
-pub fn judge(
-    deadline: Option<DateTime<Utc>>,
-    f: &Facts,
-    end: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Judgement {
-    let Some(dl) = deadline else {
+/// The moments a deadline is judged by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Moments {
+    pub deadline: Option<DateTime<Utc>>,
+    /// Solved: the first proposed solution or the confirmation.
+    pub solved: Option<DateTime<Utc>>,
+    /// The first missed deadline (escalation).
+    pub breached: Option<DateTime<Utc>>,
+}
+
+/// Judge a ticket for a period ending at `end`, as known at `now`. No
+/// deadline: nothing to judge.
+pub fn judge(m: Moments, end: DateTime<Utc>, now: DateTime<Utc>) -> Judgement {
+    let Some(dl) = m.deadline else {
         return Judgement::default();
     };
-    let solved = solved_at(f);
-    let late = f.deadline_breached_at.is_some()
+    let solved = m.solved;
+    let late = m.breached.is_some()
         || match solved {
             Some(s) => s > dl,
             None => dl < now,
         };
     let open_at_end = solved.is_none_or(|s| s >= end);
-    let overdue_at_end = f.deadline_breached_at.is_some_and(|b| b < end) || dl < end;
+    let overdue_at_end = m.breached.is_some_and(|b| b < end) || dl < end;
     Judgement {
         met: solved.is_some() && !late,
         breached: late,
@@ -215,6 +223,18 @@ fn stat(mut v: Vec<i64>) -> Stat {
     }
 }
 
+/// The entry for `key`, allocating the key only the first time.
+fn entry<'m, V: Default>(m: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !m.contains_key(key) {
+        m.insert(key.to_string(), V::default());
+    }
+    m.get_mut(key).expect("inserted above")
+}
+
+fn line_name(t: &ReportRow<'_>) -> &'static str {
+    ["1", "2", "3"][usize::from(t.line.number().clamp(1, 3)) - 1]
+}
+
 #[derive(Default)]
 struct Samples {
     all: Vec<i64>,
@@ -223,16 +243,10 @@ struct Samples {
 }
 
 impl Samples {
-    fn add(&mut self, secs: i64, t: &Ticket) {
+    fn add(&mut self, secs: i64, t: &ReportRow<'_>) {
         self.all.push(secs);
-        self.by_priority
-            .entry(t.priority.clone())
-            .or_default()
-            .push(secs);
-        self.by_line
-            .entry(t.line.number().to_string())
-            .or_default()
-            .push(secs);
+        entry(&mut self.by_priority, t.priority).push(secs);
+        entry(&mut self.by_line, line_name(t)).push(secs);
     }
 
     fn finish(self) -> TimeStats {
@@ -304,37 +318,48 @@ impl<'a> Builder<'a> {
 
     /// Working seconds from registration to `at`: as stored, or computed
     /// now for a back-filled ticket.
-    fn secs(&self, t: &Ticket, stored: Option<i64>, at: Option<DateTime<Utc>>) -> Option<i64> {
+    fn secs(
+        &self,
+        t: &ReportRow<'_>,
+        stored: Option<i64>,
+        at: Option<DateTime<Utc>>,
+    ) -> Option<i64> {
         stored.or_else(|| at.map(|a| working_time_between(t.created_at, a, self.cal).num_seconds()))
     }
 
-    pub fn add(&mut self, t: &Ticket, f: &Facts) {
+    pub fn add(&mut self, t: &ReportRow<'_>) {
         let tt = &mut self.totals;
         tt.received += 1;
-        tt.by_status.add(t.status().machine_name());
+        tt.by_status.add(t.status.machine_name());
         tt.by_kind.add(t.kind.machine_name());
-        tt.by_priority.add(&t.priority);
-        tt.by_channel.add(&f.channel);
-        tt.by_line.add(&t.line.number().to_string());
-        tt.by_organization
-            .add(t.form.organization.as_deref().unwrap_or("—"));
-        let j = judge(t.deadline, f, self.period.to.min(self.now), self.now);
-        let d = self.by_priority.entry(t.priority.clone()).or_default();
+        tt.by_priority.add(t.priority);
+        tt.by_channel.add(t.channel);
+        tt.by_line.add(line_name(t));
+        tt.by_organization.add(t.organization.unwrap_or("—"));
+        let m = Moments {
+            deadline: t.deadline,
+            solved: earlier(t.solution_proposed_at, t.confirmed_at),
+            breached: t.deadline_breached_at,
+        };
+        let j = judge(m, self.period.to.min(self.now), self.now);
+        let d = entry(&mut self.by_priority, t.priority);
         for x in [&mut self.deadlines, d] {
             x.met += u64::from(j.met);
             x.breached += u64::from(j.breached);
             x.open_overdue += u64::from(j.open_overdue);
         }
-        if let Some(s) = self.secs(t, f.first_response_secs, f.first_response_at) {
+        if let Some(s) = self.secs(t, t.first_response_secs, t.first_response_at) {
             self.first.add(s, t);
         }
-        if let Some(s) = self.secs(t, f.solution_secs, f.solution_proposed_at) {
+        if let Some(s) = self.secs(t, t.solution_secs, t.solution_proposed_at) {
             self.solution.add(s, t);
         }
         let day = t.created_at.with_timezone(&self.period.tz).date_naive();
         *self.per_day.entry(day).or_default() += 1;
-        if let Some(c) = self.created.get_mut(&t.id) {
-            *c = Some(t.created_at);
+        if !self.created.is_empty() {
+            if let Some(c) = self.created.get_mut(t.id) {
+                *c = Some(t.created_at);
+            }
         }
     }
 
@@ -406,10 +431,10 @@ mod tests {
 
     #[test]
     fn judging_deadlines() {
-        let facts = |solved: Option<i64>, breached: Option<i64>| Facts {
-            solution_proposed_at: solved.map(t),
-            deadline_breached_at: breached.map(t),
-            ..Default::default()
+        let facts = |dl: Option<i64>, solved: Option<i64>, breached: Option<i64>| Moments {
+            deadline: dl.map(t),
+            solved: solved.map(t),
+            breached: breached.map(t),
         };
         // (deadline, solved, breach recorded, period end, now) → (met, breached, open_overdue)
         let cases = [
@@ -487,7 +512,7 @@ mod tests {
             ),
         ];
         for (dl, solved, breached, end, now, want, why) in cases {
-            let j = judge(dl.map(t), &facts(solved, breached), t(end), t(now));
+            let j = judge(facts(dl, solved, breached), t(end), t(now));
             assert_eq!((j.met, j.breached, j.open_overdue), want, "{why}");
         }
     }

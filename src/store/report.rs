@@ -5,6 +5,7 @@
 use super::facts::{lines_of, Facts};
 use super::tickets::Ticket;
 use super::{parse_ts, ts, Result, Store};
+use crate::workflow::status::{Kind, Line, Status};
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
@@ -23,6 +24,63 @@ pub struct CommandRow {
     pub at: DateTime<Utc>,
     /// The status it moved the ticket to, if it moved it.
     pub to_status: Option<String>,
+}
+
+/// What the figures of a report need of one ticket: borrowed from the
+/// row as it is read (no copies of the strings).
+#[derive(Debug, Clone, Copy)]
+pub struct ReportRow<'a> {
+    pub id: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub status: Status,
+    pub kind: Kind,
+    pub priority: &'a str,
+    pub line: Line,
+    pub channel: &'a str,
+    pub organization: Option<&'a str>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub first_response_secs: Option<i64>,
+    pub solution_proposed_at: Option<DateTime<Utc>>,
+    pub solution_secs: Option<i64>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub deadline_breached_at: Option<DateTime<Utc>>,
+}
+
+fn bad(i: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        i,
+        rusqlite::types::Type::Text,
+        format!("unknown {what} in column {i} of tickets").into(),
+    )
+}
+
+fn time_ref(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    Ok(r.get_ref(i)?.as_str_or_null()?.and_then(parse_ts))
+}
+
+fn report_row<'a>(r: &'a rusqlite::Row<'_>) -> rusqlite::Result<ReportRow<'a>> {
+    let line: i64 = r.get(5)?;
+    Ok(ReportRow {
+        id: r.get_ref(0)?.as_str()?,
+        created_at: time_ref(r, 1)?.ok_or_else(|| bad(1, "time"))?,
+        status: Status::parse(r.get_ref(2)?.as_str()?).ok_or_else(|| bad(2, "status"))?,
+        kind: Kind::parse(r.get_ref(3)?.as_str()?).ok_or_else(|| bad(3, "kind"))?,
+        priority: r.get_ref(4)?.as_str()?,
+        line: u8::try_from(line)
+            .ok()
+            .and_then(Line::from_number)
+            .ok_or_else(|| bad(5, "line"))?,
+        channel: r.get_ref(6)?.as_str()?,
+        organization: r.get_ref(7)?.as_str_or_null()?,
+        deadline: time_ref(r, 8)?,
+        first_response_at: time_ref(r, 9)?,
+        first_response_secs: r.get(10)?,
+        solution_proposed_at: time_ref(r, 11)?,
+        solution_secs: r.get(12)?,
+        confirmed_at: time_ref(r, 13)?,
+        deadline_breached_at: time_ref(r, 14)?,
+    })
 }
 
 fn opt_time(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
@@ -80,6 +138,30 @@ impl Store {
             };
             let (t, f) = read().map_err(super::StoreError::from)?;
             each(t, f)?;
+        }
+        Ok(())
+    }
+
+    /// The tickets registered in `[from, to)` as the report's figures need
+    /// them, oldest first, one at a time.
+    pub fn each_report_row(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        mut each: impl FnMut(&ReportRow<'_>),
+    ) -> Result<()> {
+        let sql = format!(
+            "SELECT t.id, t.created_at, t.status, t.kind, t.priority, t.line, {channel},
+                    t.organization, t.deadline, f.first_response_at, f.first_response_secs,
+                    f.solution_proposed_at, f.solution_secs, f.confirmed_at, f.deadline_breached_at
+               FROM tickets t LEFT JOIN ticket_facts f ON f.ticket_id = t.id
+              WHERE t.created_at >= ?1 AND t.created_at < ?2",
+            channel = channel_sql()
+        );
+        let mut st = self.conn.prepare(&sql)?;
+        let mut rows = st.query(params![ts(from), ts(to)])?;
+        while let Some(r) = rows.next()? {
+            each(&report_row(r)?);
         }
         Ok(())
     }
