@@ -162,8 +162,8 @@ fn the_report_of_two_months_number_by_number() {
     assert_eq!(
         oct["engineers"],
         json!([
-            {"address": ENG, "commands": 1, "closed": 1, "median_hours_in_hand": 1.5},
-            {"address": OP, "commands": 1, "closed": 1, "median_hours_in_hand": 3.0},
+            {"address": ENG, "commands": 1, "closed": 1, "median_hours_to_solution": 1.5},
+            {"address": OP, "commands": 1, "closed": 1, "median_hours_to_solution": 3.0},
         ])
     );
     let days = oct["per_day"].as_array().expect("per_day");

@@ -144,18 +144,13 @@ pub fn page(r: &Report) -> String {
                     e.address.clone(),
                     e.commands.to_string(),
                     e.closed.to_string(),
-                    hours(e.median_hours_in_hand),
+                    hours(e.median_hours_to_solution),
                 ]
             })
             .collect();
         table(
             &mut o,
-            &[
-                "инженер",
-                "команд",
-                "решено",
-                "медиана часов до первой команды",
-            ],
+            &["инженер", "команд", "решено", "медиана часов до решения"],
             &rows,
         );
     }

@@ -17,15 +17,14 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> Result<Report, StoreError> {
     let priorities: Vec<String> = wf.priorities.iter().map(|p| p.name.clone()).collect();
-    let commands = store.commands_between(period.from, period.to)?;
-    let mut b = Builder::new(period, now, &wf.calendar, &priorities, commands);
+    let mut b = Builder::new(period, now, &wf.calendar, &priorities);
     store.each_report_row(period.from, period.to, |row| b.add(row))?;
     let end = period.to.min(now);
     let backlog = Backlog {
         start: store.backlog_at(period.from)?.max(0) as u64,
         end: store.backlog_at(end)?.max(0) as u64,
     };
-    Ok(b.finish(backlog))
+    Ok(b.finish(backlog, store.engineers_between(period.from, period.to)?))
 }
 
 /// Why writing a listing stopped.

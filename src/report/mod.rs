@@ -19,7 +19,7 @@ pub mod render;
 pub mod schedule;
 
 use crate::store::facts::Facts;
-use crate::store::report::{CommandRow, ReportRow};
+use crate::store::report::{EngineerRow, ReportRow};
 use crate::workflow::status::{Kind, Status};
 use crate::workflow::{working_time_between, Calendar};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -108,9 +108,9 @@ pub struct Engineer {
     pub commands: u64,
     /// Tickets this engineer moved to a proposed solution or confirmed.
     pub closed: u64,
-    /// Median working hours from registration to this engineer's first
-    /// command on a ticket.
-    pub median_hours_in_hand: Option<f64>,
+    /// Median working hours from registration to the solution, over the
+    /// tickets whose first solution this engineer proposed in the period.
+    pub median_hours_to_solution: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -277,21 +277,15 @@ pub struct Builder<'a> {
     first: Samples,
     solution: Samples,
     per_day: BTreeMap<NaiveDate, u64>,
-    /// The period's engineers' commands, and the registration time of the
-    /// tickets they concern as those tickets pass (only those are kept).
-    commands: Vec<CommandRow>,
-    created: std::collections::HashMap<String, Option<DateTime<Utc>>>,
 }
 
 impl<'a> Builder<'a> {
-    /// `priorities`: the configured names, in order (listed even at 0);
-    /// `commands`: the engineers' commands of the period.
+    /// `priorities`: the configured names, in order (listed even at 0).
     pub fn new(
         period: Period,
         now: DateTime<Utc>,
         cal: &'a Calendar,
         priorities: &[String],
-        commands: Vec<CommandRow>,
     ) -> Self {
         let totals = Totals {
             by_status: Counts::with(Status::ALL.iter().map(|s| s.machine_name().to_string())),
@@ -311,8 +305,6 @@ impl<'a> Builder<'a> {
             first: Samples::default(),
             solution: Samples::default(),
             per_day: period.each_day().map(|d| (d, 0)).collect(),
-            created: commands.iter().map(|c| (c.ticket.clone(), None)).collect(),
-            commands,
         }
     }
 
@@ -356,43 +348,19 @@ impl<'a> Builder<'a> {
         }
         let day = t.created_at.with_timezone(&self.period.tz).date_naive();
         *self.per_day.entry(day).or_default() += 1;
-        if !self.created.is_empty() {
-            if let Some(c) = self.created.get_mut(t.id) {
-                *c = Some(t.created_at);
-            }
-        }
     }
 
-    /// The report, with the backlog counts.
-    pub fn finish(self, backlog: Backlog) -> Report {
-        let commands = &self.commands;
-        let mut by_eng: BTreeMap<&str, (u64, std::collections::BTreeSet<&str>, Vec<i64>)> =
-            BTreeMap::new();
-        let mut seen = std::collections::HashSet::new();
-        for c in commands {
-            let e = by_eng.entry(c.actor.as_str()).or_default();
-            e.0 += 1;
-            if matches!(
-                c.to_status.as_deref(),
-                Some("solution_proposed" | "confirmed")
-            ) {
-                e.1.insert(c.ticket.as_str());
-            }
-            if seen.insert((c.actor.as_str(), c.ticket.as_str())) {
-                if let Some(Some(created)) = self.created.get(&c.ticket) {
-                    e.2.push(working_time_between(*created, c.at, self.cal).num_seconds());
-                }
-            }
-        }
-        let engineers = by_eng
+    /// The report, with the backlog counts and the engineers' figures.
+    pub fn finish(self, backlog: Backlog, engineers: Vec<EngineerRow>) -> Report {
+        let engineers = engineers
             .into_iter()
-            .map(|(a, (n, closed, mut hand))| {
-                hand.sort_unstable();
+            .map(|mut e| {
+                e.solution_secs.sort_unstable();
                 Engineer {
-                    address: a.to_string(),
-                    commands: n,
-                    closed: closed.len() as u64,
-                    median_hours_in_hand: percentile(&hand, 50).map(hours),
+                    median_hours_to_solution: percentile(&e.solution_secs, 50).map(hours),
+                    address: e.actor,
+                    commands: e.commands,
+                    closed: e.closed,
                 }
             })
             .collect();

@@ -123,10 +123,7 @@ pub fn text(r: &Report) -> String {
         r.backlog.start, r.backlog.end
     );
     if !r.engineers.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nИнженеры (команд, решено, медиана часов до первой команды):"
-        );
+        let _ = writeln!(s, "\nИнженеры (команд, решено, медиана часов до решения):");
         for e in &r.engineers {
             let _ = writeln!(
                 s,
@@ -134,7 +131,7 @@ pub fn text(r: &Report) -> String {
                 e.address,
                 e.commands,
                 e.closed,
-                hours(e.median_hours_in_hand)
+                hours(e.median_hours_to_solution)
             );
         }
     }

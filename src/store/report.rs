@@ -15,15 +15,18 @@ fn channel_sql() -> &'static str {
     "'email'"
 }
 
-/// One engineer's command as the history recorded it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CommandRow {
-    pub ticket: String,
+/// One engineer's figures over a period, as the history recorded them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EngineerRow {
     /// The engineer's address.
     pub actor: String,
-    pub at: DateTime<Utc>,
-    /// The status it moved the ticket to, if it moved it.
-    pub to_status: Option<String>,
+    /// Commands applied.
+    pub commands: u64,
+    /// Tickets moved to a proposed solution or confirmed.
+    pub closed: u64,
+    /// The stored solution times (working seconds from registration) of
+    /// the tickets whose first solution this engineer proposed.
+    pub solution_secs: Vec<i64>,
 }
 
 /// What the figures of a report need of one ticket: borrowed from the
@@ -168,33 +171,59 @@ impl Store {
 
     /// Tickets registered before `at` and not confirmed by then.
     pub fn backlog_at(&self, at: DateTime<Utc>) -> Result<i64> {
+        // A ticket is confirmed after it is registered: the confirmed ones
+        // before `at` are among those registered before it. Two index counts.
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM tickets t LEFT JOIN ticket_facts f ON f.ticket_id = t.id
-              WHERE t.created_at < ?1 AND (f.confirmed_at IS NULL OR f.confirmed_at >= ?1)",
+            "SELECT (SELECT count(*) FROM tickets WHERE created_at < ?1)
+                  - (SELECT count(*) FROM ticket_facts
+                      WHERE confirmed_at IS NOT NULL AND confirmed_at < ?1)",
             [ts(at)],
             |r| r.get(0),
         )?)
     }
 
-    /// Engineers' commands recorded in `[from, to)`, oldest first.
-    pub fn commands_between(
+    /// Engineers' figures over `[from, to)`, by address.
+    pub fn engineers_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<CommandRow>> {
+    ) -> Result<Vec<EngineerRow>> {
         let mut st = self.conn.prepare(
-            "SELECT ticket_id, actor, at, to_status FROM history
-              WHERE at >= ?1 AND at < ?2 AND action = 'command' ORDER BY at, id",
+            "SELECT actor, count(*),
+                    count(DISTINCT CASE WHEN to_status IN ('solution_proposed', 'confirmed')
+                                        THEN ticket_id END)
+               FROM history INDEXED BY history_commands
+              WHERE action = 'command' AND at >= ?1 AND at < ?2
+              GROUP BY actor ORDER BY actor",
         )?;
-        let rows = st.query_map(params![ts(from), ts(to)], |r| {
-            let at: String = r.get(2)?;
-            Ok(CommandRow {
-                ticket: r.get(0)?,
-                actor: r.get(1)?,
-                at: parse_ts(&at).unwrap_or(from),
-                to_status: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        let mut out: Vec<EngineerRow> = st
+            .query_map(params![ts(from), ts(to)], |r| {
+                Ok(EngineerRow {
+                    actor: r.get(0)?,
+                    commands: r.get::<_, i64>(1)?.max(0) as u64,
+                    closed: r.get::<_, i64>(2)?.max(0) as u64,
+                    solution_secs: Vec::new(),
+                })
+            })?
+            .collect::<std::result::Result<_, _>>()?;
+        // The solution times, one row per proposal: matched to the
+        // engineer by address without copying it.
+        let mut st = self.conn.prepare(
+            "SELECT h.actor, f.solution_secs
+               FROM history h INDEXED BY history_commands
+               JOIN ticket_facts f ON f.ticket_id = h.ticket_id
+              WHERE h.action = 'command' AND h.at >= ?1 AND h.at < ?2
+                AND h.to_status = 'solution_proposed' AND f.solution_proposed_at = h.at
+                AND f.solution_secs IS NOT NULL",
+        )?;
+        let mut rows = st.query(params![ts(from), ts(to)])?;
+        while let Some(r) = rows.next()? {
+            let actor = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+            let secs: i64 = r.get(1)?;
+            if let Ok(i) = out.binary_search_by(|e| e.actor.as_str().cmp(actor)) {
+                out[i].solution_secs.push(secs);
+            }
+        }
+        Ok(out)
     }
 }
