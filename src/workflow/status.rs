@@ -55,9 +55,15 @@ impl Status {
 
     /// By machine or Russian display name, case-insensitive, spaces trimmed.
     pub fn parse(s: &str) -> Option<Status> {
+        // The stored form first, without folding: reports read a million.
         Status::ALL
             .into_iter()
-            .find(|v| names_match(s, v.machine_name(), v.display_name()))
+            .find(|v| v.machine_name() == s)
+            .or_else(|| {
+                Status::ALL
+                    .into_iter()
+                    .find(|v| names_match(s, v.machine_name(), v.display_name()))
+            })
     }
 
     /// Open tickets are the ones someone still has to act on.
@@ -126,7 +132,12 @@ impl Kind {
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL
             .into_iter()
-            .find(|v| names_match(s, v.machine_name(), v.display_name()))
+            .find(|v| v.machine_name() == s)
+            .or_else(|| {
+                Kind::ALL
+                    .into_iter()
+                    .find(|v| names_match(s, v.machine_name(), v.display_name()))
+            })
     }
 }
 
@@ -468,11 +479,6 @@ impl Actor {
 }
 
 fn names_match(input: &str, machine: &str, display: &str) -> bool {
-    // The stored form, as every row read from the database has it: no
-    // folding needed (reports read a million of them).
-    if input == machine {
-        return true;
-    }
     let s = input.trim().trim_end_matches(['.', '!']).trim();
     let folded = s.to_lowercase().replace('ё', "е");
     folded == machine
