@@ -14,6 +14,7 @@ pub mod examples;
 pub mod oauth2;
 pub mod sections;
 mod types;
+pub mod web;
 
 pub use error::ConfigError;
 pub use types::*;
@@ -266,6 +267,9 @@ impl Config {
             }
         }
         oauth2::check(self, text)?;
+        if let Some(w) = &self.web {
+            web::check(w).map_err(|(key, reason)| bad(key, reason))?;
+        }
         if let Some(id) = &self.security.authserv_id {
             if id.trim().is_empty() || id.contains([';', ' ', '\t', '(', ')']) {
                 return Err(bad(
