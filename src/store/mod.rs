@@ -348,7 +348,10 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        assert_eq!((channel.as_str(), by.as_deref()), ("'email'", Some("registered_by")));
+        assert_eq!(
+            (channel.as_str(), by.as_deref()),
+            ("'email'", Some("registered_by"))
+        );
     }
 
     #[test]
