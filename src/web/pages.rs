@@ -1,6 +1,8 @@
 //! The pages, compiled in (maud): Russian, no scripts, no external
 //! resources (the style is inline), readable on a phone; every input has
-//! a label, every error sits next to its field and is tied to it
+//! a label (mandatory ones `aria-required`: the server checks, so a form
+//! with gaps comes back with every gap named at once), every error sits
+//! next to its field and is tied to it
 //! (`aria-describedby`), with a summary at the top.
 
 use super::form::{Errors, Values};
@@ -15,7 +17,7 @@ textarea{min-height:7rem}[aria-invalid=true]{border:2px solid #b00020}\
 .hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}\
 button{font:inherit;padding:.6rem 1.2rem;margin-top:1rem;cursor:pointer}\
 .number{font-size:1.4rem;font-weight:700}dl{margin:1rem 0}dt{font-weight:600}dd{margin:0 0 .5rem 0}\
-ul.history{padding-left:1.2rem}";
+ul.history{padding-left:1.2rem}a{overflow-wrap:anywhere}";
 
 /// The frame of every page.
 pub fn layout(title: &str, body: Markup) -> Markup {
@@ -134,10 +136,10 @@ pub fn form(p: &FormPage<'_>, values: &Values, errors: &Errors) -> Markup {
                 @if let Some(e) = err { p class="error" id={ "err-" (name) } { (e) } }
                 @let v = values.get(name).map(String::as_str).unwrap_or_default();
                 @if multi {
-                    textarea id=(name) name=(name) required[required]
+                    textarea id=(name) name=(name) aria-required=[required.then_some("true")]
                         aria-invalid=[err.map(|_| "true")] aria-describedby=[described.as_deref()] { (v) }
                 } @else {
-                    input id=(name) name=(name) type=(kind) value=(v) required[required]
+                    input id=(name) name=(name) type=(kind) value=(v) aria-required=[required.then_some("true")]
                         autocomplete=(auto)
                         aria-invalid=[err.map(|_| "true")] aria-describedby=[described.as_deref()];
                 }
