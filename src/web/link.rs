@@ -115,7 +115,9 @@ pub fn for_user(h: &HistoryRow) -> Option<String> {
         "created" => Some("Обращение зарегистрировано".into()),
         "fields_added" => Some("Получены недостающие сведения".into()),
         "confirmed" => Some("Решение подтверждено пользователем".into()),
-        "status" | "escalated" => status(&h.to).map(|s| format!("Статус: {s}")),
+        // Any other row that moved the status (a command, escalation, the
+        // user's answer): the new status alone, never the row's details.
+        _ if h.to.is_some() && h.to != h.from => status(&h.to).map(|s| format!("Статус: {s}")),
         _ => None,
     }
 }
