@@ -1,7 +1,8 @@
 //! The daemon's composition root: [`serve`] starts the tasks of one
 //! configuration on a [`Clock`] and runs until a shutdown future completes.
 //!
-//! Three tokio tasks per configuration: intake (Maildir watcher or IMAP
+//! Three tokio tasks per configuration (four with `[web]`: the form and
+//! status links, [`crate::web`]): intake (Maildir watcher or IMAP
 //! IDLE), the sender (woken the moment intake queues mail, and at the next
 //! retry time; the outbox table is never polled for new rows) and the
 //! escalation timer (sleeps until the next deadline on the clock). Shutdown
@@ -133,6 +134,23 @@ impl Services {
             clock.clone(),
             stop_rx.clone(),
         )));
+        if let Some(web) = &cfg.web {
+            let addr = web
+                .listen_addr()
+                .map_err(|e| anyhow::anyhow!("web.listen: {e}"))?;
+            let listener = crate::web::bind(addr)
+                .with_context(|| format!("web.listen: cannot listen on {addr}"))?;
+            let mut stop = stop_rx.clone();
+            let (handle, cfg) = (handle.clone(), cfg.clone());
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stop.changed().await;
+                };
+                if let Err(e) = crate::web::serve(listener, handle, cfg, shutdown).await {
+                    tracing::error!(error = %format!("{e:#}"), "web server stopped");
+                }
+            }));
+        }
         match &cfg.mailbox {
             Mailbox::Maildir(m) => {
                 let root = maildir_root(m)?.to_path_buf();

@@ -78,4 +78,5 @@ pub mod source;
 pub mod store;
 pub mod template;
 pub mod tls;
+pub mod web;
 pub mod workflow;

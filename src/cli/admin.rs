@@ -15,6 +15,21 @@ use anyhow::{bail, Context};
 /// Checks beyond loading: templates render, addresses compose.
 pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
     Composer::new(cfg).with_context(|| format!("config `{}`", cfg.source_path.display()))?;
+    if let Some(addr) = cfg.web.as_ref().and_then(|w| w.listen_addr().ok()) {
+        // Free now, or `ticketd run` cannot serve the form.
+        if let Err(e) = std::net::TcpListener::bind(addr) {
+            let text = std::fs::read_to_string(&cfg.source_path).unwrap_or_default();
+            return Err(crate::config::ConfigError::invalid(
+                &cfg.source_path,
+                &text,
+                "web.listen",
+                format!(
+                    "cannot listen on {addr}: {e} (another program holds the port — `ss -ltnp` names it — or the daemon already runs)"
+                ),
+            )
+            .into());
+        }
+    }
     for w in cfg.warnings() {
         eprintln!("warning: {w}");
     }

@@ -180,7 +180,7 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
         .deadline
         .map_or_else(|| "—".to_string(), |d| local_time(d, tz));
     let mut s = format!(
-        "{}  {}\nСтатус: {}   Вид: {}   Приоритет: {}   Линия: {}\nЗаявитель: {}   Создано: {}   Срок: {}\n\n",
+        "{}  {}\nСтатус: {}   Вид: {}   Приоритет: {}   Линия: {}\nЗаявитель: {}   Создано: {}   Срок: {}\nКанал: {}{}\n\n",
         t.id,
         t.subject,
         t.status().display_name(),
@@ -189,7 +189,12 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
         t.line,
         t.requester,
         local_time(t.created_at, tz),
-        deadline
+        deadline,
+        t.channel.display_name(),
+        t.registered_by
+            .as_deref()
+            .map(|e| format!("   Зарегистрировал: {e}"))
+            .unwrap_or_default()
     );
     for (title, val) in [
         ("Организация", v(&t.form.organization)),

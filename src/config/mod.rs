@@ -15,6 +15,7 @@ mod mailbox;
 pub mod oauth2;
 pub mod sections;
 mod types;
+pub mod web;
 
 pub use error::ConfigError;
 pub use mailbox::*;
@@ -226,6 +227,9 @@ impl Config {
             }
         }
         oauth2::check(self, text)?;
+        if let Some(w) = &self.web {
+            web::check(w).map_err(|(key, reason)| bad(key, reason))?;
+        }
         if let Some(id) = &self.security.authserv_id {
             if id.trim().is_empty() || id.contains([';', ' ', '\t', '(', ')']) {
                 return Err(bad(

@@ -38,6 +38,9 @@ pub struct Config {
     pub loops: super::sections::LoopsConfig,
     #[serde(default)]
     pub security: Security,
+    /// The web form and the users' status links; off when absent.
+    #[serde(default)]
+    pub web: Option<super::web::Web>,
     /// The sections above, checked and compiled when the config is loaded.
     #[serde(skip)]
     pub workflow: crate::workflow::Workflow,

@@ -50,6 +50,9 @@ pub struct Composer {
     tz: chrono_tz::Tz,
     /// The desk's priority names, for the routed letter's help.
     priorities: Vec<String>,
+    /// `[web] public_url` and the desk's key: every letter to a requester
+    /// carries the ticket's signed status link.
+    link: Option<(String, crate::workflow::token::ReplyKey)>,
 }
 
 /// A letter to compose: the general form behind every kind.
@@ -72,6 +75,9 @@ pub struct LetterSpec {
     pub relayed: bool,
     /// Files to attach: (filename, content type, bytes).
     pub files: Vec<(String, String, Vec<u8>)>,
+    /// A letter to the ticket's requester: it carries the status link
+    /// (when `[web] public_url` is set).
+    pub to_requester: bool,
 }
 
 impl Composer {
@@ -124,7 +130,32 @@ impl Composer {
                 .iter()
                 .map(|p| p.name.clone())
                 .collect(),
+            link: None,
         })
+    }
+
+    /// Put `{public_url}/t/<ticket>-<sig>` into every letter to a requester.
+    pub fn set_status_link(&mut self, public_url: &str, key: crate::workflow::token::ReplyKey) {
+        self.link = Some((public_url.trim().trim_end_matches('/').to_string(), key));
+    }
+
+    /// The ticket's status link, when `[web]` is on.
+    pub fn status_link(&self, ticket: &str) -> Option<String> {
+        self.link
+            .as_ref()
+            .map(|(url, key)| crate::workflow::signed::status_link(url, ticket, key))
+    }
+
+    /// The body with the status link before the signature (`--`).
+    fn with_link(&self, body: &str, ticket: &str) -> String {
+        let Some(link) = self.status_link(ticket) else {
+            return body.to_string();
+        };
+        let line = format!("Состояние обращения и подтверждение решения: {link}\n");
+        match body.rfind("\n--\n") {
+            Some(i) => format!("{}\n\n{line}{}", body[..i].trim_end(), &body[i..]),
+            None => format!("{}\n\n{line}", body.trim_end()),
+        }
     }
 
     pub fn desk_name(&self) -> &str {
@@ -226,6 +257,7 @@ impl Composer {
             to: vec![t.requester.clone()],
             subject: Self::tagged_subject(&t.id, &t.subject),
             body: text,
+            to_requester: true,
             in_reply_to: in_reply_to.map(str::to_string),
             auto: "auto-replied",
             ..Default::default()
@@ -261,7 +293,10 @@ impl Composer {
     }
 
     /// Build any letter.
-    pub fn letter(&self, spec: LetterSpec) -> Result<OutgoingLetter, ComposeError> {
+    pub fn letter(&self, mut spec: LetterSpec) -> Result<OutgoingLetter, ComposeError> {
+        if let (true, Some(t)) = (spec.to_requester, spec.ticket.as_deref()) {
+            spec.body = self.with_link(&spec.body, t);
+        }
         let message_id = self.new_message_id(spec.ticket.as_deref());
         let subject = HeaderName::new_from_ascii_str("Subject");
         let encoded = header::unstructured(&subject, &spec.subject);

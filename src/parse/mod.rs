@@ -378,7 +378,7 @@ pub mod filetype;
 mod form;
 mod html;
 mod letter;
-mod location;
+pub mod location;
 mod mime;
 pub use mime::RawFile;
 mod paragraphs;

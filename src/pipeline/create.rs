@@ -49,6 +49,8 @@ pub(super) fn create_related(
         parsed: &parsed,
         now: incoming.now,
         kept: incoming.kept,
+        channel: incoming.channel,
+        registered_by: incoming.registered_by,
     };
     create_with(p, &c2, Some(&old.id))
 }
@@ -90,6 +92,8 @@ fn create_with(
     t.reply_to = named_reply_to.unwrap_or_else(|| requester.clone());
     t.subject = parsed.subject.trim().to_string();
     t.form = form.clone();
+    t.channel = incoming.channel;
+    t.registered_by = incoming.registered_by.map(str::to_string);
     t.created_at = incoming.now;
     t.updated_at = incoming.now;
     t.deadline = Some(wf.deadline(incoming.now, &class.priority));

@@ -24,6 +24,7 @@ mod digest;
 mod escalation;
 pub mod files;
 mod handle;
+pub mod link;
 mod reply;
 mod sink;
 pub mod submission;
@@ -181,11 +182,14 @@ impl Pipeline {
         )?;
         // Every statement a letter runs stays compiled.
         store.keep_statements(STATEMENT_CACHE);
-        let composer = Composer::new(&cfg)?;
+        let mut composer = Composer::new(&cfg)?;
         let opts = cfg.parse_options();
         let mut own_addresses = cfg.workflow.own_addresses();
         own_addresses.push(cfg.desk.support_address.to_lowercase());
         let key = reply_key(&cfg, &store)?;
+        if let Some(w) = &cfg.web {
+            composer.set_status_link(w.base_url(), key.clone());
+        }
         Ok(Pipeline {
             cfg,
             store,
@@ -230,6 +234,11 @@ impl Pipeline {
 
     pub fn config(&self) -> &Arc<Config> {
         &self.cfg
+    }
+
+    /// The desk's key (proofs of receipt, status links, form tokens).
+    pub fn key(&self) -> &ReplyKey {
+        &self.key
     }
 
     /// Read the time from `clock` from now on (tests: a manual clock).
@@ -416,6 +425,8 @@ impl Pipeline {
                     parsed: &parsed,
                     now: self.clock.now(),
                     kept: None,
+                    channel: crate::workflow::channel::Channel::Email,
+                    registered_by: None,
                 };
                 tracing::error!(
                     message_id = parsed.message_id.as_deref().unwrap_or("-"),
@@ -485,6 +496,8 @@ impl Pipeline {
             parsed: &parsed,
             now,
             kept: prepared.kept.as_deref(),
+            channel: crate::workflow::channel::Channel::Email,
+            registered_by: None,
         };
         let report = match decision {
             Intake::Quarantine(reason) => apply::quarantine(self, &ctx, &reason)?,
@@ -534,6 +547,8 @@ impl Pipeline {
             parsed: &parsed,
             now: self.clock.now(),
             kept: None,
+            channel: crate::workflow::channel::Channel::Email,
+            registered_by: None,
         };
         apply::oversize(self, &ctx, size, limit)
     }
