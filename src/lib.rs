@@ -70,6 +70,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod desk;
 pub mod oauth2;
 pub mod outbox;
 pub mod parse;

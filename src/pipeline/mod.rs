@@ -37,7 +37,7 @@ pub use user_reply::ticket_facts;
 
 pub use handle::Handle;
 
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::outbox::compose::{ComposeError, Composer};
 use crate::parse::{parse_letter, ParseOptions};
 use crate::store::{Store, StoreError};
@@ -123,7 +123,7 @@ impl IngestError {
 /// The synchronous pipeline: one database connection, the composer, the
 /// parse options. Not shared between threads; see [`Handle`] for async use.
 pub struct Pipeline {
-    cfg: Arc<Config>,
+    cfg: Arc<Desk>,
     store: Store,
     composer: Composer,
     opts: ParseOptions,
@@ -135,7 +135,7 @@ pub struct Pipeline {
 /// The read-only parts of the pipeline that decisions and letters need,
 /// borrowed beside the store's write transaction.
 pub(crate) struct Parts<'a> {
-    pub cfg: &'a Config,
+    pub cfg: &'a Desk,
     pub composer: &'a Composer,
     pub own_addresses: &'a [String],
     pub key: &'a ReplyKey,
@@ -151,7 +151,7 @@ const KEY_STATE: &str = "commands.key";
 /// The HMAC key for proofs of receipt: from `[commands] secret_file`, or
 /// generated once and kept in the database, so that commands by reply work
 /// out of the box and the secret is never in the config.
-fn reply_key(cfg: &Config, store: &Store) -> Result<ReplyKey, IngestError> {
+fn reply_key(cfg: &Desk, store: &Store) -> Result<ReplyKey, IngestError> {
     let bytes = match &cfg.workflow.secret_file {
         Some(f) => std::fs::read(f).map_err(|e| {
             IngestError::Key(format!(
@@ -175,7 +175,7 @@ fn reply_key(cfg: &Config, store: &Store) -> Result<ReplyKey, IngestError> {
 }
 
 impl Pipeline {
-    pub fn open(cfg: Arc<Config>) -> Result<Pipeline, IngestError> {
+    pub fn open(cfg: Arc<Desk>) -> Result<Pipeline, IngestError> {
         let store = Store::open(
             &cfg.database.path,
             Duration::from_millis(cfg.database.busy_timeout_ms),
@@ -232,7 +232,7 @@ impl Pipeline {
         &mut self.store
     }
 
-    pub fn config(&self) -> &Arc<Config> {
+    pub fn config(&self) -> &Arc<Desk> {
         &self.cfg
     }
 
