@@ -54,6 +54,9 @@
 //!   the time (pipeline, daemon timers, sender, SMTP, OAuth2, IMAP, CLI).
 //!   [`clock::sleep_until`] wakes the daemon's timers when a manual clock
 //!   moves past their deadline.
+//! * [`desk`]: the desk as it runs, [`desk::Desk`]: the config as written
+//!   and the workflow compiled from it, loaded and checked in one step;
+//!   what the daemon, the pipeline, the web pages and the CLI hold.
 //! * [`config`] and [`cli`] sit at the edges: TOML config with errors that
 //!   name file, line and key (its checks live with it; it calls into no
 //!   `source` or `outbox` module; `[mailbox]` is one type per kind,
@@ -62,7 +65,7 @@
 //!   NFKC; the letter templates' placeholder syntax) with no dependencies.
 //!
 //! Dependencies run one way: `address`, `template`, `tls` ← `parse` ←
-//! `workflow` ← `store` ← `oauth2` ← `config` ← `outbox`, `source` ←
+//! `workflow` ← `store` ← `oauth2` ← `config` ← `desk` ← `outbox`, `source` ←
 //! `pipeline` ← `daemon` ← `cli`.
 
 pub mod address;
