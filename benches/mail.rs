@@ -165,7 +165,7 @@ fn raw_ceiling(
     let cfg = ticketd::config::Config::load(config).unwrap_or_else(|e| panic!("{e}"));
     let before = imap::count(RAW_TO, "INBOX") as usize;
     let took = rt.block_on(async {
-        let target = ticketd::source::imap::conn::Target::from_config(&cfg.mailbox, ticketd::clock::system()).expect("target");
+        let target = ticketd::source::imap::conn::Target::from_config(cfg.mailbox.imap().expect("an IMAP [mailbox]"), ticketd::clock::system()).expect("target");
         let smtp = ticketd::outbox::smtp::SmtpTransport::new(&cfg.outgoing).expect("smtp");
         let t = Instant::now();
         let (mut session, _) = target.open().await.expect("imap");
@@ -437,7 +437,7 @@ fn main() {
     //    the floor under any IDLE-based latency against this Dovecot.
     let mut notify = rt.block_on(async {
         let mut t = ticketd::source::imap::conn::Target::from_config(
-            &cfg.mailbox,
+            cfg.mailbox.imap().expect("an IMAP [mailbox]"),
             ticketd::clock::system(),
         )
         .expect("target");

@@ -13,7 +13,7 @@
 //! reload) and systemd notifications live at the CLI edge (`cli/run.rs`).
 
 use crate::clock::Clock;
-use crate::config::{Config, MailboxKind};
+use crate::config::{Config, Mailbox, MaildirMailbox};
 use crate::outbox::sender::{deliver_due, deliver_due_until, DeliveryReport};
 use crate::outbox::Transport;
 use crate::pipeline::{Handle, Pipeline};
@@ -68,12 +68,8 @@ fn transport(cfg: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Transport> 
         .map_err(|e| anyhow::anyhow!("[outgoing] in `{}`: {e}", cfg.source_path.display()))
 }
 
-fn maildir_root(cfg: &Config) -> anyhow::Result<&Path> {
-    let root = cfg
-        .mailbox
-        .path
-        .as_deref()
-        .context("mailbox.path is not set")?;
+fn maildir_root(m: &MaildirMailbox) -> anyhow::Result<&Path> {
+    let root = m.path.as_path();
     maildir::ensure(root).with_context(|| format!("creating Maildir `{}`", root.display()))?;
     Ok(root)
 }
@@ -82,13 +78,13 @@ fn maildir_root(cfg: &Config) -> anyhow::Result<&Path> {
 pub async fn run_once(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<OnceReport> {
     let handle = open_handle(&cfg, &clock)?;
     let mut report = OnceReport::default();
-    match cfg.mailbox.kind {
-        MailboxKind::Maildir => {
-            let r = maildir::pass(maildir_root(&cfg)?, &handle, None).await?;
+    match &cfg.mailbox {
+        Mailbox::Maildir(m) => {
+            let r = maildir::pass(maildir_root(m)?, &handle, None).await?;
             report.letters = r.processed;
             report.deferred = r.deferred;
         }
-        MailboxKind::Imap => {
+        Mailbox::Imap(_) => {
             let r = crate::source::imap::sync_once(&cfg, &handle).await?;
             report.letters = r.letters;
         }
@@ -155,18 +151,17 @@ impl Services {
                 }
             }));
         }
-        match cfg.mailbox.kind {
-            MailboxKind::Maildir => {
-                let root = maildir_root(&cfg)?.to_path_buf();
-                let poll = Duration::from_secs(cfg.mailbox.poll_interval_secs.max(1));
+        match &cfg.mailbox {
+            Mailbox::Maildir(m) => {
+                let root = maildir_root(m)?.to_path_buf();
+                let poll = Duration::from_secs(m.poll_interval_secs.max(1));
                 tasks.push(tokio::spawn(maildir::watch(root, handle, poll, stop_rx)));
             }
-            MailboxKind::Imap => {
-                let hook = match cfg.mailbox.wake_listen.as_deref() {
+            Mailbox::Imap(m) => {
+                let hook = match m.wake_listen.as_deref() {
                     Some(addr) => {
-                        let addr =
-                            crate::config::check_wake_listen(addr, cfg.mailbox.wake_allow_remote)
-                                .map_err(|e| anyhow::anyhow!("mailbox.wake_listen: {e}"))?;
+                        let addr = crate::config::check_wake_listen(addr, m.wake_allow_remote)
+                            .map_err(|e| anyhow::anyhow!("mailbox.wake_listen: {e}"))?;
                         let listener = crate::source::wake::Listener::bind(addr)?;
                         let notify = Arc::new(Notify::new());
                         tasks.push(tokio::spawn(

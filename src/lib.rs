@@ -17,7 +17,12 @@
 //! * [`workflow`]: pure decisions over plain data — is this letter a new
 //!   appeal, a follow-up, a command, a confirmation, or something to ignore;
 //!   the status machine, classification, routing, deadlines on a business
-//!   calendar, escalation, loop protection. No I/O, table-tested.
+//!   calendar, escalation, loop protection. No I/O, table-tested. Each
+//!   event has its deciding function: `intake::decide` (what a letter is),
+//!   `follow_up::decide` (which way a letter on a ticket goes), `plan::plan`
+//!   (what an engineer's commands change), `user` (what the requester's
+//!   words do), `escalate` (the timer); every status change goes through
+//!   the table in `status`.
 //! * [`store`]: SQLite in WAL mode; the database engine appears nowhere
 //!   else. The pipeline writes through a [`store::unit::Unit`] (one
 //!   letter's rows, committed together, by use-case methods) and reads
@@ -51,7 +56,8 @@
 //!   moves past their deadline.
 //! * [`config`] and [`cli`] sit at the edges: TOML config with errors that
 //!   name file, line and key (its checks live with it; it calls into no
-//!   `source` or `outbox` module); the clap command line.
+//!   `source` or `outbox` module; `[mailbox]` is one type per kind,
+//!   [`config::Mailbox`]); the clap command line.
 //! * [`address`] and [`template`]: pure helpers (address comparison after
 //!   NFKC; the letter templates' placeholder syntax) with no dependencies.
 //!

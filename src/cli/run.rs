@@ -29,6 +29,9 @@ pub(super) async fn run(
     cfg: Config,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<()> {
+    for w in &cfg.set_aside {
+        tracing::warn!("{w}");
+    }
     let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
     let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;

@@ -71,6 +71,75 @@ impl ConfigError {
     }
 }
 
+impl ConfigError {
+    /// A toml error met while reading `[section]` as one `kind` (see
+    /// `config::mailbox::locate`): the key is named with its section, a
+    /// missing key at the section's header, a key of another kind said so.
+    pub(crate) fn from_toml_in(
+        path: &Path,
+        text: &str,
+        e: toml::de::Error,
+        section: &str,
+        kind: &str,
+    ) -> ConfigError {
+        let msg = e.message().to_string();
+        let field = |prefix: &str| {
+            msg.strip_prefix(prefix)
+                .and_then(|r| r.split_once('`'))
+                .map(|(f, _)| f.to_string())
+        };
+        if let Some(f) = field("missing field `") {
+            return ConfigError::invalid(
+                path,
+                text,
+                &format!("{section}.{f}"),
+                format!("missing key `{f}`: kind = \"{kind}\" needs it"),
+            );
+        }
+        let other = match kind {
+            "imap" => "maildir",
+            _ => "imap",
+        };
+        match ConfigError::from_toml(path, text, e) {
+            ConfigError::Invalid {
+                path,
+                line,
+                key,
+                mut reason,
+            } => {
+                if let Some(f) = field("unknown field `") {
+                    if super::mailbox::key_of_kind(other, &f) {
+                        reason = format!(
+                            "`{f}` is a key of kind = \"{other}\", not of kind = \"{kind}\"; remove it ({reason})"
+                        );
+                    }
+                }
+                // The key written on the error's line (the span may be
+                // the value: `port = "993"`).
+                let written = text
+                    .lines()
+                    .nth(line.saturating_sub(1))
+                    .and_then(|l| l.split_once('='))
+                    .map(|(k, _)| k.trim().trim_matches('"').to_string())
+                    .filter(|k| !k.is_empty() && !k.starts_with('['));
+                let key = written.unwrap_or(key);
+                let key = if key.starts_with(&format!("{section}.")) {
+                    key
+                } else {
+                    format!("{section}.{key}")
+                };
+                ConfigError::Invalid {
+                    path,
+                    line,
+                    key,
+                    reason,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
 /// For "unknown field `x`, expected one of `a`, `b`": the nearest of the
 /// expected names by edit distance, if reasonably near.
 fn suggestion(msg: &str) -> Option<String> {

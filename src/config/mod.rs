@@ -11,12 +11,14 @@
 
 mod error;
 pub mod examples;
+mod mailbox;
 pub mod oauth2;
 pub mod sections;
 mod types;
 pub mod web;
 
 pub use error::ConfigError;
+pub use mailbox::*;
 pub use types::*;
 
 use std::path::{Path, PathBuf};
@@ -44,8 +46,12 @@ impl Config {
 
     /// Parse `text` as if read from `path`; relative paths resolve against `base`.
     pub fn from_str_at(text: &str, path: &Path, base: &Path) -> Result<Config, ConfigError> {
-        let mut cfg: Config =
-            toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, e))?;
+        let (readable, set_aside) = mailbox::set_aside(path, text);
+        let mut cfg: Config = toml::from_str(&readable).map_err(|e| {
+            mailbox::locate(path, &readable)
+                .unwrap_or_else(|| ConfigError::from_toml(path, &readable, e))
+        })?;
+        cfg.set_aside = set_aside;
         cfg.source_path = path.to_path_buf();
         cfg.resolve_paths(base);
         cfg.validate(text)?;
@@ -64,23 +70,17 @@ impl Config {
         };
         abs(&mut self.database.path);
         abs(&mut self.attachments.dir);
-        if let Some(p) = self.mailbox.path.as_mut() {
-            abs(p);
-        }
+        self.mailbox.resolve_paths(abs);
         if let Some(p) = self.outgoing.dir.as_mut() {
             abs(p);
         }
         for p in [
-            &mut self.mailbox.password_file,
-            &mut self.mailbox.ca_file,
             &mut self.outgoing.password_file,
             &mut self.outgoing.ca_file,
             &mut self.templates.confirmation,
             &mut self.templates.clarification,
             &mut self.templates.too_large,
             &mut self.commands.secret_file,
-            &mut self.mailbox.client_secret_file,
-            &mut self.mailbox.refresh_token_file,
             &mut self.outgoing.client_secret_file,
             &mut self.outgoing.refresh_token_file,
         ] {
@@ -132,53 +132,10 @@ impl Config {
                 ),
             ));
         }
-        let name = &self.mailbox.name;
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(bad(
-                "mailbox.name",
-                format!("`{name}` must be ASCII letters, digits, `-` or `_` (e.g. \"main\"): it names the mailbox's state in the database"),
-            ));
-        }
-        match self.mailbox.kind {
-            MailboxKind::Maildir if self.mailbox.path.is_none() => {
-                return Err(bad(
-                    "mailbox.path",
-                    "kind = \"maildir\" needs the Maildir root in `path`".into(),
-                ))
-            }
-            MailboxKind::Imap => {
-                for (k, v) in [
-                    ("mailbox.host", self.mailbox.host.is_some()),
-                    ("mailbox.user", self.mailbox.user.is_some()),
-                ] {
-                    if !v {
-                        return Err(bad(k, "kind = \"imap\" needs this key".into()));
-                    }
-                }
-                let host = self.mailbox.host.as_deref().unwrap_or_default();
-                if self.mailbox.tls == Tls::None && !is_loopback(host) {
-                    return Err(bad(
-                        "mailbox.tls",
-                        format!("tls = \"none\" sends the password in clear and is allowed only for a loopback host, not `{host}`; use \"implicit\" or \"starttls\""),
-                    ));
-                }
-                if let Some(addr) = &self.mailbox.wake_listen {
-                    check_wake_listen(addr, self.mailbox.wake_allow_remote)
-                        .map_err(|reason| bad("mailbox.wake_listen", reason))?;
-                }
-            }
-            _ => {}
-        }
-        if self.mailbox.kind != MailboxKind::Imap && self.mailbox.wake_listen.is_some() {
-            return Err(bad(
-                "mailbox.wake_listen",
-                "the wake hook is for kind = \"imap\" (a Maildir is watched with inotify already); remove the key".into(),
-            ));
-        }
+        self.mailbox
+            .check()
+            .map_err(|(key, reason)| bad(key, reason))?;
+        let imap = self.mailbox.imap();
         match self.outgoing.kind {
             OutgoingKind::File if self.outgoing.dir.is_none() => {
                 return Err(bad(
@@ -212,8 +169,11 @@ impl Config {
             ));
         }
         for (key, p) in [
-            ("mailbox.password_file", &self.mailbox.password_file),
-            ("mailbox.ca_file", &self.mailbox.ca_file),
+            (
+                "mailbox.password_file",
+                &imap.and_then(|m| m.password_file.clone()),
+            ),
+            ("mailbox.ca_file", &imap.and_then(|m| m.ca_file.clone())),
             ("outgoing.password_file", &self.outgoing.password_file),
             ("outgoing.ca_file", &self.outgoing.ca_file),
         ] {
@@ -229,8 +189,8 @@ impl Config {
         for (key, var, used) in [
             (
                 "mailbox.password_env",
-                &self.mailbox.password_env,
-                self.mailbox.kind == MailboxKind::Imap && self.mailbox.password_file.is_none(),
+                &imap.and_then(|m| m.password_env.clone()),
+                imap.is_some_and(|m| m.password_file.is_none()),
             ),
             (
                 "outgoing.password_env",
@@ -310,7 +270,7 @@ impl Config {
     /// `[mailbox] max_letter_mb` in bytes: the bound of every source (IMAP,
     /// Maildir, `ingest`).
     pub fn max_letter_bytes(&self) -> u64 {
-        (self.mailbox.max_letter_mb.max(0.0) * 1024.0 * 1024.0) as u64
+        (self.mailbox.max_letter_mb().max(0.0) * 1024.0 * 1024.0) as u64
     }
 
     /// The `[security]` policy for [`crate::workflow::auth::sender_trust`].
@@ -328,7 +288,7 @@ impl Config {
     /// Warnings `check-config` prints (the config works, but is weaker
     /// than it could be).
     pub fn warnings(&self) -> Vec<String> {
-        let mut w = Vec::new();
+        let mut w = self.set_aside.clone();
         if self.security.authserv_id.is_none() {
             w.push(format!(
                 "{}: security.authserv_id is not set: engineers' commands, confirmations, form completions and `статус` requests rely on the From header alone (set it to your MTA's authserv-id; README, \"Security model\")",

@@ -3,7 +3,7 @@
 //! be there (and the password keys must not), so `check-config` names what
 //! is missing before the daemon's first login does.
 
-use super::{Auth, Config, ConfigError, Mailbox, MailboxKind, Outgoing, OutgoingKind};
+use super::{Auth, Config, ConfigError, ImapMailbox, Outgoing, OutgoingKind};
 use crate::oauth2::{OAuthError, Settings};
 use std::path::Path;
 
@@ -23,34 +23,34 @@ struct Keys<'a> {
 }
 
 pub(super) fn check(cfg: &Config, text: &str) -> Result<(), ConfigError> {
-    let m = &cfg.mailbox;
     let o = &cfg.outgoing;
-    let sections = [
-        Keys {
+    let mut sections = Vec::new();
+    if let Some(m) = cfg.mailbox.imap() {
+        sections.push(Keys {
             section: "mailbox",
-            logs_in: m.kind == MailboxKind::Imap,
+            logs_in: true,
             auth: m.auth,
-            user: m.user.as_deref(),
+            user: Some(m.user.as_str()),
             password_keys: m.password_file.is_some() || m.password_env.is_some(),
             token_url: m.token_url.as_deref(),
             client_id: m.client_id.as_deref(),
             client_secret_file: m.client_secret_file.as_deref(),
             refresh_token_file: m.refresh_token_file.as_deref(),
             scope: m.scope.as_deref(),
-        },
-        Keys {
-            section: "outgoing",
-            logs_in: o.kind == OutgoingKind::Smtp,
-            auth: o.auth,
-            user: o.user.as_deref(),
-            password_keys: o.password_file.is_some() || o.password_env.is_some(),
-            token_url: o.token_url.as_deref(),
-            client_id: o.client_id.as_deref(),
-            client_secret_file: o.client_secret_file.as_deref(),
-            refresh_token_file: o.refresh_token_file.as_deref(),
-            scope: o.scope.as_deref(),
-        },
-    ];
+        });
+    }
+    sections.push(Keys {
+        section: "outgoing",
+        logs_in: o.kind == OutgoingKind::Smtp,
+        auth: o.auth,
+        user: o.user.as_deref(),
+        password_keys: o.password_file.is_some() || o.password_env.is_some(),
+        token_url: o.token_url.as_deref(),
+        client_id: o.client_id.as_deref(),
+        client_secret_file: o.client_secret_file.as_deref(),
+        refresh_token_file: o.refresh_token_file.as_deref(),
+        scope: o.scope.as_deref(),
+    });
     for k in &sections {
         check_section(k).map_err(|(key, reason)| {
             ConfigError::invalid(
@@ -157,7 +157,7 @@ fn check_section(k: &Keys<'_>) -> Result<(), (&'static str, String)> {
 
 /// The OAuth2 client settings of `[mailbox]` (the IMAP login), or `None`
 /// for `auth = "password"`.
-pub fn mailbox_settings(m: &Mailbox) -> Result<Option<Settings>, OAuthError> {
+pub fn mailbox_settings(m: &ImapMailbox) -> Result<Option<Settings>, OAuthError> {
     if m.auth != Auth::Oauth2 {
         return Ok(None);
     }
@@ -260,7 +260,7 @@ mod tests {
             ),
             (
                 "kind = \"maildir\"\nauth = \"oauth2\"\n".to_string(),
-                Err(("mailbox.auth", "server login")),
+                Err(("mailbox.auth", "a key of kind = \"imap\"")),
             ),
         ];
         for (mailbox, want) in cases {

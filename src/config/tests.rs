@@ -60,7 +60,7 @@ fn the_mailbox_is_named_main_unless_named_and_keys_its_state_by_name() {
         Config::from_str_at(&text, Path::new("c.toml"), Path::new("/srv/x"))
     };
     let cfg = load("").unwrap();
-    assert_eq!(cfg.mailbox.name, DEFAULT_MAILBOX);
+    assert_eq!(cfg.mailbox.name(), DEFAULT_MAILBOX);
     assert_eq!(
         cfg.mailbox.state_key("imap.last_sync"),
         "mailbox.main.imap.last_sync"
@@ -117,4 +117,133 @@ fn first_line_copies_digest_and_its_interval() {
     let e = load("weekly", "3600").unwrap_err().to_string();
     // The line of the key and the accepted values.
     assert!(e.contains("c.toml:") && e.contains("`digest`"), "{e}");
+}
+
+/// `[mailbox]` is read as the kind it names; every mistake still points at
+/// `file:line: mailbox.key` (the line marked `#HERE`, or the section's
+/// header for a missing key), and keys the flat section of earlier
+/// versions ignored are still ignored, with a warning.
+#[test]
+fn mailbox_kinds_and_their_errors() {
+    let load = |section: &str| {
+        let text = EXAMPLE
+            .replacen("kind = \"maildir\"\n", "", 1)
+            .replacen("path = \"var/mail/support\"\n", "", 1)
+            .replacen("[mailbox]\n", &format!("[mailbox]\n{section}"), 1);
+        assert!(text.len() != EXAMPLE.len(), "the example's [mailbox] moved");
+        (
+            text.clone(),
+            Config::from_str_at(&text, Path::new("c.toml"), Path::new("/srv/x")),
+        )
+    };
+    const IMAP: &str = "kind = \"imap\"\nhost = \"imap.example.org\"\nuser = \"support\"\npassword_env = \"HOME\"\n";
+    // (section, Ok(kind) or Err((key, piece of the reason)))
+    type Want = Result<MailboxKind, (&'static str, &'static str)>;
+    let cases: Vec<(String, Want)> = vec![
+        (
+            "kind = \"maildir\"\npath = \"m\"\n".into(),
+            Ok(MailboxKind::Maildir),
+        ),
+        (IMAP.into(), Ok(MailboxKind::Imap)),
+        // A key of the other kind that the flat section ignored: ignored.
+        (format!("{IMAP}path = \"m\"\n"), Ok(MailboxKind::Imap)),
+        (
+            "kind = \"maildir\"\npath = \"m\"\nhost = \"imap.example.org\"\n".into(),
+            Ok(MailboxKind::Maildir),
+        ),
+        // Mistakes.
+        (
+            "kind = \"maildir\" #HERE\n".into(),
+            Err(("mailbox.path", "missing key `path`")),
+        ),
+        (
+            "kind = \"imap\"\nuser = \"u\" #HERE\n".into(),
+            Err(("mailbox.host", "missing key `host`")),
+        ),
+        (
+            "path = \"m\" #HERE\n".into(),
+            Err(("mailbox.kind", "missing key `kind`")),
+        ),
+        (
+            "kind = \"pop3\" #HERE\npath = \"m\"\n".into(),
+            Err(("mailbox.kind", "`pop3` is not a mailbox kind")),
+        ),
+        (
+            "kind = 3 #HERE\npath = \"m\"\n".into(),
+            Err(("mailbox.kind", "is not a mailbox kind")),
+        ),
+        (
+            "kind = \"maildir\"\npath = \"m\"\npoll_interval_sec = 5 #HERE\n".into(),
+            Err((
+                "mailbox.poll_interval_sec",
+                "did you mean `poll_interval_secs`",
+            )),
+        ),
+        (
+            format!("{IMAP}hots = \"x\" #HERE\n"),
+            Err(("mailbox.hots", "did you mean `host`")),
+        ),
+        (
+            format!("{IMAP}port = \"993\" #HERE\n"),
+            Err(("mailbox.port", "invalid type")),
+        ),
+        (
+            "kind = \"maildir\"\npath = \"m\"\nwake_listen = \"127.0.0.1:8025\" #HERE\n".into(),
+            Err(("mailbox.wake_listen", "a key of kind = \"imap\"")),
+        ),
+        (
+            "kind = \"maildir\"\npath = \"m\"\nauth = \"oauth2\" #HERE\n".into(),
+            Err(("mailbox.auth", "a key of kind = \"imap\"")),
+        ),
+        (
+            format!("{IMAP}tls = \"none\" #HERE\n"),
+            Err(("mailbox.tls", "loopback")),
+        ),
+        (
+            format!("{IMAP}name = \"a b\" #HERE\n"),
+            Err(("mailbox.name", "ASCII letters")),
+        ),
+    ];
+    for (section, want) in cases {
+        let (text, got) = load(&section);
+        match (got, want) {
+            (Ok(cfg), Ok(kind)) => {
+                assert_eq!(cfg.mailbox.kind(), kind, "{section}");
+                let ignored = section.contains("path") && kind == MailboxKind::Imap
+                    || section.contains("host") && kind == MailboxKind::Maildir;
+                assert_eq!(
+                    !cfg.set_aside.is_empty(),
+                    ignored,
+                    "{section}: {:?}",
+                    cfg.set_aside
+                );
+                if ignored {
+                    assert!(
+                        cfg.warnings()[0].contains("is ignored"),
+                        "{:?}",
+                        cfg.warnings()
+                    );
+                }
+            }
+            (Err(e), Err((key, reason))) => {
+                let msg = e.to_string();
+                let want_line = text
+                    .lines()
+                    .position(|l| l.contains("#HERE"))
+                    .map(|i| i + 1)
+                    .unwrap();
+                let want_line = if reason.starts_with("missing key") {
+                    text.lines().position(|l| l == "[mailbox]").unwrap() + 1
+                } else {
+                    want_line
+                };
+                assert!(
+                    msg.starts_with(&format!("c.toml:{want_line}: {key}: ")),
+                    "{section}\n→ {msg}\n(want line {want_line}, key {key})"
+                );
+                assert!(msg.contains(reason), "{section}\n→ {msg}");
+            }
+            (got, want) => panic!("{section}: got {:?}, want {want:?}", got.err()),
+        }
+    }
 }

@@ -15,7 +15,7 @@ pub struct Config {
     pub attachments: Attachments,
     #[serde(default)]
     pub tickets: Tickets,
-    pub mailbox: Mailbox,
+    pub mailbox: super::Mailbox,
     pub outgoing: Outgoing,
     #[serde(default)]
     pub templates: Templates,
@@ -47,6 +47,9 @@ pub struct Config {
     /// The file this config was read from (not a key).
     #[serde(skip)]
     pub source_path: PathBuf,
+    /// Warnings about keys read and ignored (see `config::mailbox`).
+    #[serde(skip)]
+    pub set_aside: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,13 +173,6 @@ impl Default for Tickets {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MailboxKind {
-    Maildir,
-    Imap,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Tls {
@@ -205,107 +201,6 @@ pub enum AfterProcessing {
     Move,
     /// Only set `\Seen`.
     Flag,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Mailbox {
-    /// The mailbox's name: its daemon state (IMAP position, last sync)
-    /// is kept under `mailbox.<name>.` ([`Mailbox::state_key`]).
-    #[serde(default = "default_mailbox_name")]
-    pub name: String,
-    pub kind: MailboxKind,
-    /// Maildir root (`kind = "maildir"`).
-    pub path: Option<PathBuf>,
-    /// Safety-net rescan of the Maildir / IMAP poll interval, seconds.
-    #[serde(default = "default_poll")]
-    pub poll_interval_secs: u64,
-    // --- IMAP ---
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub user: Option<String>,
-    pub password_file: Option<PathBuf>,
-    /// Name of an environment variable holding the password.
-    pub password_env: Option<String>,
-    #[serde(default)]
-    pub tls: Tls,
-    pub ca_file: Option<PathBuf>,
-    #[serde(default = "default_folder")]
-    pub folder: String,
-    #[serde(default = "default_processed")]
-    pub processed_folder: String,
-    #[serde(default)]
-    pub after_processing: AfterProcessing,
-    /// Re-issue IDLE after this many seconds.
-    #[serde(default = "default_idle_refresh")]
-    pub idle_refresh_secs: u64,
-    /// Letters larger than this are not downloaded whole but quarantined.
-    #[serde(default = "default_max_letter_mb")]
-    pub max_letter_mb: f64,
-    /// `IP:PORT` of the wake hook (`source::wake`): an HTTP POST/PUT there
-    /// makes the IMAP watcher leave IDLE and sync at once.
-    pub wake_listen: Option<String>,
-    /// Allow a non-loopback `wake_listen` address.
-    #[serde(default)]
-    pub wake_allow_remote: bool,
-    // --- OAuth2 (`auth = "oauth2"`; checked in config/oauth2.rs) ---
-    #[serde(default)]
-    pub auth: Auth,
-    pub token_url: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret_file: Option<PathBuf>,
-    pub refresh_token_file: Option<PathBuf>,
-    pub scope: Option<String>,
-}
-
-/// The name of a mailbox that does not set one, and the spelling of
-/// per-mailbox state keys: kept with the state table.
-pub use crate::store::{mailbox_state_key, DEFAULT_MAILBOX};
-
-fn default_mailbox_name() -> String {
-    DEFAULT_MAILBOX.into()
-}
-
-impl Mailbox {
-    /// This mailbox's state key for `key` (see [`mailbox_state_key`]).
-    pub fn state_key(&self, key: &str) -> String {
-        mailbox_state_key(&self.name, key)
-    }
-}
-
-/// Check `mailbox.wake_listen`: an `IP:PORT` with a fixed port, on a
-/// loopback address unless `allow_remote`. The reason is for the admin.
-pub fn check_wake_listen(value: &str, allow_remote: bool) -> Result<std::net::SocketAddr, String> {
-    let addr: std::net::SocketAddr = value.trim().parse().map_err(|_| {
-        format!("`{value}` is not IP:PORT (e.g. \"127.0.0.1:8025\", \"[::1]:8025\"; a host name is not accepted)")
-    })?;
-    if addr.port() == 0 {
-        return Err(format!(
-            "`{value}` needs a fixed port: the mail server is told where to send"
-        ));
-    }
-    if !addr.ip().is_loopback() && !allow_remote {
-        return Err(format!(
-            "`{value}` is not a loopback address; the hook has no authentication, so listening beyond this machine needs mailbox.wake_allow_remote = true (a forged request costs one sync, nothing else)"
-        ));
-    }
-    Ok(addr)
-}
-
-fn default_poll() -> u64 {
-    60
-}
-fn default_folder() -> String {
-    "INBOX".into()
-}
-fn default_processed() -> String {
-    "Processed".into()
-}
-fn default_idle_refresh() -> u64 {
-    300
-}
-fn default_max_letter_mb() -> f64 {
-    25.0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

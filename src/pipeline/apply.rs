@@ -150,39 +150,39 @@ impl Effects {
 
 pub(super) fn quarantine(
     p: &mut Pipeline,
-    c: &Ctx<'_>,
+    incoming: &Ctx<'_>,
     reason: &str,
 ) -> Result<IngestReport, IngestError> {
     let tx = p.store.unit()?;
-    let lid = tx.insert_letter(&c.record("quarantined", None, Some(reason)))?;
+    let lid = tx.insert_letter(&incoming.record("quarantined", None, Some(reason)))?;
     tx.insert_quarantine(
         Some(lid),
-        c.parsed.message_id.as_deref(),
+        incoming.parsed.message_id.as_deref(),
         reason,
-        c.raw,
-        c.now,
+        incoming.raw,
+        incoming.now,
     )?;
     tx.commit()?;
-    Ok(c.report(Outcome::Quarantined, None, Some(reason.to_string()), false))
+    Ok(incoming.report(Outcome::Quarantined, None, Some(reason.to_string()), false))
 }
 
 pub(super) fn ignore(
     p: &mut Pipeline,
-    c: &Ctx<'_>,
+    incoming: &Ctx<'_>,
     reason: &str,
 ) -> Result<IngestReport, IngestError> {
     let tx = p.store.unit()?;
-    tx.insert_letter(&c.record("ignored", None, Some(reason)))?;
+    tx.insert_letter(&incoming.record("ignored", None, Some(reason)))?;
     tx.commit()?;
-    Ok(c.report(Outcome::Ignored, None, Some(reason.to_string()), false))
+    Ok(incoming.report(Outcome::Ignored, None, Some(reason.to_string()), false))
 }
 
 /// Write the kept attachments' files before the transaction.
 pub(super) fn store_files(
-    d: &Parts<'_>,
+    parts: &Parts<'_>,
     atts: &[Attachment],
 ) -> Result<Vec<AttachmentRow>, IngestError> {
-    let dir = &d.cfg.attachments.dir;
+    let dir = &parts.cfg.attachments.dir;
     atts.iter()
         .map(|a| {
             let sha = files::store(dir, &a.data).map_err(|source| IngestError::Attachment {
@@ -201,10 +201,13 @@ pub(super) fn store_files(
 
 /// The letter's kept attachments: written before the transaction already,
 /// or now.
-pub(super) fn kept_files(d: &Parts<'_>, c: &Ctx<'_>) -> Result<Vec<AttachmentRow>, IngestError> {
-    match c.kept {
+pub(super) fn kept_files(
+    parts: &Parts<'_>,
+    incoming: &Ctx<'_>,
+) -> Result<Vec<AttachmentRow>, IngestError> {
+    match incoming.kept {
         Some(rows) => Ok(rows.to_vec()),
-        None => store_files(d, &c.parsed.attachments),
+        None => store_files(parts, &incoming.parsed.attachments),
     }
 }
 
@@ -212,9 +215,9 @@ pub(super) fn kept_files(d: &Parts<'_>, c: &Ctx<'_>) -> Result<Vec<AttachmentRow
 /// whose extension is its type's ([`crate::parse::filetype::safe_name`]).
 /// A file that cannot be read, or whose content no longer matches its
 /// hash, is left out (and logged): the letter still goes.
-pub(super) fn read_files(d: &Parts<'_>, rows: &[AttachmentRow]) -> Vec<File> {
+pub(super) fn read_files(parts: &Parts<'_>, rows: &[AttachmentRow]) -> Vec<File> {
     rows.iter()
-        .filter_map(|a| match files::read_verified(&d.cfg.attachments.dir, &a.sha256) {
+        .filter_map(|a| match files::read_verified(&parts.cfg.attachments.dir, &a.sha256) {
             Ok(bytes) => Some((
                 crate::parse::filetype::safe_name(&a.filename, &a.content_type),
                 a.content_type.clone(),
@@ -239,22 +242,22 @@ pub(super) fn rejected_rows(parsed: &ParsedLetter) -> Vec<RejectedRow> {
         .collect()
 }
 
-/// Queue the letters of `fx` (checking the per-day limit) and thread their
+/// Queue the letters of `effects` (checking the per-day limit) and thread their
 /// Message-IDs to the ticket; a suppressed or uncomposable letter becomes a
 /// history row. Returns whether anything was queued.
 fn queue_all(
     tx: &Unit<'_>,
-    d: &Parts<'_>,
+    parts: &Parts<'_>,
     ticket: &str,
-    fx: Effects,
+    effects: Effects,
     now: DateTime<Utc>,
     letter_id: Option<i64>,
 ) -> Result<bool, IngestError> {
     let mut queued = false;
-    for h in &fx.history {
+    for h in &effects.history {
         tx.add_history(ticket, h, letter_id)?;
     }
-    for q in fx.letters {
+    for q in effects.letters {
         let letter = match q.letter {
             Ok(l) => l,
             Err(e) => {
@@ -272,7 +275,7 @@ fn queue_all(
             }
         };
         if q.limited {
-            if let Some(reason) = over_address_limit(tx, d, &letter, now)? {
+            if let Some(reason) = over_address_limit(tx, parts, &letter, now)? {
                 tracing::info!(ticket, kind = %letter.kind, "automatic letter suppressed by the per-address limit");
                 let h = history_at(
                     now,
@@ -287,7 +290,7 @@ fn queue_all(
             }
             if let Some(to) = letter.to.first() {
                 let sent = tx.count_auto_to(ticket, to, loops::window_start(now))?;
-                let policy = &d.cfg.workflow.loops;
+                let policy = &parts.cfg.workflow.loops;
                 if let SendDecision::Suppress { reason } =
                     loops::may_send_auto(sent.max(0) as u32, to, ticket, policy)
                 {
@@ -321,13 +324,13 @@ pub(super) struct TicketCommit<'a> {
     pub outcome: &'a str,
     pub kept: &'a [AttachmentRow],
     pub rejected: &'a [RejectedRow],
-    pub fx: Effects,
+    pub effects: Effects,
 }
 
 pub(super) fn commit_ticket(
     tx: Unit<'_>,
-    d: &Parts<'_>,
-    c: &Ctx<'_>,
+    parts: &Parts<'_>,
+    incoming: &Ctx<'_>,
     w: TicketCommit<'_>,
 ) -> Result<bool, IngestError> {
     let t = w.ticket;
@@ -336,20 +339,20 @@ pub(super) fn commit_ticket(
     } else {
         tx.update_ticket(t)?;
     }
-    let lid = tx.insert_letter(&c.record(w.outcome, Some(&t.id), None))?;
+    let lid = tx.insert_letter(&incoming.record(w.outcome, Some(&t.id), None))?;
     for a in w.kept {
         tx.add_attachment(&t.id, lid, a)?;
     }
     for r in w.rejected {
         tx.add_rejected(&t.id, lid, r)?;
     }
-    if let Some(mid) = &c.parsed.message_id {
+    if let Some(mid) = &incoming.parsed.message_id {
         tx.link_message(mid, &t.id)?;
     }
-    if let Some(key) = &w.fx.replay {
-        tx.replay_record(key, &t.id, c.now)?;
+    if let Some(key) = &w.effects.replay {
+        tx.replay_record(key, &t.id, incoming.now)?;
     }
-    let queued = queue_all(&tx, d, &t.id, w.fx, c.now, Some(lid))?;
+    let queued = queue_all(&tx, parts, &t.id, w.effects, incoming.now, Some(lid))?;
     tx.commit()?;
     Ok(queued)
 }
@@ -359,15 +362,15 @@ pub(super) fn commit_ticket(
 /// lines and engineers are exempt. `Some(reason)`: do not send.
 pub(super) fn over_address_limit(
     tx: &Unit<'_>,
-    d: &Parts<'_>,
+    parts: &Parts<'_>,
     letter: &OutgoingLetter,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, IngestError> {
     let Some(to) = letter.to.first() else {
         return Ok(None);
     };
-    let wf = &d.cfg.workflow;
-    let exempt = wf.sender_role(to) != crate::workflow::SenderRole::Outsider || is_own(d, to);
+    let wf = &parts.cfg.workflow;
+    let exempt = wf.sender_role(to) != crate::workflow::SenderRole::Outsider || is_own(parts, to);
     if exempt {
         return Ok(None);
     }
@@ -381,9 +384,10 @@ pub(super) fn over_address_limit(
 }
 
 /// One of the desk's own addresses (any plus-tag).
-pub(super) fn is_own(d: &Parts<'_>, addr: &str) -> bool {
+pub(super) fn is_own(parts: &Parts<'_>, addr: &str) -> bool {
     let me = crate::workflow::address::without_plus_tag(addr);
-    d.own_addresses
+    parts
+        .own_addresses
         .iter()
         .any(|o| crate::workflow::address::without_plus_tag(o) == me)
 }
@@ -392,14 +396,14 @@ pub(super) fn is_own(d: &Parts<'_>, addr: &str) -> bool {
 /// letters.
 pub(super) fn commit_system(
     store: &mut Store,
-    d: &Parts<'_>,
+    parts: &Parts<'_>,
     t: &Ticket,
-    fx: Effects,
+    effects: Effects,
     now: DateTime<Utc>,
 ) -> Result<bool, IngestError> {
     let tx = store.unit()?;
     tx.update_ticket(t)?;
-    let queued = queue_all(&tx, d, &t.id, fx, now, None)?;
+    let queued = queue_all(&tx, parts, &t.id, effects, now, None)?;
     tx.commit()?;
     Ok(queued)
 }
@@ -411,54 +415,54 @@ pub(super) fn form_of(t: &Ticket) -> Form {
 
 /// Where to answer: the sender (From, never Reply-To), unless that would
 /// be talking to ourselves.
-pub(super) fn answer_to(d: &Parts<'_>, parsed: &ParsedLetter) -> Option<String> {
+pub(super) fn answer_to(parts: &Parts<'_>, parsed: &ParsedLetter) -> Option<String> {
     let addr = parsed.reply_address()?.email.clone();
-    (!is_own(d, &addr)).then_some(addr)
+    (!is_own(parts, &addr)).then_some(addr)
 }
 
 pub(super) fn oversize(
     p: &mut Pipeline,
-    c: &Ctx<'_>,
+    incoming: &Ctx<'_>,
     size: u64,
     limit: u64,
 ) -> Result<IngestReport, IngestError> {
     let reason = format!("too large: {size} bytes, the limit is {limit} bytes");
-    let (store, d) = p.split();
-    let to = if c.parsed.machine.is_none() {
-        answer_to(&d, c.parsed)
+    let (store, parts) = p.split();
+    let to = if incoming.parsed.machine.is_none() {
+        answer_to(&parts, incoming.parsed)
     } else {
         None
     };
     let tx = store.unit()?;
-    let lid = tx.insert_letter(&c.record("quarantined", None, Some(&reason)))?;
+    let lid = tx.insert_letter(&incoming.record("quarantined", None, Some(&reason)))?;
     tx.insert_quarantine(
         Some(lid),
-        c.parsed.message_id.as_deref(),
+        incoming.parsed.message_id.as_deref(),
         &reason,
-        c.raw,
-        c.now,
+        incoming.raw,
+        incoming.now,
     )?;
     let mut queued = false;
     if let Some(to) = to {
-        let letter = d.composer.too_large(
+        let letter = parts.composer.too_large(
             &to,
-            &c.parsed.subject,
+            &incoming.parsed.subject,
             limit,
-            c.parsed.message_id.as_deref(),
+            incoming.parsed.message_id.as_deref(),
         );
         match letter {
-            Ok(letter) if over_address_limit(&tx, &d, &letter, c.now)?.is_some() => {
+            Ok(letter) if over_address_limit(&tx, &parts, &letter, incoming.now)?.is_some() => {
                 tracing::info!("too-large notice suppressed by the per-address limit");
             }
             Ok(letter) => {
-                tx.enqueue(&letter, c.now)?;
+                tx.enqueue(&letter, incoming.now)?;
                 queued = true;
             }
             Err(e) => tracing::warn!(error = %e, "too-large notice not composed"),
         }
     }
     tx.commit()?;
-    Ok(c.report(Outcome::Quarantined, None, Some(reason), queued))
+    Ok(incoming.report(Outcome::Quarantined, None, Some(reason), queued))
 }
 
 /// The first part of a letter's text for the history (the raw letter is kept).

@@ -9,8 +9,8 @@ use crate::workflow::status::{Actor, Line, Status};
 use crate::workflow::token;
 use chrono::{DateTime, Utc};
 
-pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, IngestError> {
-    create_with(p, c, None)
+pub(super) fn create(p: &mut Pipeline, incoming: &Ctx<'_>) -> Result<IngestReport, IngestError> {
+    create_with(p, incoming, None)
 }
 
 /// The requester writes on a closed ticket (`[desk] closed_reply = "new"`):
@@ -18,10 +18,10 @@ pub(super) fn create(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, Inge
 /// anew), linked to it both ways (`related` in both histories).
 pub(super) fn create_related(
     p: &mut Pipeline,
-    c: &Ctx<'_>,
+    incoming: &Ctx<'_>,
     old: &Ticket,
 ) -> Result<IngestReport, IngestError> {
-    let mut parsed = c.parsed.clone();
+    let mut parsed = incoming.parsed.clone();
     let f = &mut parsed.form;
     let keep = |slot: &mut Option<String>, v: &Option<String>| {
         if slot.as_deref().is_none_or(|s| s.trim().is_empty()) {
@@ -44,36 +44,36 @@ pub(super) fn create_related(
         });
     }
     let c2 = Ctx {
-        identity: c.identity,
-        raw: c.raw,
+        identity: incoming.identity,
+        raw: incoming.raw,
         parsed: &parsed,
-        now: c.now,
-        kept: c.kept,
-        channel: c.channel,
-        registered_by: c.registered_by,
+        now: incoming.now,
+        kept: incoming.kept,
+        channel: incoming.channel,
+        registered_by: incoming.registered_by,
     };
     create_with(p, &c2, Some(&old.id))
 }
 
 fn create_with(
     p: &mut Pipeline,
-    c: &Ctx<'_>,
+    incoming: &Ctx<'_>,
     related: Option<&str>,
 ) -> Result<IngestReport, IngestError> {
-    if let Some(reason) = too_many_new(p, c)? {
-        return apply::quarantine(p, c, &reason);
+    if let Some(reason) = too_many_new(p, incoming)? {
+        return apply::quarantine(p, incoming, &reason);
     }
-    let (store, d) = p.split();
-    let parsed = c.parsed;
-    let wf = &d.cfg.workflow;
-    let kept = apply::kept_files(&d, c)?;
+    let (store, parts) = p.split();
+    let parsed = incoming.parsed;
+    let wf = &parts.cfg.workflow;
+    let kept = apply::kept_files(&parts, incoming)?;
     let rejected = rejected_rows(parsed);
     let form = &parsed.form;
     let missing = form.missing();
-    let requester = c.sender().unwrap_or_default().to_string();
+    let requester = incoming.sender().unwrap_or_default().to_string();
     // Letters about the ticket go to the requester (From) alone; a
     // differing Reply-To is kept for the per-Reply-To bound only.
-    let reply_to = apply::answer_to(&d, parsed);
+    let reply_to = apply::answer_to(&parts, parsed);
     let named_reply_to = parsed.differing_reply_to().map(|a| a.email.clone());
     let mut facts = TicketFacts::from_letter(parsed);
     let class = wf.classify(&facts);
@@ -92,11 +92,11 @@ fn create_with(
     t.reply_to = named_reply_to.unwrap_or_else(|| requester.clone());
     t.subject = parsed.subject.trim().to_string();
     t.form = form.clone();
-    t.channel = c.channel;
-    t.registered_by = c.registered_by.map(str::to_string);
-    t.created_at = c.now;
-    t.updated_at = c.now;
-    t.deadline = Some(wf.deadline(c.now, &class.priority));
+    t.channel = incoming.channel;
+    t.registered_by = incoming.registered_by.map(str::to_string);
+    t.created_at = incoming.now;
+    t.updated_at = incoming.now;
+    t.deadline = Some(wf.deadline(incoming.now, &class.priority));
     t.attachments = kept.clone();
     t.rejected_attachments = rejected.clone();
     // Registered as `new`; asked for what is missing (п. 94) at once.
@@ -106,8 +106,8 @@ fn create_with(
         }
     }
     let tx = store.unit()?;
-    t.id = tx.allocate_id(&d.cfg.tickets.prefix, c.now)?;
-    let mut fx = Effects::default();
+    t.id = tx.allocate_id(&parts.cfg.tickets.prefix, incoming.now)?;
+    let mut effects = Effects::default();
     let missing_names: Vec<&str> = missing
         .iter()
         .map(|f| crate::outbox::texts::field_name(f.machine_name()))
@@ -116,7 +116,7 @@ fn create_with(
     if !missing.is_empty() {
         detail.push_str(&format!("; не хватает: {}", missing_names.join(", ")));
     }
-    fx.log(c.history(
+    effects.log(incoming.history(
         &requester,
         "created",
         None,
@@ -124,7 +124,7 @@ fn create_with(
         Some(detail),
     ));
     if let Some(old) = related {
-        fx.log(c.history(
+        effects.log(incoming.history(
             "system",
             "related",
             None,
@@ -133,7 +133,7 @@ fn create_with(
         ));
         tx.add_history(
             old,
-            &c.history(
+            &incoming.history(
                 "system",
                 "related",
                 None,
@@ -147,24 +147,25 @@ fn create_with(
         )?;
     }
     if missing.is_empty() {
-        route(&d, &mut t, &facts, c.now, &mut fx, false);
+        route(&parts, &mut t, &facts, incoming.now, &mut effects, false);
     }
     let silent = crate::workflow::intake::no_auto_answer(parsed.auto_submitted.as_deref());
     if let Some(why) = &silent {
-        fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
+        effects.log(incoming.history("system", "no_auto_answer", None, None, Some(why.clone())));
     }
     if let Some(r) = parsed
         .differing_reply_to()
-        .filter(|r| !apply::is_own(&d, &r.email))
+        .filter(|r| !apply::is_own(&parts, &r.email))
         .filter(|_| silent.is_none())
     {
-        fx.send(
-            d.composer
+        effects.send(
+            parts
+                .composer
                 .reply_to_notice(&t.id, &r.email, parsed.message_id.as_deref()),
         );
     }
     if reply_to.is_some() && silent.is_none() {
-        fx.send(d.composer.registration(
+        effects.send(parts.composer.registration(
             &t,
             &missing,
             &rejected,
@@ -175,31 +176,34 @@ fn create_with(
     }
     let queued = commit_ticket(
         tx,
-        &d,
-        c,
+        &parts,
+        incoming,
         TicketCommit {
             ticket: &t,
             new_ticket: true,
             outcome: "created",
             kept: &kept,
             rejected: &rejected,
-            fx,
+            effects,
         },
     )?;
-    Ok(c.report(Outcome::Created, Some(t.id), None, queued))
+    Ok(incoming.report(Outcome::Created, Some(t.id), None, queued))
 }
 
 /// `[loops] max_new_tickets_per_sender_per_hour`: `Some(reason)` when the
 /// sender, or the Reply-To the letter names, opened too many tickets in the
 /// last hour (the letter is then quarantined).
-fn too_many_new(p: &Pipeline, c: &Ctx<'_>) -> Result<Option<String>, IngestError> {
+fn too_many_new(p: &Pipeline, incoming: &Ctx<'_>) -> Result<Option<String>, IngestError> {
     let policy = &p.cfg.workflow.reflection;
     if policy.max_new_tickets_per_sender_per_hour == 0 {
         return Ok(None);
     }
-    let sender = c.sender().unwrap_or_default();
-    let reply_to = c.parsed.differing_reply_to().map(|a| a.email.as_str());
-    let since = crate::workflow::reflect::hour_start(c.now);
+    let sender = incoming.sender().unwrap_or_default();
+    let reply_to = incoming
+        .parsed
+        .differing_reply_to()
+        .map(|a| a.email.as_str());
+    let since = crate::workflow::reflect::hour_start(incoming.now);
     let (by_from, by_reply_to) = p.store.count_new_tickets(sender, reply_to, since)?;
     let n = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
     Ok(crate::workflow::reflect::may_open_ticket(
@@ -217,14 +221,14 @@ fn too_many_new(p: &Pipeline, c: &Ctx<'_>) -> Result<Option<String>, IngestError
 /// `tell_user`: the user already had the registration letter, so tell them
 /// the appeal was taken in work (п. 94). Without rules, nothing happens.
 pub(super) fn route(
-    d: &Parts<'_>,
+    parts: &Parts<'_>,
     t: &mut Ticket,
     facts: &TicketFacts,
     now: DateTime<Utc>,
-    fx: &mut Effects,
+    effects: &mut Effects,
     tell_user: bool,
 ) {
-    let wf = &d.cfg.workflow;
+    let wf = &parts.cfg.workflow;
     let Some(decision) = wf.route(facts) else {
         return;
     };
@@ -239,13 +243,13 @@ pub(super) fn route(
         t.assignee = a.assignee.clone();
     }
     send_to_line(
-        d,
+        parts,
         t,
         a.line,
         &a.mailbox,
         &decision.explain(),
         now,
-        fx,
+        effects,
         tell_user,
     );
 }
@@ -253,16 +257,16 @@ pub(super) fn route(
 /// Put a ticket on `line` and send it the routed letter at `mailbox`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn send_to_line(
-    d: &Parts<'_>,
+    parts: &Parts<'_>,
     t: &mut Ticket,
     line: Line,
     mailbox: &str,
     why: &str,
     now: DateTime<Utc>,
-    fx: &mut Effects,
+    effects: &mut Effects,
     tell_user: bool,
 ) {
-    let wf = &d.cfg.workflow;
+    let wf = &parts.cfg.workflow;
     t.line = line;
     let before = t.status();
     if line != Line::First && before == Status::New {
@@ -270,7 +274,7 @@ pub(super) fn send_to_line(
         if let Err(r) = t.move_to(Status::Assigned, &Actor::System) {
             tracing::error!(ticket = %t.id, refusal = %r, "status move refused");
         }
-        fx.log(apply::history_at(
+        effects.log(apply::history_at(
             now,
             "system",
             "status",
@@ -279,7 +283,7 @@ pub(super) fn send_to_line(
             Some(format!("передано на линию {}", line.number())),
         ));
     }
-    fx.log(apply::history_at(
+    effects.log(apply::history_at(
         now,
         "system",
         "routed",
@@ -292,27 +296,28 @@ pub(super) fn send_to_line(
         .line(line)
         .map(|l| l.mailbox.clone())
         .unwrap_or_else(|| mailbox.to_string());
-    let binding = binding_after(t, fx);
+    let binding = binding_after(t, effects);
     let reply_to =
-        token::make_reply_address(&wf.support_address, &t.id, &proof_for, &binding, d.key);
-    let files = apply::read_files(d, &t.attachments);
+        token::make_reply_address(&wf.support_address, &t.id, &proof_for, &binding, parts.key);
+    let files = apply::read_files(parts, &t.attachments);
     let mut history = t.history.clone();
-    history.extend(fx.history.iter().cloned());
+    history.extend(effects.history.iter().cloned());
     let lead = format!(
         "Обращение {} направлено на линию {} ({}).",
         t.id,
         line.number(),
         why
     );
-    fx.send_to_desk(
-        d.composer
+    effects.send_to_desk(
+        parts
+            .composer
             .routed(t, mailbox, &reply_to, &lead, &history, files),
     );
     if line != Line::First {
-        super::copies::copy_to_first_line(d, t, fx, &lead, now);
+        super::copies::copy_to_first_line(parts, t, effects, &lead, now);
     }
     if tell_user && t.status() == Status::Assigned && before != Status::Assigned {
-        fx.send(d.composer.taken_in_work(t));
+        effects.send(parts.composer.taken_in_work(t));
     }
 }
 
@@ -327,10 +332,10 @@ pub(super) fn binding(t: &Ticket) -> token::Binding<'_> {
     }
 }
 
-/// [`binding`] as it will be once `fx` is stored (its routings count).
-pub(super) fn binding_after<'a>(t: &'a Ticket, fx: &Effects) -> token::Binding<'a> {
+/// [`binding`] as it will be once `effects` is stored (its routings count).
+pub(super) fn binding_after<'a>(t: &'a Ticket, effects: &Effects) -> token::Binding<'a> {
     token::Binding {
-        routing: routings(&t.history) + routings(&fx.history),
+        routing: routings(&t.history) + routings(&effects.history),
         ..binding(t)
     }
 }
@@ -345,41 +350,44 @@ pub(super) fn routings(history: &[crate::store::tickets::HistoryRow]) -> u32 {
 /// The list goes to From alone (never Reply-To), and only when the MTA
 /// vouched for the sender (`[security]`); a refused request is recorded and
 /// answered with nothing.
-pub(super) fn status_request(p: &mut Pipeline, c: &Ctx<'_>) -> Result<IngestReport, IngestError> {
-    let (store, d) = p.split();
-    let Some(to) = apply::answer_to(&d, c.parsed) else {
-        return apply::ignore(p, c, "status request from our own address");
+pub(super) fn status_request(
+    p: &mut Pipeline,
+    incoming: &Ctx<'_>,
+) -> Result<IngestReport, IngestError> {
+    let (store, parts) = p.split();
+    let Some(to) = apply::answer_to(&parts, incoming.parsed) else {
+        return apply::ignore(p, incoming, "status request from our own address");
     };
-    let sender = c.sender().unwrap_or_default().to_string();
+    let sender = incoming.sender().unwrap_or_default().to_string();
     let trust = crate::workflow::auth::sender_trust(
-        &d.cfg.security_policy(),
-        &c.parsed.trace.headers,
+        &parts.cfg.security_policy(),
+        &incoming.parsed.trace.headers,
         &sender,
     );
     if let crate::workflow::auth::Trust::Fail(why) = &trust {
         tracing::warn!("status request refused: the sender is not authenticated");
         let reason = format!("status request refused: {why}");
-        return apply::ignore(p, c, &reason);
+        return apply::ignore(p, incoming, &reason);
     }
     let reason = "status request: answered with the sender's open tickets";
     let open = store.tickets_of(&sender)?;
-    let letter = d
+    let letter = parts
         .composer
-        .status_list(&to, &open, c.parsed.message_id.as_deref());
+        .status_list(&to, &open, incoming.parsed.message_id.as_deref());
     let tx = store.unit()?;
     let mut outcome_reason = reason.to_string();
     let mut queued = false;
     match letter {
-        Ok(l) => match apply::over_address_limit(&tx, &d, &l, c.now)? {
+        Ok(l) => match apply::over_address_limit(&tx, &parts, &l, incoming.now)? {
             Some(why) => outcome_reason = format!("status request not answered: {why}"),
             None => {
-                tx.enqueue(&l, c.now)?;
+                tx.enqueue(&l, incoming.now)?;
                 queued = true;
             }
         },
         Err(e) => tracing::warn!(error = %e, "status list not composed"),
     }
-    tx.insert_letter(&c.record("ignored", None, Some(&outcome_reason)))?;
+    tx.insert_letter(&incoming.record("ignored", None, Some(&outcome_reason)))?;
     tx.commit()?;
-    Ok(c.report(Outcome::Ignored, None, Some(outcome_reason), queued))
+    Ok(incoming.report(Outcome::Ignored, None, Some(outcome_reason), queued))
 }

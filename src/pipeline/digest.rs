@@ -47,8 +47,13 @@ impl Pipeline {
                 return Ok(queued);
             }
             let through = last.history_id;
-            let (store, d) = self.split();
-            let Some(mailbox) = d.cfg.workflow.line(Line::First).map(|l| l.mailbox.clone()) else {
+            let (store, parts) = self.split();
+            let Some(mailbox) = parts
+                .cfg
+                .workflow
+                .line(Line::First)
+                .map(|l| l.mailbox.clone())
+            else {
                 return Ok(queued);
             };
             // Grouped by ticket in the order of their first event; each
@@ -62,14 +67,14 @@ impl Pipeline {
                 let Some(t) = store.ticket_full(&item.ticket_id)? else {
                     continue;
                 };
-                let proof = proof_for(&d, &t, &mailbox, &Effects::default());
+                let proof = proof_for(&parts, &t, &mailbox, &Effects::default());
                 tickets.push(DigestTicket {
                     ticket: t,
                     proof,
                     events: vec![(item.at, item.text)],
                 });
             }
-            match d.composer.first_line_digest(&mailbox, &tickets) {
+            match parts.composer.first_line_digest(&mailbox, &tickets) {
                 Ok(letter) => store.digest_sent(&letter, through, now)?,
                 Err(e) => {
                     // Not composable (a template problem): the events stay

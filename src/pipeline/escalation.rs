@@ -44,12 +44,12 @@ impl Pipeline {
                 continue;
             };
             let Some(snap) = snapshot(&t) else { continue };
-            let (store, d) = self.split();
-            let Some(esc) = d.cfg.workflow.escalate(&snap, &t.priority, now) else {
+            let (store, parts) = self.split();
+            let Some(esc) = parts.cfg.workflow.escalate(&snap, &t.priority, now) else {
                 continue;
             };
-            let mut fx = Effects::default();
-            fx.log(history_at(
+            let mut effects = Effects::default();
+            effects.log(history_at(
                 now,
                 "system",
                 "escalated",
@@ -61,14 +61,26 @@ impl Pipeline {
             t.escalated_for = Some(esc.missed_deadline);
             t.updated_at = now;
             if esc.to_line != esc.from_line {
-                let mailbox: Option<String> =
-                    d.cfg.workflow.line(esc.to_line).map(|l| l.mailbox.clone());
+                let mailbox: Option<String> = parts
+                    .cfg
+                    .workflow
+                    .line(esc.to_line)
+                    .map(|l| l.mailbox.clone());
                 if let Some(m) = mailbox {
                     let why = format!(
                         "эскалация: срок {} пропущен",
-                        d.composer.show_time(Some(esc.missed_deadline))
+                        parts.composer.show_time(Some(esc.missed_deadline))
                     );
-                    send_to_line(&d, &mut t, esc.to_line, &m, &why, now, &mut fx, false);
+                    send_to_line(
+                        &parts,
+                        &mut t,
+                        esc.to_line,
+                        &m,
+                        &why,
+                        now,
+                        &mut effects,
+                        false,
+                    );
                 }
             }
             let text = format!("Эскалация обращения {}: {}", t.id, esc.reason);
@@ -81,15 +93,15 @@ impl Pipeline {
                 }
                 if *line == Line::First
                     && !stays
-                    && super::copies::first_line_wants(&d, &t).is_some()
+                    && super::copies::first_line_wants(&parts, &t).is_some()
                 {
                     continue;
                 }
                 // The line that holds the ticket is reminded (the last line
                 // too), the 1st line told; every notice answerable.
-                if let Some(def) = d.cfg.workflow.line(*line) {
-                    let proof = super::copies::proof_for(&d, &t, &def.mailbox, &fx);
-                    fx.send_to_desk(d.composer.line_notice(
+                if let Some(def) = parts.cfg.workflow.line(*line) {
+                    let proof = super::copies::proof_for(&parts, &t, &def.mailbox, &effects);
+                    effects.send_to_desk(parts.composer.line_notice(
                         &t,
                         &def.mailbox,
                         Some(proof),
@@ -99,7 +111,7 @@ impl Pipeline {
                 }
             }
             tracing::info!(ticket = %t.id, to_line = esc.to_line.number(), "ticket escalated");
-            queued |= commit_system(store, &d, &t, fx, now)?;
+            queued |= commit_system(store, &parts, &t, effects, now)?;
             moved += 1;
         }
         Ok((moved, queued))

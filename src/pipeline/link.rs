@@ -73,7 +73,7 @@ impl Pipeline {
             ..Default::default()
         };
         let identity = format!("link:{}:{}", t.id, nonce);
-        let c = Ctx {
+        let incoming = Ctx {
             identity: &identity,
             raw: &[],
             parsed: &parsed,
@@ -82,31 +82,40 @@ impl Pipeline {
             channel: t.channel,
             registered_by: None,
         };
-        let (store, d) = self.split();
-        let mut fx = Effects::default();
+        let (store, parts) = self.split();
+        let mut effects = Effects::default();
         if matches!(action, LinkAction::NotSolved(_)) {
-            fx.log(c.history(LINK_ACTOR, "letter", None, None, Some(excerpt(&text))));
+            effects.log(incoming.history(LINK_ACTOR, "letter", None, None, Some(excerpt(&text))));
         }
         let trust = Trust::Pass("signed status link".into());
-        super::user_reply::user_letter(&d, &c, &mut t, &mut fx, &requester, &[], routed, &trust);
-        for h in &mut fx.history {
+        super::user_reply::user_letter(
+            &parts,
+            &incoming,
+            &mut t,
+            &mut effects,
+            &requester,
+            &[],
+            routed,
+            &trust,
+        );
+        for h in &mut effects.history {
             if h.actor == requester {
                 h.actor = LINK_ACTOR.to_string();
             }
         }
-        t.updated_at = c.now;
+        t.updated_at = incoming.now;
         let tx = store.unit()?;
         commit_ticket(
             tx,
-            &d,
-            &c,
+            &parts,
+            &incoming,
             TicketCommit {
                 ticket: &t,
                 new_ticket: false,
                 outcome: "updated",
                 kept: &[],
                 rejected: &[],
-                fx,
+                effects,
             },
         )?;
         Ok(LinkOutcome::Done)

@@ -15,47 +15,73 @@ use crate::outbox::thread::Thread;
 use crate::store::tickets::Ticket;
 use crate::workflow::auth::{self, Trust};
 use crate::workflow::commands::CommandSet;
+use crate::workflow::follow_up::{self, FollowUp, FollowUpFacts};
 use crate::workflow::loops::SenderRole;
 use crate::workflow::plan::{self, TicketState};
 use crate::workflow::status::Status;
 use crate::workflow::user;
-use crate::workflow::{address, replay, token};
+use crate::workflow::{address, commands, replay, token};
 
 pub(super) fn follow_up(
     p: &mut Pipeline,
-    c: &Ctx<'_>,
+    incoming: &Ctx<'_>,
     id: &str,
 ) -> Result<IngestReport, IngestError> {
     let Some(mut t) = p.store.ticket_full(id)? else {
-        return super::create::create(p, c);
+        return super::create::create(p, incoming);
     };
     let routed = p.store.was_routed(id)?;
-    let sender = c.sender().unwrap_or_default().to_string();
-    let parsed = c.parsed;
+    let sender = incoming.sender().unwrap_or_default().to_string();
+    let parsed = incoming.parsed;
+    let wf = &p.cfg.workflow;
     // Several From addresses: never an engineer's letter.
     let role = if parsed.from_ambiguous {
         SenderRole::Outsider
     } else {
-        p.cfg.workflow.sender_role(&sender)
+        wf.sender_role(&sender)
     };
     let trust = auth::sender_trust(&p.cfg.security_policy(), &parsed.trace.headers, &sender);
     let acts_for_line = matches!(role, SenderRole::Engineer(_) | SenderRole::LineMailbox(_));
-    if acts_for_line && trust.allows() {
+    let replayed = if acts_for_line && trust.allows() {
         let key = replay::replay_key(&sender, &t.id, &parsed.text);
         let last = p.store.replay_last(&key)?;
-        if replay::is_replay(last, c.now, p.cfg.workflow.replay_window_secs) {
-            return replayed(p, c, &t.id);
-        }
-    }
-    // The requester writes on a closed ticket: a new related appeal, or
-    // the ticket reopened ([desk] closed_reply).
-    let closed_by_requester = t.status() == Status::Confirmed
-        && !matches!(role, SenderRole::Engineer(_))
-        && address::canonical(&sender) == address::canonical(&t.requester)
-        && trust.allows()
-        && user::reopens(&c.parsed.text);
-    if closed_by_requester && p.cfg.desk.closed_reply == crate::config::ClosedReply::New {
-        return super::create::create_related(p, c, &t);
+        replay::is_replay(last, incoming.now, wf.replay_window_secs)
+    } else {
+        false
+    };
+    let proofs = addresses(incoming, &wf.support_address);
+    let line_mailbox_proof = matches!(role, SenderRole::LineMailbox(_)) && {
+        let binding = super::create::binding(&t);
+        let ids = [crate::workflow::address::without_plus_tag(&sender)];
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        token::verify(&proofs, &t.id, &ids, &binding, &p.key).is_ok()
+    };
+    let facts = FollowUpFacts {
+        authenticated: match &trust {
+            Trust::Fail(why) => Err(why.clone()),
+            _ => Ok(()),
+        },
+        replayed,
+        requester_reopens_closed: t.status() == Status::Confirmed
+            && address::canonical(&sender) == address::canonical(&t.requester)
+            && user::reopens(&parsed.text),
+        closed_reply_new: p.cfg.desk.closed_reply == crate::config::ClosedReply::New,
+        line_mailbox_proof,
+        to_proof_address: proofs
+            .iter()
+            .any(|a| token::ticket_of(a).as_deref() == Some(t.id.as_str())),
+        reads_as_commands: commands::opens_with_command(&parsed.text)
+            && wf
+                .parse_reply(&parsed.text)
+                .map(|s| s.has_commands())
+                .unwrap_or(true),
+        role,
+    };
+    let way = follow_up::decide(&facts);
+    match way {
+        FollowUp::Replayed => return replayed_command(p, incoming, &t.id),
+        FollowUp::RelatedAppeal => return super::create::create_related(p, incoming, &t),
+        _ => {}
     }
     // Engineers' words to the user thread under the user's last letter
     // (looked up only for a letter that may command).
@@ -68,109 +94,106 @@ pub(super) fn follow_up(
     } else {
         Thread::default()
     };
-    let (store, d) = p.split();
-    let kept = apply::kept_files(&d, c)?;
+    let (store, parts) = p.split();
+    let kept = apply::kept_files(&parts, incoming)?;
     let rejected = rejected_rows(parsed);
-    let mut fx = Effects::default();
-    fx.log(c.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
-    let wf = &d.cfg.workflow;
-    match role {
-        SenderRole::Engineer(_) => {
-            engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust, &thread)
+    let mut effects = Effects::default();
+    effects.log(incoming.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
+    let wf = &parts.cfg.workflow;
+    match way {
+        FollowUp::Replayed | FollowUp::RelatedAppeal => unreachable!("handled above"),
+        FollowUp::Commands => engineer(
+            &parts,
+            incoming,
+            &mut t,
+            &mut effects,
+            &sender,
+            &kept,
+            &thread,
+        ),
+        FollowUp::Unauthenticated(why) => {
+            // Recorded; the (maybe forged) sender gets nothing.
+            tracing::warn!(ticket = %t.id, "command refused: sender not authenticated");
+            effects.log(incoming.history(&sender, "command_refused", None, None, Some(why)));
         }
-        // A line's shared mailbox acts for its line with a valid proof; a
-        // letter from it without one is recorded and answered with nothing
-        // (an answer to a shared mailbox could start a loop).
-        SenderRole::LineMailbox(_) => {
-            let proof_ok = {
-                let binding = super::create::binding(&t);
-                let ids = [crate::workflow::address::without_plus_tag(&sender)];
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                token::verify(
-                    &addresses(c, &wf.support_address),
-                    &t.id,
-                    &ids,
-                    &binding,
-                    d.key,
-                )
-                .is_ok()
-            };
-            if proof_ok && trust.allows() {
-                engineer(&d, c, &mut t, &mut fx, &sender, &kept, &trust, &thread);
-            } else {
-                fx.log(c.history(
-                    &sender,
-                    "command_refused",
-                    None,
-                    None,
-                    Some("письмо с ящика линии без действующего подтверждения получения: записано, не применено".into()),
-                ));
-            }
+        FollowUp::LineMailboxRecorded => {
+            effects.log(incoming.history(
+                &sender,
+                "command_refused",
+                None,
+                None,
+                Some("письмо с ящика линии без действующего подтверждения получения: записано, не применено".into()),
+            ));
         }
-        _ => {
-            let commands = wf
-                .parse_reply(&parsed.text)
-                .map(|s| s.has_commands())
-                .unwrap_or(true);
-            let token_here = addresses(c, &wf.support_address)
-                .iter()
-                .any(|a| token::ticket_of(a).as_deref() == Some(t.id.as_str()));
-            if token_here || (commands && looks_like_commands(&parsed.text)) {
-                refuse(
-                    &d,
-                    c,
-                    &t,
-                    &mut fx,
-                    &sender,
-                    vec![format!(
-                        "{sender} не инженер ни одной из линий: строки «Статус:», «Линия:» и другие команды принимаются только от инженеров. \
-                         Напишите, пожалуйста, ответ своими словами, без этих строк: письмо будет передано инженеру."
-                    )],
+        FollowUp::RefusedCommands => {
+            refuse(
+                &parts,
+                incoming,
+                &t,
+                &mut effects,
+                &sender,
+                vec![format!(
+                    "{sender} не инженер ни одной из линий: строки «Статус:», «Линия:» и другие команды принимаются только от инженеров. \
+                     Напишите, пожалуйста, ответ своими словами, без этих строк: письмо будет передано инженеру."
+                )],
+            );
+            // The line hears of it: the words are not lost.
+            if let Some(m) = wf.line(t.line).map(|l| l.mailbox.clone()) {
+                let text = format!(
+                    "Письмо с адреса {sender} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{}",
+                    parsed.text.trim()
                 );
-                // The line hears of it: the words are not lost.
-                if let Some(m) = wf.line(t.line).map(|l| l.mailbox.clone()) {
-                    let text = format!(
-                        "Письмо с адреса {sender} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{}",
-                        parsed.text.trim()
-                    );
-                    fx.send_to_desk(d.composer.relay_to_line(&t, &m, None, &text, Vec::new()));
-                }
-            } else {
-                super::user_reply::user_letter(
-                    &d, c, &mut t, &mut fx, &sender, &kept, routed, &trust,
+                effects.send_to_desk(
+                    parts
+                        .composer
+                        .relay_to_line(&t, &m, None, &text, Vec::new()),
                 );
             }
         }
+        FollowUp::UserWords => super::user_reply::user_letter(
+            &parts,
+            incoming,
+            &mut t,
+            &mut effects,
+            &sender,
+            &kept,
+            routed,
+            &trust,
+        ),
     }
-    t.updated_at = c.now;
+    t.updated_at = incoming.now;
     let tx = store.unit()?;
     let queued = commit_ticket(
         tx,
-        &d,
-        c,
+        &parts,
+        incoming,
         TicketCommit {
             ticket: &t,
             new_ticket: false,
             outcome: "updated",
             kept: &kept,
             rejected: &rejected,
-            fx,
+            effects,
         },
     )?;
-    Ok(c.report(Outcome::Updated, Some(t.id), None, queued))
+    Ok(incoming.report(Outcome::Updated, Some(t.id), None, queued))
 }
 
 /// The same command again within `[commands] replay_window`: recorded,
 /// changes nothing, answered with nothing (the first was answered).
-fn replayed(p: &mut Pipeline, c: &Ctx<'_>, ticket: &str) -> Result<IngestReport, IngestError> {
+fn replayed_command(
+    p: &mut Pipeline,
+    incoming: &Ctx<'_>,
+    ticket: &str,
+) -> Result<IngestReport, IngestError> {
     let reason = format!(
         "duplicate: the same command by the same engineer on {ticket} was applied within [commands] replay_window"
     );
     tracing::warn!(ticket, "replayed command ignored");
     let tx = p.store.unit()?;
-    tx.insert_letter(&c.record("ignored", Some(ticket), Some(&reason)))?;
-    let h = c.history(
-        c.sender().unwrap_or_default(),
+    tx.insert_letter(&incoming.record("ignored", Some(ticket), Some(&reason)))?;
+    let h = incoming.history(
+        incoming.sender().unwrap_or_default(),
         "command_replayed",
         None,
         None,
@@ -178,7 +201,7 @@ fn replayed(p: &mut Pipeline, c: &Ctx<'_>, ticket: &str) -> Result<IngestReport,
     );
     tx.add_history(ticket, &h, None)?;
     tx.commit()?;
-    Ok(c.report(
+    Ok(incoming.report(
         Outcome::Duplicate,
         Some(ticket.to_string()),
         Some(reason),
@@ -188,118 +211,100 @@ fn replayed(p: &mut Pipeline, c: &Ctx<'_>, ticket: &str) -> Result<IngestReport,
 
 /// The addresses that may carry the proof: the delivered-to address when
 /// the letter has one, else To and Cc; our own domain only.
-fn addresses<'a>(c: &'a Ctx<'_>, support: &str) -> Vec<&'a str> {
-    let to_cc: Vec<&str> = c
+fn addresses<'a>(incoming: &'a Ctx<'_>, support: &str) -> Vec<&'a str> {
+    let to_cc: Vec<&str> = incoming
         .parsed
         .to
         .iter()
-        .chain(c.parsed.cc.iter())
+        .chain(incoming.parsed.cc.iter())
         .map(|a| a.email.as_str())
         .collect();
-    token::proof_addresses(support, c.parsed.trace.delivered_to.as_deref(), &to_cc)
-}
-
-/// The first non-empty line is a `Key: value` command line.
-fn looks_like_commands(text: &str) -> bool {
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    let key = first.split(':').next().unwrap_or("").trim().to_lowercase();
-    [
-        "статус",
-        "status",
-        "линия",
-        "line",
-        "приоритет",
-        "priority",
-        "вид",
-        "kind",
-        "исполнитель",
-        "assignee",
-    ]
-    .contains(&key.as_str())
+    token::proof_addresses(
+        support,
+        incoming.parsed.trace.delivered_to.as_deref(),
+        &to_cc,
+    )
 }
 
 pub(super) fn refuse(
-    d: &Parts<'_>,
-    c: &Ctx<'_>,
+    parts: &Parts<'_>,
+    incoming: &Ctx<'_>,
     t: &Ticket,
-    fx: &mut Effects,
+    effects: &mut Effects,
     sender: &str,
     reasons: Vec<String>,
 ) {
     tracing::warn!(ticket = %t.id, "command refused");
-    fx.log(c.history(
+    effects.log(incoming.history(
         sender,
         "command_refused",
         None,
         None,
         Some(reasons.join("; ")),
     ));
-    fx.send(
-        d.composer
-            .refusal(&t.id, sender, &reasons, c.parsed.message_id.as_deref()),
-    );
+    effects.send(parts.composer.refusal(
+        &t.id,
+        sender,
+        &reasons,
+        incoming.parsed.message_id.as_deref(),
+    ));
 }
 
 #[allow(clippy::too_many_arguments)]
 fn engineer(
-    d: &Parts<'_>,
-    c: &Ctx<'_>,
+    parts: &Parts<'_>,
+    incoming: &Ctx<'_>,
     t: &mut Ticket,
-    fx: &mut Effects,
+    effects: &mut Effects,
     sender: &str,
     kept: &[crate::store::tickets::AttachmentRow],
-    trust: &Trust,
     thread: &Thread,
 ) {
-    if let Trust::Fail(why) = trust {
-        // Recorded; the (maybe forged) sender gets nothing.
-        tracing::warn!(ticket = %t.id, "command refused: sender not authenticated");
-        fx.log(c.history(sender, "command_refused", None, None, Some(why.clone())));
-        return;
-    }
-    let wf = &d.cfg.workflow;
+    let wf = &parts.cfg.workflow;
     let identities = wf.identities(sender);
     let ids: Vec<&str> = identities.iter().map(String::as_str).collect();
     let binding = super::create::binding(t);
     let proof = token::verify(
-        &addresses(c, &wf.support_address),
+        &addresses(incoming, &wf.support_address),
         &t.id,
         &ids,
         &binding,
-        d.key,
+        parts.key,
     );
     if !proof.is_ok() {
-        return refuse(d, c, t, fx, sender, vec![proof.explain()]);
+        return refuse(parts, incoming, t, effects, sender, vec![proof.explain()]);
     }
     // Keyword lines may follow one greeting line («Добрый день!»).
-    let words = crate::workflow::speech::without_greeting(&c.parsed.text);
+    let words = crate::workflow::speech::without_greeting(&incoming.parsed.text);
     let set: CommandSet = match wf.parse_reply(words) {
         Ok(set) => set,
         Err(errors) => {
             return refuse(
-                d,
-                c,
+                parts,
+                incoming,
                 t,
-                fx,
+                effects,
                 sender,
                 errors.iter().map(|e| e.to_string()).collect(),
             )
         }
     };
     if !set.has_commands() {
-        fx.log(c.history(
+        effects.log(incoming.history(
             sender,
             "engineer_note",
             None,
             None,
-            Some(excerpt(&c.parsed.text)),
+            Some(excerpt(&incoming.parsed.text)),
         ));
         // It looks like it meant a command: say what was understood.
-        let subject = c.parsed.subject.rsplit(']').next().unwrap_or("").trim();
+        let subject = incoming
+            .parsed
+            .subject
+            .rsplit(']')
+            .next()
+            .unwrap_or("")
+            .trim();
         let subject_cmd = wf
             .parse_reply(subject)
             .is_ok_and(|s| s.has_commands())
@@ -314,10 +319,10 @@ fn engineer(
         };
         if let Some(h) = hint {
             refuse(
-                d,
-                c,
+                parts,
+                incoming,
                 t,
-                fx,
+                effects,
                 sender,
                 vec![format!(
                     "{h}: письмо записано как заметка. Ключи команд — в начале письма (можно после одной строки приветствия), по одному на строке; текст для пользователя — после них"
@@ -329,10 +334,10 @@ fn engineer(
     let (st, line, kind) = (t.status(), t.line, t.kind);
     let Some(actor) = wf.engineer_actor(sender, line) else {
         return refuse(
-            d,
-            c,
+            parts,
+            incoming,
             t,
-            fx,
+            effects,
             sender,
             vec![format!("{sender} не инженер ни одной из линий")],
         );
@@ -346,13 +351,13 @@ fn engineer(
     };
     let plan = match plan::plan(&set, &state, &actor, wf) {
         Ok(plan) => plan,
-        Err(reasons) => return refuse(d, c, t, fx, sender, reasons),
+        Err(reasons) => return refuse(parts, incoming, t, effects, sender, reasons),
     };
     let before = t.status();
     if let Some(s) = plan.status {
         // The plan checked the move against the table already.
         if let Err(r) = t.move_to(s, &actor) {
-            return refuse(d, c, t, fx, sender, vec![r.to_string()]);
+            return refuse(parts, incoming, t, effects, sender, vec![r.to_string()]);
         }
     }
     if let Some(k) = plan.kind {
@@ -360,7 +365,7 @@ fn engineer(
     }
     if let Some(p) = &plan.priority {
         t.priority = p.clone();
-        t.deadline = Some(wf.deadline(c.now, p));
+        t.deadline = Some(wf.deadline(incoming.now, p));
         t.escalated_for = None;
     }
     let reassigned = plan
@@ -379,9 +384,9 @@ fn engineer(
             t.assignee = None;
         }
     }
-    fx.replay = Some(replay::replay_key(sender, &t.id, &c.parsed.text));
+    effects.replay = Some(replay::replay_key(sender, &t.id, &incoming.parsed.text));
     let changed = (before != t.status()).then_some(t.status().machine_name());
-    fx.log(c.history(
+    effects.log(incoming.history(
         sender,
         "command",
         changed.map(|_| before.machine_name()),
@@ -392,7 +397,7 @@ fn engineer(
     // nothing goes to the user) travel with the routed letter.
     let comment = set.message.trim();
     let why = if plan.to_user.is_none() && !comment.is_empty() {
-        fx.log(c.history(
+        effects.log(incoming.history(
             sender,
             "handover_comment",
             None,
@@ -404,12 +409,21 @@ fn engineer(
         format!("по команде {sender}")
     };
     if let Some((new_line, mailbox)) = &plan.line {
-        send_to_line(d, t, *new_line, mailbox, &why, c.now, fx, true);
+        send_to_line(
+            parts,
+            t,
+            *new_line,
+            mailbox,
+            &why,
+            incoming.now,
+            effects,
+            true,
+        );
     } else if reassigned {
         // The proofs issued before name the old assignment: the line gets
         // the ticket again with a fresh one.
         if let Some(l) = wf.line(line).map(|l| l.mailbox.clone()) {
-            send_to_line(d, t, line, &l, &why, c.now, fx, false);
+            send_to_line(parts, t, line, &l, &why, incoming.now, effects, false);
         }
     }
     // The engineer's files travel with their words (they were checked like
@@ -420,42 +434,44 @@ fn engineer(
     {
         if let Some(text) = &plan.to_user {
             super::copies::copy_to_first_line(
-                d,
+                parts,
                 t,
-                fx,
+                effects,
                 &format!(
                     "{sender} предложил решение пользователю:\n\n{}",
                     text.trim()
                 ),
-                c.now,
+                incoming.now,
             );
         }
     }
     if plan.status == Some(Status::Confirmed) {
         // Closed on the user's behalf (after a phone call): the user is told.
-        fx.send(d.composer.closed_by_desk(t, sender, thread));
+        effects.send(parts.composer.closed_by_desk(t, sender, thread));
         super::copies::copy_to_first_line(
-            d,
+            parts,
             t,
-            fx,
+            effects,
             &format!("{sender} закрыл обращение («Подтверждено»)."),
-            c.now,
+            incoming.now,
         );
     }
     if let Some(text) = &plan.to_user {
         // A person's words: never held back by the limit of automatic
         // letters ([loops] max_auto_per_day).
-        fx.send_person(
-            d.composer
-                .relay_to_user(t, text, apply::read_files(d, relayed), thread),
-        );
+        effects.send_person(parts.composer.relay_to_user(
+            t,
+            text,
+            apply::read_files(parts, relayed),
+            thread,
+        ));
     }
-    fx.send_to_desk(d.composer.command_done(
+    effects.send_to_desk(parts.composer.command_done(
         t,
         sender,
         &plan.summary(),
         relayed,
-        &rejected_rows(c.parsed),
-        c.parsed.message_id.as_deref(),
+        &rejected_rows(incoming.parsed),
+        incoming.parsed.message_id.as_deref(),
     ));
 }

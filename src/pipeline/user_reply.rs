@@ -15,46 +15,46 @@ use crate::workflow::{address, token};
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn user_letter(
-    d: &Parts<'_>,
-    c: &Ctx<'_>,
+    parts: &Parts<'_>,
+    incoming: &Ctx<'_>,
     t: &mut Ticket,
-    fx: &mut Effects,
+    effects: &mut Effects,
     sender: &str,
     kept: &[crate::store::tickets::AttachmentRow],
     routed: bool,
     trust: &Trust,
 ) {
-    let wf = &d.cfg.workflow;
-    let parsed = c.parsed;
+    let wf = &parts.cfg.workflow;
+    let parsed = incoming.parsed;
     // Only the requester, authenticated where `[security]` asks for it,
     // completes the form, confirms, or moves the status; anyone else's
     // letter is a comment for the line.
     let is_requester = address::canonical(sender) == address::canonical(&t.requester);
     if is_requester && !trust.allows() {
         if let Trust::Fail(why) = trust {
-            fx.log(c.history(sender, "refused", None, None, Some(why.clone())));
+            effects.log(incoming.history(sender, "refused", None, None, Some(why.clone())));
         }
     }
     let from_requester = is_requester && trust.allows();
     let missing_before = apply::form_of(t).missing();
     if from_requester && t.status() == Status::AwaitingUser && !missing_before.is_empty() {
-        return complete(d, c, t, fx, sender, kept);
+        return complete(parts, incoming, t, effects, sender, kept);
     }
     let st = t.status();
     let line_mailbox = wf.line(t.line).map(|l| l.mailbox.clone());
     let binding = super::create::binding(t);
     let proof = line_mailbox
         .as_deref()
-        .map(|m| token::make_reply_address(&wf.support_address, &t.id, m, &binding, d.key));
+        .map(|m| token::make_reply_address(&wf.support_address, &t.id, m, &binding, parts.key));
     match user::user_reply(st, routed, from_requester, &parsed.text) {
         UserReply::Confirm => {
             let actor = Actor::User {
                 address: sender.to_string(),
             };
             if let Err(r) = t.move_to(Status::Confirmed, &actor) {
-                return refuse(d, c, t, fx, sender, vec![r.to_string()]);
+                return refuse(parts, incoming, t, effects, sender, vec![r.to_string()]);
             }
-            fx.log(c.history(
+            effects.log(incoming.history(
                 sender,
                 "confirmed",
                 Some(st.machine_name()),
@@ -63,16 +63,19 @@ pub(super) fn user_letter(
             ));
             let text = format!("Пользователь {sender} подтвердил решение. Обращение закрыто.");
             if let Some(m) = &line_mailbox {
-                fx.send_to_desk(
-                    d.composer
-                        .line_notice(t, m, proof.clone(), &text, Vec::new()),
-                );
+                effects.send_to_desk(parts.composer.line_notice(
+                    t,
+                    m,
+                    proof.clone(),
+                    &text,
+                    Vec::new(),
+                ));
             }
-            super::copies::copy_to_first_line(d, t, fx, &text, c.now);
+            super::copies::copy_to_first_line(parts, t, effects, &text, incoming.now);
         }
-        UserReply::Refuse { reason } => refuse(d, c, t, fx, sender, vec![reason]),
+        UserReply::Refuse { reason } => refuse(parts, incoming, t, effects, sender, vec![reason]),
         UserReply::AskConfirm => {
-            fx.log(c.history(
+            effects.log(incoming.history(
                 sender,
                 "asked_to_confirm",
                 None,
@@ -81,18 +84,22 @@ pub(super) fn user_letter(
                     "благодарность без слова «Подтверждаю»: пользователя просят подтвердить".into(),
                 ),
             ));
-            fx.send(d.composer.ask_to_confirm(t, parsed.message_id.as_deref()));
+            effects.send(
+                parts
+                    .composer
+                    .ask_to_confirm(t, parsed.message_id.as_deref()),
+            );
             if let Some(m) = &line_mailbox {
                 let text = format!(
                     "Пользователь {sender} благодарит, но решение не подтвердил; его попросили ответить «Подтверждаю»:\n\n{}",
                     parsed.text.trim()
                 );
-                fx.send_to_desk(d.composer.relay_to_line(
+                effects.send_to_desk(parts.composer.relay_to_line(
                     t,
                     m,
                     proof,
                     &text,
-                    apply::read_files(d, kept),
+                    apply::read_files(parts, kept),
                 ));
             }
         }
@@ -112,10 +119,10 @@ pub(super) fn user_letter(
                         // The clock stood still while the desk waited for
                         // the user: the deadline runs again from now.
                         if st == Status::AwaitingUser || new == Status::Assigned {
-                            t.deadline = Some(wf.deadline(c.now, &t.priority));
+                            t.deadline = Some(wf.deadline(incoming.now, &t.priority));
                             t.escalated_for = None;
                         }
-                        fx.log(c.history(
+                        effects.log(incoming.history(
                             sender,
                             "status",
                             Some(st.machine_name()),
@@ -123,7 +130,7 @@ pub(super) fn user_letter(
                             Some("пользователь ответил".into()),
                         ));
                     }
-                    Err(r) => fx.log(c.history(
+                    Err(r) => effects.log(incoming.history(
                         "system",
                         "status_refused",
                         None,
@@ -141,12 +148,12 @@ pub(super) fn user_letter(
                     )
                 };
                 let text = format!("{who}:\n\n{}", parsed.text.trim());
-                fx.send_to_desk(d.composer.relay_to_line(
+                effects.send_to_desk(parts.composer.relay_to_line(
                     t,
                     m,
                     proof,
                     &text,
-                    apply::read_files(d, kept),
+                    apply::read_files(parts, kept),
                 ));
             }
         }
@@ -156,18 +163,18 @@ pub(super) fn user_letter(
 /// The user's answer to a clarification: fill what was missing; once
 /// nothing is, the ticket is `new` again, routed, and confirmed to the user.
 fn complete(
-    d: &Parts<'_>,
-    c: &Ctx<'_>,
+    parts: &Parts<'_>,
+    incoming: &Ctx<'_>,
     t: &mut Ticket,
-    fx: &mut Effects,
+    effects: &mut Effects,
     sender: &str,
     kept: &[crate::store::tickets::AttachmentRow],
 ) {
-    let parsed = c.parsed;
+    let parsed = incoming.parsed;
     // Answers as people write them: fields in a sentence first («кабинет
     // 305, 3 этаж, тел. 55-12-34»), then the form's lines.
     let own = crate::workflow::speech::without_greeting(&parsed.text);
-    let said = crate::parse::sentence::fields_in_text(own, &d.cfg.desk.default_area_code);
+    let said = crate::parse::sentence::fields_in_text(own, &parts.cfg.desk.default_area_code);
     let mut filled = t.form.fill_from(&said);
     for f in t.form.fill_from(&parsed.form) {
         if !filled.contains(&f) {
@@ -177,25 +184,30 @@ fn complete(
     let missing = apply::form_of(t).missing();
     if filled.is_empty() {
         // Nothing completed: a person of the 1st line reads it and acts.
-        if let Some(m) = d.cfg.workflow.line(Line::First).map(|l| l.mailbox.clone()) {
+        if let Some(m) = parts
+            .cfg
+            .workflow
+            .line(Line::First)
+            .map(|l| l.mailbox.clone())
+        {
             let text = format!(
                 "Ответ пользователя {sender} на запрос недостающих сведений ничего не дополнил; прочтите и свяжитесь с пользователем:\n\n{}",
                 parsed.text.trim()
             );
             let binding = super::create::binding(t);
             let proof = token::make_reply_address(
-                &d.cfg.workflow.support_address,
+                &parts.cfg.workflow.support_address,
                 &t.id,
                 &m,
                 &binding,
-                d.key,
+                parts.key,
             );
-            fx.send_to_desk(d.composer.relay_to_line(
+            effects.send_to_desk(parts.composer.relay_to_line(
                 t,
                 &m,
                 Some(proof),
                 &text,
-                apply::read_files(d, kept),
+                apply::read_files(parts, kept),
             ));
         }
     }
@@ -204,7 +216,7 @@ fn complete(
             .iter()
             .map(|f| crate::outbox::texts::field_name(f))
             .collect();
-        fx.log(c.history(sender, "fields_added", None, None, Some(names.join(", "))));
+        effects.log(incoming.history(sender, "fields_added", None, None, Some(names.join(", "))));
     }
     let mut all = t.attachments.clone();
     all.extend_from_slice(kept);
@@ -214,7 +226,7 @@ fn complete(
     // completes the form, and gets no automatic answer.
     let silent = crate::workflow::intake::no_auto_answer(parsed.auto_submitted.as_deref());
     if let Some(why) = &silent {
-        fx.log(c.history("system", "no_auto_answer", None, None, Some(why.clone())));
+        effects.log(incoming.history("system", "no_auto_answer", None, None, Some(why.clone())));
     }
     if missing.is_empty() {
         let before = t.status();
@@ -222,7 +234,7 @@ fn complete(
         if let Err(r) = t.move_to(Status::New, &Actor::System) {
             tracing::error!(ticket = %t.id, refusal = %r, "status move refused");
         }
-        fx.log(c.history(
+        effects.log(incoming.history(
             "system",
             "status",
             Some(before.machine_name()),
@@ -234,16 +246,16 @@ fn complete(
         facts.has_attachments = !all.is_empty();
         // Classified again now that the description is known, and the
         // deadline runs from now (it stood still while fields were missing).
-        let class = d.cfg.workflow.classify(&facts);
+        let class = parts.cfg.workflow.classify(&facts);
         facts.kind = class.kind;
         facts.priority = class.priority.clone();
         t.kind = class.kind;
         t.priority = class.priority.clone();
-        t.deadline = Some(d.cfg.workflow.deadline(c.now, &t.priority));
+        t.deadline = Some(parts.cfg.workflow.deadline(incoming.now, &t.priority));
         t.escalated_for = None;
-        route(d, t, &facts, c.now, fx, false);
+        route(parts, t, &facts, incoming.now, effects, false);
         if silent.is_none() {
-            fx.send(d.composer.registration(
+            effects.send(parts.composer.registration(
                 t,
                 &[],
                 &rejected,
@@ -253,7 +265,7 @@ fn complete(
             ));
         }
     } else if silent.is_none() && (!filled.is_empty() || !kept.is_empty()) {
-        fx.send(d.composer.registration(
+        effects.send(parts.composer.registration(
             t,
             &missing,
             &rejected,

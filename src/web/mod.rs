@@ -210,7 +210,7 @@ async fn submit(
     {
         Ok(u) => u,
         Err(upload::UploadError::TooLarge) => {
-            let mb = s.cfg.mailbox.max_letter_mb;
+            let mb = s.cfg.mailbox.max_letter_mb();
             return page(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 pages::message(

@@ -188,6 +188,16 @@ pub fn parse_reply(
     Ok(set)
 }
 
+/// Does the letter open with a command keyword line (`Статус: …`,
+/// `Line: 2`)? The keys are the contract's, as [`parse_reply`] reads them.
+pub fn opens_with_command(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .and_then(keyword_line)
+        .is_some_and(|(key, _)| Key::parse(key).is_some())
+}
+
 /// `Key: value` where the key is one word of letters. A URL (`https://…`)
 /// is not a keyword line.
 fn keyword_line(raw: &str) -> Option<(&str, &str)> {

@@ -19,6 +19,7 @@ pub mod commands;
 pub mod compiled;
 pub mod duration;
 pub mod escalate;
+pub mod follow_up;
 pub mod loops;
 pub mod plan;
 pub mod reflect;

@@ -67,6 +67,9 @@ pub struct CalendarConfig {
     /// IANA zone; `desk.time_zone` when absent.
     pub time_zone: Option<String>,
     pub working_hours: String,
+    /// A section without the key has no lunch break (as the example says);
+    /// only a desk without `[calendar]` gets the default one.
+    #[serde(default)]
     pub lunch: Option<String>,
     pub weekends: Vec<String>,
     /// Public holidays, `"YYYY-MM-DD"`.

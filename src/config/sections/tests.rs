@@ -397,3 +397,28 @@ fn finds_array_entry_lines() {
         "no such entry"
     );
 }
+
+/// "Remove the key for none": a `[calendar]` without `lunch` has no break;
+/// a desk without `[calendar]` has the default 13:00–14:00 one.
+#[test]
+fn a_calendar_without_lunch_has_no_lunch_break() {
+    use crate::workflow::calendar::add_working_time;
+    // 13:30 in Kaliningrad (UTC+2) on a Thursday.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-12-03T11:30:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let minute = chrono::Duration::minutes(1);
+    // (calendar section, minutes after 13:30 local when one working minute ends)
+    for (section, want) in [
+        ("[calendar]\nworking_hours = \"09:00-18:00\"\n", 1),
+        (
+            "[calendar]\nworking_hours = \"09:00-18:00\"\nlunch = \"13:00-14:00\"\n",
+            31,
+        ),
+        ("", 31),
+    ] {
+        let cfg = load(&format!("{BASE}{section}")).unwrap();
+        let end = add_working_time(start, minute, &cfg.workflow.calendar);
+        assert_eq!((end - start).num_minutes(), want, "{section:?}");
+    }
+}

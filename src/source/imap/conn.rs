@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use super::ImapError;
-use crate::config::{Mailbox, Tls};
+use crate::config::{ImapMailbox, Tls};
 
 /// Bound on connecting, the TLS handshake and login.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -95,15 +95,11 @@ impl Target {
     /// Read `[mailbox]`: host, port (993 implicit, else 143), user, the
     /// password from its file or variable, the TLS trust settings.
     pub fn from_config(
-        m: &Mailbox,
+        m: &ImapMailbox,
         clock: Arc<dyn crate::clock::Clock>,
     ) -> Result<Target, ImapError> {
-        let host = m.host.clone().ok_or_else(|| {
-            ImapError::Config("mailbox.host is required for kind = \"imap\"".into())
-        })?;
-        let user = m.user.clone().ok_or_else(|| {
-            ImapError::Config("mailbox.user is required for kind = \"imap\"".into())
-        })?;
+        let host = m.host.clone();
+        let user = m.user.clone();
         let oauth2 = crate::config::oauth2::mailbox_settings(m)?
             .map(crate::oauth2::TokenSource::new)
             .transpose()?

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
-use crate::config::Config;
+use crate::config::{Config, ImapMailbox};
 use ack::AckState;
 use conn::{proto, Caps, Session, Target};
 pub use sync::{uid_set, SyncReport};
@@ -105,8 +105,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_config(cfg: &Config) -> Settings {
-        let m = &cfg.mailbox;
+    pub fn from_config(m: &ImapMailbox) -> Settings {
         Settings {
             folder: m.folder.clone(),
             processed_folder: m.processed_folder.clone(),
@@ -125,12 +124,23 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(secs).min(BACKOFF_CAP)
 }
 
+/// The `[mailbox]` of an IMAP desk.
+fn imap_of(cfg: &Config) -> Result<&ImapMailbox, ImapError> {
+    cfg.mailbox.imap().ok_or_else(|| {
+        ImapError::Config(format!(
+            "[mailbox] in `{}` is kind = \"maildir\", not \"imap\"",
+            cfg.source_path.display()
+        ))
+    })
+}
+
 /// One complete pass for `ticketd run --once`: connect, process everything
 /// waiting in the folder, log out.
 pub async fn sync_once<I: LetterSink>(cfg: &Config, intake: &I) -> Result<SyncReport, ImapError> {
-    let target = Target::from_config(&cfg.mailbox, intake.clock())?;
+    let m = imap_of(cfg)?;
+    let target = Target::from_config(m, intake.clock())?;
     target.report_token_status(cfg);
-    let settings = Settings::from_config(cfg);
+    let settings = Settings::from_config(m);
     let (mut session, caps) = target.open().await?;
     let mut carry = Carry {
         ack: AckState::new(settings.move_after, &settings.processed_folder)
@@ -173,11 +183,12 @@ pub async fn watch_woken<I: LetterSink>(
     mut shutdown: watch::Receiver<bool>,
     wake: Option<Arc<Notify>>,
 ) -> Result<(), ImapError> {
-    let target = Target::from_config(&cfg.mailbox, intake.clock())?;
+    let m = imap_of(cfg)?;
+    let target = Target::from_config(m, intake.clock())?;
     target.report_token_status(cfg);
     let settings = Settings {
         wake,
-        ..Settings::from_config(cfg)
+        ..Settings::from_config(m)
     };
     let mut outage: Option<Instant> = None;
     let mut attempt = 0u32;
