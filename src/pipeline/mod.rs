@@ -25,6 +25,7 @@ mod escalation;
 pub mod files;
 mod handle;
 pub mod link;
+mod phone;
 mod reply;
 mod sink;
 pub mod submission;
@@ -439,6 +440,9 @@ impl Pipeline {
                 );
             }
         };
+        if let Some(r) = self.phone_letter(&identity, raw, &parsed, prepared.kept.as_deref())? {
+            return Ok(r);
+        }
         let prefix = &self.cfg.tickets.prefix;
         let mut tagged = None;
         // The subject's tag, else the ticket of a proof-of-receipt address.
