@@ -67,7 +67,7 @@ fn address_in(v: &str) -> Option<String> {
         .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
         .map(|w| w.trim_matches(|c: char| "()[]\"'.".contains(c)))
         .find(|w| w.contains('@'))
-        .map(|w| super::address::canonical(w))
+        .map(super::address::canonical)
 }
 
 #[cfg(test)]
