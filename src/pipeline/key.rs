@@ -36,4 +36,3 @@ pub(super) fn reply_key(cfg: &Config, store: &Store) -> Result<ReplyKey, IngestE
     };
     ReplyKey::from_bytes(&bytes).map_err(|e| IngestError::Key(e.to_string()))
 }
-
