@@ -113,3 +113,40 @@ fn anyone_else_or_another_engineers_address_registers_nothing_and_is_recorded() 
     }
     assert!(c.new_letters().is_empty(), "nobody is answered");
 }
+
+#[test]
+fn a_caller_without_e_mail_is_not_written_to_later_either() {
+    let mut c = Conv::new();
+    let reg = reg_address(SUPPORT, OP, c.p.key());
+    let body = CALL.replace("Заявитель: Ivanova@Minfin.example.org", "Заявитель: —");
+    let (_, id) = c.send(OP, &reg, "Звонок", &body);
+    let (mailbox, engineer) = match c.ticket(&id).line.number() {
+        1 => (L1, OP),
+        2 => (L2, ENG),
+        _ => (L3, DEV),
+    };
+    c.new_letters();
+    let o = c.engineer(
+        engineer,
+        &id,
+        mailbox,
+        "Статус: Предложено решение\r\n\r\nПереустановите драйвер.",
+    );
+    assert_eq!(o, "updated");
+    assert_eq!(c.ticket(&id).status().machine_name(), "solution_proposed");
+    let sent = c.new_letters();
+    assert!(
+        sent.iter().all(|s| s.to.iter().all(|t| !t.is_empty())),
+        "{:?}",
+        summary(&sent)
+    );
+    let t = c.ticket(&id);
+    assert!(
+        t.history.iter().any(|h| h.action == "letter_failed"
+            && h.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("no e-mail address"))),
+        "the history says why the caller got no letter: {:?}",
+        t.history
+    );
+}
