@@ -52,7 +52,11 @@ async fn a_person_fills_the_form_attaches_a_png_and_reads_the_ticket_number() {
         )
         .await
         .expect("measure");
-    assert_eq!(fits, serde_json::Value::Bool(true), "no sideways scrolling on a phone");
+    assert_eq!(
+        fits,
+        serde_json::Value::Bool(true),
+        "no sideways scrolling on a phone"
+    );
     b.client.set_window_size(900, 1500).await.expect("wide");
     // A person takes longer than `min_fill_secs`.
     s.advance(30);
