@@ -149,3 +149,60 @@ async fn letter_to_ticket_routed_escalated_twice_on_a_manual_clock() {
         "took {took:?} of wall time"
     );
 }
+
+/// With `[web]`, the composition root serves the form beside intake
+/// (as `ticketd run` does), and shutdown frees the port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_serves_the_web_form_until_shutdown() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let desk = TestDesk::with(|cfg| {
+        let web: toml::Table = toml::from_str(&format!(
+            "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
+        ))
+        .expect("web");
+        cfg.insert("web".into(), toml::Value::Table(web));
+    });
+    let config = ticketd::desk::Desk::load(&desk.config).expect("config loads");
+    let clock = ManualClock::new(monday_morning());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(ticketd::daemon::serve(
+        config,
+        Arc::new(clock.clone()) as Arc<dyn Clock>,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let get = || async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()?;
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.ok()?;
+        Some(String::from_utf8_lossy(&out).to_string())
+    };
+    let mut page = None;
+    for _ in 0..300 {
+        page = get().await;
+        if page.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let page = page.expect("the form is served");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("name=\"token\""));
+    stop.send(()).expect("running");
+    tokio::time::timeout(std::time::Duration::from_secs(5), daemon)
+        .await
+        .expect("stops")
+        .expect("no panic")
+        .expect("Ok");
+    assert!(get().await.is_none(), "the port is closed after shutdown");
+}

@@ -41,6 +41,23 @@ async fn a_person_fills_the_form_attaches_a_png_and_reads_the_ticket_number() {
         .await
         .expect("attach");
     b.shot("form.png").await;
+    // On a phone's screen: nothing wider than the screen.
+    b.client.set_window_size(390, 844).await.expect("narrow");
+    b.shot("form-phone.png").await;
+    let fits = b
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    assert_eq!(
+        fits,
+        serde_json::Value::Bool(true),
+        "no sideways scrolling on a phone"
+    );
+    b.client.set_window_size(900, 1500).await.expect("wide");
     // A person takes longer than `min_fill_secs`.
     s.advance(30);
     b.click("button[type=submit]").await;

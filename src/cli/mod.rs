@@ -12,6 +12,7 @@ mod admin;
 mod assets;
 mod dates;
 mod ingest;
+mod phone;
 mod quarantine;
 mod run;
 mod tickets;
@@ -64,7 +65,7 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Read tickets.
+    /// Read tickets; register one taken by phone.
     #[command(subcommand)]
     Tickets(TicketsCmd),
     /// Letters kept aside because they could not become tickets.
@@ -78,6 +79,12 @@ pub enum Command {
     Route(RouteCmd),
     /// The desk at a glance: tickets by status, quarantine, outbox backlog.
     Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The support lines, their engineers, and each 1st-line engineer's
+    /// registration address for appeals taken by phone.
+    Lines {
         #[arg(long)]
         json: bool,
     },
@@ -111,6 +118,27 @@ pub enum TicketsCmd {
         id: String,
         #[arg(long)]
         json: bool,
+    },
+    /// Register an appeal taken by phone (or from the site) as the desk
+    /// would: `--field full_name=… --field location="каб. 305, 3 этаж" …`.
+    /// Prints one JSON line like `ingest`.
+    New {
+        /// `phone` or `web`.
+        #[arg(long, default_value = "phone")]
+        channel: String,
+        /// The caller's e-mail (the confirmation goes there); optional for
+        /// a phone appeal.
+        #[arg(long)]
+        requester: Option<String>,
+        /// The engineer who took the call (an engineer of a line).
+        #[arg(long)]
+        registered_by: Option<String>,
+        #[arg(long)]
+        subject: Option<String>,
+        /// A Table 2 field: organization, full_name, location, phone,
+        /// description, note (`KEY=VALUE`, repeatable).
+        #[arg(long = "field", value_name = "KEY=VALUE")]
+        fields: Vec<String>,
     },
 }
 
@@ -309,7 +337,24 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Ingest { files } => ingest::run(cfg, &files),
+        Command::Tickets(TicketsCmd::New {
+            channel,
+            requester,
+            registered_by,
+            subject,
+            fields,
+        }) => phone::new_ticket(
+            cfg,
+            &phone::NewArgs {
+                channel,
+                requester,
+                registered_by,
+                subject,
+                fields,
+            },
+        ),
         Command::Tickets(cmd) => tickets::run(&cfg, cmd),
+        Command::Lines { json } => phone::lines(cfg, json),
         Command::Quarantine(cmd) => quarantine::quarantine(cfg, cmd, clock),
         Command::Outbox(cmd) => admin::outbox(&cfg, cmd, clock.as_ref()),
         Command::Status { json } => admin::status(&cfg, json, clock.as_ref()),

@@ -74,6 +74,8 @@ pub(super) fn run(cfg: &Desk, cmd: TicketsCmd) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        // Dispatched to `cli::phone` before the store is opened here.
+        TicketsCmd::New { .. } => bail!("`tickets new` is handled by the dispatcher"),
         TicketsCmd::Show { id, json } => {
             let id = id.trim().trim_matches(['[', ']']).to_uppercase();
             let Some(t) = store.ticket_full(&id)? else {

@@ -294,6 +294,11 @@ impl Composer {
 
     /// Build any letter.
     pub fn letter(&self, mut spec: LetterSpec) -> Result<OutgoingLetter, ComposeError> {
+        if spec.to_requester && spec.to.iter().all(|a| a.trim().is_empty()) {
+            return Err(ComposeError::Build(
+                "no letter: the requester gave no e-mail address (an appeal taken by phone); the engineer tells them".into(),
+            ));
+        }
         if let (true, Some(t)) = (spec.to_requester, spec.ticket.as_deref()) {
             spec.body = self.with_link(&spec.body, t);
         }

@@ -60,8 +60,11 @@ fn create_with(
     incoming: &Ctx<'_>,
     related: Option<&str>,
 ) -> Result<IngestReport, IngestError> {
-    if let Some(reason) = too_many_new(p, incoming)? {
-        return apply::quarantine(p, incoming, &reason);
+    // An engineer's registration of a call is not a stranger's flood.
+    if incoming.registered_by.is_none() {
+        if let Some(reason) = too_many_new(p, incoming)? {
+            return apply::quarantine(p, incoming, &reason);
+        }
     }
     let (store, parts) = p.split();
     let parsed = incoming.parsed;
@@ -117,7 +120,7 @@ fn create_with(
         detail.push_str(&format!("; не хватает: {}", missing_names.join(", ")));
     }
     effects.log(incoming.history(
-        &requester,
+        incoming.registered_by.unwrap_or(&requester),
         "created",
         None,
         Some(status.machine_name()),
@@ -172,6 +175,14 @@ fn create_with(
             &kept,
             &parsed.notes,
             parsed.message_id.as_deref(),
+        ));
+    }
+    if let Some(engineer) = incoming.registered_by {
+        effects.send_to_desk(parts.composer.phone_registered(
+            &t,
+            engineer,
+            &missing,
+            crate::pipeline::quick_message_id(incoming.raw).as_deref(),
         ));
     }
     let queued = commit_ticket(

@@ -24,7 +24,9 @@ mod digest;
 mod escalation;
 pub mod files;
 mod handle;
+mod key;
 pub mod link;
+mod phone;
 mod reply;
 mod sink;
 pub mod submission;
@@ -144,36 +146,6 @@ pub(crate) struct Parts<'a> {
 /// Prepared statements kept by the pipeline's connection.
 const STATEMENT_CACHE: usize = 48;
 
-/// State key of the generated proof-of-receipt key (used when
-/// `[commands] secret_file` is not set).
-const KEY_STATE: &str = "commands.key";
-
-/// The HMAC key for proofs of receipt: from `[commands] secret_file`, or
-/// generated once and kept in the database, so that commands by reply work
-/// out of the box and the secret is never in the config.
-fn reply_key(cfg: &Desk, store: &Store) -> Result<ReplyKey, IngestError> {
-    let bytes = match &cfg.workflow.secret_file {
-        Some(f) => std::fs::read(f).map_err(|e| {
-            IngestError::Key(format!(
-                "cannot read `{}` ([commands] secret_file): {e}",
-                f.display()
-            ))
-        })?,
-        None => match store
-            .state_get(KEY_STATE)?
-            .and_then(|h| hex::decode(h).ok())
-        {
-            Some(b) => b,
-            None => {
-                let b: [u8; 32] = rand::random();
-                store.state_set(KEY_STATE, &hex::encode(b))?;
-                b.to_vec()
-            }
-        },
-    };
-    ReplyKey::from_bytes(&bytes).map_err(|e| IngestError::Key(e.to_string()))
-}
-
 impl Pipeline {
     pub fn open(cfg: Arc<Desk>) -> Result<Pipeline, IngestError> {
         let store = Store::open(
@@ -186,7 +158,7 @@ impl Pipeline {
         let opts = cfg.parse_options();
         let mut own_addresses = cfg.workflow.own_addresses();
         own_addresses.push(cfg.desk.support_address.to_lowercase());
-        let key = reply_key(&cfg, &store)?;
+        let key = key::reply_key(&cfg, &store)?;
         if let Some(w) = &cfg.web {
             composer.set_status_link(w.base_url(), key.clone());
         }
@@ -439,6 +411,9 @@ impl Pipeline {
                 );
             }
         };
+        if let Some(r) = self.phone_letter(&identity, raw, &parsed, prepared.kept.as_deref())? {
+            return Ok(r);
+        }
         let prefix = &self.cfg.tickets.prefix;
         let mut tagged = None;
         // The subject's tag, else the ticket of a proof-of-receipt address.

@@ -101,8 +101,23 @@ impl Pipeline {
                 queued_mail: false,
             });
         }
+        self.register_appeal(a, &identity, &[])
+    }
+
+    /// Register `a` under `identity` (its exactly-once key), keeping `raw`
+    /// (the letter a phone appeal came in, if any). A phone appeal may
+    /// have no requester (a caller without e-mail): then nobody is
+    /// written to but the engineer.
+    pub(super) fn register_appeal(
+        &mut self,
+        a: NewAppeal,
+        identity: &str,
+        raw: &[u8],
+    ) -> Result<IngestReport, IngestError> {
+        let key = a.key.trim();
         let requester = crate::address::canonical(a.requester.trim());
-        if !plausible_address(&requester) {
+        let anonymous = requester.is_empty() && a.channel == Channel::Phone;
+        if !anonymous && !plausible_address(&requester) {
             return Err(IngestError::Appeal(format!(
                 "`{}` is not an e-mail address the desk can answer (name@domain)",
                 a.requester
@@ -116,7 +131,7 @@ impl Pipeline {
             tagged_ticket: None,
             threaded_ticket: None,
         };
-        if intake::decide(&facts) != Intake::New {
+        if !anonymous && intake::decide(&facts) != Intake::New {
             return Err(IngestError::Appeal(format!(
                 "`{requester}` is one of the desk's own addresses; an appeal needs the requester's"
             )));
@@ -172,7 +187,7 @@ impl Pipeline {
             crate::parse::attach::judge(raw_files, &self.opts.limits);
         let parsed = ParsedLetter {
             subject,
-            from: Some(Address {
+            from: (!anonymous).then(|| Address {
                 name: form.full_name.as_deref().map(|n| one_line(n, MAX_SUBJECT)),
                 email: requester,
             }),
@@ -192,8 +207,8 @@ impl Pipeline {
             )?)
         };
         let ctx = Ctx {
-            identity: &identity,
-            raw: &[],
+            identity,
+            raw,
             parsed: &parsed,
             now: self.clock.now(),
             kept: kept.as_deref(),

@@ -136,6 +136,29 @@ pub fn check(v: &Values, area_code: &str) -> Result<Checked, Errors> {
     })
 }
 
+/// The form as given, without the mandatory checks (a phone appeal may
+/// lack fields: the desk then asks the caller, as for a letter): the
+/// location read as room and floor, the phone normalised.
+pub fn form_of(v: &Values, area_code: &str) -> Form {
+    let opt = |k: &str| Some(value(v, k).to_string()).filter(|s| !s.is_empty());
+    let (room, floor) = room_and_floor(value(v, "location"));
+    let (phone, phone_ext) = match opt("phone") {
+        Some(p) => parse_phone(&p, area_code),
+        None => (None, None),
+    };
+    Form {
+        organization: opt("organization"),
+        full_name: opt("full_name"),
+        location: opt("location"),
+        room,
+        floor,
+        phone,
+        phone_ext,
+        description: opt("description"),
+        note: opt("note"),
+    }
+}
+
 /// Room and floor from the location as typed («каб. 305, 3 этаж», or
 /// bare numbers «305, 3»: room first, as the field's label says).
 fn room_and_floor(text: &str) -> (Option<String>, Option<String>) {

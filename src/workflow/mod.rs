@@ -21,6 +21,7 @@ pub mod duration;
 pub mod escalate;
 pub mod follow_up;
 pub mod loops;
+pub mod phone;
 pub mod plan;
 pub mod reflect;
 pub mod replay;
