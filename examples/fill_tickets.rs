@@ -9,7 +9,7 @@
 
 use chrono::{Duration, Utc};
 use std::sync::Arc;
-use ticketd::config::Config;
+use ticketd::desk::Desk;
 use ticketd::parse::Form;
 use ticketd::store::tickets::{HistoryRow, Ticket};
 use ticketd::store::{ts, Store};
@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: fill_tickets CONFIG N [DAYS]");
     };
     let days: i64 = args.get(3).and_then(|d| d.parse().ok()).unwrap_or(365);
-    let cfg = Arc::new(Config::load(std::path::Path::new(config))?);
+    let cfg = Arc::new(Desk::load(std::path::Path::new(config))?);
     let mut store = Store::open(&cfg.database.path, std::time::Duration::from_secs(30))?;
     store.set_calendar(&cfg.workflow.calendar)?;
     let priorities: Vec<String> = cfg

@@ -59,6 +59,9 @@
 //!   the time (pipeline, daemon timers, sender, SMTP, OAuth2, IMAP, CLI).
 //!   [`clock::sleep_until`] wakes the daemon's timers when a manual clock
 //!   moves past their deadline.
+//! * [`desk`]: the desk as it runs, [`desk::Desk`]: the config as written
+//!   and the workflow compiled from it, loaded and checked in one step;
+//!   what the daemon, the pipeline, the web pages and the CLI hold.
 //! * [`config`] and [`cli`] sit at the edges: TOML config with errors that
 //!   name file, line and key (its checks live with it; it calls into no
 //!   `source` or `outbox` module; `[mailbox]` is one type per kind,
@@ -67,14 +70,15 @@
 //!   NFKC; the letter templates' placeholder syntax) with no dependencies.
 //!
 //! Dependencies run one way: `address`, `template`, `tls` ← `parse` ←
-//! `workflow` ← `store` ← `oauth2` ← `config` ← `outbox`, `source` ←
-//! `pipeline` ← `report`, `vitals` ← `daemon` ← `cli`.
+//! `workflow` ← `store` ← `oauth2` ← `config` ← `desk` ← `outbox`, `source` ←
+//! `pipeline` ← `report`, `vitals`, `web` ← `daemon` ← `cli`.
 
 pub mod address;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod desk;
 pub mod oauth2;
 pub mod outbox;
 pub mod parse;
@@ -85,4 +89,5 @@ pub mod store;
 pub mod template;
 pub mod tls;
 pub mod vitals;
+pub mod web;
 pub mod workflow;

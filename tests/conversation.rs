@@ -15,6 +15,7 @@
 //! | engineers' letters thread; details in the letters (items 14, 15) | `conversation/details.rs` |
 //! | details on the command line (item 15) | `conversation/details_cli.rs` |
 //! | appeals from the site's form or a phone call (`Pipeline::submit`) | `conversation/appeal.rs` |
+//! | a call registered by a 1st-line engineer's letter to their registration address | `conversation/phone.rs` |
 
 mod common;
 
@@ -37,6 +38,8 @@ mod details_cli;
 mod first_line;
 #[path = "conversation/forms.rs"]
 mod forms;
+#[path = "conversation/phone.rs"]
+mod phone;
 #[path = "conversation/threads.rs"]
 mod threads;
 #[path = "conversation/words.rs"]

@@ -9,12 +9,12 @@
 mod common;
 
 use chrono::{DateTime, Duration, Utc};
-use common::Desk;
+use common::TestDesk;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 use ticketd::clock::{Clock, ManualClock};
-use ticketd::config::Config;
+use ticketd::desk::Desk;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -93,7 +93,7 @@ async fn until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T 
 async fn metrics_move_with_letters_and_readyz_names_a_stale_outbox() {
     let port = free_port();
     let smtp = free_port(); // nothing listens there: letters stay pending
-    let desk = Desk::with(|cfg| {
+    let desk = TestDesk::with(|cfg| {
         let m: toml::Table = toml::from_str(&format!(
             "listen = \"127.0.0.1:{port}\"\nrefresh_secs = 1\nstale_outbox_secs = 600"
         ))
@@ -105,7 +105,7 @@ async fn metrics_move_with_letters_and_readyz_names_a_stale_outbox() {
         .expect("outgoing");
         cfg.insert("outgoing".into(), toml::Value::Table(o));
     });
-    let config = Config::load(&desk.config).expect("config loads");
+    let config = Desk::load(&desk.config).expect("config loads");
     let t0: DateTime<Utc> = "2026-12-07T08:00:00Z".parse().expect("time");
     let clock = ManualClock::new(t0);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -8,12 +8,12 @@
 mod common;
 
 use chrono::{DateTime, Duration, Utc};
-use common::Desk;
+use common::TestDesk;
 use mail_parser::{MessageParser, MimeHeaders};
 use std::sync::Arc;
 use std::time::Instant;
 use ticketd::clock::{Clock, ManualClock};
-use ticketd::config::Config;
+use ticketd::desk::Desk;
 
 const BOSS: &str = "boss@sed.example.org";
 
@@ -36,7 +36,7 @@ fn appeal() -> Vec<u8> {
 }
 
 /// The report letters in the outbox: (subject, raw).
-fn reports(desk: &Desk) -> Vec<(String, Vec<u8>)> {
+fn reports(desk: &TestDesk) -> Vec<(String, Vec<u8>)> {
     desk.outbox()
         .into_iter()
         .filter_map(|raw| {
@@ -47,7 +47,7 @@ fn reports(desk: &Desk) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-async fn until<T>(what: &str, desk: &Desk, mut f: impl FnMut(&Desk) -> Option<T>) -> T {
+async fn until<T>(what: &str, desk: &TestDesk, mut f: impl FnMut(&TestDesk) -> Option<T>) -> T {
     let end = Instant::now() + std::time::Duration::from_secs(10);
     loop {
         if let Some(v) = f(desk) {
@@ -59,13 +59,13 @@ async fn until<T>(what: &str, desk: &Desk, mut f: impl FnMut(&Desk) -> Option<T>
 }
 
 /// Run the daemon from `at` while `body` acts; stop it.
-async fn daemon<F, Fut>(desk: &Desk, clock: &ManualClock, at: DateTime<Utc>, body: F)
+async fn daemon<F, Fut>(desk: &TestDesk, clock: &ManualClock, at: DateTime<Utc>, body: F)
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     clock.set(at);
-    let config = Config::load(&desk.config).expect("config loads");
+    let config = Desk::load(&desk.config).expect("config loads");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let d = tokio::spawn(ticketd::daemon::serve(
         config,
@@ -81,7 +81,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monthly_report_is_sent_once_per_month_across_restarts() {
-    let desk = Desk::with(|cfg| {
+    let desk = TestDesk::with(|cfg| {
         let r: toml::Table = toml::from_str(&format!(
             "every = \"month\"\nto = [\"{BOSS}\"]\nat = \"09:00\"\nformat = \"html\""
         ))

@@ -12,12 +12,14 @@ mod admin;
 mod assets;
 mod dates;
 mod ingest;
+mod phone;
 mod quarantine;
 mod report;
 mod run;
 mod tickets;
 
-use crate::config::{Config, DEFAULT_PATH};
+use crate::config::DEFAULT_PATH;
+use crate::desk::Desk;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -64,7 +66,7 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Read tickets.
+    /// Read tickets; register one taken by phone.
     #[command(subcommand)]
     Tickets(TicketsCmd),
     /// Letters kept aside because they could not become tickets.
@@ -84,6 +86,12 @@ pub enum Command {
     /// The report of a period (received, statuses, deadlines, times,
     /// backlog, engineers), or with `--tickets` one row per ticket.
     Report(ReportArgs),
+    /// The support lines, their engineers, and each 1st-line engineer's
+    /// registration address for appeals taken by phone.
+    Lines {
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the built-in example configuration.
     ExampleConfig,
     /// Write the Debian package's generated files (man pages, completions,
@@ -138,6 +146,27 @@ pub enum TicketsCmd {
         id: String,
         #[arg(long)]
         json: bool,
+    },
+    /// Register an appeal taken by phone (or from the site) as the desk
+    /// would: `--field full_name=… --field location="каб. 305, 3 этаж" …`.
+    /// Prints one JSON line like `ingest`.
+    New {
+        /// `phone` or `web`.
+        #[arg(long, default_value = "phone")]
+        channel: String,
+        /// The caller's e-mail (the confirmation goes there); optional for
+        /// a phone appeal.
+        #[arg(long)]
+        requester: Option<String>,
+        /// The engineer who took the call (an engineer of a line).
+        #[arg(long)]
+        registered_by: Option<String>,
+        #[arg(long)]
+        subject: Option<String>,
+        /// A Table 2 field: organization, full_name, location, phone,
+        /// description, note (`KEY=VALUE`, repeatable).
+        #[arg(long = "field", value_name = "KEY=VALUE")]
+        fields: Vec<String>,
     },
 }
 
@@ -210,8 +239,8 @@ pub fn init_logging(level: &str) {
         .try_init();
 }
 
-pub fn load_config(path: &Path) -> anyhow::Result<Config> {
-    Ok(Config::load(path)?)
+pub fn load_config(path: &Path) -> anyhow::Result<Desk> {
+    Ok(Desk::load(path)?)
 }
 
 /// Run the command line; returns the process exit code.
@@ -336,7 +365,24 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Ingest { files } => ingest::run(cfg, &files),
+        Command::Tickets(TicketsCmd::New {
+            channel,
+            requester,
+            registered_by,
+            subject,
+            fields,
+        }) => phone::new_ticket(
+            cfg,
+            &phone::NewArgs {
+                channel,
+                requester,
+                registered_by,
+                subject,
+                fields,
+            },
+        ),
         Command::Tickets(cmd) => tickets::run(&cfg, cmd),
+        Command::Lines { json } => phone::lines(cfg, json),
         Command::Quarantine(cmd) => quarantine::quarantine(cfg, cmd, clock),
         Command::Outbox(cmd) => admin::outbox(&cfg, cmd, clock.as_ref()),
         Command::Status { json } => admin::status(&cfg, json, clock.as_ref()),

@@ -2,7 +2,7 @@
 //! per-ticket listing (streamed, no row cap), to stdout or `--out FILE`.
 
 use super::ReportArgs;
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::report::render::{self, Format};
 use crate::report::{make, Period};
 use anyhow::{bail, Context};
@@ -11,7 +11,7 @@ use std::io::Write;
 
 /// The period the arguments name: `--period`, `--from`/`--to`, or by
 /// default the last finished month (`--tickets`: every ticket).
-fn period(cfg: &Config, a: &ReportArgs, now: DateTime<Utc>) -> anyhow::Result<Option<Period>> {
+fn period(cfg: &Desk, a: &ReportArgs, now: DateTime<Utc>) -> anyhow::Result<Option<Period>> {
     let tz = cfg.workflow.calendar.time_zone();
     let day = |s: &str, key: &str| -> anyhow::Result<chrono::NaiveDate> {
         let t = super::dates::parse_since(s, tz).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
@@ -44,7 +44,7 @@ fn period(cfg: &Config, a: &ReportArgs, now: DateTime<Utc>) -> anyhow::Result<Op
     })
 }
 
-pub(super) fn run(cfg: &Config, a: ReportArgs, now: DateTime<Utc>) -> anyhow::Result<i32> {
+pub(super) fn run(cfg: &Desk, a: ReportArgs, now: DateTime<Utc>) -> anyhow::Result<i32> {
     let format = Format::parse(&a.format).map_err(anyhow::Error::msg)?;
     let period = period(cfg, &a, now)?;
     let store = super::tickets::open(cfg)?;

@@ -4,7 +4,7 @@
 //! the letters); `--json` keeps the stored RFC 3339 times with their offset.
 
 use super::TicketsCmd;
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::outbox::texts::{action_name, actor_name, rejection_reason, status_change};
 use crate::store::tickets::{ListFilter, Ticket};
 use crate::store::Store;
@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::time::Duration;
 
-pub(super) fn open(cfg: &Config) -> anyhow::Result<Store> {
+pub(super) fn open(cfg: &Desk) -> anyhow::Result<Store> {
     Store::open(
         &cfg.database.path,
         Duration::from_millis(cfg.database.busy_timeout_ms),
@@ -42,7 +42,7 @@ pub(super) fn status_arg(s: &str) -> anyhow::Result<String> {
     }
 }
 
-pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
+pub(super) fn run(cfg: &Desk, cmd: TicketsCmd) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     match cmd {
         TicketsCmd::List {
@@ -74,6 +74,8 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        // Dispatched to `cli::phone` before the store is opened here.
+        TicketsCmd::New { .. } => bail!("`tickets new` is handled by the dispatcher"),
         TicketsCmd::Show { id, json } => {
             let id = id.trim().trim_matches(['[', ']']).to_uppercase();
             let Some(t) = store.ticket_full(&id)? else {
@@ -90,7 +92,7 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
 }
 
 /// The desk's time zone (the business calendar's).
-fn tz(cfg: &Config) -> Tz {
+fn tz(cfg: &Desk) -> Tz {
     cfg.workflow.calendar.time_zone()
 }
 
@@ -180,7 +182,7 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
         .deadline
         .map_or_else(|| "—".to_string(), |d| local_time(d, tz));
     let mut s = format!(
-        "{}  {}\nСтатус: {}   Вид: {}   Приоритет: {}   Линия: {}\nЗаявитель: {}   Создано: {}   Срок: {}\n\n",
+        "{}  {}\nСтатус: {}   Вид: {}   Приоритет: {}   Линия: {}\nЗаявитель: {}   Создано: {}   Срок: {}\nКанал: {}{}\n\n",
         t.id,
         t.subject,
         t.status().display_name(),
@@ -189,7 +191,12 @@ pub fn details(t: &Ticket, tz: Tz) -> String {
         t.line,
         t.requester,
         local_time(t.created_at, tz),
-        deadline
+        deadline,
+        t.channel.display_name(),
+        t.registered_by
+            .as_deref()
+            .map(|e| format!("   Зарегистрировал: {e}"))
+            .unwrap_or_default()
     );
     for (title, val) in [
         ("Организация", v(&t.form.organization)),

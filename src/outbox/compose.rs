@@ -14,7 +14,7 @@
 use super::header::{self, short_subject};
 use super::texts;
 use super::{template, OutgoingLetter};
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::parse::Field;
 use crate::store::tickets::{AttachmentRow, RejectedRow, Ticket};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -50,6 +50,9 @@ pub struct Composer {
     tz: chrono_tz::Tz,
     /// The desk's priority names, for the routed letter's help.
     priorities: Vec<String>,
+    /// `[web] public_url` and the desk's key: every letter to a requester
+    /// carries the ticket's signed status link.
+    link: Option<(String, crate::workflow::token::ReplyKey)>,
 }
 
 /// A letter to compose: the general form behind every kind.
@@ -74,10 +77,13 @@ pub struct LetterSpec {
     pub files: Vec<(String, String, Vec<u8>)>,
     /// An HTML version of `body` (multipart/alternative with the text).
     pub html: Option<String>,
+    /// A letter to the ticket's requester: it carries the status link
+    /// (when `[web] public_url` is set).
+    pub to_requester: bool,
 }
 
 impl Composer {
-    pub fn new(cfg: &Config) -> Result<Composer, ComposeError> {
+    pub fn new(cfg: &Desk) -> Result<Composer, ComposeError> {
         let load = |name: &str,
                     p: &Option<std::path::PathBuf>,
                     builtin: &str|
@@ -126,7 +132,32 @@ impl Composer {
                 .iter()
                 .map(|p| p.name.clone())
                 .collect(),
+            link: None,
         })
+    }
+
+    /// Put `{public_url}/t/<ticket>-<sig>` into every letter to a requester.
+    pub fn set_status_link(&mut self, public_url: &str, key: crate::workflow::token::ReplyKey) {
+        self.link = Some((public_url.trim().trim_end_matches('/').to_string(), key));
+    }
+
+    /// The ticket's status link, when `[web]` is on.
+    pub fn status_link(&self, ticket: &str) -> Option<String> {
+        self.link
+            .as_ref()
+            .map(|(url, key)| crate::workflow::signed::status_link(url, ticket, key))
+    }
+
+    /// The body with the status link before the signature (`--`).
+    fn with_link(&self, body: &str, ticket: &str) -> String {
+        let Some(link) = self.status_link(ticket) else {
+            return body.to_string();
+        };
+        let line = format!("Состояние обращения и подтверждение решения: {link}\n");
+        match body.rfind("\n--\n") {
+            Some(i) => format!("{}\n\n{line}{}", body[..i].trim_end(), &body[i..]),
+            None => format!("{}\n\n{line}", body.trim_end()),
+        }
     }
 
     pub fn desk_name(&self) -> &str {
@@ -228,6 +259,7 @@ impl Composer {
             to: vec![t.requester.clone()],
             subject: Self::tagged_subject(&t.id, &t.subject),
             body: text,
+            to_requester: true,
             in_reply_to: in_reply_to.map(str::to_string),
             auto: "auto-replied",
             ..Default::default()
@@ -263,7 +295,15 @@ impl Composer {
     }
 
     /// Build any letter.
-    pub fn letter(&self, spec: LetterSpec) -> Result<OutgoingLetter, ComposeError> {
+    pub fn letter(&self, mut spec: LetterSpec) -> Result<OutgoingLetter, ComposeError> {
+        if spec.to_requester && spec.to.iter().all(|a| a.trim().is_empty()) {
+            return Err(ComposeError::Build(
+                "no letter: the requester gave no e-mail address (an appeal taken by phone); the engineer tells them".into(),
+            ));
+        }
+        if let (true, Some(t)) = (spec.to_requester, spec.ticket.as_deref()) {
+            spec.body = self.with_link(&spec.body, t);
+        }
         let message_id = self.new_message_id(spec.ticket.as_deref());
         let subject = HeaderName::new_from_ascii_str("Subject");
         let encoded = header::unstructured(&subject, &spec.subject);

@@ -11,6 +11,7 @@ pub mod digest;
 pub mod file;
 pub mod header;
 pub mod notices;
+pub mod phone_notice;
 pub mod reply_to_notice;
 pub mod sender;
 pub mod smtp;

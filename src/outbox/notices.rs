@@ -234,6 +234,7 @@ impl Composer {
             // The requester's own address, never a Reply-To (README,
             // "Security model").
             to: vec![t.requester.clone()],
+            to_requester: true,
             subject: Self::tagged_subject(&t.id, &t.subject),
             body,
             // The user's last letter: mail clients thread the answer.
@@ -295,6 +296,7 @@ impl Composer {
             kind: kind.into(),
             ticket: Some(t.id.clone()),
             to: vec![t.requester.clone()],
+            to_requester: true,
             subject: Self::tagged_subject(&t.id, &t.subject),
             body,
             in_reply_to: thread.in_reply_to,

@@ -378,7 +378,7 @@ pub mod filetype;
 mod form;
 mod html;
 mod letter;
-mod location;
+pub mod location;
 mod mime;
 pub use mime::RawFile;
 mod paragraphs;
@@ -391,6 +391,13 @@ mod table;
 pub mod tnef;
 pub mod trace;
 mod vocab;
+
+/// The Table 2 form in a plain text (not a letter): a phone appeal's body
+/// with the caller's line taken out. `area_code` completes a local phone.
+pub fn form_in_text(text: &str, area_code: &str) -> Form {
+    let blocks = quote::strip_quotes(&blocks::from_plain(text, false, false));
+    form::read(&blocks, area_code).form
+}
 
 /// Each reader of outside bytes on its own, for the fuzz targets in
 /// `fuzz/` (the letter as a whole is [`parse_letter`]). Not an API.

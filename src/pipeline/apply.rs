@@ -25,6 +25,10 @@ pub(super) struct Ctx<'a> {
     pub now: DateTime<Utc>,
     /// The attachments' files when already written (before the write lock).
     pub kept: Option<&'a [AttachmentRow]>,
+    /// The channel it came through, and the engineer who registered it
+    /// (a phone appeal); a letter's is `Email` and `None`.
+    pub channel: crate::workflow::channel::Channel,
+    pub registered_by: Option<&'a str>,
 }
 
 impl Ctx<'_> {

@@ -49,6 +49,8 @@ pub(super) fn create_related(
         parsed: &parsed,
         now: incoming.now,
         kept: incoming.kept,
+        channel: incoming.channel,
+        registered_by: incoming.registered_by,
     };
     create_with(p, &c2, Some(&old.id))
 }
@@ -58,8 +60,11 @@ fn create_with(
     incoming: &Ctx<'_>,
     related: Option<&str>,
 ) -> Result<IngestReport, IngestError> {
-    if let Some(reason) = too_many_new(p, incoming)? {
-        return apply::quarantine(p, incoming, &reason);
+    // An engineer's registration of a call is not a stranger's flood.
+    if incoming.registered_by.is_none() {
+        if let Some(reason) = too_many_new(p, incoming)? {
+            return apply::quarantine(p, incoming, &reason);
+        }
     }
     let (store, parts) = p.split();
     let parsed = incoming.parsed;
@@ -90,6 +95,8 @@ fn create_with(
     t.reply_to = named_reply_to.unwrap_or_else(|| requester.clone());
     t.subject = parsed.subject.trim().to_string();
     t.form = form.clone();
+    t.channel = incoming.channel;
+    t.registered_by = incoming.registered_by.map(str::to_string);
     t.created_at = incoming.now;
     t.updated_at = incoming.now;
     t.deadline = Some(wf.deadline(incoming.now, &class.priority));
@@ -113,7 +120,7 @@ fn create_with(
         detail.push_str(&format!("; не хватает: {}", missing_names.join(", ")));
     }
     effects.log(incoming.history(
-        &requester,
+        incoming.registered_by.unwrap_or(&requester),
         "created",
         None,
         Some(status.machine_name()),
@@ -168,6 +175,14 @@ fn create_with(
             &kept,
             &parsed.notes,
             parsed.message_id.as_deref(),
+        ));
+    }
+    if let Some(engineer) = incoming.registered_by {
+        effects.send_to_desk(parts.composer.phone_registered(
+            &t,
+            engineer,
+            &missing,
+            crate::pipeline::quick_message_id(incoming.raw).as_deref(),
         ));
     }
     let queued = commit_ticket(

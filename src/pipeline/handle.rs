@@ -129,6 +129,43 @@ impl Handle {
         Ok(r)
     }
 
+    /// Take in an appeal or a letter ([`Pipeline::submit`]); wakes the
+    /// sender and the escalation timer as [`Handle::ingest`] does.
+    pub async fn submit(
+        &self,
+        s: super::submission::Submission,
+    ) -> Result<IngestReport, IngestError> {
+        let r = self.with(move |p| p.submit(s)).await?;
+        self.woken(&r);
+        Ok(r)
+    }
+
+    /// A status link's button ([`Pipeline::link_action`]).
+    pub async fn link_action(
+        &self,
+        ticket: String,
+        action: super::link::LinkAction,
+    ) -> Result<super::link::LinkOutcome, IngestError> {
+        let nonce = format!("{:032x}", rand::random::<u128>());
+        let r = self
+            .with(move |p| p.link_action(&ticket, &action, &nonce))
+            .await?;
+        if r == super::link::LinkOutcome::Done {
+            self.wake.notify_one();
+            self.changed.notify_one();
+        }
+        Ok(r)
+    }
+
+    fn woken(&self, r: &IngestReport) {
+        if r.queued_mail {
+            self.wake.notify_one();
+        }
+        if matches!(r.outcome, super::Outcome::Created | super::Outcome::Updated) {
+            self.changed.notify_one();
+        }
+    }
+
     pub async fn state_get(&self, key: &str) -> Result<Option<String>, IngestError> {
         let key = key.to_string();
         self.with(move |p| Ok(p.store().state_get(&key)?)).await

@@ -24,6 +24,9 @@ mod digest;
 mod escalation;
 pub mod files;
 mod handle;
+mod key;
+pub mod link;
+mod phone;
 mod reply;
 mod sink;
 pub mod submission;
@@ -36,7 +39,7 @@ pub use user_reply::ticket_facts;
 
 pub use handle::Handle;
 
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::outbox::compose::{ComposeError, Composer};
 use crate::parse::{parse_letter, ParseOptions};
 use crate::store::{Store, StoreError};
@@ -122,7 +125,7 @@ impl IngestError {
 /// The synchronous pipeline: one database connection, the composer, the
 /// parse options. Not shared between threads; see [`Handle`] for async use.
 pub struct Pipeline {
-    cfg: Arc<Config>,
+    cfg: Arc<Desk>,
     store: Store,
     composer: Composer,
     opts: ParseOptions,
@@ -134,7 +137,7 @@ pub struct Pipeline {
 /// The read-only parts of the pipeline that decisions and letters need,
 /// borrowed beside the store's write transaction.
 pub(crate) struct Parts<'a> {
-    pub cfg: &'a Config,
+    pub cfg: &'a Desk,
     pub composer: &'a Composer,
     pub own_addresses: &'a [String],
     pub key: &'a ReplyKey,
@@ -143,38 +146,8 @@ pub(crate) struct Parts<'a> {
 /// Prepared statements kept by the pipeline's connection.
 const STATEMENT_CACHE: usize = 48;
 
-/// State key of the generated proof-of-receipt key (used when
-/// `[commands] secret_file` is not set).
-const KEY_STATE: &str = "commands.key";
-
-/// The HMAC key for proofs of receipt: from `[commands] secret_file`, or
-/// generated once and kept in the database, so that commands by reply work
-/// out of the box and the secret is never in the config.
-fn reply_key(cfg: &Config, store: &Store) -> Result<ReplyKey, IngestError> {
-    let bytes = match &cfg.workflow.secret_file {
-        Some(f) => std::fs::read(f).map_err(|e| {
-            IngestError::Key(format!(
-                "cannot read `{}` ([commands] secret_file): {e}",
-                f.display()
-            ))
-        })?,
-        None => match store
-            .state_get(KEY_STATE)?
-            .and_then(|h| hex::decode(h).ok())
-        {
-            Some(b) => b,
-            None => {
-                let b: [u8; 32] = rand::random();
-                store.state_set(KEY_STATE, &hex::encode(b))?;
-                b.to_vec()
-            }
-        },
-    };
-    ReplyKey::from_bytes(&bytes).map_err(|e| IngestError::Key(e.to_string()))
-}
-
 impl Pipeline {
-    pub fn open(cfg: Arc<Config>) -> Result<Pipeline, IngestError> {
+    pub fn open(cfg: Arc<Desk>) -> Result<Pipeline, IngestError> {
         let mut store = Store::open(
             &cfg.database.path,
             Duration::from_millis(cfg.database.busy_timeout_ms),
@@ -183,11 +156,14 @@ impl Pipeline {
         store.set_calendar(&cfg.workflow.calendar)?;
         // Every statement a letter runs stays compiled.
         store.keep_statements(STATEMENT_CACHE);
-        let composer = Composer::new(&cfg)?;
+        let mut composer = Composer::new(&cfg)?;
         let opts = cfg.parse_options();
         let mut own_addresses = cfg.workflow.own_addresses();
         own_addresses.push(cfg.desk.support_address.to_lowercase());
-        let key = reply_key(&cfg, &store)?;
+        let key = key::reply_key(&cfg, &store)?;
+        if let Some(w) = &cfg.web {
+            composer.set_status_link(w.base_url(), key.clone());
+        }
         Ok(Pipeline {
             cfg,
             store,
@@ -230,8 +206,13 @@ impl Pipeline {
         &mut self.store
     }
 
-    pub fn config(&self) -> &Arc<Config> {
+    pub fn config(&self) -> &Arc<Desk> {
         &self.cfg
+    }
+
+    /// The desk's key (proofs of receipt, status links, form tokens).
+    pub fn key(&self) -> &ReplyKey {
+        &self.key
     }
 
     /// Read the time from `clock` from now on (tests: a manual clock).
@@ -418,6 +399,8 @@ impl Pipeline {
                     parsed: &parsed,
                     now: self.clock.now(),
                     kept: None,
+                    channel: crate::workflow::channel::Channel::Email,
+                    registered_by: None,
                 };
                 tracing::error!(
                     message_id = parsed.message_id.as_deref().unwrap_or("-"),
@@ -430,6 +413,9 @@ impl Pipeline {
                 );
             }
         };
+        if let Some(r) = self.phone_letter(&identity, raw, &parsed, prepared.kept.as_deref())? {
+            return Ok(r);
+        }
         let prefix = &self.cfg.tickets.prefix;
         let mut tagged = None;
         // The subject's tag, else the ticket of a proof-of-receipt address.
@@ -487,6 +473,8 @@ impl Pipeline {
             parsed: &parsed,
             now,
             kept: prepared.kept.as_deref(),
+            channel: crate::workflow::channel::Channel::Email,
+            registered_by: None,
         };
         let report = match decision {
             Intake::Quarantine(reason) => apply::quarantine(self, &ctx, &reason)?,
@@ -536,6 +524,8 @@ impl Pipeline {
             parsed: &parsed,
             now: self.clock.now(),
             kept: None,
+            channel: crate::workflow::channel::Channel::Email,
+            registered_by: None,
         };
         apply::oversize(self, &ctx, size, limit)
     }

@@ -26,23 +26,9 @@ pub enum Submission {
     Appeal(Box<NewAppeal>),
 }
 
-/// The channel an appeal came through (п. 2.4: e-mail, the site, the phone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    /// The form on the site.
-    Web,
-    /// A call to the 1st line, taken down by an operator.
-    Phone,
-}
-
-impl Channel {
-    pub fn machine_name(self) -> &'static str {
-        match self {
-            Channel::Web => "web",
-            Channel::Phone => "phone",
-        }
-    }
-}
+/// The channel an appeal came through; an appeal is `Web` or `Phone` (a
+/// letter comes as [`Submission::Letter`]).
+pub use crate::workflow::channel::Channel;
 
 /// A file sent with an appeal (a screenshot, a scan).
 #[derive(Debug, Clone)]
@@ -67,6 +53,9 @@ pub struct NewAppeal {
     /// What the requester said beyond the form fields.
     pub text: String,
     pub files: Vec<AppealFile>,
+    /// The engineer who took a phone appeal down (stored as the ticket's
+    /// `registered_by`).
+    pub registered_by: Option<String>,
 }
 
 /// Longest channel key kept (a key is an id, not a text).
@@ -88,6 +77,11 @@ impl Pipeline {
     /// own, is refused ([`IngestError::Appeal`]).
     pub fn submit_appeal(&mut self, a: NewAppeal) -> Result<IngestReport, IngestError> {
         let key = a.key.trim();
+        if a.channel == Channel::Email {
+            return Err(IngestError::Appeal(
+                "a letter is submitted as Submission::Letter, not as an appeal".into(),
+            ));
+        }
         if key.is_empty() || key.len() > MAX_KEY || key.chars().any(char::is_control) {
             return Err(IngestError::Appeal(format!(
                 "the {} appeal's key must be 1–{MAX_KEY} printable characters",
@@ -107,8 +101,23 @@ impl Pipeline {
                 queued_mail: false,
             });
         }
+        self.register_appeal(a, &identity, &[])
+    }
+
+    /// Register `a` under `identity` (its exactly-once key), keeping `raw`
+    /// (the letter a phone appeal came in, if any). A phone appeal may
+    /// have no requester (a caller without e-mail): then nobody is
+    /// written to but the engineer.
+    pub(super) fn register_appeal(
+        &mut self,
+        a: NewAppeal,
+        identity: &str,
+        raw: &[u8],
+    ) -> Result<IngestReport, IngestError> {
+        let key = a.key.trim();
         let requester = crate::address::canonical(a.requester.trim());
-        if !plausible_address(&requester) {
+        let anonymous = requester.is_empty() && a.channel == Channel::Phone;
+        if !anonymous && !plausible_address(&requester) {
             return Err(IngestError::Appeal(format!(
                 "`{}` is not an e-mail address the desk can answer (name@domain)",
                 a.requester
@@ -122,7 +131,7 @@ impl Pipeline {
             tagged_ticket: None,
             threaded_ticket: None,
         };
-        if intake::decide(&facts) != Intake::New {
+        if !anonymous && intake::decide(&facts) != Intake::New {
             return Err(IngestError::Appeal(format!(
                 "`{requester}` is one of the desk's own addresses; an appeal needs the requester's"
             )));
@@ -147,6 +156,7 @@ impl Pipeline {
             match a.channel {
                 Channel::Web => "Обращение с сайта".to_string(),
                 Channel::Phone => "Обращение по телефону".to_string(),
+                Channel::Email => "Обращение".to_string(),
             }
         } else {
             subject
@@ -177,7 +187,7 @@ impl Pipeline {
             crate::parse::attach::judge(raw_files, &self.opts.limits);
         let parsed = ParsedLetter {
             subject,
-            from: Some(Address {
+            from: (!anonymous).then(|| Address {
                 name: form.full_name.as_deref().map(|n| one_line(n, MAX_SUBJECT)),
                 email: requester,
             }),
@@ -197,11 +207,13 @@ impl Pipeline {
             )?)
         };
         let ctx = Ctx {
-            identity: &identity,
-            raw: &[],
+            identity,
+            raw,
             parsed: &parsed,
             now: self.clock.now(),
             kept: kept.as_deref(),
+            channel: a.channel,
+            registered_by: a.registered_by.as_deref(),
         };
         tracing::info!(channel = a.channel.machine_name(), key, "appeal submitted");
         super::create::create(self, &ctx)

@@ -12,7 +12,7 @@
 use super::render::{self, Format};
 use super::{make, schedule, Period};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::outbox::compose::{Composer, LetterSpec};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -21,14 +21,14 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 /// The state key recording the last period entry `i` was sent for.
-pub fn sent_key(cfg: &Config, i: usize) -> String {
+pub fn sent_key(cfg: &Desk, i: usize) -> String {
     format!("{}.sent", cfg.reports[i].key(i))
 }
 
 /// Compose the report letter of `period` for `to`.
 pub fn compose(
     store: &Store,
-    cfg: &Config,
+    cfg: &Desk,
     composer: &Composer,
     period: Period,
     to: &[String],
@@ -67,7 +67,7 @@ pub fn compose(
 /// Queue every report letter due at `now` and not yet sent; how many.
 pub fn send_due(
     store: &mut Store,
-    cfg: &Config,
+    cfg: &Desk,
     composer: &Composer,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
@@ -92,7 +92,7 @@ pub fn send_due(
 }
 
 /// The next time any entry falls due after `now`.
-fn next_due(cfg: &Config, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn next_due(cfg: &Desk, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     cfg.reports
         .iter()
         .filter_map(|e| {
@@ -105,7 +105,7 @@ fn next_due(cfg: &Config, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 /// The daemon's report task: send what is due (at start too), then sleep
 /// until the next report falls due. Queued letters wake the sender.
 pub async fn run(
-    cfg: Arc<Config>,
+    cfg: Arc<Desk>,
     mut store: Store,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,

@@ -29,12 +29,13 @@ use std::time::Duration;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 /// Current schema version; bump with a new entry in [`MIGRATIONS`].
-const VERSION: i64 = 3;
+const VERSION: i64 = 4;
 /// Migrations from version `i` to `i + 1` (index 0: empty database → 1).
 const MIGRATIONS: &[&str] = &[
     SCHEMA,
     include_str!("m002_security.sql"),
-    include_str!("m003_facts.sql"),
+    include_str!("m003_channel.sql"),
+    include_str!("m004_facts.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -344,6 +345,19 @@ mod tests {
             .query_row("SELECT count(*) FROM command_replays", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0);
+        // Version 3: the ticket's channel, a letter's for tickets before.
+        let (channel, by): (String, Option<String>) = s
+            .conn()
+            .query_row(
+                "SELECT dflt_value, (SELECT name FROM pragma_table_info('tickets') WHERE name = 'registered_by') FROM pragma_table_info('tickets') WHERE name = 'channel'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (channel.as_str(), by.as_deref()),
+            ("'email'", Some("registered_by"))
+        );
     }
 
     #[test]

@@ -9,10 +9,10 @@ use crate::workflow::status::{Kind, Line, Status};
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-/// The ticket's channel as SQL. The one place that reads it: until the
-/// `channel` column exists every ticket came by e-mail.
+/// The ticket's channel as SQL (`email`, `web`, `phone`; a ticket from
+/// before the column is a letter, the column's default).
 fn channel_sql() -> &'static str {
-    "'email'"
+    "t.channel"
 }
 
 /// One engineer's figures over a period, as the history recorded them.

@@ -2,6 +2,7 @@
 
 use super::{parse_ts, ts, Result, Store};
 use crate::parse::Form;
+use crate::workflow::channel::Channel;
 use crate::workflow::status::{self, Actor, Kind, Line, Refusal, Status};
 use chrono::{DateTime, Datelike, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -28,6 +29,10 @@ pub struct Ticket {
     #[serde(flatten)]
     pub form: Form,
     pub missing_fields: Vec<String>,
+    /// Where the appeal came from (`email`, `web`, `phone`).
+    pub channel: Channel,
+    /// The engineer who registered a phone appeal.
+    pub registered_by: Option<String>,
     pub attachments: Vec<AttachmentRow>,
     pub rejected_attachments: Vec<RejectedRow>,
     #[serde(serialize_with = "super::serialize_ts")]
@@ -69,9 +74,9 @@ pub struct HistoryRow {
 pub(super) const COLUMNS: &str =
     "id, status, kind, priority, line, assignee, requester, reply_to, subject,
     organization, full_name, location, room, floor, phone, phone_ext, description, note,
-    created_at, updated_at, deadline, escalated_for";
+    created_at, updated_at, deadline, escalated_for, channel, registered_by";
 /// How many columns [`COLUMNS`] names.
-pub(super) const COLUMN_COUNT: usize = 22;
+pub(super) const COLUMN_COUNT: usize = 24;
 
 impl Ticket {
     /// The ticket's status.
@@ -147,6 +152,8 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         updated_at: named(r, 19, |s: String| parse_ts(&s))?,
         deadline: named(r, 20, |s: Option<String>| opt_ts(s))?,
         escalated_for: named(r, 21, |s: Option<String>| opt_ts(s))?,
+        channel: named(r, 22, |s: String| Channel::parse(&s))?,
+        registered_by: r.get(23)?,
         ..Default::default()
     })
 }
@@ -302,7 +309,7 @@ pub fn allocate_id(tx: &Connection, prefix: &str, at: DateTime<Utc>) -> Result<S
 pub fn insert_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
     let sql = format!(
         "INSERT INTO tickets({COLUMNS}) VALUES
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
     );
     tx.prepare_cached(&sql)?.execute(params![
         t.id,
@@ -326,7 +333,9 @@ pub fn insert_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
         ts(t.created_at),
         ts(t.updated_at),
         t.deadline.map(ts),
-        t.escalated_for.map(ts)
+        t.escalated_for.map(ts),
+        t.channel.machine_name(),
+        t.registered_by
     ])?;
     super::facts::on_insert(tx, &t.id, t.line.number())
 }

@@ -65,6 +65,16 @@ impl ReplyKey {
         Ok(ReplyKey { mac })
     }
 
+    /// A MAC under this key for another use than proofs of receipt, kept
+    /// apart from them and from each other by `context`
+    /// ([`super::signed`]).
+    pub(crate) fn keyed(&self, context: &[u8]) -> Hmac<Sha256> {
+        let mut m = self.mac.clone();
+        m.update(context);
+        m.update(&[0]);
+        m
+    }
+
     fn mac(&self, ticket: &str, recipient: &str, b: &Binding<'_>) -> Hmac<Sha256> {
         let mut m = self.mac.clone();
         m.update(CONTEXT);

@@ -31,6 +31,7 @@ fn appeal(channel: Channel, key: &str, complete: bool) -> NewAppeal {
         form: form(complete),
         text: String::new(),
         files: Vec::new(),
+        registered_by: None,
     }
 }
 

@@ -40,6 +40,17 @@ fn p1_status_lists_and_echoed_forms_go_to_from_only() {
         ingest(&desk, &raw);
         for (kind, body) in to_addr(&desk, ATTACKER) {
             assert_eq!(kind, "reply_to_notice", "{what}: only a short notice");
+            // The threading headers carry random Message-IDs («…b2730569…»
+            // holds a `305`): not data.
+            let body: String = body
+                .lines()
+                .filter(|l| {
+                    !["Message-ID:", "In-Reply-To:", "References:"]
+                        .iter()
+                        .any(|h| l.starts_with(h))
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
             for secret in [id.as_str(), "55-12-34", "551234", "Иванова", "305", USER] {
                 assert!(
                     !body.contains(secret),

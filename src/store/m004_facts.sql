@@ -1,4 +1,4 @@
--- Version 3 (issue 16, reports): facts about a ticket recorded when they
+-- Version 4 (issue 16, reports): facts about a ticket recorded when they
 -- happen, so that reports never reconstruct them from the history.
 
 -- One row per ticket. Times as the other tables store them (RFC 3339 UTC,
