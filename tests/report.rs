@@ -12,6 +12,8 @@ mod harness;
 use chrono::{DateTime, Utc};
 use harness::*;
 use serde_json::{json, Value};
+use ticketd::parse::Form;
+use ticketd::pipeline::submission::{Channel, NewAppeal, Submission};
 
 /// A local (Kaliningrad, UTC+2) wall time of the example desk.
 fn local(s: &str) -> DateTime<Utc> {
@@ -89,6 +91,31 @@ fn two_months(c: &mut Conv) -> Vec<String> {
     c.clock.set(local("2025-11-05T10:00:00"));
     let t5 = c.appeal(&form(MINZDRAV, "Подскажите, где найти архив документов."));
     ids.push(t5);
+    // T6 — Thu 6 Nov 10:00: a service request through the site's form
+    // (channel web; обычный, line 1), not answered.
+    c.clock.set(local("2025-11-06T10:00:00"));
+    let r =
+        c.p.submit(Submission::Appeal(Box::new(NewAppeal {
+            channel: Channel::Web,
+            key: "form-report-1".into(),
+            requester: USER.into(),
+            subject: "Учётная запись".into(),
+            form: Form {
+                organization: Some(MINFIN.into()),
+                full_name: Some("Иванова Мария Сергеевна".into()),
+                location: Some("каб. 305, 3 этаж".into()),
+                room: Some("305".into()),
+                floor: Some("3".into()),
+                phone: Some("+74012551234".into()),
+                description: Some("Прошу создать учётную запись для нового сотрудника.".into()),
+                ..Default::default()
+            },
+            text: String::new(),
+            files: Vec::new(),
+            registered_by: None,
+        })))
+        .expect("submitted");
+    ids.push(r.ticket.expect("a ticket"));
     ids
 }
 
@@ -177,23 +204,24 @@ fn the_report_of_two_months_number_by_number() {
 
     let nov = json_of("2025-11");
     let t = &nov["totals"];
-    assert_eq!(t["received"], 2);
+    assert_eq!(t["received"], 3);
     assert_eq!(
         t["by_status"],
-        json!({"new": 1, "assigned": 0, "awaiting_user": 0, "solution_proposed": 1, "confirmed": 0})
+        json!({"new": 2, "assigned": 0, "awaiting_user": 0, "solution_proposed": 1, "confirmed": 0})
     );
     assert_eq!(
         t["by_kind"],
-        json!({"consultation": 1, "incident": 1, "service_request": 0})
+        json!({"consultation": 1, "incident": 1, "service_request": 1})
     );
+    assert_eq!(t["by_channel"], json!({"email": 2, "web": 1, "phone": 0}));
     assert_eq!(
         nov["deadlines"],
-        json!({"met": 0, "breached": 2, "open_overdue": 1})
+        json!({"met": 0, "breached": 3, "open_overdue": 2})
     );
     assert_eq!(nov["times"]["solution"]["all"], stat(6.0, 6.0, 1));
     assert_eq!(nov["times"]["first_response"]["all"], stat(6.0, 6.0, 1));
-    // T2 and T3 were open when November began; T4 and T5 joined them.
-    assert_eq!(nov["backlog"], json!({"start": 2, "end": 4}));
+    // T2 and T3 were open when November began; T4, T5 and T6 joined them.
+    assert_eq!(nov["backlog"], json!({"start": 2, "end": 5}));
 
     // --from/--to name the same days as --period.
     let out = report(
@@ -310,6 +338,20 @@ fn the_ticket_listing_row_by_row_as_csv() {
             "1",
             "email",
             MINZDRAV,
+            "",
+            "",
+            false,
+            false,
+        ),
+        (
+            &ids[5],
+            "new",
+            "service_request",
+            "обычный",
+            "1",
+            "1",
+            "web",
+            MINFIN,
             "",
             "",
             false,
