@@ -162,7 +162,7 @@ fn raw_ceiling(
     n: usize,
     connections: usize,
 ) -> Duration {
-    let cfg = ticketd::config::Config::load(config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = ticketd::desk::Desk::load(config).unwrap_or_else(|e| panic!("{e}"));
     let before = imap::count(RAW_TO, "INBOX") as usize;
     let took = rt.block_on(async {
         let target = ticketd::source::imap::conn::Target::from_config(cfg.mailbox.imap().expect("an IMAP [mailbox]"), ticketd::clock::system()).expect("target");
@@ -431,7 +431,7 @@ fn main() {
     let (wake_acc, wake_del) = latency(&db, lat_n, "wake");
     daemon.signal("TERM");
     let _ = daemon.wait_exit(Duration::from_secs(10));
-    let cfg = ticketd::config::Config::load(&config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = ticketd::desk::Desk::load(&config).unwrap_or_else(|e| panic!("{e}"));
 
     // 4. The server's own IDLE notification delay, seen by a plain client:
     //    the floor under any IDLE-based latency against this Dovecot.

@@ -13,7 +13,8 @@
 //! reload) and systemd notifications live at the CLI edge (`cli/run.rs`).
 
 use crate::clock::Clock;
-use crate::config::{Config, Mailbox, MaildirMailbox};
+use crate::config::{Mailbox, MaildirMailbox};
+use crate::desk::Desk;
 use crate::outbox::sender::{deliver_due, deliver_due_until, DeliveryReport};
 use crate::outbox::Transport;
 use crate::pipeline::{Handle, Pipeline};
@@ -40,7 +41,7 @@ pub struct OnceReport {
     pub delivery: DeliveryReport,
 }
 
-fn open_handle(cfg: &Arc<Config>, clock: &Arc<dyn Clock>) -> anyhow::Result<Handle> {
+fn open_handle(cfg: &Arc<Desk>, clock: &Arc<dyn Clock>) -> anyhow::Result<Handle> {
     let mut p = Pipeline::open(cfg.clone()).with_context(|| {
         format!(
             "opening the desk from config `{}`",
@@ -51,7 +52,7 @@ fn open_handle(cfg: &Arc<Config>, clock: &Arc<dyn Clock>) -> anyhow::Result<Hand
     Ok(Handle::new(p))
 }
 
-fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+fn open_store(cfg: &Desk) -> anyhow::Result<Store> {
     Store::open(
         &cfg.database.path,
         Duration::from_millis(cfg.database.busy_timeout_ms),
@@ -59,7 +60,7 @@ fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     .with_context(|| format!("database `{}`", cfg.database.path.display()))
 }
 
-fn transport(cfg: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Transport> {
+fn transport(cfg: &Desk, clock: &Arc<dyn Clock>) -> anyhow::Result<Transport> {
     let token_status = crate::oauth2::store_sink(
         cfg.database.path.clone(),
         Duration::from_millis(cfg.database.busy_timeout_ms),
@@ -75,7 +76,7 @@ fn maildir_root(m: &MaildirMailbox) -> anyhow::Result<&Path> {
 }
 
 /// Process everything waiting (letters, outgoing mail), then return.
-pub async fn run_once(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<OnceReport> {
+pub async fn run_once(cfg: Arc<Desk>, clock: Arc<dyn Clock>) -> anyhow::Result<OnceReport> {
     let handle = open_handle(&cfg, &clock)?;
     let mut report = OnceReport::default();
     match &cfg.mailbox {
@@ -108,7 +109,7 @@ struct Services {
 }
 
 impl Services {
-    fn start(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
+    fn start(cfg: Arc<Desk>, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
         let handle = open_handle(&cfg, &clock)?;
         let store = open_store(&cfg)?;
         // The pipeline's connection checkpoints on its commits, on its
@@ -204,7 +205,7 @@ const SENDER_RECHECK: Duration = Duration::from_secs(30);
 async fn sender(
     mut store: Store,
     transport: Transport,
-    cfg: Arc<Config>,
+    cfg: Arc<Desk>,
     wake: Arc<Notify>,
     handle: Handle,
     clock: Arc<dyn Clock>,
@@ -302,7 +303,7 @@ pub enum Lifecycle {
 /// composition root. Signals are not handled here (see `ticketd run` in
 /// the CLI), so a test starts it in-process.
 pub async fn serve(
-    config: Config,
+    config: Desk,
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -313,10 +314,10 @@ pub async fn serve(
 /// [`serve`] that also takes new configs from `reloads` (the old one stays
 /// in force when a new one cannot start) and reports to `tell`.
 pub async fn serve_with(
-    config: Config,
+    config: Desk,
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()>,
-    mut reloads: mpsc::Receiver<Config>,
+    mut reloads: mpsc::Receiver<Desk>,
     tell: impl Fn(Lifecycle),
 ) -> anyhow::Result<()> {
     let mut cfg = Arc::new(config);

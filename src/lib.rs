@@ -46,6 +46,11 @@
 //!   takes reloaded configs. Signals (SIGTERM/SIGINT stop, SIGHUP reload)
 //!   and systemd notify are at the CLI edge (`cli/run.rs`), so a test
 //!   starts the daemon in-process.
+//! * [`web`]: the site's side (`[web]`): the appeal form (`GET /`, `POST
+//!   /appeal`) and the requester's signed status link (`/t/<ticket>-<sig>`),
+//!   axum on the daemon's runtime; appeals go to the pipeline as a
+//!   [`pipeline::submission::Submission`], the link's buttons through the
+//!   user's-letter path.
 //! * [`oauth2`]: access tokens for `auth = "oauth2"` logins (IMAP and SMTP
 //!   XOAUTH2): the refresh-token grant, caching, refresh before expiry and
 //!   on a refused login, failures recorded for `ticketd status`.
@@ -54,6 +59,9 @@
 //!   the time (pipeline, daemon timers, sender, SMTP, OAuth2, IMAP, CLI).
 //!   [`clock::sleep_until`] wakes the daemon's timers when a manual clock
 //!   moves past their deadline.
+//! * [`desk`]: the desk as it runs, [`desk::Desk`]: the config as written
+//!   and the workflow compiled from it, loaded and checked in one step;
+//!   what the daemon, the pipeline, the web pages and the CLI hold.
 //! * [`config`] and [`cli`] sit at the edges: TOML config with errors that
 //!   name file, line and key (its checks live with it; it calls into no
 //!   `source` or `outbox` module; `[mailbox]` is one type per kind,
@@ -62,14 +70,15 @@
 //!   NFKC; the letter templates' placeholder syntax) with no dependencies.
 //!
 //! Dependencies run one way: `address`, `template`, `tls` ← `parse` ←
-//! `workflow` ← `store` ← `oauth2` ← `config` ← `outbox`, `source` ←
-//! `pipeline` ← `daemon` ← `cli`.
+//! `workflow` ← `store` ← `oauth2` ← `config` ← `desk` ← `outbox`, `source` ←
+//! `pipeline` ← `web` ← `daemon` ← `cli`.
 
 pub mod address;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod desk;
 pub mod oauth2;
 pub mod outbox;
 pub mod parse;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{body_text, header, Desk};
+use common::{body_text, header, TestDesk};
 
 const FIRST: &str = "From: Ivanova <ivanova@minfin.example.org>\r
 To: support@sed.example.org\r
@@ -31,7 +31,7 @@ fn missing_lines(body: &str) -> Vec<String> {
 #[test]
 fn missing_phone_and_floor_round_trip() {
     // The desk without routing rules: a complete ticket stays `new` on line 1.
-    let desk = Desk::plain();
+    let desk = TestDesk::plain();
     let (r, _) = desk.ingest(FIRST.as_bytes());
     assert_eq!(r["outcome"], "created");
     let id = r["ticket"].as_str().unwrap().to_string();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{body_text, header, Desk};
+use common::{body_text, header, TestDesk};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ Content-Transfer-Encoding: 8bit\r
 
 #[test]
 fn same_letter_by_stdin_then_maildir_is_one_ticket_one_reply() {
-    let desk = Desk::plain();
+    let desk = TestDesk::plain();
     let raw = letter(1);
     let (first, code) = desk.ingest(&raw);
     assert_eq!(code, 0);
@@ -93,7 +93,7 @@ fn same_letter_by_stdin_then_maildir_is_one_ticket_one_reply() {
 
 #[test]
 fn kill_minus_nine_loses_nothing_and_duplicates_nothing() {
-    let desk = Desk::with(|cfg| {
+    let desk = TestDesk::with(|cfg| {
         cfg.remove("lines");
         cfg.remove("routes");
         cfg["mailbox"]["poll_interval_secs"] = toml::Value::Integer(1);
@@ -199,7 +199,7 @@ fn kill_minus_nine_loses_nothing_and_duplicates_nothing() {
 
 #[test]
 fn locked_database_exits_75_and_the_letter_is_accepted_on_retry() {
-    let desk = Desk::with(|cfg| {
+    let desk = TestDesk::with(|cfg| {
         cfg["database"]["busy_timeout_ms"] = toml::Value::Integer(200);
     });
     // Create the database, then hold its write lock from another connection.
@@ -223,7 +223,7 @@ fn locked_database_exits_75_and_the_letter_is_accepted_on_retry() {
 
 #[test]
 fn read_only_database_exits_75_and_the_letter_is_accepted_on_retry() {
-    let desk = Desk::plain();
+    let desk = TestDesk::plain();
     let (first, _) = desk.ingest(&letter(1));
     assert_eq!(first["outcome"], "created");
     // Root ignores file modes; the immutable attribute holds even for root.
@@ -257,7 +257,7 @@ fn read_only_database_exits_75_and_the_letter_is_accepted_on_retry() {
 
 #[test]
 fn show_json_has_every_contract_key_and_list_is_readable() {
-    let desk = Desk::plain();
+    let desk = TestDesk::plain();
     let (r, _) = desk.ingest(&letter(7));
     let id = r["ticket"].as_str().unwrap();
     let t = desk.show(id);
@@ -437,7 +437,7 @@ fn check_config_names_file_line_key_and_reason() {
 
 #[test]
 fn quarantine_is_listed_counted_and_released() {
-    let desk = Desk::plain();
+    let desk = TestDesk::plain();
     let raw = b"To: support@sed.example.org\r\nSubject: scan\r\nMessage-ID: <scan-1@scanner>\r\n\r\nscanned document\r\n";
     let (r, code) = desk.ingest(raw);
     assert_eq!((r["outcome"].as_str(), code), (Some("quarantined"), 0));
@@ -464,7 +464,7 @@ fn quarantine_is_listed_counted_and_released() {
 
 #[test]
 fn an_appeal_titled_status_is_registered_a_bare_status_letter_is_answered() {
-    let desk = Desk::plain();
+    let desk = TestDesk::plain();
     let appeal = String::from_utf8(letter(3)).unwrap().replacen(
         "Subject: =?utf-8?b?0J3QtSDRgNCw0LHQvtGC0LDQtdGCINC/0L7Rh9GC0LA=?= 3",
         "Subject: =?utf-8?b?0KHRgtCw0YLRg9GB?=",

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{header, headers, Desk};
+use common::{header, headers, TestDesk};
 use regex::Regex;
 use serde_json::Value;
 use std::path::Path;
@@ -69,7 +69,7 @@ fn sender_of(raw: &[u8]) -> String {
 }
 
 fn check_letter(set: &Path, raw: &[u8], exp: &Value) -> Vec<String> {
-    let desk = Desk::new();
+    let desk = TestDesk::new();
     let mut fails = Vec::new();
     let mut raw = raw.to_vec();
     let mut tag_map: Vec<(String, String)> = Vec::new();
@@ -377,7 +377,7 @@ fn realworld_letters_never_crash() {
         .collect();
     files.sort();
     assert!(files.len() > 50, "real-world letters present");
-    let desk = Desk::new();
+    let desk = TestDesk::new();
     // One process for all of them: also proves one bad letter does not stop the rest.
     let mut args: Vec<String> = vec!["ingest".into()];
     args.extend(files.iter().map(|p| p.display().to_string()));

@@ -7,11 +7,10 @@
 mod common;
 
 use chrono::{DateTime, Duration, Utc};
-use common::Desk;
+use common::TestDesk;
 use std::sync::Arc;
 use std::time::Instant;
 use ticketd::clock::{Clock, ManualClock};
-use ticketd::config::Config;
 
 /// Monday 7 December 2026, 10:00 in Kaliningrad (the example desk's zone):
 /// inside working hours, so the deadline is counted from now.
@@ -35,7 +34,7 @@ fn appeal() -> Vec<u8> {
 }
 
 /// The ticket's line and its history actions, read from the database.
-fn state(desk: &Desk) -> Option<(String, i64, Vec<String>)> {
+fn state(desk: &TestDesk) -> Option<(String, i64, Vec<String>)> {
     let db = desk.db();
     let (id, line): (String, i64) = db
         .query_row("SELECT id, line FROM tickets", [], |r| {
@@ -70,7 +69,7 @@ async fn wait_for<T>(what: &str, mut done: impl FnMut() -> Option<T>) -> T {
 }
 
 /// The recipients (To) of the letters in the file outbox.
-fn recipients(desk: &Desk) -> Vec<String> {
+fn recipients(desk: &TestDesk) -> Vec<String> {
     desk.outbox()
         .iter()
         .filter_map(|l| common::header(l, "to"))
@@ -80,7 +79,7 @@ fn recipients(desk: &Desk) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn letter_to_ticket_routed_escalated_twice_on_a_manual_clock() {
     let started = Instant::now();
-    let desk = Desk::with(|cfg| {
+    let desk = TestDesk::with(|cfg| {
         // Every appeal goes to the 1st line first.
         let route: toml::Table =
             toml::from_str("name = \"all to the 1st line\"\nline = 1").expect("route");
@@ -89,7 +88,7 @@ async fn letter_to_ticket_routed_escalated_twice_on_a_manual_clock() {
             toml::Value::Array(vec![toml::Value::Table(route)]),
         );
     });
-    let config = Config::load(&desk.config).expect("the test desk's config loads");
+    let config = ticketd::desk::Desk::load(&desk.config).expect("the test desk's config loads");
     let clock = ManualClock::new(monday_morning());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = tokio::spawn(ticketd::daemon::serve(
@@ -159,14 +158,14 @@ async fn the_daemon_serves_the_web_form_until_shutdown() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port");
-    let desk = Desk::with(|cfg| {
+    let desk = TestDesk::with(|cfg| {
         let web: toml::Table = toml::from_str(&format!(
             "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
         ))
         .expect("web");
         cfg.insert("web".into(), toml::Value::Table(web));
     });
-    let config = Config::load(&desk.config).expect("config loads");
+    let config = ticketd::desk::Desk::load(&desk.config).expect("config loads");
     let clock = ManualClock::new(monday_morning());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = tokio::spawn(ticketd::daemon::serve(

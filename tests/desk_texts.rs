@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{base64 as b64, body_text, header, Desk};
+use common::{base64 as b64, body_text, header, TestDesk};
 use mail_parser::MimeHeaders;
 use regex::Regex;
 use sha2::{Digest, Sha256};
@@ -64,7 +64,7 @@ fn english(text: &str) -> Vec<String> {
 }
 
 /// Outbox rows as (kind, raw letter).
-fn sent(desk: &Desk) -> Vec<(String, Vec<u8>)> {
+fn sent(desk: &TestDesk) -> Vec<(String, Vec<u8>)> {
     let db = desk.db();
     let mut st = db
         .prepare("SELECT kind, raw FROM outbox ORDER BY id")
@@ -89,7 +89,7 @@ fn attachments(raw: &[u8]) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn the_engineers_files_reach_the_user_and_every_text_is_russian() {
-    let desk = Desk::new();
+    let desk = TestDesk::new();
     let (r, _) = desk.ingest(APPEAL.as_bytes());
     let id = r["ticket"].as_str().expect("created").to_string();
     desk.run_once();

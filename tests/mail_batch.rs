@@ -8,7 +8,6 @@ mod support;
 use std::sync::Arc;
 
 use support::{imap, letters, servers, ConfigOpts, SUPPORT};
-use ticketd::config::Config;
 use ticketd::pipeline::{Handle, Pipeline};
 use ticketd::source::imap as source;
 
@@ -22,11 +21,11 @@ fn rt() -> tokio::runtime::Runtime {
 
 /// The test's own connection to the desk's database (the pipeline's is
 /// the store's alone).
-fn db(cfg: &Config) -> rusqlite::Connection {
+fn db(cfg: &ticketd::config::Config) -> rusqlite::Connection {
     rusqlite::Connection::open(&cfg.database.path).expect("open the database")
 }
 
-fn count(cfg: &Config, sql: &str) -> i64 {
+fn count(cfg: &ticketd::config::Config, sql: &str) -> i64 {
     db(cfg).query_row(sql, [], |r| r.get(0)).expect("count")
 }
 
@@ -42,7 +41,7 @@ fn a_letter_failing_mid_batch_is_left_and_the_others_are_stored_once() {
             ..ConfigOpts::default()
         },
     );
-    let cfg = Arc::new(Config::load(&path).unwrap_or_else(|e| panic!("{e}")));
+    let cfg = Arc::new(ticketd::desk::Desk::load(&path).unwrap_or_else(|e| panic!("{e}")));
     let raws: Vec<Vec<u8>> = (0..5)
         .map(|i| letters::appeal("user1@example.com", &format!("batch-{i}")))
         .collect();

@@ -3,7 +3,7 @@
 //! reached line 2's mailbox through Postfix, reaches the user's mailbox
 //! (ticketd → Postfix → LMTP → Dovecot, read back over IMAP) with the PNG
 //! attached, byte for byte. Incoming letters go into this test's own folder
-//! of the support mailbox (`Desk::deliver`), so tests run side by side.
+//! of the support mailbox (`TestDesk::deliver`), so tests run side by side.
 
 mod common;
 mod support;

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use support::{imap, letters, servers, ConfigOpts, TestTls, SUPPORT};
-use ticketd::config::Config;
 use ticketd::source::imap::{self as source, LetterSink, SinkError};
 
 /// Headers, size and limit handed to `reject_oversize`.
@@ -65,10 +64,10 @@ impl LetterSink for Recorder {
     }
 }
 
-fn config(name: &str, opts: ConfigOpts) -> Config {
+fn config(name: &str, opts: ConfigOpts) -> ticketd::desk::Desk {
     let dir = servers().test_dir(name);
     let path = servers().write_config(&dir, &opts);
-    Config::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    ticketd::desk::Desk::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn opts(folder: &str) -> ConfigOpts {

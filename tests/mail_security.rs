@@ -8,7 +8,7 @@
 mod support;
 
 use support::daemon::{ticketd, Daemon};
-use support::desk::{about, appeal, desk_sections, smtp_send, Desk, WAIT};
+use support::desk::{about, appeal, desk_sections, smtp_send, TestDesk, WAIT};
 use support::{imap, servers, ConfigOpts, SUPPORT};
 
 #[test]
@@ -39,7 +39,7 @@ fn a_command_through_the_mta_is_applied_a_forged_one_injected_directly_is_not() 
         "{}",
         daemon.log_text()
     );
-    let desk = Desk {
+    let desk = TestDesk {
         config,
         daemon,
         folder: "INBOX".into(),

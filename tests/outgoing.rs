@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{base64, header, Desk};
+use common::{base64, header, TestDesk};
 use std::path::PathBuf;
 
 /// Letters made to produce long headers: a 200 KB subject in one word, a
@@ -103,7 +103,7 @@ fn foldable(line: &str) -> bool {
 fn every_outgoing_letter_of_the_corpus_has_clean_headers() {
     // Every letter answered: the real-world set has 32 letters from one
     // sender, over the reflection bounds of `[loops]`.
-    let desk = Desk::with(|cfg| {
+    let desk = TestDesk::with(|cfg| {
         if let Some(toml::Value::Table(l)) = cfg.get_mut("loops") {
             l.insert("max_auto_per_address_per_day".into(), 100_000.into());
             l.insert("max_new_tickets_per_sender_per_hour".into(), 0.into());

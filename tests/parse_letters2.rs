@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Desk;
+use common::TestDesk;
 use std::path::Path;
 use ticketd::parse::{parse_letter, ParseOptions, ParsedLetter};
 
@@ -75,7 +75,7 @@ fn slightly_broken_from_is_recovered_when_unambiguous() {
 
 #[test]
 fn broken_from_still_quarantined_through_the_desk() {
-    let desk = Desk::plain();
+    let desk = TestDesk::plain();
     let (v, code) = desk.ingest(&raw("05-from-space-in-local-part-unconfirmed.eml"));
     assert_eq!(code, 0);
     assert_eq!(v["outcome"], "quarantined", "{v}");
@@ -84,7 +84,7 @@ fn broken_from_still_quarantined_through_the_desk() {
 }
 
 /// Outgoing letters queued to `addr`.
-fn queued_to(desk: &Desk, addr: &str) -> i64 {
+fn queued_to(desk: &TestDesk, addr: &str) -> i64 {
     desk.db()
         .query_row(
             "SELECT COUNT(*) FROM outbox WHERE recipients LIKE ?1",
@@ -102,7 +102,7 @@ fn auto_forwarded_is_a_ticket_without_an_automatic_answer() {
     ] {
         let p = parse(name);
         assert_eq!(p.machine, None, "{name}: not machine mail");
-        let desk = Desk::plain();
+        let desk = TestDesk::plain();
         let (v, code) = desk.ingest(&raw(name));
         assert_eq!(code, 0);
         assert_eq!(v["outcome"], "created", "{name}: {v}");
@@ -121,7 +121,7 @@ fn auto_forwarded_is_a_ticket_without_an_automatic_answer() {
         assert_eq!(t["full_name"], "Сидоров Семён Семёнович");
     }
     // The same letter without the header is answered.
-    let desk = Desk::plain();
+    let desk = TestDesk::plain();
     let plain = String::from_utf8(raw("06-auto-forwarded.eml"))
         .expect("utf-8")
         .replace("Auto-Submitted: auto-forwarded\r\n", "");
@@ -134,7 +134,7 @@ fn auto_forwarded_is_a_ticket_without_an_automatic_answer() {
 /// fields are taken, the ticket routed) and answered by nobody.
 #[test]
 fn auto_forwarded_follow_up_completes_the_form_without_an_answer() {
-    let desk = Desk::plain();
+    let desk = TestDesk::plain();
     let first = "From: Сидоров Семён <sidorov@minfin.example>\r\n\
         To: support@sed.example.org\r\nSubject: Заявка\r\n\
         Message-ID: <first@letters2.example>\r\n\
@@ -185,7 +185,7 @@ fn a_bounce_with_a_broken_from_is_ignored() {
         let p = parse(name);
         assert_eq!(p.from, None, "{name}: From has no address");
         assert!(p.machine.is_some(), "{name}: a bounce");
-        let desk = Desk::plain();
+        let desk = TestDesk::plain();
         let (v, code) = desk.ingest(&raw(name));
         assert_eq!(code, 0);
         assert_eq!(v["outcome"], "ignored", "{name}: {v}");
@@ -200,7 +200,7 @@ fn out_of_office_written_in_the_body_only() {
     ] {
         let p = parse(name);
         assert!(p.machine.is_some(), "{name}: an out-of-office reply");
-        let desk = Desk::plain();
+        let desk = TestDesk::plain();
         let (v, _) = desk.ingest(&raw(name));
         assert_eq!(v["outcome"], "ignored", "{name}: {v}");
     }
@@ -298,7 +298,7 @@ fn outlook_winmail_dat_gives_its_form_and_pictures() {
     assert!(p.notes.is_empty(), "{:?}", p.notes);
 
     // Through the desk: a complete ticket with the picture, no note.
-    let desk = Desk::plain();
+    let desk = TestDesk::plain();
     let (v, _) = desk.ingest(&raw("19-outlook-winmail-dat.eml"));
     assert_eq!(v["outcome"], "created", "{v}");
     let t = desk.show(v["ticket"].as_str().expect("ticket"));

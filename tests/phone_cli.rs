@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::Desk;
+use common::TestDesk;
 
 #[test]
 fn lines_name_each_first_line_engineers_registration_address() {
-    let desk = Desk::new();
+    let desk = TestDesk::new();
     let out = desk.run(&["lines", "--json"], None);
     assert!(
         out.status.success(),
@@ -41,7 +41,7 @@ fn lines_name_each_first_line_engineers_registration_address() {
 
 #[test]
 fn tickets_new_registers_a_phone_appeal() {
-    let desk = Desk::new();
+    let desk = TestDesk::new();
     let out = desk.run(
         &[
             "tickets",

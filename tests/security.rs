@@ -28,7 +28,7 @@ mod p5_reflection;
 #[path = "security/p6_p8.rs"]
 mod p6_p8;
 
-use common::Desk;
+use common::TestDesk;
 use serde_json::Value;
 
 /// The test MTA's authserv-id.
@@ -49,8 +49,8 @@ pub fn set(cfg: &mut toml::Table, section: &str, key: &str, v: toml::Value) {
 
 /// The example desk with `[security] authserv_id = "mx.test"` (and
 /// `require`); the reflection bounds out of the way (property 5 sets its own).
-pub fn secured(require: &str) -> Desk {
-    Desk::with(|cfg| {
+pub fn secured(require: &str) -> TestDesk {
+    TestDesk::with(|cfg| {
         set(cfg, "security", "authserv_id", MX.into());
         set(cfg, "security", "require", require.into());
         unbounded(cfg);
@@ -114,14 +114,14 @@ pub const INCOMPLETE: &str = "Организация: Министерство �
 Описание проблемы: Не работает принтер в кабинете, ошибка драйвера.\r\n";
 
 /// Ingest, asserting the JSON outcome.
-pub fn ingest(desk: &Desk, raw: &[u8]) -> Value {
+pub fn ingest(desk: &TestDesk, raw: &[u8]) -> Value {
     let (r, code) = desk.ingest(raw);
     assert_eq!(code, 0, "ingest exit code: {r}");
     r
 }
 
 /// Open a ticket from `from` (authenticated when `trace` says so); its id.
-pub fn open_ticket(desk: &Desk, trace: &str, from: &str, body: &str) -> String {
+pub fn open_ticket(desk: &TestDesk, trace: &str, from: &str, body: &str) -> String {
     let r = ingest(desk, &letter(trace, from, SUPPORT, "Принтер", "", body));
     assert_eq!(r["outcome"], "created", "{r}");
     r["ticket"].as_str().unwrap().to_string()
@@ -129,7 +129,7 @@ pub fn open_ticket(desk: &Desk, trace: &str, from: &str, body: &str) -> String {
 
 /// Outbox rows: (kind, recipients, the letter's header block, decoded
 /// subject and decoded body).
-pub fn outbox(desk: &Desk) -> Vec<(String, Vec<String>, String)> {
+pub fn outbox(desk: &TestDesk) -> Vec<(String, Vec<String>, String)> {
     let db = desk.db();
     let mut st = db
         .prepare("SELECT kind, recipients, raw FROM outbox ORDER BY id")
@@ -159,7 +159,7 @@ pub fn outbox(desk: &Desk) -> Vec<(String, Vec<String>, String)> {
 }
 
 /// Outbox rows to `addr`.
-pub fn to_addr(desk: &Desk, addr: &str) -> Vec<(String, String)> {
+pub fn to_addr(desk: &TestDesk, addr: &str) -> Vec<(String, String)> {
     outbox(desk)
         .into_iter()
         .filter(|(_, to, _)| to.iter().any(|t| t.eq_ignore_ascii_case(addr)))
@@ -168,7 +168,7 @@ pub fn to_addr(desk: &Desk, addr: &str) -> Vec<(String, String)> {
 }
 
 /// The proof-of-receipt address of the latest routed letter of `ticket`.
-pub fn proof(desk: &Desk, ticket: &str) -> String {
+pub fn proof(desk: &TestDesk, ticket: &str) -> String {
     let re = regex::Regex::new(r"support\+[A-Za-z0-9-]+@sed\.example\.org").unwrap();
     outbox(desk)
         .into_iter()
@@ -179,7 +179,7 @@ pub fn proof(desk: &Desk, ticket: &str) -> String {
 }
 
 /// A ticket's JSON.
-pub fn show(desk: &Desk, id: &str) -> Value {
+pub fn show(desk: &TestDesk, id: &str) -> Value {
     desk.show(id)
 }
 

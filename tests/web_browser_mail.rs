@@ -13,7 +13,7 @@ mod support;
 use browser::Browser;
 use fantoccini::Locator;
 use support::daemon::Daemon;
-use support::desk::{about, appeal, body, desk_sections, reply, smtp_send, Desk, WAIT};
+use support::desk::{about, appeal, body, desk_sections, reply, smtp_send, TestDesk, WAIT};
 use support::{imap, servers, ConfigOpts};
 
 fn free_port() -> u16 {
@@ -24,7 +24,7 @@ fn free_port() -> u16 {
 }
 
 /// The test desk of `support::desk`, with `[web]` on `port`.
-fn web_desk(port: u16) -> Desk {
+fn web_desk(port: u16) -> TestDesk {
     let name = "weblink";
     let dir = servers().test_dir(name);
     let opts = ConfigOpts {
@@ -50,7 +50,7 @@ fn web_desk(port: u16) -> Desk {
         "daemon did not start its intake and web server:\n{}",
         daemon.log_text()
     );
-    Desk {
+    TestDesk {
         config,
         daemon,
         folder: "INBOX".into(),

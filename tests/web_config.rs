@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::Desk;
+use common::TestDesk;
 
-fn web(listen: &str, public_url: &str) -> Desk {
+fn web(listen: &str, public_url: &str) -> TestDesk {
     let (listen, public_url) = (listen.to_string(), public_url.to_string());
-    Desk::with(move |cfg| {
+    TestDesk::with(move |cfg| {
         let mut w = toml::Table::new();
         w.insert("listen".into(), toml::Value::String(listen));
         w.insert("public_url".into(), toml::Value::String(public_url));
@@ -15,7 +15,7 @@ fn web(listen: &str, public_url: &str) -> Desk {
     })
 }
 
-fn check(desk: &Desk) -> (bool, String) {
+fn check(desk: &TestDesk) -> (bool, String) {
     let out = desk.run(&["check-config"], None);
     (
         out.status.success(),

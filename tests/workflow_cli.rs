@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::Desk;
+use common::TestDesk;
 
-fn explain(desk: &Desk, letter: &str) -> String {
+fn explain(desk: &TestDesk, letter: &str) -> String {
     let path = common::repo().join("fixtures/corpus/letters").join(letter);
     let out = desk.run(
         &["route", "explain", "--letter", &path.display().to_string()],
@@ -21,7 +21,7 @@ fn explain(desk: &Desk, letter: &str) -> String {
 
 #[test]
 fn route_explain_names_the_matching_rule_and_why_the_others_did_not() {
-    let desk = Desk::new();
+    let desk = TestDesk::new();
     // (letter, the rule that must match, a reason that must be given)
     let cases = [
         ("003-outlook-word-html-cp1251.eml", "=> line 3", "«подпис»"),

@@ -4,7 +4,7 @@
 use super::tickets::open;
 use super::OutboxCmd;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::outbox::compose::Composer;
 use crate::store::outbox::OutboxRow;
 use crate::store::suppressed::SuppressedRow;
@@ -13,7 +13,7 @@ use crate::workflow::status::Status;
 use anyhow::{bail, Context};
 
 /// Checks beyond loading: templates render, addresses compose.
-pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
+pub(super) fn check_config(cfg: &Desk) -> anyhow::Result<()> {
     Composer::new(cfg).with_context(|| format!("config `{}`", cfg.source_path.display()))?;
     if let Some(addr) = cfg.web.as_ref().and_then(|w| w.listen_addr().ok()) {
         // Free now, or `ticketd run` cannot serve the form.
@@ -36,7 +36,7 @@ pub(super) fn check_config(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn outbox(cfg: &Config, cmd: OutboxCmd, clock: &dyn Clock) -> anyhow::Result<i32> {
+pub(super) fn outbox(cfg: &Desk, cmd: OutboxCmd, clock: &dyn Clock) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     match cmd {
         OutboxCmd::List {
@@ -156,7 +156,7 @@ fn outbox_rows(store: &Store, status: Option<&str>, limit: usize) -> anyhow::Res
 /// How many held-back letters `status` lists.
 const STATUS_SUPPRESSED: usize = 5;
 
-pub(super) fn status(cfg: &Config, json: bool, clock: &dyn Clock) -> anyhow::Result<i32> {
+pub(super) fn status(cfg: &Desk, json: bool, clock: &dyn Clock) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     let suppressed_total = store.suppressed_count(None)?;
     let suppressed_day =
@@ -283,7 +283,7 @@ fn oauth2_problems(
 
 /// `ticketd route explain`: classification and routing of a ticket or letter.
 pub(super) fn route_explain(
-    cfg: &Config,
+    cfg: &Desk,
     id: Option<String>,
     letter: Option<std::path::PathBuf>,
 ) -> anyhow::Result<i32> {

@@ -1,7 +1,7 @@
 //! `ticketd ingest`: letters from files or stdin, for MTA pipe delivery.
 
 use super::EX_TEMPFAIL;
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::pipeline::Pipeline;
 use anyhow::Context;
 use std::io::{Read, Write};
@@ -32,7 +32,7 @@ fn read_bounded(mut r: impl Read, limit: u64) -> std::io::Result<Input> {
     Ok(Input::TooLarge { prefix: raw, size })
 }
 
-pub fn run(cfg: Config, files: &[PathBuf]) -> anyhow::Result<i32> {
+pub fn run(cfg: Desk, files: &[PathBuf]) -> anyhow::Result<i32> {
     let limit = cfg.max_letter_bytes();
     let mut pipeline = match Pipeline::open(Arc::new(cfg)) {
         Ok(p) => p,

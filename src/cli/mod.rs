@@ -17,7 +17,8 @@ mod quarantine;
 mod run;
 mod tickets;
 
-use crate::config::{Config, DEFAULT_PATH};
+use crate::config::DEFAULT_PATH;
+use crate::desk::Desk;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -210,8 +211,8 @@ pub fn init_logging(level: &str) {
         .try_init();
 }
 
-pub fn load_config(path: &Path) -> anyhow::Result<Config> {
-    Ok(Config::load(path)?)
+pub fn load_config(path: &Path) -> anyhow::Result<Desk> {
+    Ok(Desk::load(path)?)
 }
 
 /// Run the command line; returns the process exit code.

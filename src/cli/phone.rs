@@ -2,7 +2,7 @@
 //! registration addresses for phone appeals) and `ticketd tickets new`
 //! (an appeal taken by phone, registered from the command line).
 
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::pipeline::submission::{Channel, NewAppeal};
 use crate::pipeline::Pipeline;
 use crate::workflow::loops::SenderRole;
@@ -11,12 +11,12 @@ use crate::workflow::status::Line;
 use anyhow::{bail, Context};
 use std::sync::Arc;
 
-fn pipeline(cfg: Config) -> anyhow::Result<Pipeline> {
+fn pipeline(cfg: Desk) -> anyhow::Result<Pipeline> {
     let path = cfg.source_path.display().to_string();
     Pipeline::open(Arc::new(cfg)).with_context(|| format!("opening the desk from `{path}`"))
 }
 
-pub(super) fn lines(cfg: Config, json: bool) -> anyhow::Result<i32> {
+pub(super) fn lines(cfg: Desk, json: bool) -> anyhow::Result<i32> {
     let p = pipeline(cfg)?;
     let wf = &p.config().workflow;
     let reg = |line: Line, e: &str| {
@@ -83,7 +83,7 @@ const KEYS: [&str; 6] = [
     "note",
 ];
 
-pub(super) fn new_ticket(cfg: Config, a: &NewArgs) -> anyhow::Result<i32> {
+pub(super) fn new_ticket(cfg: Desk, a: &NewArgs) -> anyhow::Result<i32> {
     let channel = match Channel::parse(&a.channel) {
         Some(c @ (Channel::Phone | Channel::Web)) => c,
         Some(Channel::Email) => {

@@ -3,7 +3,7 @@
 use super::tickets::open;
 use super::QuarantineCmd;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::pipeline::Pipeline;
 use anyhow::bail;
 use mail_parser::{Address, HeaderValue, MessageParser};
@@ -14,7 +14,7 @@ use std::sync::Arc;
 const MAX_HEAD: usize = 8192;
 
 pub(super) fn quarantine(
-    cfg: Config,
+    cfg: Desk,
     cmd: QuarantineCmd,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<i32> {

@@ -4,8 +4,8 @@
 //! old one stays in force.
 
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::daemon::{serve_with, Lifecycle};
+use crate::desk::Desk;
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ fn tell_systemd(event: Lifecycle) {
 /// Run until SIGTERM/SIGINT; reload on SIGHUP.
 pub(super) async fn run(
     config_path: &Path,
-    cfg: Config,
+    cfg: Desk,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<()> {
     for w in &cfg.set_aside {
@@ -45,7 +45,7 @@ pub(super) async fn run(
     let hangups = async move {
         while hup.recv().await.is_some() {
             notify(&[sd_notify::NotifyState::Reloading]);
-            match Config::load(config_path) {
+            match Desk::load(config_path) {
                 Err(e) => {
                     tracing::error!(error = %e, "config reload failed; keeping the old config");
                     notify(&[sd_notify::NotifyState::Ready]);

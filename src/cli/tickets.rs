@@ -4,7 +4,7 @@
 //! the letters); `--json` keeps the stored RFC 3339 times with their offset.
 
 use super::TicketsCmd;
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::outbox::texts::{action_name, actor_name, rejection_reason, status_change};
 use crate::store::tickets::{ListFilter, Ticket};
 use crate::store::Store;
@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::time::Duration;
 
-pub(super) fn open(cfg: &Config) -> anyhow::Result<Store> {
+pub(super) fn open(cfg: &Desk) -> anyhow::Result<Store> {
     Store::open(
         &cfg.database.path,
         Duration::from_millis(cfg.database.busy_timeout_ms),
@@ -42,7 +42,7 @@ pub(super) fn status_arg(s: &str) -> anyhow::Result<String> {
     }
 }
 
-pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
+pub(super) fn run(cfg: &Desk, cmd: TicketsCmd) -> anyhow::Result<i32> {
     let store = open(cfg)?;
     match cmd {
         TicketsCmd::List {
@@ -92,7 +92,7 @@ pub(super) fn run(cfg: &Config, cmd: TicketsCmd) -> anyhow::Result<i32> {
 }
 
 /// The desk's time zone (the business calendar's).
-fn tz(cfg: &Config) -> Tz {
+fn tz(cfg: &Desk) -> Tz {
     cfg.workflow.calendar.time_zone()
 }
 

@@ -31,20 +31,9 @@ pub const EXAMPLE: &str = include_str!("../../config.example.toml");
 pub const DEFAULT_PATH: &str = "/etc/ticketd/config.toml";
 
 impl Config {
-    /// Load and validate a config file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.to_path_buf(),
-            cause: e,
-        })?;
-        let base = path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        Config::from_str_at(&text, path, &base)
-    }
-
-    /// Parse `text` as if read from `path`; relative paths resolve against `base`.
+    /// Parse and check `text` as if read from `path`; relative paths
+    /// resolve against `base`. The workflow's sections are checked when
+    /// they are compiled: load a [`crate::desk::Desk`] to have both.
     pub fn from_str_at(text: &str, path: &Path, base: &Path) -> Result<Config, ConfigError> {
         let (readable, set_aside) = mailbox::set_aside(path, text);
         let mut cfg: Config = toml::from_str(&readable).map_err(|e| {
@@ -58,7 +47,6 @@ impl Config {
         if cfg.outgoing.helo_name.is_none() {
             cfg.outgoing.helo_name = Some(default_helo_name(&cfg.desk.support_address));
         }
-        cfg.workflow = cfg.compile_workflow(text)?;
         Ok(cfg)
     }
 
@@ -251,7 +239,7 @@ impl Config {
 
     /// Check the desk's sections (lines, priorities, calendar, rules) and
     /// build the workflow the pipeline uses; errors name rule and line.
-    fn compile_workflow(&self, text: &str) -> Result<crate::workflow::Workflow, ConfigError> {
+    pub fn compile_workflow(&self, text: &str) -> Result<crate::workflow::Workflow, ConfigError> {
         let sections = sections::WorkflowSections {
             support_address: &self.desk.support_address,
             desk_time_zone: &self.desk.time_zone,

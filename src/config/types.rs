@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
-    pub desk: Desk,
+    pub desk: DeskSection,
     #[serde(default)]
     pub log: Log,
     pub database: Database,
@@ -41,9 +41,6 @@ pub struct Config {
     /// The web form and the users' status links; off when absent.
     #[serde(default)]
     pub web: Option<super::web::Web>,
-    /// The sections above, checked and compiled when the config is loaded.
-    #[serde(skip)]
-    pub workflow: crate::workflow::Workflow,
     /// The file this config was read from (not a key).
     #[serde(skip)]
     pub source_path: PathBuf,
@@ -54,7 +51,7 @@ pub struct Config {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Desk {
+pub struct DeskSection {
     /// The address users write to; letters from it are never new appeals.
     pub support_address: String,
     /// Display name on outgoing letters.
@@ -100,9 +97,9 @@ pub enum ClosedReply {
     Reopen,
 }
 
-impl Default for Desk {
+impl Default for DeskSection {
     fn default() -> Self {
-        Desk {
+        DeskSection {
             support_address: "support@sed.example.org".into(),
             name: "Служба технической поддержки СЭД".into(),
             default_area_code: "4012".into(),

@@ -14,7 +14,7 @@
 use super::header::{self, short_subject};
 use super::texts;
 use super::{template, OutgoingLetter};
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::parse::Field;
 use crate::store::tickets::{AttachmentRow, RejectedRow, Ticket};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -81,7 +81,7 @@ pub struct LetterSpec {
 }
 
 impl Composer {
-    pub fn new(cfg: &Config) -> Result<Composer, ComposeError> {
+    pub fn new(cfg: &Desk) -> Result<Composer, ComposeError> {
         let load = |name: &str,
                     p: &Option<std::path::PathBuf>,
                     builtin: &str|

@@ -3,7 +3,6 @@
 //! stops the batch with the letters before it committed.
 
 use super::{IngestError, Outcome, Pipeline};
-use crate::config::Config;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,7 +30,7 @@ dir = {out:?}
         mail = dir.join("mail").display().to_string(),
         out = dir.join("out").display().to_string(),
     );
-    let cfg = Config::from_str_at(&text, &dir.join("c.toml"), dir).unwrap();
+    let cfg = crate::desk::Desk::from_str_at(&text, &dir.join("c.toml"), dir).unwrap();
     Pipeline::open(Arc::new(cfg)).unwrap()
 }
 

@@ -3,7 +3,7 @@
 //! ([`crate::workflow::token`], [`crate::workflow::signed`]).
 
 use super::IngestError;
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::store::Store;
 use crate::workflow::token::ReplyKey;
 
@@ -14,7 +14,7 @@ const KEY_STATE: &str = "commands.key";
 /// The HMAC key for proofs of receipt: from `[commands] secret_file`, or
 /// generated once and kept in the database, so that commands by reply work
 /// out of the box and the secret is never in the config.
-pub(super) fn reply_key(cfg: &Config, store: &Store) -> Result<ReplyKey, IngestError> {
+pub(super) fn reply_key(cfg: &Desk, store: &Store) -> Result<ReplyKey, IngestError> {
     let bytes = match &cfg.workflow.secret_file {
         Some(f) => std::fs::read(f).map_err(|e| {
             IngestError::Key(format!(

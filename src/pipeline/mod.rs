@@ -39,7 +39,7 @@ pub use user_reply::ticket_facts;
 
 pub use handle::Handle;
 
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::outbox::compose::{ComposeError, Composer};
 use crate::parse::{parse_letter, ParseOptions};
 use crate::store::{Store, StoreError};
@@ -125,7 +125,7 @@ impl IngestError {
 /// The synchronous pipeline: one database connection, the composer, the
 /// parse options. Not shared between threads; see [`Handle`] for async use.
 pub struct Pipeline {
-    cfg: Arc<Config>,
+    cfg: Arc<Desk>,
     store: Store,
     composer: Composer,
     opts: ParseOptions,
@@ -137,7 +137,7 @@ pub struct Pipeline {
 /// The read-only parts of the pipeline that decisions and letters need,
 /// borrowed beside the store's write transaction.
 pub(crate) struct Parts<'a> {
-    pub cfg: &'a Config,
+    pub cfg: &'a Desk,
     pub composer: &'a Composer,
     pub own_addresses: &'a [String],
     pub key: &'a ReplyKey,
@@ -147,7 +147,7 @@ pub(crate) struct Parts<'a> {
 const STATEMENT_CACHE: usize = 48;
 
 impl Pipeline {
-    pub fn open(cfg: Arc<Config>) -> Result<Pipeline, IngestError> {
+    pub fn open(cfg: Arc<Desk>) -> Result<Pipeline, IngestError> {
         let store = Store::open(
             &cfg.database.path,
             Duration::from_millis(cfg.database.busy_timeout_ms),
@@ -204,7 +204,7 @@ impl Pipeline {
         &mut self.store
     }
 
-    pub fn config(&self) -> &Arc<Config> {
+    pub fn config(&self) -> &Arc<Desk> {
         &self.cfg
     }
 

@@ -10,7 +10,7 @@
 //!   the token as its key (sent twice: one ticket). Errors show the form
 //!   again with the values kept.
 //! * `GET /t/{ticket}-{sig}` and `POST` there — the status page and its
-//!   buttons ([`link`]).
+//!   buttons (`web/link.rs`).
 //!
 //! Nothing here decides about tickets: the pipeline does, as for a letter.
 
@@ -21,7 +21,7 @@ pub mod pages;
 mod upload;
 
 use crate::config::web::Web;
-use crate::config::Config;
+use crate::desk::Desk;
 use crate::pipeline::submission::{AppealFile, Channel, NewAppeal, Submission};
 use crate::pipeline::{Handle, IngestError, Outcome};
 use crate::workflow::signed::{self, FormToken};
@@ -44,7 +44,7 @@ const FORM_MAX_AGE: i64 = 24 * 3600;
 pub struct WebState {
     handle: Handle,
     key: ReplyKey,
-    cfg: Arc<Config>,
+    cfg: Arc<Desk>,
     web: Web,
     limiter: Mutex<guard::RateLimiter>,
     uploads: PathBuf,
@@ -61,7 +61,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     handle: Handle,
-    cfg: Arc<Config>,
+    cfg: Arc<Desk>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let web = cfg

@@ -22,28 +22,28 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub struct Desk {
+pub struct TestDesk {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
 }
 
-impl Desk {
+impl TestDesk {
     /// A desk on `config.example.toml` with every path inside a temp dir.
-    pub fn new() -> Desk {
-        Desk::with(|_| {})
+    pub fn new() -> TestDesk {
+        TestDesk::with(|_| {})
     }
 
     /// The example desk without lines and routing rules: tickets are
     /// registered and answered, nothing is routed.
-    pub fn plain() -> Desk {
-        Desk::with(|cfg| {
+    pub fn plain() -> TestDesk {
+        TestDesk::with(|cfg| {
             cfg.remove("lines");
             cfg.remove("routes");
         })
     }
 
-    /// Like [`Desk::new`], letting the test change the config table first.
-    pub fn with(change: impl FnOnce(&mut toml::Table)) -> Desk {
+    /// Like [`TestDesk::new`], letting the test change the config table first.
+    pub fn with(change: impl FnOnce(&mut toml::Table)) -> TestDesk {
         let dir = tempfile::tempdir().expect("tempdir");
         let text =
             std::fs::read_to_string(repo().join("config.example.toml")).expect("example config");
@@ -68,7 +68,7 @@ impl Desk {
         for sub in ["maildir/new", "maildir/cur", "maildir/tmp", "outbox"] {
             std::fs::create_dir_all(root.join(sub)).expect("mkdir");
         }
-        Desk { dir, config }
+        TestDesk { dir, config }
     }
 
     pub fn root(&self) -> &Path {

@@ -3,11 +3,10 @@
 //! clock; letters as people write them; what left the desk read from the
 //! outbox table.
 
-use super::common::{self, Desk};
+use super::common::{self, TestDesk};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use ticketd::clock::ManualClock;
-use ticketd::config::Config;
 use ticketd::pipeline::Pipeline;
 use ticketd::store::tickets::Ticket;
 
@@ -54,7 +53,7 @@ impl Sent {
 }
 
 pub struct Conv {
-    pub desk: Desk,
+    pub desk: TestDesk,
     pub p: Pipeline,
     pub clock: ManualClock,
     seen: usize,
@@ -75,8 +74,8 @@ impl Conv {
     }
 
     pub fn with(change: impl FnOnce(&mut toml::Table)) -> Conv {
-        let desk = Desk::with(change);
-        let cfg = Config::load(&desk.config).expect("config loads");
+        let desk = TestDesk::with(change);
+        let cfg = ticketd::desk::Desk::load(&desk.config).expect("config loads");
         let mut p = Pipeline::open(Arc::new(cfg)).expect("pipeline");
         let clock = ManualClock::new(start());
         p.set_clock(Arc::new(clock.clone()));

@@ -27,13 +27,20 @@ fn variants(from: &str) -> Vec<(&'static str, String, String, bool)> {
 }
 
 /// A ticket on the 2nd line; its id and proof address.
-fn routed(desk: &Desk) -> (String, String) {
+fn routed(desk: &TestDesk) -> (String, String) {
     let id = open_ticket(desk, &pass_for(USER), USER, APPEAL);
     let p = proof(desk, &id);
     (id, p)
 }
 
-fn command(desk: &Desk, id: &str, proof: &str, trace: &str, extra: &str, status: &str) -> Value {
+fn command(
+    desk: &TestDesk,
+    id: &str,
+    proof: &str,
+    trace: &str,
+    extra: &str,
+    status: &str,
+) -> Value {
     ingest(
         desk,
         &letter(
@@ -115,7 +122,7 @@ fn p2_confirmations_completions_and_status_requests_need_it_too() {
         assert_eq!(t["status"] == "awaiting_user", !ok, "completion: {what}");
 
         // A status request.
-        let lists = |d: &Desk| {
+        let lists = |d: &TestDesk| {
             to_addr(d, USER)
                 .iter()
                 .filter(|(k, _)| k == "status_list")
@@ -174,7 +181,7 @@ fn p2_dkim_or_spf_takes_an_aligned_dkim_or_spf_pass() {
 
 #[test]
 fn p2_without_authserv_id_from_is_taken_as_before_and_check_config_warns() {
-    let desk = Desk::with(unbounded);
+    let desk = TestDesk::with(unbounded);
     let (id, p) = routed(&desk);
     command(&desk, &id, &p, "", "", "Действие пользователя");
     assert_eq!(
@@ -193,7 +200,7 @@ fn p2_without_authserv_id_from_is_taken_as_before_and_check_config_warns() {
     // The example-value check (issue 19) may still name the key's reserved
     // test domain; the warning about From alone must be gone.
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("authserv_id is not set"));
-    let bad = Desk::with(|cfg| set(cfg, "security", "require", "spf".into()));
+    let bad = TestDesk::with(|cfg| set(cfg, "security", "require", "spf".into()));
     let out = bad.run(&["check-config"], None);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

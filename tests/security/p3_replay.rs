@@ -18,7 +18,7 @@ fn reply(id: &str, trace: &str, to: &str, extra: &str, body: &str) -> Vec<u8> {
 
 const ASK: &str = "Статус: Действие пользователя\r\n\r\nУточните модель принтера.";
 
-fn relayed(desk: &Desk) -> usize {
+fn relayed(desk: &TestDesk) -> usize {
     to_addr(desk, USER)
         .iter()
         .filter(|(k, _)| k == "to_user")
@@ -55,7 +55,7 @@ fn p3_the_same_command_again_is_a_duplicate_answered_once() {
         ),
     ];
     for (window, second, again, what) in cases {
-        let desk = Desk::with(|cfg| {
+        let desk = TestDesk::with(|cfg| {
             set(cfg, "security", "authserv_id", MX.into());
             unbounded(cfg);
             if let Some(w) = window {
@@ -85,7 +85,7 @@ fn p3_the_same_command_again_is_a_duplicate_answered_once() {
         let want = if again { "awaiting_user" } else { "assigned" };
         assert_eq!(show(&desk, &id)["status"], want, "{what}");
     }
-    let bad = Desk::with(|cfg| set(cfg, "commands", "replay_window", "soon".into()));
+    let bad = TestDesk::with(|cfg| set(cfg, "commands", "replay_window", "soon".into()));
     let out = bad.run(&["check-config"], None);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

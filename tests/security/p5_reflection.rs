@@ -8,8 +8,8 @@ use super::*;
 
 const TARGET: &str = "target@victim.example";
 
-fn bounded(per_address: i64, per_sender: i64) -> Desk {
-    Desk::with(|cfg| {
+fn bounded(per_address: i64, per_sender: i64) -> TestDesk {
+    TestDesk::with(|cfg| {
         set(
             cfg,
             "loops",

@@ -54,7 +54,7 @@ const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 
 #[test]
 fn p6_attachments_are_what_their_names_say() {
-    let desk = Desk::with(unbounded);
+    let desk = TestDesk::with(unbounded);
     // (name, declared type, bytes, kept?, refusal reason starts with, case)
     type Case<'a> = (&'a str, &'a str, Vec<u8>, bool, &'a str, &'a str);
     let cases: Vec<Case> = vec![
@@ -136,7 +136,7 @@ fn p6_attachments_are_what_their_names_say() {
 
 #[test]
 fn p7_files_are_private_whatever_the_umask() {
-    let desk = Desk::with(unbounded);
+    let desk = TestDesk::with(unbounded);
     let root = desk.root().to_path_buf();
     let mut c = desk.command();
     c.args(["ingest"]).stdin(std::process::Stdio::piped());
@@ -216,7 +216,7 @@ fn walk_dirs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn p7_max_letter_mb_bounds_ingest_and_maildir() {
-    let desk = Desk::with(|cfg| {
+    let desk = TestDesk::with(|cfg| {
         unbounded(cfg);
         set(cfg, "mailbox", "max_letter_mb", toml::Value::Float(0.01));
     });
@@ -297,7 +297,7 @@ fn p7_addresses_from_and_plus_tags() {
 
 #[test]
 fn p8_control_characters_are_shown_escaped() {
-    let desk = Desk::with(unbounded);
+    let desk = TestDesk::with(unbounded);
     let r = ingest(
         &desk,
         &letter(

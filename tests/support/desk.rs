@@ -57,14 +57,14 @@ line = 1
     )
 }
 
-pub struct Desk {
+pub struct TestDesk {
     pub config: PathBuf,
     pub daemon: Daemon,
     pub folder: String,
     pub prefix: String,
 }
 
-pub fn start(name: &str, prefix: &str, folder: &str, deadline: &str, max_auto: u32) -> Desk {
+pub fn start(name: &str, prefix: &str, folder: &str, deadline: &str, max_auto: u32) -> TestDesk {
     let dir = servers().test_dir(name);
     if folder != "INBOX" {
         imap::create(SUPPORT, folder);
@@ -95,7 +95,7 @@ pub fn start(name: &str, prefix: &str, folder: &str, deadline: &str, max_auto: u
         "daemon did not connect:\n{}",
         daemon.log_text()
     );
-    Desk {
+    TestDesk {
         config,
         daemon,
         folder: folder.into(),
@@ -103,7 +103,7 @@ pub fn start(name: &str, prefix: &str, folder: &str, deadline: &str, max_auto: u
     }
 }
 
-impl Desk {
+impl TestDesk {
     pub fn show(&self, id: &str) -> serde_json::Value {
         let out = ticketd(&self.config, &["tickets", "show", id, "--json"]);
         assert!(

@@ -4,12 +4,11 @@
 //! the page as a browser would receive them).
 #![allow(dead_code)]
 
-use super::common::Desk;
+use super::common::TestDesk;
 use chrono::{DateTime, Duration, Utc};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use ticketd::clock::{Clock, ManualClock};
-use ticketd::config::Config;
 use ticketd::pipeline::{Handle, Pipeline};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,7 +23,7 @@ pub fn start() -> DateTime<Utc> {
 }
 
 pub struct Site {
-    pub desk: Desk,
+    pub desk: TestDesk,
     pub handle: Handle,
     pub clock: ManualClock,
     pub addr: SocketAddr,
@@ -127,7 +126,7 @@ impl Site {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let desk = Desk::with(|cfg| {
+        let desk = TestDesk::with(|cfg| {
             let web: toml::Table = toml::from_str(&format!(
                 "listen = \"127.0.0.1:1\"\npublic_url = \"http://{addr}\"\nmin_fill_secs = 3\nmax_appeals_per_ip_per_hour = 20\n"
             ))
@@ -135,7 +134,7 @@ impl Site {
             cfg.insert("web".into(), toml::Value::Table(web));
             change(cfg);
         });
-        let cfg = Arc::new(Config::load(&desk.config).expect("config loads"));
+        let cfg = Arc::new(ticketd::desk::Desk::load(&desk.config).expect("config loads"));
         let mut p = Pipeline::open(cfg.clone()).expect("pipeline");
         let clock = ManualClock::new(start());
         p.set_clock(Arc::new(clock.clone()) as Arc<dyn Clock>);

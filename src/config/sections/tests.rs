@@ -1,6 +1,7 @@
 use super::compile::array_entry_line;
 use crate::config::ConfigError;
-use crate::config::{Config, EXAMPLE};
+use crate::config::EXAMPLE;
+use crate::desk::Desk;
 use crate::workflow::{Kind, Line, SenderRole, Status, TicketFacts};
 use std::path::Path;
 
@@ -29,8 +30,8 @@ mailbox = "line2@sed.example.org"
 engineers = ["eng1@sed.example.org"]
 "#;
 
-fn load(text: &str) -> Result<Config, ConfigError> {
-    Config::from_str_at(text, Path::new("c.toml"), Path::new("/nonexistent/base"))
+fn load(text: &str) -> Result<Desk, ConfigError> {
+    Desk::from_str_at(text, Path::new("c.toml"), Path::new("/nonexistent/base"))
 }
 
 /// The snippet marks the line the error must point at with `#HERE`.
@@ -70,7 +71,7 @@ fn a_config_without_desk_sections_loads_and_routes_nothing() {
 
 #[test]
 fn the_example_desk_compiles_and_works() {
-    let cfg = Config::from_str_at(
+    let cfg = Desk::from_str_at(
         EXAMPLE,
         Path::new("config.example.toml"),
         Path::new("/srv/x"),

@@ -27,7 +27,8 @@ name = "обычный"
 deadline = "1d"
 default = true
 "#;
-    let cfg = Config::from_str_at(text, Path::new("c.toml"), Path::new("/nonexistent")).unwrap();
+    let cfg = crate::desk::Desk::from_str_at(text, Path::new("c.toml"), Path::new("/nonexistent"))
+        .unwrap();
     Composer::new(&cfg).unwrap()
 }
 
