@@ -46,6 +46,11 @@
 //!   takes reloaded configs. Signals (SIGTERM/SIGINT stop, SIGHUP reload)
 //!   and systemd notify are at the CLI edge (`cli/run.rs`), so a test
 //!   starts the daemon in-process.
+//! * [`web`]: the site's side (`[web]`): the appeal form (`GET /`, `POST
+//!   /appeal`) and the requester's signed status link (`/t/<ticket>-<sig>`),
+//!   axum on the daemon's runtime; appeals go to the pipeline as a
+//!   [`pipeline::submission::Submission`], the link's buttons through the
+//!   user's-letter path.
 //! * [`oauth2`]: access tokens for `auth = "oauth2"` logins (IMAP and SMTP
 //!   XOAUTH2): the refresh-token grant, caching, refresh before expiry and
 //!   on a refused login, failures recorded for `ticketd status`.
@@ -66,7 +71,7 @@
 //!
 //! Dependencies run one way: `address`, `template`, `tls` ← `parse` ←
 //! `workflow` ← `store` ← `oauth2` ← `config` ← `desk` ← `outbox`, `source` ←
-//! `pipeline` ← `daemon` ← `cli`.
+//! `pipeline` ← `web` ← `daemon` ← `cli`.
 
 pub mod address;
 pub mod cli;
