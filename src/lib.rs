@@ -51,6 +51,11 @@
 //!   as text, CSV, JSON, HTML; the per-ticket listing; report letters.
 //! * [`vitals`]: the daemon's vital signs (`[metrics]`): `/metrics`,
 //!   `/healthz`, `/readyz` answered from a snapshot a refresher keeps.
+//! * [`web`]: the site's side (`[web]`): the appeal form (`GET /`, `POST
+//!   /appeal`) and the requester's signed status link (`/t/<ticket>-<sig>`),
+//!   axum on the daemon's runtime; appeals go to the pipeline as a
+//!   [`pipeline::submission::Submission`], the link's buttons through the
+//!   user's-letter path.
 //! * [`oauth2`]: access tokens for `auth = "oauth2"` logins (IMAP and SMTP
 //!   XOAUTH2): the refresh-token grant, caching, refresh before expiry and
 //!   on a refused login, failures recorded for `ticketd status`.

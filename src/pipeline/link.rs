@@ -1,6 +1,6 @@
 //! The buttons of the user's status link (`/t/<ticket>-<sig>`): «Подтверждаю»
 //! and «Не решено» go through the same decisions as the user's letter
-//! saying so ([`super::user_reply::user_letter`]), recorded with the actor
+//! saying so (`user_reply::user_letter`), recorded with the actor
 //! `user (link)`. The signature proved the requester; only a ticket whose
 //! solution is proposed is changed, so a second click changes nothing.
 

@@ -10,7 +10,7 @@
 //!   the token as its key (sent twice: one ticket). Errors show the form
 //!   again with the values kept.
 //! * `GET /t/{ticket}-{sig}` and `POST` there — the status page and its
-//!   buttons ([`link`]).
+//!   buttons (`web/link.rs`).
 //!
 //! Nothing here decides about tickets: the pipeline does, as for a letter.
 
