@@ -122,11 +122,46 @@ pub fn serialize_opt_ts<S: serde::Serializer>(
     }
 }
 
-/// Read a stored timestamp.
+/// Read a stored timestamp: the form [`ts`] writes read directly (reports
+/// read millions), anything else as RFC 3339.
 pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    if let Some(t) = parse_stored(s.as_bytes()) {
+        return Some(t);
+    }
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` exactly, as [`ts`] writes it.
+fn parse_stored(b: &[u8]) -> Option<DateTime<Utc>> {
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let time = chrono::NaiveTime::from_hms_milli_opt(
+        num(11, 13)?,
+        num(14, 16)?,
+        num(17, 19)?,
+        num(20, 23)?,
+    )?;
+    Some(DateTime::from_naive_utc_and_offset(
+        date.and_time(time),
+        Utc,
+    ))
 }
 
 /// An open database.
@@ -357,6 +392,32 @@ mod tests {
         assert_eq!(
             (channel.as_str(), by.as_deref()),
             ("'email'", Some("registered_by"))
+        );
+    }
+
+    #[test]
+    fn stored_times_read_back_as_rfc_3339_reads_them() {
+        for s in [
+            "2026-12-05T11:37:18.680Z",
+            "1999-01-01T00:00:00.000Z",
+            "2026-02-28T23:59:59.999Z",
+        ] {
+            let fast = parse_stored(s.as_bytes()).unwrap();
+            let slow = DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+            assert_eq!(fast, slow, "{s}");
+            assert_eq!(ts(fast), s);
+        }
+        for other in [
+            "2026-12-05T11:37:18Z",
+            "2026-12-05T11:37:18.680+02:00",
+            "2026-02-30T00:00:00.000Z",
+            "2026-1x-05T11:37:18.680Z",
+        ] {
+            assert_eq!(parse_stored(other.as_bytes()), None, "{other}");
+        }
+        assert_eq!(
+            parse_ts("2026-12-05T13:37:18.680+02:00"),
+            parse_ts("2026-12-05T11:37:18.680Z")
         );
     }
 
