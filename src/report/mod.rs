@@ -277,6 +277,9 @@ pub struct Builder<'a> {
     first: Samples,
     solution: Samples,
     per_day: BTreeMap<NaiveDate, u64>,
+    /// The local day of the last ticket, `[start, end)` in UTC: tickets
+    /// come in order of registration, so most fall in the same day.
+    day: Option<(DateTime<Utc>, DateTime<Utc>, NaiveDate)>,
 }
 
 impl<'a> Builder<'a> {
@@ -305,7 +308,28 @@ impl<'a> Builder<'a> {
             first: Samples::default(),
             solution: Samples::default(),
             per_day: period.each_day().map(|d| (d, 0)).collect(),
+            day: None,
         }
+    }
+
+    /// The desk's local day of `at`: the time-zone lookup only when `at`
+    /// leaves the day of the ticket before.
+    fn local_day(&mut self, at: DateTime<Utc>) -> NaiveDate {
+        if let Some((start, end, d)) = self.day {
+            if start <= at && at < end {
+                return d;
+            }
+        }
+        let tz = self.period.tz;
+        let d = at.with_timezone(&tz).date_naive();
+        let start = period::midnight(d, tz);
+        let end = d.succ_opt().map(|n| period::midnight(n, tz));
+        // Remembered only when the bounds agree with the lookup.
+        self.day = match end {
+            Some(end) if start <= at && at < end => Some((start, end, d)),
+            _ => None,
+        };
+        d
     }
 
     /// Working seconds from registration to `at`: as stored, or computed
@@ -346,7 +370,7 @@ impl<'a> Builder<'a> {
         if let Some(s) = self.secs(t, t.solution_secs, t.solution_proposed_at) {
             self.solution.add(s, t);
         }
-        let day = t.created_at.with_timezone(&self.period.tz).date_naive();
+        let day = self.local_day(t.created_at);
         *self.per_day.entry(day).or_default() += 1;
     }
 

@@ -16,6 +16,8 @@ pub mod facts;
 pub mod letters;
 pub mod outbox;
 pub mod report;
+#[cfg(test)]
+mod report_rows_tests;
 pub mod security;
 pub mod suppressed;
 pub mod tickets;
@@ -29,13 +31,14 @@ use std::time::Duration;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 /// Current schema version; bump with a new entry in [`MIGRATIONS`].
-const VERSION: i64 = 4;
+const VERSION: i64 = 5;
 /// Migrations from version `i` to `i + 1` (index 0: empty database → 1).
 const MIGRATIONS: &[&str] = &[
     SCHEMA,
     include_str!("m002_security.sql"),
     include_str!("m003_channel.sql"),
     include_str!("m004_facts.sql"),
+    include_str!("m005_indexed_reads.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

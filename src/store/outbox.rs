@@ -85,6 +85,13 @@ pub fn enqueue(tx: &Connection, l: &OutgoingLetter, at: DateTime<Utc>) -> Result
     )?
     .execute(params![l.message_id, l.ticket_id, l.kind, l.from, to, l.raw, ts(at)])?;
     let id = tx.last_insert_rowid();
+    // The recipients, where the per-address daily limit counts them.
+    let mut add = tx.prepare_cached(
+        "INSERT INTO outbox_recipients(outbox_id, address, created_at) VALUES (?1, lower(?2), ?3)",
+    )?;
+    for addr in &l.to {
+        add.execute(params![id, addr, ts(at)])?;
+    }
     super::facts::on_letter(tx, l, &ts(at))?;
     Ok(id)
 }

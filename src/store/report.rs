@@ -9,12 +9,6 @@ use crate::workflow::status::{Kind, Line, Status};
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-/// The ticket's channel as SQL (`email`, `web`, `phone`; a ticket from
-/// before the column is a letter, the column's default).
-fn channel_sql() -> &'static str {
-    "t.channel"
-}
-
 /// One engineer's figures over a period, as the history recorded them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EngineerRow {
@@ -54,19 +48,26 @@ fn bad(i: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         i,
         rusqlite::types::Type::Text,
-        format!("unknown {what} in column {i} of tickets").into(),
+        format!("unknown {what} in column {i} of report_rows").into(),
     )
 }
 
-fn time_ref(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    Ok(r.get_ref(i)?.as_str_or_null()?.and_then(parse_ts))
+/// A time stored as milliseconds since 1970 (`report_rows`).
+fn time_ms(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    Ok(r.get::<_, Option<i64>>(i)?
+        .and_then(DateTime::from_timestamp_millis))
 }
+
+/// The columns of `report_rows` in the order [`report_row`] reads them.
+const REPORT_COLUMNS: &str = "ticket_id, created_ms, status, kind, priority, line, channel,
+    organization, deadline_ms, first_response_ms, first_response_secs, solution_proposed_ms,
+    solution_secs, confirmed_ms, deadline_breached_ms";
 
 fn report_row<'a>(r: &'a rusqlite::Row<'_>) -> rusqlite::Result<ReportRow<'a>> {
     let line: i64 = r.get(5)?;
     Ok(ReportRow {
         id: r.get_ref(0)?.as_str()?,
-        created_at: time_ref(r, 1)?.ok_or_else(|| bad(1, "time"))?,
+        created_at: time_ms(r, 1)?.ok_or_else(|| bad(1, "time"))?,
         status: Status::parse(r.get_ref(2)?.as_str()?).ok_or_else(|| bad(2, "status"))?,
         kind: Kind::parse(r.get_ref(3)?.as_str()?).ok_or_else(|| bad(3, "kind"))?,
         priority: r.get_ref(4)?.as_str()?,
@@ -76,13 +77,13 @@ fn report_row<'a>(r: &'a rusqlite::Row<'_>) -> rusqlite::Result<ReportRow<'a>> {
             .ok_or_else(|| bad(5, "line"))?,
         channel: r.get_ref(6)?.as_str()?,
         organization: r.get_ref(7)?.as_str_or_null()?,
-        deadline: time_ref(r, 8)?,
-        first_response_at: time_ref(r, 9)?,
+        deadline: time_ms(r, 8)?,
+        first_response_at: time_ms(r, 9)?,
         first_response_secs: r.get(10)?,
-        solution_proposed_at: time_ref(r, 11)?,
+        solution_proposed_at: time_ms(r, 11)?,
         solution_secs: r.get(12)?,
-        confirmed_at: time_ref(r, 13)?,
-        deadline_breached_at: time_ref(r, 14)?,
+        confirmed_at: time_ms(r, 13)?,
+        deadline_breached_at: time_ms(r, 14)?,
     })
 }
 
@@ -112,13 +113,12 @@ impl Store {
             .join(", ");
         let n = super::tickets::COLUMN_COUNT;
         let sql = format!(
-            "SELECT {cols}, {channel}, f.first_response_at, f.first_response_secs,
+            "SELECT {cols}, t.channel, f.first_response_at, f.first_response_secs,
                     f.solution_proposed_at, f.solution_secs, f.confirmed_at,
                     f.deadline_breached_at, coalesce(f.lines, 1 << (t.line - 1))
                FROM tickets t LEFT JOIN ticket_facts f ON f.ticket_id = t.id
               WHERE (?1 IS NULL OR t.created_at >= ?1) AND (?2 IS NULL OR t.created_at < ?2)
-              ORDER BY t.created_at, t.id",
-            channel = channel_sql()
+              ORDER BY t.created_at, t.id"
         );
         let mut st = self.conn.prepare(&sql).map_err(super::StoreError::from)?;
         let mut rows = st
@@ -146,7 +146,8 @@ impl Store {
     }
 
     /// The tickets registered in `[from, to)` as the report's figures need
-    /// them, oldest first, one at a time.
+    /// them, oldest first, one at a time: one range of `report_rows` (kept
+    /// from `tickets` and `ticket_facts` by triggers, migration 5).
     pub fn each_report_row(
         &self,
         from: DateTime<Utc>,
@@ -154,15 +155,12 @@ impl Store {
         mut each: impl FnMut(&ReportRow<'_>),
     ) -> Result<()> {
         let sql = format!(
-            "SELECT t.id, t.created_at, t.status, t.kind, t.priority, t.line, {channel},
-                    t.organization, t.deadline, f.first_response_at, f.first_response_secs,
-                    f.solution_proposed_at, f.solution_secs, f.confirmed_at, f.deadline_breached_at
-               FROM tickets t LEFT JOIN ticket_facts f ON f.ticket_id = t.id
-              WHERE t.created_at >= ?1 AND t.created_at < ?2",
-            channel = channel_sql()
+            "SELECT {REPORT_COLUMNS} FROM report_rows
+              WHERE created_ms >= ?1 AND created_ms < ?2
+              ORDER BY created_ms, ticket_id"
         );
         let mut st = self.conn.prepare(&sql)?;
-        let mut rows = st.query(params![ts(from), ts(to)])?;
+        let mut rows = st.query(params![from.timestamp_millis(), to.timestamp_millis()])?;
         while let Some(r) = rows.next()? {
             each(&report_row(r)?);
         }
