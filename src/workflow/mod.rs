@@ -17,6 +17,7 @@ pub mod channel;
 pub mod classify;
 pub mod commands;
 pub mod compiled;
+pub mod decide;
 pub mod duration;
 pub mod escalate;
 pub mod follow_up;

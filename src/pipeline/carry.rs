@@ -1,0 +1,156 @@
+//! Carrying out [`crate::workflow::decide`]'s effects on a loaded ticket:
+//! the field changes and the status move (through `Ticket::move_to`, the
+//! table again), the history rows, and each [`Letter`] composed by the
+//! outbox's composer into the pipeline's [`Effects`], which the caller
+//! commits in one unit. Nothing is decided here: a letter to a line goes
+//! to the line's declared mailbox with a proof of receipt for it, or
+//! nowhere when the line has none.
+
+use super::apply::{self, history_at, Effects};
+use super::Parts;
+use crate::store::tickets::{AttachmentRow, Ticket};
+use crate::workflow::decide::{self, Letter};
+use crate::workflow::token;
+use chrono::{DateTime, Utc};
+
+/// What the letter being handled brings to the letters composed: the
+/// Message-ID answered and its kept files.
+pub(super) struct Answering<'a> {
+    pub message_id: Option<&'a str>,
+    pub files: &'a [AttachmentRow],
+}
+
+pub(super) const NO_LETTER: Answering<'static> = Answering {
+    message_id: None,
+    files: &[],
+};
+
+/// The desk's settings [`decide::decide`] reads, at `now`.
+pub(super) fn context<'a>(parts: &'a Parts<'_>, now: DateTime<Utc>) -> decide::Context<'a> {
+    decide::Context {
+        workflow: &parts.cfg.workflow,
+        first_line_copies: parts.cfg.desk.first_line_copies != crate::config::FirstLineCopies::None,
+        now,
+    }
+}
+
+/// Apply `decided` to `t` and add its history rows and letters to
+/// `effects`.
+pub(super) fn carry_out(
+    parts: &Parts<'_>,
+    t: &mut Ticket,
+    decided: decide::Effects,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    answering: &Answering<'_>,
+) {
+    let f = decided.fields;
+    if let Some(line) = f.line {
+        t.line = line;
+    }
+    if let Some(d) = f.deadline {
+        t.deadline = Some(d);
+    }
+    if let Some(e) = f.escalated_for {
+        t.escalated_for = e;
+    }
+    if f.touched {
+        t.updated_at = now;
+    }
+    if let Some(m) = &decided.transition {
+        // Decided through the table; a refusal here would be a bug, said.
+        if let Err(r) = t.move_to(m.to, &m.actor) {
+            tracing::error!(ticket = %t.id, refusal = %r, "status move refused");
+        }
+    }
+    for h in decided.history {
+        effects.log(history_at(
+            now,
+            &h.actor,
+            &h.action,
+            h.from.as_deref(),
+            h.to.as_deref(),
+            h.detail,
+        ));
+    }
+    for letter in decided.letters {
+        compose(parts, t, letter, effects, now, answering);
+    }
+}
+
+fn compose(
+    parts: &Parts<'_>,
+    t: &Ticket,
+    letter: Letter,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    answering: &Answering<'_>,
+) {
+    let wf = &parts.cfg.workflow;
+    let mailbox_of = |line| wf.line(line).map(|l| l.mailbox.clone());
+    match letter {
+        Letter::LineNotice { line, text } => {
+            if let Some(m) = mailbox_of(line) {
+                let proof = super::copies::proof_for(parts, t, &m, effects);
+                effects.send_to_desk(parts.composer.line_notice(
+                    t,
+                    &m,
+                    Some(proof),
+                    &text,
+                    Vec::new(),
+                ));
+            }
+        }
+        Letter::RelayToLine { line, text } => {
+            if let Some(m) = mailbox_of(line) {
+                let proof = super::copies::proof_for(parts, t, &m, effects);
+                effects.send_to_desk(parts.composer.relay_to_line(
+                    t,
+                    &m,
+                    Some(proof),
+                    &text,
+                    apply::read_files(parts, answering.files),
+                ));
+            }
+        }
+        Letter::Routed {
+            line,
+            mailbox,
+            lead,
+        } => {
+            // The proof is issued to the line (any of its engineers may
+            // answer).
+            let proof_for = mailbox_of(line).unwrap_or_else(|| mailbox.clone());
+            let binding = super::create::binding_after(t, effects);
+            let reply_to = token::make_reply_address(
+                &wf.support_address,
+                &t.id,
+                &proof_for,
+                &binding,
+                parts.key,
+            );
+            let files = apply::read_files(parts, &t.attachments);
+            let mut history = t.history.clone();
+            history.extend(effects.history.iter().cloned());
+            effects.send_to_desk(
+                parts
+                    .composer
+                    .routed(t, &mailbox, &reply_to, &lead, &history, files),
+            );
+        }
+        Letter::CopyToFirstLine { text } => {
+            super::copies::copy_to_first_line(parts, t, effects, &text, now);
+        }
+        Letter::AskToConfirm => {
+            effects.send(parts.composer.ask_to_confirm(t, answering.message_id));
+        }
+        Letter::Refusal { to, reasons } => {
+            tracing::warn!(ticket = %t.id, "command refused");
+            effects.send(
+                parts
+                    .composer
+                    .refusal(&t.id, &to, &reasons, answering.message_id),
+            );
+        }
+    }
+}
