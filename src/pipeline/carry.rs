@@ -25,6 +25,20 @@ pub(super) const NO_LETTER: Answering<'static> = Answering {
     files: &[],
 };
 
+/// The ticket as [`decide::decide`] reads it; `routed`: it was sent to a
+/// line before.
+pub(super) fn state(t: &Ticket, routed: bool) -> decide::TicketState {
+    decide::TicketState {
+        id: t.id.clone(),
+        status: t.status(),
+        line: t.line,
+        priority: t.priority.clone(),
+        requester: t.requester.clone(),
+        routed,
+        form_incomplete: !apply::form_of(t).missing().is_empty(),
+    }
+}
+
 /// The desk's settings [`decide::decide`] reads, at `now`.
 pub(super) fn context<'a>(parts: &'a Parts<'_>, now: DateTime<Utc>) -> decide::Context<'a> {
     decide::Context {
@@ -111,6 +125,11 @@ fn compose(
                     &text,
                     apply::read_files(parts, answering.files),
                 ));
+            }
+        }
+        Letter::TextToLine { line, text } => {
+            if let Some(m) = mailbox_of(line) {
+                effects.send_to_desk(parts.composer.relay_to_line(t, &m, None, &text, Vec::new()));
             }
         }
         Letter::Routed {

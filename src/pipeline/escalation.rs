@@ -48,15 +48,7 @@ impl Pipeline {
             let Some(esc) = parts.cfg.workflow.escalate(&snap, &t.priority, now) else {
                 continue;
             };
-            let state = decide::TicketState {
-                id: t.id.clone(),
-                status: t.status(),
-                line: t.line,
-                priority: t.priority.clone(),
-                requester: t.requester.clone(),
-                routed: super::create::routings(&t.history) > 0,
-                form_incomplete: !super::apply::form_of(&t).missing().is_empty(),
-            };
+            let state = carry::state(&t, super::create::routings(&t.history) > 0);
             let event = decide::Event::Timer(decide::Timer {
                 missed_shown: parts.composer.show_time(Some(esc.missed_deadline)),
                 escalation: esc.clone(),

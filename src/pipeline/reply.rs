@@ -9,12 +9,14 @@
 //! refusal (within the daily limit of automatic letters).
 
 use super::apply::{self, commit_ticket, excerpt, rejected_rows, Ctx, Effects, TicketCommit};
+use super::carry::{self, Answering};
 use super::create::send_to_line;
 use super::{IngestError, IngestReport, Outcome, Parts, Pipeline};
 use crate::outbox::thread::Thread;
 use crate::store::tickets::Ticket;
 use crate::workflow::auth::{self, Trust};
 use crate::workflow::commands::CommandSet;
+use crate::workflow::decide::{self, Then};
 use crate::workflow::follow_up::{self, FollowUp, FollowUpFacts};
 use crate::workflow::loops::SenderRole;
 use crate::workflow::plan::{self, TicketState};
@@ -98,11 +100,35 @@ pub(super) fn follow_up(
     let kept = apply::kept_files(&parts, incoming)?;
     let rejected = rejected_rows(parsed);
     let mut effects = Effects::default();
-    effects.log(incoming.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
-    let wf = &parts.cfg.workflow;
-    match way {
-        FollowUp::Replayed | FollowUp::RelatedAppeal => unreachable!("handled above"),
-        FollowUp::Commands => engineer(
+    let event = decide::Event::FollowUp(decide::FollowUpLetter {
+        way,
+        letter: decide::UserLetter {
+            sender: sender.clone(),
+            trust: match &trust {
+                Trust::Fail(why) => Err(why.clone()),
+                _ => Ok(()),
+            },
+            text: parsed.text.clone(),
+        },
+        excerpt: excerpt(&parsed.text),
+    });
+    let state = carry::state(&t, routed);
+    let decided = decide::decide(&event, &state, &carry::context(&parts, incoming.now));
+    let then = decided.then;
+    let answering = Answering {
+        message_id: parsed.message_id.as_deref(),
+        files: &kept,
+    };
+    carry::carry_out(
+        &parts,
+        &mut t,
+        decided,
+        &mut effects,
+        incoming.now,
+        &answering,
+    );
+    match then {
+        Some(Then::Commands) => engineer(
             &parts,
             incoming,
             &mut t,
@@ -111,55 +137,10 @@ pub(super) fn follow_up(
             &kept,
             &thread,
         ),
-        FollowUp::Unauthenticated(why) => {
-            // Recorded; the (maybe forged) sender gets nothing.
-            tracing::warn!(ticket = %t.id, "command refused: sender not authenticated");
-            effects.log(incoming.history(&sender, "command_refused", None, None, Some(why)));
+        Some(Then::CompleteForm) => {
+            super::user_reply::complete(&parts, incoming, &mut t, &mut effects, &sender, &kept)
         }
-        FollowUp::LineMailboxRecorded => {
-            effects.log(incoming.history(
-                &sender,
-                "command_refused",
-                None,
-                None,
-                Some("письмо с ящика линии без действующего подтверждения получения: записано, не применено".into()),
-            ));
-        }
-        FollowUp::RefusedCommands => {
-            refuse(
-                &parts,
-                incoming,
-                &t,
-                &mut effects,
-                &sender,
-                vec![format!(
-                    "{sender} не инженер ни одной из линий: строки «Статус:», «Линия:» и другие команды принимаются только от инженеров. \
-                     Напишите, пожалуйста, ответ своими словами, без этих строк: письмо будет передано инженеру."
-                )],
-            );
-            // The line hears of it: the words are not lost.
-            if let Some(m) = wf.line(t.line).map(|l| l.mailbox.clone()) {
-                let text = format!(
-                    "Письмо с адреса {sender} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{}",
-                    parsed.text.trim()
-                );
-                effects.send_to_desk(
-                    parts
-                        .composer
-                        .relay_to_line(&t, &m, None, &text, Vec::new()),
-                );
-            }
-        }
-        FollowUp::UserWords => super::user_reply::user_letter(
-            &parts,
-            incoming,
-            &mut t,
-            &mut effects,
-            &sender,
-            &kept,
-            routed,
-            &trust,
-        ),
+        None => {}
     }
     t.updated_at = incoming.now;
     let tx = store.unit()?;

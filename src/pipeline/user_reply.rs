@@ -13,6 +13,8 @@ use crate::workflow::rules::TicketFacts;
 use crate::workflow::status::{Actor, Line, Status};
 use crate::workflow::token;
 
+/// A letter from the user's side (here: the signed status link's
+/// buttons): decided by [`decide::decide`], carried out.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn user_letter(
     parts: &Parts<'_>,
@@ -24,15 +26,6 @@ pub(super) fn user_letter(
     routed: bool,
     trust: &Trust,
 ) {
-    let state = decide::TicketState {
-        id: t.id.clone(),
-        status: t.status(),
-        line: t.line,
-        priority: t.priority.clone(),
-        requester: t.requester.clone(),
-        routed,
-        form_incomplete: !apply::form_of(t).missing().is_empty(),
-    };
     let event = decide::Event::UserLetter(decide::UserLetter {
         sender: sender.to_string(),
         trust: match trust {
@@ -41,21 +34,22 @@ pub(super) fn user_letter(
         },
         text: incoming.parsed.text.clone(),
     });
+    let state = carry::state(t, routed);
     let decided = decide::decide(&event, &state, &carry::context(parts, incoming.now));
-    let completes_form = decided.completes_form;
+    let then = decided.then;
     let answering = Answering {
         message_id: incoming.parsed.message_id.as_deref(),
         files: kept,
     };
     carry::carry_out(parts, t, decided, effects, incoming.now, &answering);
-    if completes_form {
+    if then == Some(decide::Then::CompleteForm) {
         complete(parts, incoming, t, effects, sender, kept);
     }
 }
 
 /// The user's answer to a clarification: fill what was missing; once
 /// nothing is, the ticket is `new` again, routed, and confirmed to the user.
-fn complete(
+pub(super) fn complete(
     parts: &Parts<'_>,
     incoming: &Ctx<'_>,
     t: &mut Ticket,

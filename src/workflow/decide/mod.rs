@@ -14,6 +14,7 @@
 //! ([`super::user::user_reply`], [`super::escalate`]); this module turns
 //! their verdicts into the complete list of what happens.
 
+mod follow_up;
 mod timer;
 mod user;
 
@@ -22,12 +23,16 @@ mod tests;
 
 use super::compiled::Workflow;
 use super::escalate::Escalation;
+use super::follow_up::FollowUp;
 use super::status::{transition, Actor, Line, Refusal, Status};
 use chrono::{DateTime, Utc};
 
 /// What happened to a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// A letter on a ticket, the way [`super::follow_up::decide`] sent it
+    /// (not a replayed command or a related appeal: those change no ticket).
+    FollowUp(FollowUpLetter),
     /// A letter from the user's side (not an engineer's, not a line
     /// mailbox's): a confirmation, thanks, «не помогло», an answer, a
     /// comment from someone else.
@@ -46,6 +51,16 @@ pub struct UserLetter {
     pub trust: Result<(), String>,
     /// The letter's cleaned text.
     pub text: String,
+}
+
+/// A letter on a ticket and which way it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUpLetter {
+    pub way: FollowUp,
+    /// The sender, their trust and the text.
+    pub letter: UserLetter,
+    /// The start of the text, for the history.
+    pub excerpt: String,
 }
 
 /// The escalation timer's verdict on the ticket
@@ -149,6 +164,9 @@ pub enum Letter {
     /// A copy of `text` for the 1st line (coordination), as a letter or a
     /// row for the digest, as `[desk] first_line_copies` says.
     CopyToFirstLine { text: String },
+    /// The text alone to `line`: no proof of receipt, no files (its
+    /// sender may not command).
+    TextToLine { line: Line, text: String },
     /// To the requester: please confirm with «Подтверждаю».
     AskToConfirm,
     /// To `to`: what was refused, and why.
@@ -163,9 +181,19 @@ pub struct Effects {
     pub transition: Option<Transition>,
     pub history: Vec<Entry>,
     pub letters: Vec<Letter>,
-    /// The letter answers the request for missing fields: it completes the
-    /// form (the pipeline fills the form and carries that out).
-    pub completes_form: bool,
+    /// What the pipeline carries out next with the letter itself.
+    pub then: Option<Then>,
+}
+
+/// A step the pipeline takes with the letter after these effects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// The letter answers the request for missing fields: fill the form
+    /// from it.
+    CompleteForm,
+    /// An engineer's (or a line mailbox's) commands: check the proof and
+    /// plan them.
+    Commands,
 }
 
 impl Effects {
@@ -188,6 +216,7 @@ impl Effects {
 /// Decide what `event` does to a ticket in `state`.
 pub fn decide(event: &Event, state: &TicketState, ctx: &Context<'_>) -> Effects {
     match event {
+        Event::FollowUp(letter) => follow_up::decide(letter, state, ctx),
         Event::UserLetter(letter) => user::decide(letter, state, ctx),
         Event::Timer(timer) => timer::decide(timer, state, ctx),
     }

@@ -189,7 +189,7 @@ fn a_users_letter_table() {
             letter(REQUESTER, ok(), "Кабинет 305"),
             incomplete.clone(),
             Effects {
-                completes_form: true,
+                then: Some(Then::CompleteForm),
                 ..Effects::default()
             },
         ),
@@ -318,7 +318,7 @@ fn every_users_letter_follows_the_table() {
                     if !proven_requester {
                         assert_eq!(got.fields, Fields::default(), "{from}, {sender}");
                         assert!(!got.letters.contains(&Letter::AskToConfirm));
-                        assert!(!got.completes_form);
+                        assert_eq!(got.then, None);
                     }
                     // The ticket's line always hears of the letter.
                     assert!(
@@ -444,5 +444,115 @@ fn the_timer_table() {
     ];
     for (name, event, state, copies, want) in rows {
         assert_eq!(decide_with(&event, &state, copies), want, "{name}");
+    }
+}
+
+fn follow_up(way: FollowUp, sender: &str, text: &str) -> Event {
+    Event::FollowUp(FollowUpLetter {
+        way,
+        letter: UserLetter {
+            sender: sender.into(),
+            trust: Ok(()),
+            text: text.into(),
+        },
+        excerpt: text.into(),
+    })
+}
+
+#[test]
+fn a_follow_up_table() {
+    const ENGINEER: &str = "eng1@sed.example.org";
+    const MAILBOX: &str = "line2@sed.example.org";
+    let command = "Статус: Решено\n\nПереустановите драйвер.";
+    let row = |who: &str| Entry::new(who, "letter", command);
+    let refusal = format!(
+        "{COLLEAGUE} не инженер ни одной из линий: строки «Статус:», «Линия:» и другие команды принимаются только от инженеров. \
+         Напишите, пожалуйста, ответ своими словами, без этих строк: письмо будет передано инженеру."
+    );
+    let rows: Vec<(&str, Event, Effects)> = vec![
+        (
+            "an engineer's commands: recorded, then checked and planned",
+            follow_up(FollowUp::Commands, ENGINEER, command),
+            Effects {
+                history: vec![row(ENGINEER)],
+                then: Some(Then::Commands),
+                ..Effects::default()
+            },
+        ),
+        (
+            "an engineer the MTA did not vouch for: recorded with why, nothing sent, nothing moved",
+            follow_up(
+                FollowUp::Unauthenticated("dkim=fail".into()),
+                ENGINEER,
+                command,
+            ),
+            Effects {
+                history: vec![
+                    row(ENGINEER),
+                    Entry::new(ENGINEER, "command_refused", "dkim=fail"),
+                ],
+                ..Effects::default()
+            },
+        ),
+        (
+            "a line mailbox without its proof: recorded, no answer to a shared mailbox",
+            follow_up(FollowUp::LineMailboxRecorded, MAILBOX, command),
+            Effects {
+                history: vec![
+                    row(MAILBOX),
+                    Entry::new(
+                        MAILBOX,
+                        "command_refused",
+                        "письмо с ящика линии без действующего подтверждения получения: записано, не применено",
+                    ),
+                ],
+                ..Effects::default()
+            },
+        ),
+        (
+            "commands from a non-engineer: refused to the sender, the text to the line without a proof",
+            follow_up(FollowUp::RefusedCommands, COLLEAGUE, command),
+            Effects {
+                history: vec![
+                    row(COLLEAGUE),
+                    Entry::new(COLLEAGUE, "command_refused", refusal.clone()),
+                ],
+                letters: vec![
+                    Letter::Refusal {
+                        to: COLLEAGUE.into(),
+                        reasons: vec![refusal],
+                    },
+                    Letter::TextToLine {
+                        line: Line::Second,
+                        text: format!(
+                            "Письмо с адреса {COLLEAGUE} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{command}"
+                        ),
+                    },
+                ],
+                ..Effects::default()
+            },
+        ),
+        (
+            "the requester's words: recorded, then a user's letter",
+            follow_up(FollowUp::UserWords, REQUESTER, "Подтверждаю"),
+            {
+                let mut want = decide_with(
+                    &letter(REQUESTER, Ok(()), "Подтверждаю"),
+                    &state(SolutionProposed, Line::Second),
+                    true,
+                );
+                want.history
+                    .insert(0, Entry::new(REQUESTER, "letter", "Подтверждаю"));
+                want
+            },
+        ),
+    ];
+    for (name, event, want) in rows {
+        let got = decide_with(&event, &state(SolutionProposed, Line::Second), true);
+        assert_eq!(got, want, "{name}");
+        // Nobody but the proven requester moves the ticket here.
+        if !name.starts_with("the requester") {
+            assert_eq!(got.transition, None, "{name}");
+        }
     }
 }

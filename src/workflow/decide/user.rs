@@ -2,13 +2,22 @@
 //! `[security]` asks for it, completes the form, confirms, or moves the
 //! status; anyone else's letter is a comment for the line.
 
-use super::{Context, Effects, Entry, Letter, TicketState, UserLetter};
+use super::{Context, Effects, Entry, Letter, Then, TicketState, UserLetter};
 use crate::workflow::address;
 use crate::workflow::status::{Actor, Status};
 use crate::workflow::user::{user_reply, UserReply};
 
 pub(super) fn decide(letter: &UserLetter, state: &TicketState, ctx: &Context<'_>) -> Effects {
-    let mut effects = Effects::default();
+    decide_into(Effects::default(), letter, state, ctx)
+}
+
+/// [`decide`], adding to `effects`.
+pub(super) fn decide_into(
+    mut effects: Effects,
+    letter: &UserLetter,
+    state: &TicketState,
+    ctx: &Context<'_>,
+) -> Effects {
     let sender = letter.sender.as_str();
     let is_requester = address::canonical(sender) == address::canonical(&state.requester);
     if is_requester {
@@ -18,7 +27,7 @@ pub(super) fn decide(letter: &UserLetter, state: &TicketState, ctx: &Context<'_>
     }
     let from_requester = is_requester && letter.trust.is_ok();
     if from_requester && state.status == Status::AwaitingUser && state.form_incomplete {
-        effects.completes_form = true;
+        effects.then = Some(Then::CompleteForm);
         return effects;
     }
     let st = state.status;
@@ -100,7 +109,7 @@ pub(super) fn decide(letter: &UserLetter, state: &TicketState, ctx: &Context<'_>
 }
 
 /// Nothing changes; the refusal is recorded and the sender told why.
-fn refuse(effects: &mut Effects, sender: &str, reasons: Vec<String>) {
+pub(super) fn refuse(effects: &mut Effects, sender: &str, reasons: Vec<String>) {
     effects.log(Entry::new(sender, "command_refused", reasons.join("; ")));
     effects.send(Letter::Refusal {
         to: sender.to_string(),
