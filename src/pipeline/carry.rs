@@ -8,7 +8,8 @@
 
 use super::apply::{self, history_at, Effects};
 use super::Parts;
-use crate::store::tickets::{AttachmentRow, Ticket};
+use crate::outbox::thread::Thread;
+use crate::store::tickets::{AttachmentRow, RejectedRow, Ticket};
 use crate::workflow::decide::{self, Letter};
 use crate::workflow::token;
 use chrono::{DateTime, Utc};
@@ -18,11 +19,17 @@ use chrono::{DateTime, Utc};
 pub(super) struct Answering<'a> {
     pub message_id: Option<&'a str>,
     pub files: &'a [AttachmentRow],
+    /// The files refused from it (named in an engineer's confirmation).
+    pub rejected: &'a [RejectedRow],
+    /// Where an engineer's words go in the user's thread.
+    pub thread: Option<&'a Thread>,
 }
 
 pub(super) const NO_LETTER: Answering<'static> = Answering {
     message_id: None,
     files: &[],
+    rejected: &[],
+    thread: None,
 };
 
 /// The ticket as [`decide::decide`] reads it; `routed`: it was sent to a
@@ -33,6 +40,8 @@ pub(super) fn state(t: &Ticket, routed: bool) -> decide::TicketState {
         status: t.status(),
         line: t.line,
         priority: t.priority.clone(),
+        kind: t.kind,
+        assignee: t.assignee.clone(),
         requester: t.requester.clone(),
         routed,
         form_incomplete: !apply::form_of(t).missing().is_empty(),
@@ -62,6 +71,15 @@ pub(super) fn carry_out(
     if let Some(line) = f.line {
         t.line = line;
     }
+    if let Some(k) = f.kind {
+        t.kind = k;
+    }
+    if let Some(p) = f.priority {
+        t.priority = p;
+    }
+    if let Some(a) = f.assignee {
+        t.assignee = a;
+    }
     if let Some(d) = f.deadline {
         t.deadline = Some(d);
     }
@@ -76,6 +94,9 @@ pub(super) fn carry_out(
         if let Err(r) = t.move_to(m.to, &m.actor) {
             tracing::error!(ticket = %t.id, refusal = %r, "status move refused");
         }
+    }
+    if decided.replay.is_some() {
+        effects.replay = decided.replay;
     }
     for h in decided.history {
         effects.log(history_at(
@@ -159,6 +180,38 @@ fn compose(
         }
         Letter::CopyToFirstLine { text } => {
             super::copies::copy_to_first_line(parts, t, effects, &text, now);
+        }
+        Letter::TakenInWork => effects.send(parts.composer.taken_in_work(t)),
+        Letter::ClosedByDesk { by } => {
+            let thread = answering.thread.cloned().unwrap_or_default();
+            effects.send(parts.composer.closed_by_desk(t, &by, &thread));
+        }
+        Letter::ToUser { text, with_files } => {
+            let thread = answering.thread.cloned().unwrap_or_default();
+            let files = if with_files { answering.files } else { &[] };
+            // A person's words: never held back by the limit of automatic
+            // letters ([loops] max_auto_per_day).
+            effects.send_person(parts.composer.relay_to_user(
+                t,
+                &text,
+                apply::read_files(parts, files),
+                &thread,
+            ));
+        }
+        Letter::CommandDone {
+            to,
+            summary,
+            with_files,
+        } => {
+            let files = if with_files { answering.files } else { &[] };
+            effects.send_to_desk(parts.composer.command_done(
+                t,
+                &to,
+                &summary,
+                files,
+                answering.rejected,
+                answering.message_id,
+            ));
         }
         Letter::AskToConfirm => {
             effects.send(parts.composer.ask_to_confirm(t, answering.message_id));

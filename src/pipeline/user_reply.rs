@@ -40,6 +40,8 @@ pub(super) fn user_letter(
     let answering = Answering {
         message_id: incoming.parsed.message_id.as_deref(),
         files: kept,
+        rejected: &[],
+        thread: None,
     };
     carry::carry_out(parts, t, decided, effects, incoming.now, &answering);
     if then == Some(decide::Then::CompleteForm) {

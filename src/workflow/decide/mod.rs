@@ -14,17 +14,23 @@
 //! ([`super::user::user_reply`], [`super::escalate`]); this module turns
 //! their verdicts into the complete list of what happens.
 
+mod commands;
 mod follow_up;
 mod timer;
 mod user;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_commands;
+#[cfg(test)]
+mod tests_moves;
 
+use super::commands::CommandSet;
 use super::compiled::Workflow;
 use super::escalate::Escalation;
 use super::follow_up::FollowUp;
-use super::status::{transition, Actor, Line, Refusal, Status};
+use super::status::{transition, Actor, Kind, Line, Refusal, Status};
 use chrono::{DateTime, Utc};
 
 /// What happened to a ticket.
@@ -39,6 +45,29 @@ pub enum Event {
     UserLetter(UserLetter),
     /// The escalation timer found the ticket past its deadline.
     Timer(Timer),
+    /// An engineer's (or a line mailbox's) commands on the ticket.
+    Commands(Commands),
+}
+
+/// A command letter, as facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commands {
+    pub sender: String,
+    /// `Err(why)`: the letter did not come to a valid proof-of-receipt
+    /// address of the ticket for this sender.
+    pub proof: Result<(), String>,
+    /// The keyword lines: read, or every reason they do not.
+    pub set: Result<CommandSet, Vec<String>>,
+    /// No command read, but the letter seems to mean one: what is wrong
+    /// (a keyword line not at the start, a command in the subject only).
+    pub hint: Option<String>,
+    /// The sender as an engineer acting on the ticket's line; `None`: not
+    /// an engineer of any line.
+    pub actor: Option<Actor>,
+    /// The start of the text, for the history.
+    pub excerpt: String,
+    /// The replay key of this command ([`crate::workflow::replay`]).
+    pub replay_key: String,
 }
 
 /// A letter from the user's side, as facts.
@@ -79,6 +108,8 @@ pub struct TicketState {
     pub status: Status,
     pub line: Line,
     pub priority: String,
+    pub kind: Kind,
+    pub assignee: Option<String>,
     pub requester: String,
     /// The ticket was sent to a line before (it has `routed` history).
     pub routed: bool,
@@ -107,6 +138,10 @@ pub struct Transition {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fields {
     pub line: Option<Line>,
+    pub kind: Option<Kind>,
+    pub priority: Option<String>,
+    /// `Some(x)`: set the assignee to `x` (`None` clears it).
+    pub assignee: Option<Option<String>>,
     pub deadline: Option<DateTime<Utc>>,
     /// `Some(x)`: set `escalated_for` to `x` (`None` clears it).
     pub escalated_for: Option<Option<DateTime<Utc>>>,
@@ -169,6 +204,20 @@ pub enum Letter {
     TextToLine { line: Line, text: String },
     /// To the requester: please confirm with «Подтверждаю».
     AskToConfirm,
+    /// To the requester: the appeal was taken in work.
+    TakenInWork,
+    /// To the requester: the desk (`by`) closed the ticket for them.
+    ClosedByDesk { by: String },
+    /// An engineer's words to the requester (a person's letter, not
+    /// counted as automatic), with the letter's files when `with_files`.
+    ToUser { text: String, with_files: bool },
+    /// To the engineer `to`: what the commands changed (`summary`), and
+    /// which of the letter's files went to the user.
+    CommandDone {
+        to: String,
+        summary: String,
+        with_files: bool,
+    },
     /// To `to`: what was refused, and why.
     Refusal { to: String, reasons: Vec<String> },
 }
@@ -183,6 +232,9 @@ pub struct Effects {
     pub letters: Vec<Letter>,
     /// What the pipeline carries out next with the letter itself.
     pub then: Option<Then>,
+    /// The replay key of the engineer's command applied, recorded with
+    /// the commit.
+    pub replay: Option<String>,
 }
 
 /// A step the pipeline takes with the letter after these effects.
@@ -219,13 +271,17 @@ pub fn decide(event: &Event, state: &TicketState, ctx: &Context<'_>) -> Effects 
         Event::FollowUp(letter) => follow_up::decide(letter, state, ctx),
         Event::UserLetter(letter) => user::decide(letter, state, ctx),
         Event::Timer(timer) => timer::decide(timer, state, ctx),
+        Event::Commands(c) => commands::decide(c, state, ctx),
     }
 }
 
 /// Put the ticket on `line` and send that line the routed letter at
 /// `mailbox` (`why` in the history and the letter's lead); a ticket leaving
 /// the 1st line while `new` becomes `assigned`, and the 1st line gets a
-/// copy. `status` is the ticket's status before.
+/// copy. `status` is the ticket's status before. `tell_user`: the user
+/// already had the registration letter, so tell them the appeal was taken
+/// in work (п. 94).
+#[allow(clippy::too_many_arguments)]
 fn send_to_line(
     effects: &mut Effects,
     ctx: &Context<'_>,
@@ -234,7 +290,9 @@ fn send_to_line(
     line: Line,
     mailbox: &str,
     why: &str,
+    tell_user: bool,
 ) {
+    let mut taken = false;
     effects.fields.line = Some(line);
     if line != Line::First && status == Status::New {
         // The table allows the system this move; checked all the same.
@@ -248,6 +306,7 @@ fn send_to_line(
                 Status::Assigned,
                 format!("передано на линию {}", line.number()),
             ));
+            taken = true;
         }
     }
     effects.log(Entry::new("system", "routed", why));
@@ -261,6 +320,9 @@ fn send_to_line(
         lead: lead.clone(),
     });
     copy_to_first_line(effects, ctx, line, lead);
+    if tell_user && taken {
+        effects.send(Letter::TakenInWork);
+    }
 }
 
 /// Does the 1st line get copies of a ticket on `line`? (`[desk]

@@ -20,6 +20,8 @@ fn state(status: Status, line: Line) -> TicketState {
         status,
         line,
         priority: "high".into(),
+        kind: crate::workflow::status::Kind::Incident,
+        assignee: None,
         requester: REQUESTER.into(),
         routed: line != Line::First,
         form_incomplete: false,
@@ -361,6 +363,7 @@ fn the_timer_table() {
         deadline: Some(now() + chrono::Duration::hours(1)),
         escalated_for: Some(Some(now() - chrono::Duration::hours(1))),
         touched: true,
+        ..Fields::default()
     };
     let why = "эскалация: срок 02.03.2026 11:00 пропущен";
     let lead = format!("Обращение SD-1 направлено на линию 2 ({why}).");

@@ -26,6 +26,7 @@ pub(super) fn decide(timer: &Timer, state: &TicketState, ctx: &Context<'_>) -> E
                 esc.to_line,
                 &def.mailbox,
                 &why,
+                false,
             );
             line_after = esc.to_line;
         }
