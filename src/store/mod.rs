@@ -11,6 +11,7 @@
 //! state), [`tickets`] (tickets, attachments, history, threading),
 //! [`outbox`] (the queue of outgoing letters).
 
+pub mod cluster;
 pub mod digest;
 pub mod facts;
 pub mod letters;
@@ -29,13 +30,14 @@ use std::time::Duration;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 /// Current schema version; bump with a new entry in [`MIGRATIONS`].
-const VERSION: i64 = 4;
+const VERSION: i64 = 5;
 /// Migrations from version `i` to `i + 1` (index 0: empty database → 1).
 const MIGRATIONS: &[&str] = &[
     SCHEMA,
     include_str!("m002_security.sql"),
     include_str!("m003_channel.sql"),
     include_str!("m004_facts.sql"),
+    include_str!("m005_cluster.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,8 @@ pub enum StoreError {
     },
     #[error("database `{}` has schema version {found}, newer than this ticketd knows ({VERSION}); upgrade ticketd", path.display())]
     TooNew { path: PathBuf, found: i64 },
+    #[error("the lease `{lease}` is another daemon's now; the letter is left for it")]
+    Fenced { lease: String },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
     #[error(transparent)]
@@ -75,6 +79,8 @@ impl StoreError {
                 return true
             }
             StoreError::TooNew { .. } => return false,
+            // Left where it is, for the lease's new holder.
+            StoreError::Fenced { .. } => return true,
         };
         matches!(
             sql.sqlite_error_code(),
@@ -169,6 +175,10 @@ pub struct Store {
     conn: Connection,
     /// How long a write waits for another writer's lock.
     busy: Duration,
+    /// Checked inside every letter's write transaction ([`cluster::Fence`]).
+    fence: Option<cluster::Fence>,
+    /// Who claims outbox rows through this connection (the daemon's id).
+    owner: String,
 }
 
 impl Store {
@@ -217,6 +227,8 @@ impl Store {
         let mut store = Store {
             conn,
             busy: busy_timeout,
+            fence: None,
+            owner: cluster::process_owner(),
         };
         store.setup(path)?;
         // Working times in wall-clock time until the desk's calendar is set.
@@ -304,10 +316,17 @@ impl Store {
 
     /// Start the write transaction for one letter (IMMEDIATE: takes the write
     /// lock now, so a busy database fails here, before any work is done).
+    /// Under a fence ([`Store::set_fence`]) the lease is checked inside it:
+    /// the write lock is held until the commit, so no other daemon can
+    /// take the lease in between.
     pub(crate) fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(self
+        let tx = self
             .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(f) = &self.fence {
+            cluster::check_fence(&tx, f)?;
+        }
+        Ok(tx)
     }
 
     /// The connection itself, for in-crate tests; everything else goes

@@ -20,6 +20,7 @@ pub mod compiled;
 pub mod duration;
 pub mod escalate;
 pub mod follow_up;
+pub mod lease;
 pub mod loops;
 pub mod phone;
 pub mod plan;
