@@ -230,8 +230,7 @@ fn intake_starter(
             Ok(Box::new(move |stop| {
                 let (cfg, handle, hook) = (cfg.clone(), handle.clone(), hook.clone());
                 vec![tokio::spawn(async move {
-                    if let Err(e) =
-                        crate::source::imap::watch_woken(&cfg, handle, stop, hook).await
+                    if let Err(e) = crate::source::imap::watch_woken(&cfg, handle, stop, hook).await
                     {
                         tracing::error!(error = %e, "IMAP intake stopped");
                     }

@@ -57,11 +57,8 @@ async fn wait_for<T>(what: &str, secs: u64, mut done: impl FnMut() -> Option<T>)
 }
 
 fn daemons(desk: &TestDesk) -> Vec<DaemonRow> {
-    let s = Store::open(
-        &desk.root().join("db.sqlite3"),
-        Duration::from_millis(2000),
-    )
-    .expect("open");
+    let s =
+        Store::open(&desk.root().join("db.sqlite3"), Duration::from_millis(2000)).expect("open");
     s.daemons_alive(chrono::Utc::now()).expect("daemons")
 }
 
@@ -114,7 +111,10 @@ async fn two_daemons_share_one_database_and_mailbox_and_fail_over() {
     }
     wait_for("60 tickets, their replies sent", 20, || {
         let t = scalar(&desk, "SELECT count(*) FROM tickets");
-        let pending = scalar(&desk, "SELECT count(*) FROM outbox WHERE status = 'pending'");
+        let pending = scalar(
+            &desk,
+            "SELECT count(*) FROM outbox WHERE status = 'pending'",
+        );
         (t == 60 && pending == 0).then_some(())
     })
     .await;
@@ -128,7 +128,10 @@ async fn two_daemons_share_one_database_and_mailbox_and_fail_over() {
         "every row sent once, by one daemon"
     );
     assert_eq!(
-        scalar(&desk, "SELECT count(*) FROM outbox WHERE claimed_by IS NOT NULL"),
+        scalar(
+            &desk,
+            "SELECT count(*) FROM outbox WHERE claimed_by IS NOT NULL"
+        ),
         0,
         "a mark frees the claim"
     );
@@ -143,7 +146,11 @@ async fn two_daemons_share_one_database_and_mailbox_and_fail_over() {
     })
     .await;
     assert_eq!(generation, 2);
-    assert!(stopped.elapsed() < Duration::from_secs(4), "{:?}", stopped.elapsed());
+    assert!(
+        stopped.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        stopped.elapsed()
+    );
     let listed = daemons(&desk);
     assert_eq!(listed.len(), 1, "the stopped daemon left: {listed:?}");
     assert_eq!(listed[0].id, holder);
@@ -159,7 +166,10 @@ async fn two_daemons_share_one_database_and_mailbox_and_fail_over() {
     }
     wait_for("80 tickets", 20, || {
         (scalar(&desk, "SELECT count(*) FROM tickets") == 80
-            && scalar(&desk, "SELECT count(*) FROM outbox WHERE status = 'pending'") == 0)
+            && scalar(
+                &desk,
+                "SELECT count(*) FROM outbox WHERE status = 'pending'",
+            ) == 0)
             .then_some(())
     })
     .await;

@@ -172,8 +172,16 @@ fn print_daemons(daemons: &[crate::store::cluster::DaemonRow]) {
             d.id,
             d.host,
             d.pid,
-            if held.is_empty() { "—".to_string() } else { held.join(", ") },
-            if d.leader { "; таймеры (лидер)" } else { "" }
+            if held.is_empty() {
+                "—".to_string()
+            } else {
+                held.join(", ")
+            },
+            if d.leader {
+                "; таймеры (лидер)"
+            } else {
+                ""
+            }
         );
     }
 }

@@ -258,16 +258,27 @@ fn cluster_lease_secs_is_checked() {
     let cfg = load("3").unwrap();
     assert_eq!(cfg.cluster.renew_every(), std::time::Duration::from_secs(1));
     // (value, accepted)
-    for (secs, ok) in [("2", true), ("3600", true), ("1", false), ("0", false), ("3601", false)] {
+    for (secs, ok) in [
+        ("2", true),
+        ("3600", true),
+        ("1", false),
+        ("0", false),
+        ("3601", false),
+    ] {
         let r = load(secs);
         assert_eq!(r.is_ok(), ok, "{secs}");
         if let Err(e) = r {
             let e = e.to_string();
-            assert!(e.contains("cluster.lease_secs") && e.contains("c.toml:"), "{e}");
+            assert!(
+                e.contains("cluster.lease_secs") && e.contains("c.toml:"),
+                "{e}"
+            );
         }
     }
     // Without the section: the default.
-    let text = EXAMPLE.replacen("[cluster]", "", 1).replacen("lease_secs = 15", "", 1);
+    let text = EXAMPLE
+        .replacen("[cluster]", "", 1)
+        .replacen("lease_secs = 15", "", 1);
     let cfg = Config::from_str_at(&text, Path::new("c.toml"), Path::new("/srv/x")).unwrap();
     assert_eq!(cfg.cluster.lease_secs, DEFAULT_LEASE_SECS);
 }

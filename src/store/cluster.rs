@@ -100,9 +100,7 @@ pub(super) fn check_fence(conn: &Connection, fence: &Fence) -> Result<()> {
         .query_row([&fence.lease], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match row {
-        Some((holder, generation))
-            if holder == fence.holder && generation == fence.generation =>
-        {
+        Some((holder, generation)) if holder == fence.holder && generation == fence.generation => {
             Ok(())
         }
         _ => Err(StoreError::Fenced {
@@ -225,9 +223,9 @@ impl Store {
                 })
             })?
             .collect::<std::result::Result<_, _>>()?;
-        let mut st = self
-            .conn
-            .prepare("SELECT name, holder, since FROM leases WHERE expires_at > ?1 ORDER BY name")?;
+        let mut st = self.conn.prepare(
+            "SELECT name, holder, since FROM leases WHERE expires_at > ?1 ORDER BY name",
+        )?;
         let leases = st.query_map([&now], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -326,7 +324,7 @@ mod tests {
         s.batch_begin().unwrap();
         s.batch_commit().unwrap();
         s.lease_step(&name, "b", None, at(30), lease).unwrap();
-        let e = s.batch_begin().err().expect("fenced");
+        let e = s.batch_begin().expect_err("fenced");
         assert!(matches!(e, StoreError::Fenced { .. }), "{e}");
         assert!(e.is_transient(), "the letter is left for the new holder");
         assert!(!s.batch_open(), "nothing left open");
@@ -415,23 +413,59 @@ mod tests {
         };
         a.daemon_beat(&info("a"), at(1), at(16)).unwrap();
         b.daemon_beat(&info("b"), at(1), at(16)).unwrap();
-        let got_a: Vec<i64> = a.outbox_due(at(2), 6).unwrap().iter().map(|l| l.id).collect();
-        let got_b: Vec<i64> = b.outbox_due(at(2), 6).unwrap().iter().map(|l| l.id).collect();
+        let got_a: Vec<i64> = a
+            .outbox_due(at(2), 6)
+            .unwrap()
+            .iter()
+            .map(|l| l.id)
+            .collect();
+        let got_b: Vec<i64> = b
+            .outbox_due(at(2), 6)
+            .unwrap()
+            .iter()
+            .map(|l| l.id)
+            .collect();
         assert_eq!(got_a, (1..=6).collect::<Vec<_>>(), "oldest first");
-        assert_eq!(got_b, (7..=10).collect::<Vec<_>>(), "only the rows a did not claim");
-        let again: Vec<i64> = b.outbox_due(at(3), 6).unwrap().iter().map(|l| l.id).collect();
+        assert_eq!(
+            got_b,
+            (7..=10).collect::<Vec<_>>(),
+            "only the rows a did not claim"
+        );
+        let again: Vec<i64> = b
+            .outbox_due(at(3), 6)
+            .unwrap()
+            .iter()
+            .map(|l| l.id)
+            .collect();
         assert_eq!(again, got_b, "its own claims again, none of a's");
         // a's own claims are its own on its next read.
         assert_eq!(a.outbox_due(at(3), 2).unwrap().len(), 2);
         // a sends row 1; the mark frees it (sent, not pending: gone).
-        a.outbox_marks(&[super::super::outbox::Mark::Sent { id: 1, at: at(3) }], true)
-            .unwrap();
+        a.outbox_marks(
+            &[super::super::outbox::Mark::Sent { id: 1, at: at(3) }],
+            true,
+        )
+        .unwrap();
         // a is killed: its heartbeat runs out at 16; b beats on.
         b.daemon_beat(&info("b"), at(15), at(30)).unwrap();
-        let before: Vec<i64> = b.outbox_due(at(15), 20).unwrap().iter().map(|l| l.id).collect();
+        let before: Vec<i64> = b
+            .outbox_due(at(15), 20)
+            .unwrap()
+            .iter()
+            .map(|l| l.id)
+            .collect();
         assert_eq!(before, got_b, "a still alive: its rows stay a's");
-        let taken: Vec<i64> = b.outbox_due(at(17), 20).unwrap().iter().map(|l| l.id).collect();
-        assert_eq!(taken, (2..=10).collect::<Vec<_>>(), "a's claims taken over; row 1 was sent");
+        let taken: Vec<i64> = b
+            .outbox_due(at(17), 20)
+            .unwrap()
+            .iter()
+            .map(|l| l.id)
+            .collect();
+        assert_eq!(
+            taken,
+            (2..=10).collect::<Vec<_>>(),
+            "a's claims taken over; row 1 was sent"
+        );
         // b alive: its next due for a is the claim's end, not now.
         let next = a.outbox_next_due(at(17)).unwrap().unwrap();
         assert!(next > at(17) + chrono::Duration::minutes(9), "{next}");

@@ -140,7 +140,9 @@ impl Store {
     fn others_alive(&self, now: DateTime<Utc>) -> Result<bool> {
         Ok(self
             .conn
-            .prepare_cached("SELECT EXISTS(SELECT 1 FROM daemons WHERE expires_at > ?1 AND id <> ?2)")?
+            .prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM daemons WHERE expires_at > ?1 AND id <> ?2)",
+            )?
             .query_row(params![ts(now), self.owner], |r| r.get(0))?)
     }
 

@@ -27,7 +27,10 @@ pub enum LeaseStep {
     /// It is ours under the generation we hold: push the expiry on.
     Renew,
     /// Another daemon holds it until `until`: do nothing and look again.
-    Wait { holder: String, until: DateTime<Utc> },
+    Wait {
+        holder: String,
+        until: DateTime<Utc>,
+    },
     /// We held it, and it is another's now (or ours no more under our
     /// generation): stop the work at once; do not write the row.
     Lost { holder: String },
@@ -89,6 +92,9 @@ mod tests {
         }
     }
 
+    /// (what, now, the row, the generation we hold, the step).
+    type Case = (&'static str, i64, Option<LeaseRow>, Option<i64>, LeaseStep);
+
     #[test]
     fn the_lease_decision_table() {
         use LeaseStep::*;
@@ -98,7 +104,7 @@ mod tests {
         };
         let lost = |h: &str| Lost { holder: h.into() };
         #[rustfmt::skip]
-        let cases: Vec<(&str, i64, Option<LeaseRow>, Option<i64>, LeaseStep)> = vec![
+        let cases: Vec<Case> = vec![
             ("nobody holds it: take generation 1",
                 0, None, None, Take { generation: 1 }),
             ("nobody holds it, though we thought we did (given back): take",
