@@ -8,7 +8,10 @@
 //! stale holder's letter commit is refused) and the timers (lease
 //! `leader`: escalation, report letters). One daemon alone takes every
 //! lease at its first look, at start. The leases are looked at every third
-//! of `[cluster] lease_secs`, never per letter. The decision is
+//! of `[cluster] lease_secs`, never per letter. A daemon of this host found
+//! dead (its pid gone: `kill -9`, a crash) is removed from the registry at
+//! once, so its leases need not run out (a restart after a crash reads the
+//! mailbox at once). The decision is
 //! [`crate::workflow::lease::decide`]; the rows are written by
 //! [`crate::store::cluster`].
 
@@ -91,6 +94,7 @@ pub async fn keep(
         if let Err(e) = store.daemon_beat(&me, now, now + lease) {
             tracing::warn!(error = %e, "cannot write this daemon's heartbeat");
         }
+        reap(&store, &me);
         for h in held.iter_mut() {
             look(&mut store, &me, lease, now, h).await;
         }
@@ -108,6 +112,19 @@ pub async fn keep(
         .and_then(|()| store.daemon_leave(&me.id, now))
     {
         tracing::warn!(error = %e, "cannot give the leases back; they expire by themselves");
+    }
+}
+
+/// Remove the daemons of this host found dead (killed) from the registry:
+/// their leases and outbox claims are free at once, not after lease_secs.
+pub fn reap(store: &Store, me: &DaemonInfo) {
+    match store.daemons_reap(me) {
+        Ok(gone) => {
+            for id in gone {
+                tracing::info!(daemon = %id, "a daemon of this host is gone; its leases are free");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot look for daemons gone"),
     }
 }
 

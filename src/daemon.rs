@@ -80,30 +80,67 @@ fn maildir_root(m: &MaildirMailbox) -> anyhow::Result<&Path> {
 }
 
 /// Process everything waiting (letters, outgoing mail), then return.
+/// Among daemons on the same database it behaves as one of them for the
+/// moment: it reads the mailbox only when it can take the mailbox's lease
+/// (fencing its letters by it), escalates only under the leader lease,
+/// claims the outbox rows it sends, and gives everything back at the end.
 pub async fn run_once(cfg: Arc<Desk>, clock: Arc<dyn Clock>) -> anyhow::Result<OnceReport> {
+    use crate::store::cluster::{mailbox_lease, DaemonInfo, Fence, LEADER};
+    use crate::workflow::lease::LeaseStep;
     let handle = open_handle(&cfg, &clock)?;
     let mut report = OnceReport::default();
-    match &cfg.mailbox {
-        Mailbox::Maildir(m) => {
-            let r = maildir::pass(maildir_root(m)?, &handle, None).await?;
-            report.letters = r.processed;
-            report.deferred = r.deferred;
+    let me = DaemonInfo::new(clock.now());
+    let lease = chrono::Duration::seconds(cfg.cluster.lease_secs as i64);
+    let mut leases = open_store(&cfg)?;
+    let now = clock.now();
+    leases.daemon_beat(&me, now, now + lease)?;
+    crate::cluster::reap(&leases, &me);
+    let mailbox = mailbox_lease(cfg.mailbox.name());
+    let result = async {
+        match leases.lease_step(&mailbox, &me.id, None, now, lease)? {
+            LeaseStep::Take { generation } => {
+                handle.set_fence(Fence {
+                    lease: mailbox.clone(),
+                    holder: me.id.clone(),
+                    generation,
+                });
+                match &cfg.mailbox {
+                    Mailbox::Maildir(m) => {
+                        let r = maildir::pass(maildir_root(m)?, &handle, None).await?;
+                        report.letters = r.processed;
+                        report.deferred = r.deferred;
+                    }
+                    Mailbox::Imap(_) => {
+                        let r = crate::source::imap::sync_once(&cfg, &handle).await?;
+                        report.letters = r.letters;
+                    }
+                }
+            }
+            step => {
+                tracing::info!(lease = %mailbox, ?step, "the mailbox is another daemon's; not read")
+            }
         }
-        Mailbox::Imap(_) => {
-            let r = crate::source::imap::sync_once(&cfg, &handle).await?;
-            report.letters = r.letters;
+        if let LeaseStep::Take { .. } =
+            leases.lease_step(LEADER, &me.id, None, clock.now(), lease)?
+        {
+            report.escalated = handle.escalate_due().await?;
         }
+        let mut store = open_store(&cfg)?;
+        store.set_owner(&me.id);
+        report.delivery = deliver_due(
+            &mut store,
+            &transport(&cfg, &clock)?,
+            &cfg.outgoing,
+            clock.as_ref(),
+        )
+        .await?;
+        anyhow::Ok(())
     }
-    report.escalated = handle.escalate_due().await?;
-    let mut store = open_store(&cfg)?;
-    report.delivery = deliver_due(
-        &mut store,
-        &transport(&cfg, &clock)?,
-        &cfg.outgoing,
-        clock.as_ref(),
-    )
-    .await?;
-    Ok(report)
+    .await;
+    let now = clock.now();
+    leases.leases_release(&me.id, now)?;
+    leases.daemon_leave(&me.id, now)?;
+    result.map(|()| report)
 }
 
 /// The running tasks of one configuration.
@@ -169,8 +206,14 @@ impl Services {
                 start: timers,
             },
         ];
+        // The keeper's writes (heartbeat, renewals, every few seconds) need
+        // not reach the disk before the next: the sender's settings.
+        let keeper = open_store(&cfg)?;
+        keeper
+            .configure_for_sender()
+            .context("configuring the lease keeper's database connection")?;
         tasks.push(tokio::spawn(crate::cluster::keep(
-            open_store(&cfg)?,
+            keeper,
             me,
             cfg.cluster.lease_secs,
             clock.clone(),

@@ -188,3 +188,83 @@ async fn two_daemons_share_one_database_and_mailbox_and_fail_over() {
     b.done.await.expect("joined").expect("b stopped cleanly");
     assert!(daemons(&desk).is_empty(), "both left the registry");
 }
+
+/// `ticketd run --once` beside a daemon: it leaves a mailbox another
+/// daemon holds alone (the letter stays in new/), reads it once the lease
+/// has run out, and gives the lease back when done.
+#[test]
+fn run_once_reads_the_mailbox_only_under_its_lease() {
+    let desk = TestDesk::with(|cfg| {
+        cfg.remove("lines");
+        cfg.remove("routes");
+    });
+    drop(Store::open(&desk.root().join("db.sqlite3"), Duration::from_secs(2)).expect("migrate"));
+    let later = ticketd::store::ts(chrono::Utc::now() + chrono::Duration::hours(1));
+    desk.db()
+        .execute(
+            "INSERT INTO leases(name, holder, generation, since, expires_at)
+             VALUES ('mailbox.main', 'other-daemon', 7, ?1, ?1)",
+            [&later],
+        )
+        .expect("a lease of another daemon");
+    desk.db()
+        .execute(
+            "INSERT INTO daemons(id, host, pid, pid_ns, started_at, expires_at)
+             VALUES ('other-daemon', 'another-host', 1, '', ?1, ?1)",
+            [&later],
+        )
+        .expect("alive in the registry, on another host");
+    desk.drop_letter("1700000000.once.test", &appeal(1));
+    let out = desk.run_once();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let new_count = || {
+        std::fs::read_dir(desk.root().join("maildir/new"))
+            .expect("new/")
+            .count()
+    };
+    assert_eq!(new_count(), 1, "left for the lease's holder");
+    assert_eq!(scalar(&desk, "SELECT count(*) FROM tickets"), 0);
+    assert_eq!(
+        lease(&desk, "mailbox.main"),
+        Some(("other-daemon".into(), 7))
+    );
+
+    // The holder went silent: its lease and heartbeat ran out.
+    let past = ticketd::store::ts(chrono::Utc::now() - chrono::Duration::seconds(1));
+    for table in ["leases", "daemons"] {
+        desk.db()
+            .execute(&format!("UPDATE {table} SET expires_at = ?1"), [&past])
+            .expect("expire");
+    }
+    let out = desk.run_once();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(new_count(), 0);
+    assert_eq!(scalar(&desk, "SELECT count(*) FROM tickets"), 1);
+    let (holder, generation) = lease(&desk, "mailbox.main").expect("lease");
+    assert_ne!(holder, "other-daemon");
+    assert_eq!(generation, 8, "taken under the next generation");
+    assert_eq!(
+        scalar(
+            &desk,
+            "SELECT count(*) FROM leases WHERE expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+        ),
+        0,
+        "given back at the end"
+    );
+    assert_eq!(
+        scalar(
+            &desk,
+            "SELECT count(*) FROM daemons WHERE id <> 'other-daemon'"
+        ),
+        0,
+        "left the registry"
+    );
+}

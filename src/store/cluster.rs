@@ -32,6 +32,9 @@ pub struct DaemonInfo {
     pub id: String,
     pub host: String,
     pub pid: u32,
+    /// The PID namespace (`/proc/self/ns/pid`; empty when unknown): only
+    /// a daemon of the same host and namespace can see whether a pid lives.
+    pub pid_ns: String,
 }
 
 /// A daemon alive, for `ticketd status`.
@@ -67,8 +70,30 @@ impl DaemonInfo {
             "{host}-{pid}-{:x}{n:02x}",
             now.timestamp_millis() & 0xff_ffff
         );
-        DaemonInfo { id, host, pid }
+        let pid_ns = std::fs::read_link("/proc/self/ns/pid")
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        DaemonInfo {
+            id,
+            host,
+            pid,
+            pid_ns,
+        }
     }
+}
+
+/// Does the process `pid` of this PID namespace exist? (A pid reused by
+/// another process counts as alive: the lease then runs out instead.)
+fn pid_alive(pid: i64) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    if pid <= 0 {
+        return true;
+    }
+    // SAFETY: signal 0 checks for the process without sending anything.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// This machine's name (`gethostname`), or `localhost`.
@@ -146,7 +171,15 @@ impl Store {
                 })
             })
             .optional()?;
-        let step = decide(now, row.as_ref(), me, mine);
+        let holder_alive = match &row {
+            Some(r) => tx
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM daemons WHERE id = ?1 AND expires_at > ?2)",
+                )?
+                .query_row(params![r.holder, ts(now)], |r| r.get(0))?,
+            None => false,
+        };
+        let step = decide(now, row.as_ref(), me, mine, holder_alive);
         let until = ts(now + lease);
         match &step {
             LeaseStep::Take { generation } => {
@@ -189,11 +222,39 @@ impl Store {
     ) -> Result<()> {
         self.conn
             .prepare_cached(
-                "INSERT INTO daemons(id, host, pid, started_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(id) DO UPDATE SET expires_at = ?5",
+                "INSERT INTO daemons(id, host, pid, pid_ns, started_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET expires_at = ?6",
             )?
-            .execute(params![d.id, d.host, d.pid, ts(now), ts(until)])?;
+            .execute(params![d.id, d.host, d.pid, d.pid_ns, ts(now), ts(until)])?;
         Ok(())
+    }
+
+    /// Remove from the registry the daemons of this host and PID namespace
+    /// whose process is gone (killed): their leases are free at once and
+    /// their outbox claims too. Returns their ids.
+    pub fn daemons_reap(&self, me: &DaemonInfo) -> Result<Vec<String>> {
+        if me.pid_ns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, pid FROM daemons WHERE host = ?1 AND pid_ns = ?2 AND id <> ?3",
+        )?;
+        let local: Vec<(String, i64)> = st
+            .query_map(params![me.host, me.pid_ns, me.id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<std::result::Result<_, _>>()?;
+        let mut gone = Vec::new();
+        for (id, pid) in local {
+            if !pid_alive(pid) {
+                self.conn
+                    .prepare_cached("DELETE FROM daemons WHERE id = ?1")?
+                    .execute([&id])?;
+                gone.push(id);
+            }
+        }
+        Ok(gone)
     }
 
     /// Leave the registry (at shutdown), and forget daemons gone for a day.
@@ -275,6 +336,15 @@ mod tests {
         let (_d, mut s) = open();
         let lease = chrono::Duration::seconds(15);
         let name = mailbox_lease("main");
+        let d = |id: &str| DaemonInfo {
+            id: id.into(),
+            host: "h".into(),
+            pid: 1,
+            pid_ns: String::new(),
+        };
+        // Both alive in the registry as long as their leases.
+        s.daemon_beat(&d("a"), at(0), at(20)).unwrap();
+        s.daemon_beat(&d("b"), at(0), at(40)).unwrap();
         assert_eq!(
             s.lease_step(&name, "a", None, at(0), lease).unwrap(),
             LeaseStep::Take { generation: 1 }
@@ -344,11 +414,13 @@ mod tests {
             id: "a".into(),
             host: "h1".into(),
             pid: 10,
+            pid_ns: String::new(),
         };
         let b = DaemonInfo {
             id: "b".into(),
             host: "h2".into(),
             pid: 20,
+            pid_ns: String::new(),
         };
         s.daemon_beat(&a, at(0), at(15)).unwrap();
         s.daemon_beat(&b, at(1), at(16)).unwrap();
@@ -410,6 +482,7 @@ mod tests {
             id: id.into(),
             host: "h".into(),
             pid: 1,
+            pid_ns: String::new(),
         };
         a.daemon_beat(&info("a"), at(1), at(16)).unwrap();
         b.daemon_beat(&info("b"), at(1), at(16)).unwrap();
@@ -469,5 +542,71 @@ mod tests {
         // b alive: its next due for a is the claim's end, not now.
         let next = a.outbox_next_due(at(17)).unwrap().unwrap();
         assert!(next > at(17) + chrono::Duration::minutes(9), "{next}");
+    }
+
+    /// A daemon of this host and PID namespace killed (its pid gone): the
+    /// next daemon to look removes it from the registry, and takes its
+    /// lease at once, before the lease runs out; its outbox claims are
+    /// free too. A daemon of another host is left to its expiry.
+    #[test]
+    fn a_daemon_killed_on_this_host_frees_its_lease_at_once() {
+        let (_d, mut s) = open();
+        let lease = chrono::Duration::seconds(15);
+        let name = mailbox_lease("main");
+        let me = DaemonInfo::new(at(0));
+        assert!(!me.pid_ns.is_empty(), "Linux names the PID namespace");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = child.id();
+        child.wait().unwrap();
+        let dead = DaemonInfo {
+            id: "dead".into(),
+            pid: dead_pid,
+            ..me.clone()
+        };
+        let remote = DaemonInfo {
+            id: "remote".into(),
+            host: "elsewhere".into(),
+            pid: dead_pid,
+            ..me.clone()
+        };
+        for d in [&dead, &remote] {
+            s.daemon_beat(d, at(0), at(15)).unwrap();
+        }
+        s.daemon_beat(&me, at(0), at(15)).unwrap();
+        assert_eq!(
+            s.lease_step(&name, "dead", None, at(0), lease).unwrap(),
+            LeaseStep::Take { generation: 1 }
+        );
+        s.lease_step(LEADER, "remote", None, at(0), lease).unwrap();
+        queue(&mut s, 1, at(0));
+        let mut theirs =
+            Store::open(&_d.path().join("db.sqlite3"), StdDuration::from_secs(1)).unwrap();
+        theirs.set_owner("dead");
+        assert_eq!(theirs.outbox_due(at(1), 5).unwrap().len(), 1);
+        s.set_owner(&me.id);
+        assert!(
+            s.outbox_due(at(1), 5).unwrap().is_empty(),
+            "claimed by a daemon alive"
+        );
+        assert!(matches!(
+            s.lease_step(&name, &me.id, None, at(1), lease).unwrap(),
+            LeaseStep::Wait { .. }
+        ));
+        assert_eq!(s.daemons_reap(&me).unwrap(), vec!["dead".to_string()]);
+        assert_eq!(
+            s.lease_step(&name, &me.id, None, at(1), lease).unwrap(),
+            LeaseStep::Take { generation: 2 }
+        );
+        assert_eq!(
+            s.outbox_due(at(1), 5).unwrap().len(),
+            1,
+            "its claim is free"
+        );
+        // The other host's daemon: its lease runs out first.
+        assert!(matches!(
+            s.lease_step(LEADER, &me.id, None, at(1), lease).unwrap(),
+            LeaseStep::Wait { .. }
+        ));
+        assert_eq!(s.daemons_alive(at(1)).unwrap().len(), 2);
     }
 }

@@ -14,11 +14,14 @@ CREATE TABLE IF NOT EXISTS leases (
 ) WITHOUT ROWID;
 
 -- The daemons running on this database, each renewing its row with its
--- leases; a row whose `expires_at` passed is a daemon gone.
+-- leases; a row whose `expires_at` passed is a daemon gone, and so is one
+-- of this host and PID namespace (`pid_ns`) whose process no longer exists
+-- (removed by the next daemon to look): a lease it held is free at once.
 CREATE TABLE IF NOT EXISTS daemons (
     id         TEXT PRIMARY KEY,
     host       TEXT NOT NULL,
     pid        INTEGER NOT NULL,
+    pid_ns     TEXT NOT NULL DEFAULT '',
     started_at TEXT NOT NULL,
     expires_at TEXT NOT NULL
 ) WITHOUT ROWID;

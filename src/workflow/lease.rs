@@ -38,12 +38,16 @@ pub enum LeaseStep {
 
 /// Decide the step for a lease: `row` as read (inside the transaction
 /// that will write the step), `me` this daemon's id, `mine` the
-/// generation this daemon believes it holds (None: it holds nothing).
+/// generation this daemon believes it holds (None: it holds nothing),
+/// `holder_alive` whether the row's holder is alive in the daemons
+/// registry (a daemon killed on this host is removed from it at once: its
+/// leases need not run out).
 pub fn decide(
     now: DateTime<Utc>,
     row: Option<&LeaseRow>,
     me: &str,
     mine: Option<i64>,
+    holder_alive: bool,
 ) -> LeaseStep {
     let Some(row) = row else {
         // Nobody ever held it, or it was given back.
@@ -62,9 +66,9 @@ pub fn decide(
             holder: row.holder.clone(),
         };
     }
-    if row.holder == me || row.expires_at <= now {
-        // Given up by its holder's silence (or a row of ours from a
-        // former life): the next generation.
+    if row.holder == me || row.expires_at <= now || !holder_alive {
+        // Given up by its holder's silence or death (or a row of ours
+        // from a former life): the next generation.
         return LeaseStep::Take {
             generation: row.generation + 1,
         };
@@ -92,8 +96,16 @@ mod tests {
         }
     }
 
-    /// (what, now, the row, the generation we hold, the step).
-    type Case = (&'static str, i64, Option<LeaseRow>, Option<i64>, LeaseStep);
+    /// (what, now, the row, the generation we hold, the holder alive in
+    /// the registry, the step).
+    type Case = (
+        &'static str,
+        i64,
+        Option<LeaseRow>,
+        Option<i64>,
+        bool,
+        LeaseStep,
+    );
 
     #[test]
     fn the_lease_decision_table() {
@@ -106,30 +118,38 @@ mod tests {
         #[rustfmt::skip]
         let cases: Vec<Case> = vec![
             ("nobody holds it: take generation 1",
-                0, None, None, Take { generation: 1 }),
-            ("nobody holds it, though we thought we did (given back): take",
-                0, None, Some(3), Take { generation: 1 }),
+                0, None, None, false, Take { generation: 1 }),
+            ("nobody holds it, though we thought we did: take",
+                0, None, Some(3), false, Take { generation: 1 }),
             ("ours, in time: renew",
-                0, Some(row("a", 4, 10)), Some(4), Renew),
+                0, Some(row("a", 4, 10)), Some(4), true, Renew),
             ("ours, past its expiry but untouched: renew",
-                20, Some(row("a", 4, 10)), Some(4), Renew),
+                20, Some(row("a", 4, 10)), Some(4), true, Renew),
             ("another's, in time: wait until its expiry",
-                0, Some(row("b", 4, 10)), None, wait("b", 10)),
+                0, Some(row("b", 4, 10)), None, true, wait("b", 10)),
             ("another's, expiring this very instant: take the next generation",
-                10, Some(row("b", 4, 10)), None, Take { generation: 5 }),
+                10, Some(row("b", 4, 10)), None, true, Take { generation: 5 }),
             ("another's, expired: take the next generation",
-                30, Some(row("b", 4, 10)), None, Take { generation: 5 }),
+                30, Some(row("b", 4, 10)), None, true, Take { generation: 5 }),
+            ("another's, in time, its holder gone (killed on this host): take",
+                0, Some(row("b", 4, 10)), None, false, Take { generation: 5 }),
             ("we held it and another took it: lost",
-                0, Some(row("b", 5, 10)), Some(4), lost("b")),
+                0, Some(row("b", 5, 10)), Some(4), true, lost("b")),
+            ("we held it, another took it and is gone: lost first",
+                0, Some(row("b", 5, 10)), Some(4), false, lost("b")),
             ("we held it, another took it, and let it expire: lost first",
-                30, Some(row("b", 5, 10)), Some(4), lost("b")),
+                30, Some(row("b", 5, 10)), Some(4), true, lost("b")),
             ("our id under a generation we do not hold: lost, not renewed",
-                0, Some(row("a", 6, 10)), Some(4), lost("a")),
+                0, Some(row("a", 6, 10)), Some(4), true, lost("a")),
             ("our id from before, holding nothing: take the next generation",
-                0, Some(row("a", 6, 10)), None, Take { generation: 7 }),
+                0, Some(row("a", 6, 10)), None, true, Take { generation: 7 }),
         ];
-        for (what, now, row, mine, want) in cases {
-            assert_eq!(decide(at(now), row.as_ref(), "a", mine), want, "{what}");
+        for (what, now, row, mine, alive, want) in cases {
+            assert_eq!(
+                decide(at(now), row.as_ref(), "a", mine, alive),
+                want,
+                "{what}"
+            );
         }
     }
 }
