@@ -3,8 +3,11 @@
 //! 300 letters arriving, the mailbox lease's holder killed with `kill -9`
 //! at random moments 5 times (restarted each time). Every letter becomes
 //! exactly one ticket, none is left in the folder, at most one duplicate
-//! reply per kill reaches the user, and the mailbox is taken by another
-//! daemon within `lease_secs` + 5 s of each kill.
+//! reply per kill reaches the user, and the mailbox is taken by the
+//! survivor within `lease_secs` + 5 s of each kill (at once: a daemon
+//! killed on this host is seen gone). Then the holder is paused (SIGSTOP):
+//! the other takes the mailbox when the lease runs out, and the paused one,
+//! resumed, finds its lease lost.
 
 mod support;
 
@@ -99,22 +102,56 @@ fn two_daemons_one_mailbox_the_holder_killed_5_times() {
         }
         daemons[at].kill9();
         let killed = Instant::now();
-        daemons[at] = Daemon::start(&config);
-        let (next, next_generation, _) = wait_holder(
+        let survivor = daemons[1 - at].pid();
+        let (next, next_generation, next_pid) = wait_holder(
             &db,
-            "another daemon to take the mailbox",
+            "the survivor to take the mailbox",
             LEASE_SECS + 10,
             |h| h.0 != id,
         );
         let took = killed.elapsed();
         eprintln!("kill of {id}: {next} took generation {next_generation} in {took:?}");
+        assert_eq!(next_pid, survivor, "the survivor took it");
         assert!(next_generation > generation);
         assert!(
             took <= Duration::from_secs(LEASE_SECS + 5),
             "taken {took:?} after the kill (lease_secs {LEASE_SECS})"
         );
         takeovers.push(took);
+        daemons[at] = Daemon::start(&config);
     }
+    // A holder that stops renewing while alive (SIGSTOP: a hung host, a
+    // long pause): the other takes the mailbox once the lease runs out, and
+    // the paused one, resumed, finds it lost and stops touching it (its
+    // commits are fenced meanwhile).
+    let (id, generation, pid) = wait_holder(&db, "a holder", 20, |_| true);
+    let at = daemons.iter().position(|d| d.pid() == pid).expect("ours");
+    daemons[at].signal("STOP");
+    let paused = Instant::now();
+    let (_, next_generation, next_pid) = wait_holder(
+        &db,
+        "the other daemon to take the paused one's mailbox",
+        LEASE_SECS + 10,
+        |h| h.0 != id,
+    );
+    let took = paused.elapsed();
+    eprintln!("pause of {id}: taken in {took:?}");
+    assert_eq!(next_pid, daemons[1 - at].pid());
+    assert_eq!(next_generation, generation + 1);
+    assert!(
+        took >= Duration::from_secs(LEASE_SECS - 1) && took <= Duration::from_secs(LEASE_SECS + 5),
+        "a paused holder's lease runs out: {took:?}"
+    );
+    daemons[at].signal("CONT");
+    assert!(
+        daemons[at].wait_log(
+            "lease lost to another daemon",
+            Duration::from_secs(LEASE_SECS + 5)
+        ),
+        "the resumed daemon finds its lease lost:\n{}",
+        daemons[at].log_text()
+    );
+    assert!(daemons[at].running(), "and carries on, waiting");
     appender.join().expect("appender");
 
     imap::wait_until(
