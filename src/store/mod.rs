@@ -9,9 +9,13 @@
 //!
 //! Submodules by table group: [`letters`] (identity, raw letters, quarantine,
 //! state), [`tickets`] (tickets, attachments, history, threading),
-//! [`outbox`] (the queue of outgoing letters).
+//! [`outbox`] (the queue of outgoing letters, claimed row by row),
+//! [`cluster`] (leases, the daemons registry, the fence a letter's
+//! transaction checks when several daemons share the database).
 
 pub mod cluster;
+#[cfg(test)]
+mod cluster_tests;
 pub mod digest;
 pub mod facts;
 pub mod letters;
