@@ -22,7 +22,15 @@
 //!   `follow_up::decide` (which way a letter on a ticket goes), `plan::plan`
 //!   (what an engineer's commands change), `user` (what the requester's
 //!   words do), `escalate` (the timer); every status change goes through
-//!   the table in `status`.
+//!   the table in `status`. `decide::decide` is the one place that turns
+//!   an event and the ticket's state into effects as data — field
+//!   changes, the status move
+//!   checked against the table, history rows, letters to compose (kind,
+//!   to whom, facts); `pipeline/carry.rs` applies them and composes the
+//!   letters through `outbox`. Decided there: a letter on a ticket (its
+//!   way, refusals), the user's letters, an engineer's commands, the
+//!   timer; a new appeal and a completed form are still decided in
+//!   `pipeline` (`create.rs`, `user_reply.rs`).
 //! * [`store`]: SQLite in WAL mode; the database engine appears nowhere
 //!   else. The pipeline writes through a [`store::unit::Unit`] (one
 //!   letter's rows, committed together, by use-case methods) and reads

@@ -4,12 +4,12 @@
 //! The decisions are [`crate::workflow::escalate`]'s; this module finds the
 //! candidates and commits each escalation in its own transaction.
 
-use super::apply::{commit_system, history_at, Effects};
-use super::create::send_to_line;
+use super::apply::{commit_system, Effects};
+use super::carry;
 use super::{IngestError, Pipeline};
 use crate::store::tickets::Ticket;
+use crate::workflow::decide;
 use crate::workflow::escalate::{self, EscalationSnapshot};
-use crate::workflow::status::Line;
 use chrono::{DateTime, Utc};
 
 fn snapshot(t: &Ticket) -> Option<EscalationSnapshot> {
@@ -48,68 +48,21 @@ impl Pipeline {
             let Some(esc) = parts.cfg.workflow.escalate(&snap, &t.priority, now) else {
                 continue;
             };
+            let state = carry::state(&t, super::create::routings(&t.history) > 0);
+            let event = decide::Event::Timer(decide::Timer {
+                missed_shown: parts.composer.show_time(Some(esc.missed_deadline)),
+                escalation: esc.clone(),
+            });
+            let decided = decide::decide(&event, &state, &carry::context(&parts, now));
             let mut effects = Effects::default();
-            effects.log(history_at(
+            carry::carry_out(
+                &parts,
+                &mut t,
+                decided,
+                &mut effects,
                 now,
-                "system",
-                "escalated",
-                None,
-                None,
-                Some(esc.reason.clone()),
-            ));
-            t.deadline = Some(esc.new_deadline);
-            t.escalated_for = Some(esc.missed_deadline);
-            t.updated_at = now;
-            if esc.to_line != esc.from_line {
-                let mailbox: Option<String> = parts
-                    .cfg
-                    .workflow
-                    .line(esc.to_line)
-                    .map(|l| l.mailbox.clone());
-                if let Some(m) = mailbox {
-                    let why = format!(
-                        "эскалация: срок {} пропущен",
-                        parts.composer.show_time(Some(esc.missed_deadline))
-                    );
-                    send_to_line(
-                        &parts,
-                        &mut t,
-                        esc.to_line,
-                        &m,
-                        &why,
-                        now,
-                        &mut effects,
-                        false,
-                    );
-                }
-            }
-            let text = format!("Эскалация обращения {}: {}", t.id, esc.reason);
-            for line in &esc.notify {
-                let stays = esc.to_line == esc.from_line;
-                // The new line got the routed letter; the 1st line got its
-                // copy with it, unless the desk wants no copies.
-                if *line == esc.to_line && !stays {
-                    continue;
-                }
-                if *line == Line::First
-                    && !stays
-                    && super::copies::first_line_wants(&parts, &t).is_some()
-                {
-                    continue;
-                }
-                // The line that holds the ticket is reminded (the last line
-                // too), the 1st line told; every notice answerable.
-                if let Some(def) = parts.cfg.workflow.line(*line) {
-                    let proof = super::copies::proof_for(&parts, &t, &def.mailbox, &effects);
-                    effects.send_to_desk(parts.composer.line_notice(
-                        &t,
-                        &def.mailbox,
-                        Some(proof),
-                        &text,
-                        Vec::new(),
-                    ));
-                }
-            }
+                &carry::NO_LETTER,
+            );
             tracing::info!(ticket = %t.id, to_line = esc.to_line.number(), "ticket escalated");
             queued |= commit_system(store, &parts, &t, effects, now)?;
             moved += 1;

@@ -18,6 +18,7 @@
 mod apply;
 #[cfg(test)]
 mod batch_tests;
+mod carry;
 mod copies;
 mod create;
 mod digest;

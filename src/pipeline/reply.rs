@@ -9,15 +9,14 @@
 //! refusal (within the daily limit of automatic letters).
 
 use super::apply::{self, commit_ticket, excerpt, rejected_rows, Ctx, Effects, TicketCommit};
-use super::create::send_to_line;
+use super::carry::{self, Answering};
 use super::{IngestError, IngestReport, Outcome, Parts, Pipeline};
 use crate::outbox::thread::Thread;
 use crate::store::tickets::Ticket;
 use crate::workflow::auth::{self, Trust};
-use crate::workflow::commands::CommandSet;
+use crate::workflow::decide::{self, Then};
 use crate::workflow::follow_up::{self, FollowUp, FollowUpFacts};
 use crate::workflow::loops::SenderRole;
-use crate::workflow::plan::{self, TicketState};
 use crate::workflow::status::Status;
 use crate::workflow::user;
 use crate::workflow::{address, commands, replay, token};
@@ -98,11 +97,37 @@ pub(super) fn follow_up(
     let kept = apply::kept_files(&parts, incoming)?;
     let rejected = rejected_rows(parsed);
     let mut effects = Effects::default();
-    effects.log(incoming.history(&sender, "letter", None, None, Some(excerpt(&parsed.text))));
-    let wf = &parts.cfg.workflow;
-    match way {
-        FollowUp::Replayed | FollowUp::RelatedAppeal => unreachable!("handled above"),
-        FollowUp::Commands => engineer(
+    let event = decide::Event::FollowUp(decide::FollowUpLetter {
+        way,
+        letter: decide::UserLetter {
+            sender: sender.clone(),
+            trust: match &trust {
+                Trust::Fail(why) => Err(why.clone()),
+                _ => Ok(()),
+            },
+            text: parsed.text.clone(),
+        },
+        excerpt: excerpt(&parsed.text),
+    });
+    let state = carry::state(&t, routed);
+    let decided = decide::decide(&event, &state, &carry::context(&parts, incoming.now));
+    let then = decided.then;
+    let answering = Answering {
+        message_id: parsed.message_id.as_deref(),
+        files: &kept,
+        rejected: &[],
+        thread: None,
+    };
+    carry::carry_out(
+        &parts,
+        &mut t,
+        decided,
+        &mut effects,
+        incoming.now,
+        &answering,
+    );
+    match then {
+        Some(Then::Commands) => engineer(
             &parts,
             incoming,
             &mut t,
@@ -111,55 +136,10 @@ pub(super) fn follow_up(
             &kept,
             &thread,
         ),
-        FollowUp::Unauthenticated(why) => {
-            // Recorded; the (maybe forged) sender gets nothing.
-            tracing::warn!(ticket = %t.id, "command refused: sender not authenticated");
-            effects.log(incoming.history(&sender, "command_refused", None, None, Some(why)));
+        Some(Then::CompleteForm) => {
+            super::user_reply::complete(&parts, incoming, &mut t, &mut effects, &sender, &kept)
         }
-        FollowUp::LineMailboxRecorded => {
-            effects.log(incoming.history(
-                &sender,
-                "command_refused",
-                None,
-                None,
-                Some("письмо с ящика линии без действующего подтверждения получения: записано, не применено".into()),
-            ));
-        }
-        FollowUp::RefusedCommands => {
-            refuse(
-                &parts,
-                incoming,
-                &t,
-                &mut effects,
-                &sender,
-                vec![format!(
-                    "{sender} не инженер ни одной из линий: строки «Статус:», «Линия:» и другие команды принимаются только от инженеров. \
-                     Напишите, пожалуйста, ответ своими словами, без этих строк: письмо будет передано инженеру."
-                )],
-            );
-            // The line hears of it: the words are not lost.
-            if let Some(m) = wf.line(t.line).map(|l| l.mailbox.clone()) {
-                let text = format!(
-                    "Письмо с адреса {sender} похоже на команду и не применено (отправитель не инженер); текст письма:\n\n{}",
-                    parsed.text.trim()
-                );
-                effects.send_to_desk(
-                    parts
-                        .composer
-                        .relay_to_line(&t, &m, None, &text, Vec::new()),
-                );
-            }
-        }
-        FollowUp::UserWords => super::user_reply::user_letter(
-            &parts,
-            incoming,
-            &mut t,
-            &mut effects,
-            &sender,
-            &kept,
-            routed,
-            &trust,
-        ),
+        None => {}
     }
     t.updated_at = incoming.now;
     let tx = store.unit()?;
@@ -226,30 +206,6 @@ fn addresses<'a>(incoming: &'a Ctx<'_>, support: &str) -> Vec<&'a str> {
     )
 }
 
-pub(super) fn refuse(
-    parts: &Parts<'_>,
-    incoming: &Ctx<'_>,
-    t: &Ticket,
-    effects: &mut Effects,
-    sender: &str,
-    reasons: Vec<String>,
-) {
-    tracing::warn!(ticket = %t.id, "command refused");
-    effects.log(incoming.history(
-        sender,
-        "command_refused",
-        None,
-        None,
-        Some(reasons.join("; ")),
-    ));
-    effects.send(parts.composer.refusal(
-        &t.id,
-        sender,
-        &reasons,
-        incoming.parsed.message_id.as_deref(),
-    ));
-}
-
 #[allow(clippy::too_many_arguments)]
 fn engineer(
     parts: &Parts<'_>,
@@ -271,32 +227,12 @@ fn engineer(
         &binding,
         parts.key,
     );
-    if !proof.is_ok() {
-        return refuse(parts, incoming, t, effects, sender, vec![proof.explain()]);
-    }
     // Keyword lines may follow one greeting line («Добрый день!»).
     let words = crate::workflow::speech::without_greeting(&incoming.parsed.text);
-    let set: CommandSet = match wf.parse_reply(words) {
-        Ok(set) => set,
-        Err(errors) => {
-            return refuse(
-                parts,
-                incoming,
-                t,
-                effects,
-                sender,
-                errors.iter().map(|e| e.to_string()).collect(),
-            )
-        }
-    };
-    if !set.has_commands() {
-        effects.log(incoming.history(
-            sender,
-            "engineer_note",
-            None,
-            None,
-            Some(excerpt(&incoming.parsed.text)),
-        ));
+    let set = wf
+        .parse_reply(words)
+        .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>());
+    let hint = if set.as_ref().is_ok_and(|s| !s.has_commands()) {
         // It looks like it meant a command: say what was understood.
         let subject = incoming
             .parsed
@@ -309,169 +245,38 @@ fn engineer(
             .parse_reply(subject)
             .is_ok_and(|s| s.has_commands())
             .then(|| subject.to_string());
-        let hint = match (
+        match (
             crate::workflow::speech::misplaced_command(words),
             subject_cmd,
         ) {
             (Some(l), _) => Some(format!("строка «{l}» стоит не в начале письма")),
             (None, Some(l)) => Some(format!("команда «{l}» только в теме письма")),
             _ => None,
-        };
-        if let Some(h) = hint {
-            refuse(
-                parts,
-                incoming,
-                t,
-                effects,
-                sender,
-                vec![format!(
-                    "{h}: письмо записано как заметка. Ключи команд — в начале письма (можно после одной строки приветствия), по одному на строке; текст для пользователя — после них"
-                )],
-            );
         }
-        return;
-    }
-    let (st, line, kind) = (t.status(), t.line, t.kind);
-    let Some(actor) = wf.engineer_actor(sender, line) else {
-        return refuse(
-            parts,
-            incoming,
-            t,
-            effects,
-            sender,
-            vec![format!("{sender} не инженер ни одной из линий")],
-        );
-    };
-    let state = TicketState {
-        status: st,
-        line,
-        priority: t.priority.clone(),
-        kind,
-        assignee: t.assignee.clone(),
-    };
-    let plan = match plan::plan(&set, &state, &actor, wf) {
-        Ok(plan) => plan,
-        Err(reasons) => return refuse(parts, incoming, t, effects, sender, reasons),
-    };
-    let before = t.status();
-    if let Some(s) = plan.status {
-        // The plan checked the move against the table already.
-        if let Err(r) = t.move_to(s, &actor) {
-            return refuse(parts, incoming, t, effects, sender, vec![r.to_string()]);
-        }
-    }
-    if let Some(k) = plan.kind {
-        t.kind = k;
-    }
-    if let Some(p) = &plan.priority {
-        t.priority = p.clone();
-        t.deadline = Some(wf.deadline(incoming.now, p));
-        t.escalated_for = None;
-    }
-    let reassigned = plan
-        .assignee
-        .as_ref()
-        .is_some_and(|a| t.assignee.as_deref() != Some(a.as_str()));
-    if let Some(a) = &plan.assignee {
-        t.assignee = Some(a.clone());
-    } else if let Some((new_line, _)) = &plan.line {
-        // An assignee of the old line is nobody's on the new one.
-        let stays = t.assignee.as_deref().is_some_and(|a| {
-            wf.line(*new_line)
-                .is_some_and(|l| l.engineers.iter().any(|e| e.eq_ignore_ascii_case(a)))
-        });
-        if !stays {
-            t.assignee = None;
-        }
-    }
-    effects.replay = Some(replay::replay_key(sender, &t.id, &incoming.parsed.text));
-    let changed = (before != t.status()).then_some(t.status().machine_name());
-    effects.log(incoming.history(
-        sender,
-        "command",
-        changed.map(|_| before.machine_name()),
-        changed,
-        Some(plan.history.join("; ")),
-    ));
-    // A handover's words (the text after `Линия:` / `Исполнитель:` when
-    // nothing goes to the user) travel with the routed letter.
-    let comment = set.message.trim();
-    let why = if plan.to_user.is_none() && !comment.is_empty() {
-        effects.log(incoming.history(
-            sender,
-            "handover_comment",
-            None,
-            None,
-            Some(comment.to_string()),
-        ));
-        format!("по команде {sender}\n\nКомментарий {sender}:\n{comment}\n")
     } else {
-        format!("по команде {sender}")
+        None
     };
-    if let Some((new_line, mailbox)) = &plan.line {
-        send_to_line(
-            parts,
-            t,
-            *new_line,
-            mailbox,
-            &why,
-            incoming.now,
-            effects,
-            true,
-        );
-    } else if reassigned {
-        // The proofs issued before name the old assignment: the line gets
-        // the ticket again with a fresh one.
-        if let Some(l) = wf.line(line).map(|l| l.mailbox.clone()) {
-            send_to_line(parts, t, line, &l, &why, incoming.now, effects, false);
-        }
-    }
-    // The engineer's files travel with their words (they were checked like
-    // a user's: the refused ones are named in the confirmation).
-    let relayed: &[_] = if plan.to_user.is_some() { kept } else { &[] };
-    if plan.status == Some(Status::SolutionProposed)
-        || (plan.to_user.is_some() && st == Status::SolutionProposed)
-    {
-        if let Some(text) = &plan.to_user {
-            super::copies::copy_to_first_line(
-                parts,
-                t,
-                effects,
-                &format!(
-                    "{sender} предложил решение пользователю:\n\n{}",
-                    text.trim()
-                ),
-                incoming.now,
-            );
-        }
-    }
-    if plan.status == Some(Status::Confirmed) {
-        // Closed on the user's behalf (after a phone call): the user is told.
-        effects.send(parts.composer.closed_by_desk(t, sender, thread));
-        super::copies::copy_to_first_line(
-            parts,
-            t,
-            effects,
-            &format!("{sender} закрыл обращение («Подтверждено»)."),
-            incoming.now,
-        );
-    }
-    if let Some(text) = &plan.to_user {
-        // A person's words: never held back by the limit of automatic
-        // letters ([loops] max_auto_per_day).
-        effects.send_person(parts.composer.relay_to_user(
-            t,
-            text,
-            apply::read_files(parts, relayed),
-            thread,
-        ));
-    }
-    effects.send_to_desk(parts.composer.command_done(
-        t,
-        sender,
-        &plan.summary(),
-        relayed,
-        &rejected_rows(incoming.parsed),
-        incoming.parsed.message_id.as_deref(),
-    ));
+    let event = decide::Event::Commands(decide::Commands {
+        sender: sender.to_string(),
+        proof: if proof.is_ok() {
+            Ok(())
+        } else {
+            Err(proof.explain())
+        },
+        set,
+        hint,
+        actor: wf.engineer_actor(sender, t.line),
+        excerpt: excerpt(&incoming.parsed.text),
+        replay_key: replay::replay_key(sender, &t.id, &incoming.parsed.text),
+    });
+    let state = carry::state(t, false);
+    let decided = decide::decide(&event, &state, &carry::context(parts, incoming.now));
+    let rejected = rejected_rows(incoming.parsed);
+    let answering = Answering {
+        message_id: incoming.parsed.message_id.as_deref(),
+        files: kept,
+        rejected: &rejected,
+        thread: Some(thread),
+    };
+    carry::carry_out(parts, t, decided, effects, incoming.now, &answering);
 }

@@ -3,16 +3,18 @@
 //! more. The engineers' side is [`super::reply`].
 
 use super::apply::{self, rejected_rows, Ctx, Effects};
+use super::carry::{self, Answering};
 use super::create::route;
-use super::reply::refuse;
 use super::Parts;
 use crate::store::tickets::Ticket;
 use crate::workflow::auth::Trust;
+use crate::workflow::decide;
 use crate::workflow::rules::TicketFacts;
 use crate::workflow::status::{Actor, Line, Status};
-use crate::workflow::user::{self, UserReply};
-use crate::workflow::{address, token};
+use crate::workflow::token;
 
+/// A letter from the user's side (here: the signed status link's
+/// buttons): decided by [`decide::decide`], carried out.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn user_letter(
     parts: &Parts<'_>,
@@ -24,145 +26,32 @@ pub(super) fn user_letter(
     routed: bool,
     trust: &Trust,
 ) {
-    let wf = &parts.cfg.workflow;
-    let parsed = incoming.parsed;
-    // Only the requester, authenticated where `[security]` asks for it,
-    // completes the form, confirms, or moves the status; anyone else's
-    // letter is a comment for the line.
-    let is_requester = address::canonical(sender) == address::canonical(&t.requester);
-    if is_requester && !trust.allows() {
-        if let Trust::Fail(why) = trust {
-            effects.log(incoming.history(sender, "refused", None, None, Some(why.clone())));
-        }
-    }
-    let from_requester = is_requester && trust.allows();
-    let missing_before = apply::form_of(t).missing();
-    if from_requester && t.status() == Status::AwaitingUser && !missing_before.is_empty() {
-        return complete(parts, incoming, t, effects, sender, kept);
-    }
-    let st = t.status();
-    let line_mailbox = wf.line(t.line).map(|l| l.mailbox.clone());
-    let binding = super::create::binding(t);
-    let proof = line_mailbox
-        .as_deref()
-        .map(|m| token::make_reply_address(&wf.support_address, &t.id, m, &binding, parts.key));
-    match user::user_reply(st, routed, from_requester, &parsed.text) {
-        UserReply::Confirm => {
-            let actor = Actor::User {
-                address: sender.to_string(),
-            };
-            if let Err(r) = t.move_to(Status::Confirmed, &actor) {
-                return refuse(parts, incoming, t, effects, sender, vec![r.to_string()]);
-            }
-            effects.log(incoming.history(
-                sender,
-                "confirmed",
-                Some(st.machine_name()),
-                Some("confirmed"),
-                Some("пользователь подтвердил решение".into()),
-            ));
-            let text = format!("Пользователь {sender} подтвердил решение. Обращение закрыто.");
-            if let Some(m) = &line_mailbox {
-                effects.send_to_desk(parts.composer.line_notice(
-                    t,
-                    m,
-                    proof.clone(),
-                    &text,
-                    Vec::new(),
-                ));
-            }
-            super::copies::copy_to_first_line(parts, t, effects, &text, incoming.now);
-        }
-        UserReply::Refuse { reason } => refuse(parts, incoming, t, effects, sender, vec![reason]),
-        UserReply::AskConfirm => {
-            effects.log(incoming.history(
-                sender,
-                "asked_to_confirm",
-                None,
-                None,
-                Some(
-                    "благодарность без слова «Подтверждаю»: пользователя просят подтвердить".into(),
-                ),
-            ));
-            effects.send(
-                parts
-                    .composer
-                    .ask_to_confirm(t, parsed.message_id.as_deref()),
-            );
-            if let Some(m) = &line_mailbox {
-                let text = format!(
-                    "Пользователь {sender} благодарит, но решение не подтвердил; его попросили ответить «Подтверждаю»:\n\n{}",
-                    parsed.text.trim()
-                );
-                effects.send_to_desk(parts.composer.relay_to_line(
-                    t,
-                    m,
-                    proof,
-                    &text,
-                    apply::read_files(parts, kept),
-                ));
-            }
-        }
-        UserReply::Forward { to } => {
-            if let Some(new) = to.filter(|s| *s != st) {
-                // A closed ticket is reopened by the desk's rule ([desk]
-                // closed_reply = "reopen"), not by the user's say-so.
-                let actor = if st == Status::Confirmed {
-                    Actor::System
-                } else {
-                    Actor::User {
-                        address: sender.to_string(),
-                    }
-                };
-                match t.move_to(new, &actor) {
-                    Ok(_) => {
-                        // The clock stood still while the desk waited for
-                        // the user: the deadline runs again from now.
-                        if st == Status::AwaitingUser || new == Status::Assigned {
-                            t.deadline = Some(wf.deadline(incoming.now, &t.priority));
-                            t.escalated_for = None;
-                        }
-                        effects.log(incoming.history(
-                            sender,
-                            "status",
-                            Some(st.machine_name()),
-                            Some(new.machine_name()),
-                            Some("пользователь ответил".into()),
-                        ));
-                    }
-                    Err(r) => effects.log(incoming.history(
-                        "system",
-                        "status_refused",
-                        None,
-                        None,
-                        Some(r.to_string()),
-                    )),
-                }
-            }
-            if let Some(m) = &line_mailbox {
-                let who = if from_requester {
-                    format!("Письмо пользователя {sender} по обращению")
-                } else {
-                    format!(
-                        "Комментарий с адреса {sender} (не заявитель; поля и статус не изменены)"
-                    )
-                };
-                let text = format!("{who}:\n\n{}", parsed.text.trim());
-                effects.send_to_desk(parts.composer.relay_to_line(
-                    t,
-                    m,
-                    proof,
-                    &text,
-                    apply::read_files(parts, kept),
-                ));
-            }
-        }
+    let event = decide::Event::UserLetter(decide::UserLetter {
+        sender: sender.to_string(),
+        trust: match trust {
+            Trust::Fail(why) => Err(why.clone()),
+            _ => Ok(()),
+        },
+        text: incoming.parsed.text.clone(),
+    });
+    let state = carry::state(t, routed);
+    let decided = decide::decide(&event, &state, &carry::context(parts, incoming.now));
+    let then = decided.then;
+    let answering = Answering {
+        message_id: incoming.parsed.message_id.as_deref(),
+        files: kept,
+        rejected: &[],
+        thread: None,
+    };
+    carry::carry_out(parts, t, decided, effects, incoming.now, &answering);
+    if then == Some(decide::Then::CompleteForm) {
+        complete(parts, incoming, t, effects, sender, kept);
     }
 }
 
 /// The user's answer to a clarification: fill what was missing; once
 /// nothing is, the ticket is `new` again, routed, and confirmed to the user.
-fn complete(
+pub(super) fn complete(
     parts: &Parts<'_>,
     incoming: &Ctx<'_>,
     t: &mut Ticket,

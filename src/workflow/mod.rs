@@ -6,6 +6,7 @@
 //! * [`intake`]: is a letter a new appeal, a follow-up, something to ignore
 //!   or to quarantine.
 //! * [`thread`]: ticket tags in subjects and identity of a letter.
+//! * [`decide`]: an event and the ticket's state → the effects, as data.
 
 pub mod intake;
 pub mod thread;
@@ -17,6 +18,7 @@ pub mod channel;
 pub mod classify;
 pub mod commands;
 pub mod compiled;
+pub mod decide;
 pub mod duration;
 pub mod escalate;
 pub mod follow_up;
