@@ -124,6 +124,18 @@ fn two_daemons_one_mailbox_the_holder_killed_5_times() {
     // long pause): the other takes the mailbox once the lease runs out, and
     // the paused one, resumed, finds it lost and stops touching it (its
     // commits are fenced meanwhile).
+    // Paused once the load is in: a process stopped while it holds SQLite's
+    // write lock (mid-commit) stops every writer on the file, the lease's
+    // too — a limit of one SQLite file, not of the lease.
+    appender.join().expect("appender");
+    imap::wait_until(
+        SUPPORT,
+        &opts.folder,
+        Duration::from_secs(40),
+        "the folder to empty before the pause",
+        |l| l.is_empty(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
     let (id, generation, pid) = wait_holder(&db, "a holder", 20, |_| true);
     let at = daemons.iter().position(|d| d.pid() == pid).expect("ours");
     daemons[at].signal("STOP");
@@ -152,7 +164,6 @@ fn two_daemons_one_mailbox_the_holder_killed_5_times() {
         daemons[at].log_text()
     );
     assert!(daemons[at].running(), "and carries on, waiting");
-    appender.join().expect("appender");
 
     imap::wait_until(
         SUPPORT,
