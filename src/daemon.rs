@@ -5,7 +5,11 @@
 //! status links, [`crate::web`]): intake (Maildir watcher or IMAP
 //! IDLE), the sender (woken the moment intake queues mail, and at the next
 //! retry time; the outbox table is never polled for new rows) and the
-//! escalation timer (sleeps until the next deadline on the clock). Shutdown
+//! escalation timer (sleeps until the next deadline on the clock). Intake
+//! runs under the mailbox's lease and the timers (escalation, report
+//! letters) under the leader lease, kept by [`crate::cluster::keep`]: one
+//! daemon alone takes both at start; several on one database share the
+//! work, and the sender claims outbox rows one by one. Shutdown
 //! stops intake after the letter in hand, lets the sender finish the letter
 //! it is sending, and returns within 10 s. A new config sent to
 //! [`serve_with`] replaces the running one; one that cannot start is logged
@@ -76,30 +80,67 @@ fn maildir_root(m: &MaildirMailbox) -> anyhow::Result<&Path> {
 }
 
 /// Process everything waiting (letters, outgoing mail), then return.
+/// Among daemons on the same database it behaves as one of them for the
+/// moment: it reads the mailbox only when it can take the mailbox's lease
+/// (fencing its letters by it), escalates only under the leader lease,
+/// claims the outbox rows it sends, and gives everything back at the end.
 pub async fn run_once(cfg: Arc<Desk>, clock: Arc<dyn Clock>) -> anyhow::Result<OnceReport> {
+    use crate::store::cluster::{mailbox_lease, DaemonInfo, Fence, LEADER};
+    use crate::workflow::lease::LeaseStep;
     let handle = open_handle(&cfg, &clock)?;
     let mut report = OnceReport::default();
-    match &cfg.mailbox {
-        Mailbox::Maildir(m) => {
-            let r = maildir::pass(maildir_root(m)?, &handle, None).await?;
-            report.letters = r.processed;
-            report.deferred = r.deferred;
+    let me = DaemonInfo::new(clock.now());
+    let lease = chrono::Duration::seconds(cfg.cluster.lease_secs as i64);
+    let mut leases = open_store(&cfg)?;
+    let now = clock.now();
+    leases.daemon_beat(&me, now, now + lease)?;
+    crate::cluster::reap(&leases, &me);
+    let mailbox = mailbox_lease(cfg.mailbox.name());
+    let result = async {
+        match leases.lease_step(&mailbox, &me.id, None, now, lease)? {
+            LeaseStep::Take { generation } => {
+                handle.set_fence(Fence {
+                    lease: mailbox.clone(),
+                    holder: me.id.clone(),
+                    generation,
+                });
+                match &cfg.mailbox {
+                    Mailbox::Maildir(m) => {
+                        let r = maildir::pass(maildir_root(m)?, &handle, None).await?;
+                        report.letters = r.processed;
+                        report.deferred = r.deferred;
+                    }
+                    Mailbox::Imap(_) => {
+                        let r = crate::source::imap::sync_once(&cfg, &handle).await?;
+                        report.letters = r.letters;
+                    }
+                }
+            }
+            step => {
+                tracing::info!(lease = %mailbox, ?step, "the mailbox is another daemon's; not read")
+            }
         }
-        Mailbox::Imap(_) => {
-            let r = crate::source::imap::sync_once(&cfg, &handle).await?;
-            report.letters = r.letters;
+        if let LeaseStep::Take { .. } =
+            leases.lease_step(LEADER, &me.id, None, clock.now(), lease)?
+        {
+            report.escalated = handle.escalate_due().await?;
         }
+        let mut store = open_store(&cfg)?;
+        store.set_owner(&me.id);
+        report.delivery = deliver_due(
+            &mut store,
+            &transport(&cfg, &clock)?,
+            &cfg.outgoing,
+            clock.as_ref(),
+        )
+        .await?;
+        anyhow::Ok(())
     }
-    report.escalated = handle.escalate_due().await?;
-    let mut store = open_store(&cfg)?;
-    report.delivery = deliver_due(
-        &mut store,
-        &transport(&cfg, &clock)?,
-        &cfg.outgoing,
-        clock.as_ref(),
-    )
-    .await?;
-    Ok(report)
+    .await;
+    let now = clock.now();
+    leases.leases_release(&me.id, now)?;
+    leases.daemon_leave(&me.id, now)?;
+    result.map(|()| report)
 }
 
 /// The running tasks of one configuration.
@@ -121,25 +162,14 @@ impl Services {
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = crate::vitals::start(&cfg, clock.clone(), stop_rx.clone())?;
         let wake = handle.outbox_wake();
-        if !cfg.reports.is_empty() {
-            tasks.push(tokio::spawn(crate::report::letters::run(
-                cfg.clone(),
-                open_store(&cfg)?,
-                clock.clone(),
-                wake.clone(),
-                stop_rx.clone(),
-            )));
-        }
+        let me = crate::store::cluster::DaemonInfo::new(clock.now());
+        let mut store = store;
+        store.set_owner(&me.id);
         tasks.push(tokio::spawn(sender(
             store,
             transport,
             cfg.clone(),
-            wake,
-            handle.clone(),
-            clock.clone(),
-            stop_rx.clone(),
-        )));
-        tasks.push(tokio::spawn(escalator(
+            wake.clone(),
             handle.clone(),
             clock.clone(),
             stop_rx.clone(),
@@ -161,36 +191,35 @@ impl Services {
                 }
             }));
         }
-        match &cfg.mailbox {
-            Mailbox::Maildir(m) => {
-                let root = maildir_root(m)?.to_path_buf();
-                let poll = Duration::from_secs(m.poll_interval_secs.max(1));
-                tasks.push(tokio::spawn(maildir::watch(root, handle, poll, stop_rx)));
-            }
-            Mailbox::Imap(m) => {
-                let hook = match m.wake_listen.as_deref() {
-                    Some(addr) => {
-                        let addr = crate::config::check_wake_listen(addr, m.wake_allow_remote)
-                            .map_err(|e| anyhow::anyhow!("mailbox.wake_listen: {e}"))?;
-                        let listener = crate::source::wake::Listener::bind(addr)?;
-                        let notify = Arc::new(Notify::new());
-                        tasks.push(tokio::spawn(
-                            listener.serve(notify.clone(), stop_rx.clone()),
-                        ));
-                        Some(notify)
-                    }
-                    None => None,
-                };
-                let cfg = cfg.clone();
-                tasks.push(tokio::spawn(async move {
-                    if let Err(e) =
-                        crate::source::imap::watch_woken(&cfg, handle, stop_rx, hook).await
-                    {
-                        tracing::error!(error = %e, "IMAP intake stopped");
-                    }
-                }));
-            }
-        }
+        // The work under leases: the mailbox's intake, and the timers.
+        let intake = intake_starter(&cfg, &handle, &mut tasks, &stop_rx)?;
+        let timers = timers_starter(&cfg, &handle, &clock, wake);
+        let gates = vec![
+            crate::cluster::Gate {
+                lease: crate::store::cluster::mailbox_lease(cfg.mailbox.name()),
+                fence: Some(handle.clone()),
+                start: intake,
+            },
+            crate::cluster::Gate {
+                lease: crate::store::cluster::LEADER.to_string(),
+                fence: None,
+                start: timers,
+            },
+        ];
+        // The keeper's writes (heartbeat, renewals, every few seconds) need
+        // not reach the disk before the next: the sender's settings.
+        let keeper = open_store(&cfg)?;
+        keeper
+            .configure_for_sender()
+            .context("configuring the lease keeper's database connection")?;
+        tasks.push(tokio::spawn(crate::cluster::keep(
+            keeper,
+            me,
+            cfg.cluster.lease_secs,
+            clock.clone(),
+            gates,
+            stop_rx,
+        )));
         Ok(Services { stop, tasks })
     }
 
@@ -201,6 +230,90 @@ impl Services {
             tracing::warn!("tasks did not stop in time");
         }
     }
+}
+
+/// The mailbox's intake, started when this daemon takes the mailbox's
+/// lease. The wake listener (a port) is bound at start by every daemon and
+/// rings the intake of whichever holds the lease.
+fn intake_starter(
+    cfg: &Arc<Desk>,
+    handle: &Handle,
+    tasks: &mut Vec<JoinHandle<()>>,
+    stop_rx: &watch::Receiver<bool>,
+) -> anyhow::Result<crate::cluster::Starter> {
+    let handle = handle.clone();
+    match &cfg.mailbox {
+        Mailbox::Maildir(m) => {
+            let root = maildir_root(m)?.to_path_buf();
+            let poll = Duration::from_secs(m.poll_interval_secs.max(1));
+            Ok(Box::new(move |stop| {
+                vec![tokio::spawn(maildir::watch(
+                    root.clone(),
+                    handle.clone(),
+                    poll,
+                    stop,
+                ))]
+            }))
+        }
+        Mailbox::Imap(m) => {
+            let hook = match m.wake_listen.as_deref() {
+                Some(addr) => {
+                    let addr = crate::config::check_wake_listen(addr, m.wake_allow_remote)
+                        .map_err(|e| anyhow::anyhow!("mailbox.wake_listen: {e}"))?;
+                    let listener = crate::source::wake::Listener::bind(addr)?;
+                    let notify = Arc::new(Notify::new());
+                    tasks.push(tokio::spawn(
+                        listener.serve(notify.clone(), stop_rx.clone()),
+                    ));
+                    Some(notify)
+                }
+                None => None,
+            };
+            let cfg = cfg.clone();
+            Ok(Box::new(move |stop| {
+                let (cfg, handle, hook) = (cfg.clone(), handle.clone(), hook.clone());
+                vec![tokio::spawn(async move {
+                    if let Err(e) = crate::source::imap::watch_woken(&cfg, handle, stop, hook).await
+                    {
+                        tracing::error!(error = %e, "IMAP intake stopped");
+                    }
+                })]
+            }))
+        }
+    }
+}
+
+/// The timers (escalation, report letters), started when this daemon
+/// takes the leader lease.
+fn timers_starter(
+    cfg: &Arc<Desk>,
+    handle: &Handle,
+    clock: &Arc<dyn Clock>,
+    wake: Arc<Notify>,
+) -> crate::cluster::Starter {
+    let (cfg, handle, clock) = (cfg.clone(), handle.clone(), clock.clone());
+    Box::new(move |stop| {
+        let mut tasks = vec![tokio::spawn(escalator(
+            handle.clone(),
+            clock.clone(),
+            stop.clone(),
+        ))];
+        if !cfg.reports.is_empty() {
+            match open_store(&cfg) {
+                Ok(store) => tasks.push(tokio::spawn(crate::report::letters::run(
+                    cfg.clone(),
+                    store,
+                    clock.clone(),
+                    wake.clone(),
+                    stop,
+                ))),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "report letters cannot start")
+                }
+            }
+        }
+        tasks
+    })
 }
 
 /// The sender's longest sleep. Intake wakes it at once; but a letter
@@ -230,7 +343,7 @@ async fn sender(
         if *stop.borrow() {
             return;
         }
-        let (next, max) = match store.outbox_next_due() {
+        let (next, max) = match store.outbox_next_due(clock.now()) {
             Ok(next) => (next, SENDER_RECHECK),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read outbox schedule");
@@ -269,8 +382,10 @@ fn checkpoint(handle: &Handle) {
     });
 }
 
-/// The escalation timer's longest sleep (the deadline is re-read after it).
-const ESCALATION_RECHECK: Duration = Duration::from_secs(24 * 3600);
+/// The escalation timer's longest sleep (the deadline is re-read after it):
+/// a letter taken in by another daemon (several on one database) does not
+/// wake this one's timer, so its earlier deadline is seen within this.
+const ESCALATION_RECHECK: Duration = Duration::from_secs(60);
 
 /// The escalation timer: escalate what is due, then sleep until the next
 /// deadline (not a periodic scan), or until a letter changes tickets.

@@ -54,6 +54,10 @@
 //!   takes reloaded configs. Signals (SIGTERM/SIGINT stop, SIGHUP reload)
 //!   and systemd notify are at the CLI edge (`cli/run.rs`), so a test
 //!   starts the daemon in-process.
+//! * [`cluster`]: several daemons on one database — the keeper task that
+//!   beats the daemons registry and takes, renews or loses the leases
+//!   (a mailbox's intake, the leader's timers), starting and stopping the
+//!   work each guards; the decision is `workflow::lease::decide`.
 //! * [`report`]: typical reports (п. 81.1) — pure code folding the
 //!   tickets and facts the store streams into figures, and rendering them
 //!   as text, CSV, JSON, HTML; the per-ticket listing; report letters.
@@ -84,11 +88,12 @@
 //!
 //! Dependencies run one way: `address`, `template`, `tls` ← `parse` ←
 //! `workflow` ← `store` ← `oauth2` ← `config` ← `desk` ← `outbox`, `source` ←
-//! `pipeline` ← `report`, `vitals`, `web` ← `daemon` ← `cli`.
+//! `pipeline` ← `report`, `vitals`, `web` ← `cluster` ← `daemon` ← `cli`.
 
 pub mod address;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod desk;

@@ -153,6 +153,39 @@ fn outbox_rows(store: &Store, status: Option<&str>, limit: usize) -> anyhow::Res
     Ok(rows)
 }
 
+/// The daemons alive on the database (`ticketd status`): each with its
+/// host and pid, the mailboxes it reads and since when, the timers.
+fn print_daemons(daemons: &[crate::store::cluster::DaemonRow]) {
+    if daemons.is_empty() {
+        println!("Демоны: не запущены");
+        return;
+    }
+    println!("Демоны ({}):", daemons.len());
+    for d in daemons {
+        let held: Vec<String> = d
+            .mailboxes
+            .iter()
+            .map(|m| format!("{} с {}", m.name, m.since))
+            .collect();
+        say!(
+            "  {} (узел {}, pid {}): ящики: {}{}",
+            d.id,
+            d.host,
+            d.pid,
+            if held.is_empty() {
+                "—".to_string()
+            } else {
+                held.join(", ")
+            },
+            if d.leader {
+                "; таймеры (лидер)"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
 /// How many held-back letters `status` lists.
 const STATUS_SUPPRESSED: usize = 5;
 
@@ -175,6 +208,7 @@ pub(super) fn status(cfg: &Desk, json: bool, clock: &dyn Clock) -> anyhow::Resul
         .filter(|v| !v.is_empty())
         .and_then(|v| serde_json::from_str(&v).ok());
     let ack_error = imap_ack_error(&store, &cfg.mailbox)?;
+    let daemons = store.daemons_alive(clock.now())?;
     if json {
         let v = serde_json::json!({
             "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
@@ -186,6 +220,7 @@ pub(super) fn status(cfg: &Desk, json: bool, clock: &dyn Clock) -> anyhow::Resul
             "oauth2": oauth2.iter().map(|(s, p)| (*s, p)).collect::<std::collections::BTreeMap<_, _>>(),
             "outbox_blocked": outbox_blocked,
             "imap_error": ack_error.as_ref().map(|(message, since)| serde_json::json!({"message": message, "since": since})),
+            "daemons": daemons,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
@@ -233,6 +268,7 @@ pub(super) fn status(cfg: &Desk, json: bool, clock: &dyn Clock) -> anyhow::Resul
     if let Some(t) = last_sync {
         println!("Последняя синхронизация IMAP: {t}");
     }
+    print_daemons(&daemons);
     if let Some((message, since)) = ack_error {
         say!("IMAP: письма не перемещаются в папку обработанных с {since}: {message}; они помечаются прочитанными (\\Seen) и остаются в папке");
     }

@@ -112,6 +112,17 @@ impl Config {
                 "must be digits only (e.g. \"4012\")".into(),
             ));
         }
+        if !LEASE_SECS_RANGE.contains(&self.cluster.lease_secs) {
+            return Err(bad(
+                "cluster.lease_secs",
+                format!(
+                    "{} is out of range: between {} and {} seconds, e.g. {DEFAULT_LEASE_SECS}",
+                    self.cluster.lease_secs,
+                    LEASE_SECS_RANGE.start(),
+                    LEASE_SECS_RANGE.end()
+                ),
+            ));
+        }
         if !(60..=7 * 24 * 3600).contains(&self.desk.digest_interval_secs) {
             return Err(bad(
                 "desk.digest_interval_secs",

@@ -247,3 +247,38 @@ fn mailbox_kinds_and_their_errors() {
         }
     }
 }
+
+#[test]
+fn cluster_lease_secs_is_checked() {
+    let load = |secs: &str| {
+        let text = EXAMPLE.replacen("lease_secs = 15", &format!("lease_secs = {secs}"), 1);
+        Config::from_str_at(&text, Path::new("c.toml"), Path::new("/srv/x"))
+    };
+    assert_eq!(load("15").unwrap().cluster.lease_secs, 15);
+    let cfg = load("3").unwrap();
+    assert_eq!(cfg.cluster.renew_every(), std::time::Duration::from_secs(1));
+    // (value, accepted)
+    for (secs, ok) in [
+        ("2", true),
+        ("3600", true),
+        ("1", false),
+        ("0", false),
+        ("3601", false),
+    ] {
+        let r = load(secs);
+        assert_eq!(r.is_ok(), ok, "{secs}");
+        if let Err(e) = r {
+            let e = e.to_string();
+            assert!(
+                e.contains("cluster.lease_secs") && e.contains("c.toml:"),
+                "{e}"
+            );
+        }
+    }
+    // Without the section: the default.
+    let text = EXAMPLE
+        .replacen("[cluster]", "", 1)
+        .replacen("lease_secs = 15", "", 1);
+    let cfg = Config::from_str_at(&text, Path::new("c.toml"), Path::new("/srv/x")).unwrap();
+    assert_eq!(cfg.cluster.lease_secs, DEFAULT_LEASE_SECS);
+}

@@ -47,6 +47,9 @@ pub struct Config {
     /// The web form and the users' status links; off when absent.
     #[serde(default)]
     pub web: Option<super::web::Web>,
+    /// `[cluster]`: several daemons on one database (leases).
+    #[serde(default)]
+    pub cluster: Cluster,
     /// The file this config was read from (not a key).
     #[serde(skip)]
     pub source_path: PathBuf,
@@ -129,6 +132,37 @@ impl Default for Log {
         Log {
             level: "info".into(),
         }
+    }
+}
+
+/// `[cluster]`: several `ticketd run` on one database share the work under
+/// leases in it (a mailbox is read by one daemon at a time; the timers run
+/// on one).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cluster {
+    /// A lease not renewed for this long is lost to its holder and taken
+    /// by another daemon; renewed every third of it.
+    pub lease_secs: u64,
+}
+
+impl Default for Cluster {
+    fn default() -> Cluster {
+        Cluster {
+            lease_secs: DEFAULT_LEASE_SECS,
+        }
+    }
+}
+
+/// `[cluster] lease_secs` by default.
+pub const DEFAULT_LEASE_SECS: u64 = 15;
+/// The range `[cluster] lease_secs` is checked against.
+pub const LEASE_SECS_RANGE: std::ops::RangeInclusive<u64> = 2..=3600;
+
+impl Cluster {
+    /// How often a daemon renews its leases and its heartbeat.
+    pub fn renew_every(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.lease_secs.max(1) * 1000 / 3)
     }
 }
 

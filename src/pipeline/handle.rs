@@ -8,6 +8,7 @@
 //! is never polled for new rows.
 
 use super::{IngestError, IngestReport, Pipeline};
+use crate::store::cluster::Fence;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -18,6 +19,9 @@ pub struct Handle {
     changed: Arc<Notify>,
     clock: Arc<dyn crate::clock::Clock>,
     mailbox: crate::config::Mailbox,
+    /// The mailbox lease intake reads under (several daemons on one
+    /// database): checked inside every letter's transaction.
+    fence: Arc<Mutex<Option<Fence>>>,
 }
 
 impl Handle {
@@ -28,7 +32,34 @@ impl Handle {
             inner: Arc::new(Mutex::new(p)),
             wake: Arc::new(Notify::new()),
             changed: Arc::new(Notify::new()),
+            fence: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Fence intake's letters by this mailbox lease from now on (set when
+    /// the daemon takes the lease; a lost lease's fence stays, refusing).
+    pub fn set_fence(&self, fence: Fence) {
+        *self.fence.lock().unwrap_or_else(|e| e.into_inner()) = Some(fence);
+    }
+
+    /// Run `f` on the pipeline with intake's fence set for its writes
+    /// (only intake's: the web form and the timers are not a mailbox's).
+    async fn fenced<R, F>(&self, f: F) -> Result<R, IngestError>
+    where
+        F: FnOnce(&mut Pipeline) -> Result<R, IngestError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let fence = self.fence.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if fence.is_none() {
+            return self.with(f).await;
+        }
+        self.with(move |p| {
+            p.store_mut().set_fence(fence);
+            let r = f(p);
+            p.store_mut().set_fence(None);
+            r
+        })
+        .await
     }
 
     /// The pipeline's clock (set before the handle was made).
@@ -80,7 +111,7 @@ impl Handle {
     }
 
     pub async fn ingest(&self, raw: Vec<u8>) -> Result<IngestReport, IngestError> {
-        let r = self.with(move |p| p.ingest(&raw)).await?;
+        let r = self.fenced(move |p| p.ingest(&raw)).await?;
         if r.queued_mail {
             self.wake.notify_one();
         }
@@ -95,7 +126,7 @@ impl Handle {
     /// commit.
     pub async fn ingest_batch(&self, raws: Vec<Vec<u8>>) -> Vec<Result<IngestReport, IngestError>> {
         let n = raws.len();
-        let results = match self.with(move |p| Ok(p.ingest_batch(&raws))).await {
+        let results = match self.fenced(move |p| Ok(p.ingest_batch(&raws))).await {
             Ok(r) => r,
             Err(e) => {
                 let why = e.to_string();
@@ -121,7 +152,7 @@ impl Handle {
         limit: u64,
     ) -> Result<IngestReport, IngestError> {
         let r = self
-            .with(move |p| p.reject_oversize(&headers, size, limit))
+            .fenced(move |p| p.reject_oversize(&headers, size, limit))
             .await?;
         if r.queued_mail {
             self.wake.notify_one();

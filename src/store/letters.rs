@@ -89,6 +89,12 @@ impl Store {
         // A batch left open by a panic must not swallow later letters.
         self.batch_rollback();
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        if let Some(f) = &self.fence {
+            if let Err(e) = super::cluster::check_fence(&self.conn, f) {
+                self.batch_rollback();
+                return Err(e);
+            }
+        }
         Ok(())
     }
 

@@ -9,8 +9,13 @@
 //!
 //! Submodules by table group: [`letters`] (identity, raw letters, quarantine,
 //! state), [`tickets`] (tickets, attachments, history, threading),
-//! [`outbox`] (the queue of outgoing letters).
+//! [`outbox`] (the queue of outgoing letters, claimed row by row),
+//! [`cluster`] (leases, the daemons registry, the fence a letter's
+//! transaction checks when several daemons share the database).
 
+pub mod cluster;
+#[cfg(test)]
+mod cluster_tests;
 pub mod digest;
 pub mod facts;
 pub mod letters;
@@ -31,14 +36,15 @@ use std::time::Duration;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 /// Current schema version; bump with a new entry in [`MIGRATIONS`].
-const VERSION: i64 = 5;
+const VERSION: i64 = 6;
 /// Migrations from version `i` to `i + 1` (index 0: empty database → 1).
 const MIGRATIONS: &[&str] = &[
     SCHEMA,
     include_str!("m002_security.sql"),
     include_str!("m003_channel.sql"),
     include_str!("m004_facts.sql"),
-    include_str!("m005_indexed_reads.sql"),
+    include_str!("m005_cluster.sql"),
+    include_str!("m006_indexed_reads.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +66,8 @@ pub enum StoreError {
     },
     #[error("database `{}` has schema version {found}, newer than this ticketd knows ({VERSION}); upgrade ticketd", path.display())]
     TooNew { path: PathBuf, found: i64 },
+    #[error("the lease `{lease}` is another daemon's now; the letter is left for it")]
+    Fenced { lease: String },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
     #[error(transparent)]
@@ -78,6 +86,8 @@ impl StoreError {
                 return true
             }
             StoreError::TooNew { .. } => return false,
+            // Left where it is, for the lease's new holder.
+            StoreError::Fenced { .. } => return true,
         };
         matches!(
             sql.sqlite_error_code(),
@@ -172,6 +182,10 @@ pub struct Store {
     conn: Connection,
     /// How long a write waits for another writer's lock.
     busy: Duration,
+    /// Checked inside every letter's write transaction ([`cluster::Fence`]).
+    fence: Option<cluster::Fence>,
+    /// Who claims outbox rows through this connection (the daemon's id).
+    owner: String,
 }
 
 impl Store {
@@ -220,6 +234,8 @@ impl Store {
         let mut store = Store {
             conn,
             busy: busy_timeout,
+            fence: None,
+            owner: cluster::process_owner(),
         };
         store.setup(path)?;
         // Working times in wall-clock time until the desk's calendar is set.
@@ -307,10 +323,17 @@ impl Store {
 
     /// Start the write transaction for one letter (IMMEDIATE: takes the write
     /// lock now, so a busy database fails here, before any work is done).
+    /// Under a fence ([`Store::set_fence`]) the lease is checked inside it:
+    /// the write lock is held until the commit, so no other daemon can
+    /// take the lease in between.
     pub(crate) fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(self
+        let tx = self
             .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(f) = &self.fence {
+            cluster::check_fence(&tx, f)?;
+        }
+        Ok(tx)
     }
 
     /// The connection itself, for in-crate tests; everything else goes

@@ -76,6 +76,10 @@ pub struct Backlog {
     pub oldest_pending: Option<String>,
 }
 
+/// The longest an outbox claim of a daemon alive holds (a sender stuck
+/// that long lets another daemon send the row).
+pub const CLAIM: chrono::Duration = chrono::Duration::minutes(10);
+
 /// Queue a composed letter inside the caller's transaction.
 pub fn enqueue(tx: &Connection, l: &OutgoingLetter, at: DateTime<Utc>) -> Result<i64> {
     let to = serde_json::to_string(&l.to).unwrap_or_else(|_| "[]".into());
@@ -114,13 +118,51 @@ pub fn count_auto_to(
 }
 
 impl Store {
-    /// Pending letters due at `now`, oldest first.
+    /// The pending letters due at `now` for this connection's sender,
+    /// oldest first, at most `limit`, claimed ([`Store::outbox_claim`]).
+    /// The claim is a write: while another writer (intake's transaction)
+    /// holds the lock and no other daemon is alive on the database, the
+    /// free rows are read unclaimed instead, so sending never waits for
+    /// intake (a daemon starting in that very moment could send one of
+    /// those rows too: a window of one read).
     pub fn outbox_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedLetter>> {
+        self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        let claimed = self.outbox_claim(now, limit);
+        self.conn.busy_timeout(self.busy)?;
+        match claimed {
+            Err(super::StoreError::Sql(e))
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+            {
+                if self.others_alive(now)? {
+                    self.outbox_claim(now, limit)
+                } else {
+                    self.outbox_free(now, limit)
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Is another daemon than this connection's owner alive?
+    fn others_alive(&self, now: DateTime<Utc>) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM daemons WHERE expires_at > ?1 AND id <> ?2)",
+            )?
+            .query_row(params![ts(now), self.owner], |r| r.get(0))?)
+    }
+
+    /// The free rows of [`Store::outbox_claim`], read without claiming.
+    fn outbox_free(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedLetter>> {
         let mut st = self.conn.prepare_cached(
             "SELECT id, message_id, sender, recipients, raw, attempts, created_at FROM outbox
-             WHERE status = 'pending' AND next_attempt <= ?1 ORDER BY next_attempt, id LIMIT ?2",
+             WHERE status = 'pending' AND next_attempt <= ?1
+               AND (claimed_by IS NULL OR claimed_by = ?3 OR claim_until <= ?1
+                    OR claimed_by NOT IN (SELECT id FROM daemons WHERE expires_at > ?1))
+             ORDER BY next_attempt, id LIMIT ?2",
         )?;
-        let rows = st.query_map(params![ts(now), limit as i64], |r| {
+        let rows = st.query_map(params![ts(now), limit as i64, self.owner], |r| {
             let to: String = r.get(3)?;
             let created: String = r.get(6)?;
             Ok(QueuedLetter {
@@ -136,19 +178,69 @@ impl Store {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// When the next pending letter falls due (None: nothing pending).
-    pub fn outbox_next_due(&self) -> Result<Option<DateTime<Utc>>> {
+    /// Claim the pending letters due at `now` (oldest first, at most
+    /// `limit`) for this connection's owner ([`Store::set_owner`]) and
+    /// return them, in one statement: a row is free when unclaimed, claimed
+    /// by this owner, its claim ran out, or its claimant is no longer
+    /// alive in the daemons registry. So no letter is sent by two daemons,
+    /// and the claims of a daemon killed are taken over once its heartbeat
+    /// expires ([`CLAIM`] bounds a claim of a daemon alive but stuck).
+    fn outbox_claim(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedLetter>> {
+        let mut st = self.conn.prepare_cached(
+            "UPDATE outbox SET claimed_by = ?3, claim_until = ?4
+             WHERE id IN (SELECT id FROM outbox
+                 WHERE status = 'pending' AND next_attempt <= ?1
+                   AND (claimed_by IS NULL OR claimed_by = ?3 OR claim_until <= ?1
+                        OR claimed_by NOT IN (SELECT id FROM daemons WHERE expires_at > ?1))
+                 ORDER BY next_attempt, id LIMIT ?2)
+             RETURNING id, message_id, sender, recipients, raw, attempts, created_at, next_attempt",
+        )?;
+        let rows = st.query_map(
+            params![ts(now), limit as i64, self.owner, ts(now + CLAIM)],
+            |r| {
+                let to: String = r.get(3)?;
+                let created: String = r.get(6)?;
+                let next: String = r.get(7)?;
+                Ok((
+                    next,
+                    QueuedLetter {
+                        id: r.get(0)?,
+                        message_id: r.get(1)?,
+                        from: r.get(2)?,
+                        to: serde_json::from_str(&to).unwrap_or_default(),
+                        raw: r.get(4)?,
+                        attempts: r.get(5)?,
+                        created_at: parse_ts(&created).unwrap_or(now),
+                    },
+                ))
+            },
+        )?;
+        let mut rows: Vec<(String, QueuedLetter)> = rows.collect::<std::result::Result<_, _>>()?;
+        // RETURNING gives no order: the queue's (times sort as text).
+        rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+        Ok(rows.into_iter().map(|(_, l)| l).collect())
+    }
+
+    /// When the next pending letter falls due (None: nothing pending); a
+    /// row another daemon alive has claimed counts from its claim's end.
+    pub fn outbox_next_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let now = ts(now);
         let s: Option<String> = self
             .conn
-            .prepare_cached("SELECT min(next_attempt) FROM outbox WHERE status = 'pending'")?
-            .query_row([], |r| r.get(0))?;
+            .prepare_cached(
+                "SELECT min(CASE WHEN claimed_by IS NOT NULL AND claimed_by <> ?2 AND claim_until > ?1
+                                  AND claimed_by IN (SELECT id FROM daemons WHERE expires_at > ?1)
+                            THEN max(next_attempt, claim_until) ELSE next_attempt END)
+                 FROM outbox WHERE status = 'pending'",
+            )?
+            .query_row(params![now, self.owner], |r| r.get(0))?;
         Ok(s.as_deref().and_then(parse_ts))
     }
 
     pub fn outbox_mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
         self.conn
             .prepare_cached(
-                "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claim_until = NULL WHERE id = ?1",
             )?
             .execute(params![id, ts(at)])?;
         Ok(())
@@ -157,7 +249,7 @@ impl Store {
     pub fn outbox_mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
         self.conn
             .prepare_cached(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2, last_error = ?3 WHERE id = ?1",
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2, last_error = ?3, claimed_by = NULL, claim_until = NULL WHERE id = ?1",
             )?
             .execute(params![id, ts(next), error])?;
         Ok(())
@@ -166,7 +258,7 @@ impl Store {
     pub fn outbox_mark_failed(&self, id: i64, error: &str) -> Result<()> {
         self.conn
             .prepare_cached(
-                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2, claimed_by = NULL, claim_until = NULL WHERE id = ?1",
             )?
             .execute(params![id, error])?;
         Ok(())

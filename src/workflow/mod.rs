@@ -22,6 +22,7 @@ pub mod decide;
 pub mod duration;
 pub mod escalate;
 pub mod follow_up;
+pub mod lease;
 pub mod loops;
 pub mod phone;
 pub mod plan;
