@@ -11,13 +11,12 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 use support::daemon::{ticketd, Daemon};
-use support::{imap, letters, servers, ConfigOpts, SUPPORT};
+use support::{exactly_once, imap, letters, servers, ConfigOpts, SUPPORT};
 
 const LETTERS: usize = 300;
 const KILLS: usize = 5;
@@ -206,51 +205,13 @@ fn two_daemons_one_mailbox_the_holder_killed_5_times() {
     for d in daemons {
         d.stop();
     }
-    let inbox = if imap::count(USER, "INBOX") as usize != inbox.len() {
-        imap::list(USER, "INBOX")
-    } else {
-        inbox
+    eprintln!("takeovers {takeovers:?}");
+    let load = exactly_once::Load {
+        config: &config,
+        opts: &opts,
+        tags: &tags,
+        user: USER,
+        kills: KILLS,
     };
-
-    // Every letter exactly one ticket.
-    let out = ticketd(&config, &["tickets", "list", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list: Vec<serde_json::Value> =
-        serde_json::from_slice(&out.stdout).expect("tickets list --json");
-    let mut per_tag: HashMap<&str, usize> = HashMap::new();
-    for t in &list {
-        let subject = t["subject"].as_str().unwrap_or_default();
-        if let Some(tag) = tags.iter().find(|tag| subject.ends_with(tag.as_str())) {
-            *per_tag.entry(tag.as_str()).or_default() += 1;
-        }
-    }
-    assert_eq!(list.len(), LETTERS, "one ticket per letter, no more");
-    for tag in &tags {
-        assert_eq!(per_tag.get(tag.as_str()), Some(&1), "tickets for {tag}");
-    }
-    assert_eq!(
-        imap::count(SUPPORT, &opts.folder),
-        0,
-        "nothing left unprocessed"
-    );
-    assert_eq!(
-        imap::count(SUPPORT, &opts.processed_folder) as usize,
-        LETTERS
-    );
-
-    // At most one duplicate reply per kill.
-    let replies: usize = tags.iter().map(|t| imap::replies_to(&inbox, t)).sum();
-    eprintln!(
-        "{replies} replies for {LETTERS} letters after {KILLS} kills; takeovers {takeovers:?}; {:?} in all",
-        started.elapsed()
-    );
-    assert!(
-        replies <= LETTERS + KILLS,
-        "{} duplicate replies for {KILLS} kills",
-        replies - LETTERS
-    );
+    exactly_once::check(&load, inbox, started);
 }

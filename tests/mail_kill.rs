@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use support::daemon::{ticketd, Daemon};
-use support::{imap, letters, servers, ConfigOpts, SUPPORT};
+use support::daemon::Daemon;
+use support::{exactly_once, imap, letters, servers, ConfigOpts, SUPPORT};
 
 const LETTERS: usize = 300;
 const KILLS: usize = 10;
@@ -92,49 +92,12 @@ fn kill_9_during_load_loses_nothing_and_duplicates_nothing() {
     assert!(daemon
         .wait_exit(Duration::from_secs(10))
         .is_some_and(|s| s.success()));
-    let inbox = if imap::count(USER, "INBOX") as usize != inbox.len() {
-        imap::list(USER, "INBOX")
-    } else {
-        inbox
+    let load = exactly_once::Load {
+        config: &config,
+        opts: &opts,
+        tags: &tags,
+        user: USER,
+        kills: KILLS,
     };
-
-    // Every letter exactly one ticket.
-    let out = ticketd(&config, &["tickets", "list", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list: Vec<serde_json::Value> =
-        serde_json::from_slice(&out.stdout).expect("tickets list --json");
-    let mut per_tag: HashMap<&str, usize> = HashMap::new();
-    for t in &list {
-        let subject = t["subject"].as_str().unwrap_or_default();
-        if let Some(tag) = tags.iter().find(|tag| subject.ends_with(tag.as_str())) {
-            *per_tag.entry(tag.as_str()).or_default() += 1;
-        }
-    }
-    assert_eq!(list.len(), LETTERS, "one ticket per letter, no more");
-    for tag in &tags {
-        assert_eq!(per_tag.get(tag.as_str()), Some(&1), "tickets for {tag}");
-    }
-    assert_eq!(
-        imap::count(SUPPORT, &opts.folder),
-        0,
-        "nothing left unprocessed"
-    );
-    assert_eq!(
-        imap::count(SUPPORT, &opts.processed_folder) as usize,
-        LETTERS
-    );
-
-    // At most one duplicate reply per kill.
-    let replies: usize = tags.iter().map(|t| imap::replies_to(&inbox, t)).sum();
-    eprintln!("{replies} replies for {LETTERS} letters after {KILLS} kills");
-    assert!(tags.iter().all(|t| imap::replies_to(&inbox, t) >= 1));
-    assert!(
-        replies <= LETTERS + KILLS,
-        "{} duplicate replies for {KILLS} kills",
-        replies - LETTERS
-    );
+    exactly_once::check(&load, inbox, t0);
 }

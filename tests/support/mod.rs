@@ -21,6 +21,7 @@ pub mod cyrus;
 pub mod daemon;
 pub mod db;
 pub mod desk;
+pub mod exactly_once;
 pub mod imap;
 pub mod letters;
 pub mod mta;
