@@ -117,6 +117,49 @@ pub fn count_auto_to(
         .query_row(params![ticket, addr, ts(since)], |r| r.get(0))?)
 }
 
+/// The ids of the pending rows due at `?1` that the owner `?3` may take
+/// (oldest first, at most `?2`): unclaimed, its own, a claim run out, or
+/// a claimant no longer alive in the daemons registry.
+macro_rules! free_rows {
+    () => {
+        "SELECT id FROM outbox
+         WHERE status = 'pending' AND next_attempt <= ?1
+           AND (claimed_by IS NULL OR claimed_by = ?3 OR claim_until <= ?1
+                OR claimed_by NOT IN (SELECT id FROM daemons WHERE expires_at > ?1))
+         ORDER BY next_attempt, id LIMIT ?2"
+    };
+}
+
+/// The columns [`queued_letter_at`] reads, in its order.
+macro_rules! queued_columns {
+    () => {
+        "id, message_id, sender, recipients, raw, attempts, created_at"
+    };
+}
+
+fn queued_letter(r: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<QueuedLetter> {
+    queued_letter_at(r, 0, now)
+}
+
+/// A [`QueuedLetter`] from the [`queued_columns`] starting at column `at`.
+fn queued_letter_at(
+    r: &rusqlite::Row<'_>,
+    at: usize,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<QueuedLetter> {
+    let to: String = r.get(at + 3)?;
+    let created: String = r.get(at + 6)?;
+    Ok(QueuedLetter {
+        id: r.get(at)?,
+        message_id: r.get(at + 1)?,
+        from: r.get(at + 2)?,
+        to: serde_json::from_str(&to).unwrap_or_default(),
+        raw: r.get(at + 4)?,
+        attempts: r.get(at + 5)?,
+        created_at: parse_ts(&created).unwrap_or(now),
+    })
+}
+
 impl Store {
     /// The pending letters due at `now` for this connection's sender,
     /// oldest first, at most `limit`, claimed ([`Store::outbox_claim`]).
@@ -155,25 +198,15 @@ impl Store {
 
     /// The free rows of [`Store::outbox_claim`], read without claiming.
     fn outbox_free(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedLetter>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT id, message_id, sender, recipients, raw, attempts, created_at FROM outbox
-             WHERE status = 'pending' AND next_attempt <= ?1
-               AND (claimed_by IS NULL OR claimed_by = ?3 OR claim_until <= ?1
-                    OR claimed_by NOT IN (SELECT id FROM daemons WHERE expires_at > ?1))
-             ORDER BY next_attempt, id LIMIT ?2",
-        )?;
+        let mut st = self.conn.prepare_cached(concat!(
+            "SELECT ",
+            queued_columns!(),
+            " FROM outbox WHERE id IN (",
+            free_rows!(),
+            ") ORDER BY next_attempt, id"
+        ))?;
         let rows = st.query_map(params![ts(now), limit as i64, self.owner], |r| {
-            let to: String = r.get(3)?;
-            let created: String = r.get(6)?;
-            Ok(QueuedLetter {
-                id: r.get(0)?,
-                message_id: r.get(1)?,
-                from: r.get(2)?,
-                to: serde_json::from_str(&to).unwrap_or_default(),
-                raw: r.get(4)?,
-                attempts: r.get(5)?,
-                created_at: parse_ts(&created).unwrap_or(now),
-            })
+            queued_letter(r, now)
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
@@ -186,34 +219,15 @@ impl Store {
     /// and the claims of a daemon killed are taken over once its heartbeat
     /// expires ([`CLAIM`] bounds a claim of a daemon alive but stuck).
     fn outbox_claim(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedLetter>> {
-        let mut st = self.conn.prepare_cached(
-            "UPDATE outbox SET claimed_by = ?3, claim_until = ?4
-             WHERE id IN (SELECT id FROM outbox
-                 WHERE status = 'pending' AND next_attempt <= ?1
-                   AND (claimed_by IS NULL OR claimed_by = ?3 OR claim_until <= ?1
-                        OR claimed_by NOT IN (SELECT id FROM daemons WHERE expires_at > ?1))
-                 ORDER BY next_attempt, id LIMIT ?2)
-             RETURNING id, message_id, sender, recipients, raw, attempts, created_at, next_attempt",
-        )?;
+        let mut st = self.conn.prepare_cached(concat!(
+            "UPDATE outbox SET claimed_by = ?3, claim_until = ?4 WHERE id IN (",
+            free_rows!(),
+            ") RETURNING next_attempt, ",
+            queued_columns!()
+        ))?;
         let rows = st.query_map(
             params![ts(now), limit as i64, self.owner, ts(now + CLAIM)],
-            |r| {
-                let to: String = r.get(3)?;
-                let created: String = r.get(6)?;
-                let next: String = r.get(7)?;
-                Ok((
-                    next,
-                    QueuedLetter {
-                        id: r.get(0)?,
-                        message_id: r.get(1)?,
-                        from: r.get(2)?,
-                        to: serde_json::from_str(&to).unwrap_or_default(),
-                        raw: r.get(4)?,
-                        attempts: r.get(5)?,
-                        created_at: parse_ts(&created).unwrap_or(now),
-                    },
-                ))
-            },
+            |r| Ok((r.get::<_, String>(0)?, queued_letter_at(r, 1, now)?)),
         )?;
         let mut rows: Vec<(String, QueuedLetter)> = rows.collect::<std::result::Result<_, _>>()?;
         // RETURNING gives no order: the queue's (times sort as text).
