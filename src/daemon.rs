@@ -1,12 +1,13 @@
 //! The daemon's composition root: [`serve`] starts the tasks of one
 //! configuration on a [`Clock`] and runs until a shutdown future completes.
 //!
-//! Three tokio tasks per configuration (four with `[web]`: the form and
-//! status links, [`crate::web`]): intake (Maildir watcher or IMAP
-//! IDLE), the sender (woken the moment intake queues mail, and at the next
+//! Tokio tasks per configuration: one intake per mailbox (Maildir watcher
+//! or IMAP IDLE; each `[[mailboxes]]` entry its own connection, backoff,
+//! position and lease, so a broken one delays no other), the sender (woken the moment intake queues mail, and at the next
 //! retry time; the outbox table is never polled for new rows) and the
-//! escalation timer (sleeps until the next deadline on the clock). Intake
-//! runs under the mailbox's lease and the timers (escalation, report
+//! escalation timer (sleeps until the next deadline on the clock), and with
+//! `[web]` the form and status links ([`crate::web`]). Intake
+//! runs under its mailbox's lease and the timers (escalation, report
 //! letters) under the leader lease, kept by [`crate::cluster::keep`]: one
 //! daemon alone takes both at start; several on one database share the
 //! work, and the sender claims outbox rows one by one. Shutdown
@@ -95,29 +96,43 @@ pub async fn run_once(cfg: Arc<Desk>, clock: Arc<dyn Clock>) -> anyhow::Result<O
     let now = clock.now();
     leases.daemon_beat(&me, now, now + lease)?;
     crate::cluster::reap(&leases, &me);
-    let mailbox = mailbox_lease(cfg.mailbox.name());
+    let mut failed: Option<anyhow::Error> = None;
     let result = async {
-        match leases.lease_step(&mailbox, &me.id, None, now, lease)? {
-            LeaseStep::Take { generation } => {
-                handle.set_fence(Fence {
-                    lease: mailbox.clone(),
-                    holder: me.id.clone(),
-                    generation,
-                });
-                match &cfg.mailbox {
-                    Mailbox::Maildir(m) => {
-                        let r = maildir::pass(maildir_root(m)?, &handle, None).await?;
-                        report.letters = r.processed;
-                        report.deferred = r.deferred;
-                    }
-                    Mailbox::Imap(_) => {
-                        let r = crate::source::imap::sync_once(&cfg, &handle).await?;
-                        report.letters = r.letters;
+        for mb in &cfg.mailboxes {
+            let lease_name = mailbox_lease(mb.name());
+            let now = clock.now();
+            match leases.lease_step(&lease_name, &me.id, None, now, lease)? {
+                LeaseStep::Take { generation } => {
+                    let handle = handle.for_mailbox(mb.clone());
+                    handle.set_fence(Fence {
+                        lease: lease_name.clone(),
+                        holder: me.id.clone(),
+                        generation,
+                    });
+                    // A broken mailbox does not keep the others from being read.
+                    let read = async {
+                        match mb {
+                            Mailbox::Maildir(m) => {
+                                let r = maildir::pass(maildir_root(m)?, &handle, None).await?;
+                                report.letters += r.processed;
+                                report.deferred += r.deferred;
+                            }
+                            Mailbox::Imap(m) => {
+                                let r = crate::source::imap::sync_mailbox(&cfg, m, &handle).await?;
+                                report.letters += r.letters;
+                            }
+                        }
+                        anyhow::Ok(())
+                    };
+                    if let Err(e) = read.await {
+                        let e = e.context(format!("mailbox `{}`", mb.name()));
+                        tracing::error!(error = %format!("{e:#}"), "mailbox not read");
+                        failed.get_or_insert(e);
                     }
                 }
-            }
-            step => {
-                tracing::info!(lease = %mailbox, ?step, "the mailbox is another daemon's; not read")
+                step => {
+                    tracing::info!(lease = %lease_name, ?step, "the mailbox is another daemon's; not read")
+                }
             }
         }
         if let LeaseStep::Take { .. } =
@@ -140,7 +155,11 @@ pub async fn run_once(cfg: Arc<Desk>, clock: Arc<dyn Clock>) -> anyhow::Result<O
     let now = clock.now();
     leases.leases_release(&me.id, now)?;
     leases.daemon_leave(&me.id, now)?;
-    result.map(|()| report)
+    result?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 /// The running tasks of one configuration.
@@ -191,21 +210,22 @@ impl Services {
                 }
             }));
         }
-        // The work under leases: the mailbox's intake, and the timers.
-        let intake = intake_starter(&cfg, &handle, &mut tasks, &stop_rx)?;
-        let timers = timers_starter(&cfg, &handle, &clock, wake);
-        let gates = vec![
-            crate::cluster::Gate {
-                lease: crate::store::cluster::mailbox_lease(cfg.mailbox.name()),
-                fence: Some(handle.clone()),
-                start: intake,
-            },
-            crate::cluster::Gate {
-                lease: crate::store::cluster::LEADER.to_string(),
-                fence: None,
-                start: timers,
-            },
-        ];
+        // The work under leases: each mailbox's intake (its own handle,
+        // fence, connection and position), and the timers.
+        let mut gates = Vec::new();
+        for mb in &cfg.mailboxes {
+            let handle = handle.for_mailbox(mb.clone());
+            gates.push(crate::cluster::Gate {
+                lease: crate::store::cluster::mailbox_lease(mb.name()),
+                start: intake_starter(&cfg, mb, &handle, &mut tasks, &stop_rx)?,
+                fence: Some(handle),
+            });
+        }
+        gates.push(crate::cluster::Gate {
+            lease: crate::store::cluster::LEADER.to_string(),
+            fence: None,
+            start: timers_starter(&cfg, &handle, &clock, wake),
+        });
         // The keeper's writes (heartbeat, renewals, every few seconds) need
         // not reach the disk before the next: the sender's settings.
         let keeper = open_store(&cfg)?;
@@ -232,17 +252,18 @@ impl Services {
     }
 }
 
-/// The mailbox's intake, started when this daemon takes the mailbox's
+/// One mailbox's intake, started when this daemon takes the mailbox's
 /// lease. The wake listener (a port) is bound at start by every daemon and
 /// rings the intake of whichever holds the lease.
 fn intake_starter(
     cfg: &Arc<Desk>,
+    mailbox: &Mailbox,
     handle: &Handle,
     tasks: &mut Vec<JoinHandle<()>>,
     stop_rx: &watch::Receiver<bool>,
 ) -> anyhow::Result<crate::cluster::Starter> {
     let handle = handle.clone();
-    match &cfg.mailbox {
+    match mailbox {
         Mailbox::Maildir(m) => {
             let root = maildir_root(m)?.to_path_buf();
             let poll = Duration::from_secs(m.poll_interval_secs.max(1));
@@ -269,13 +290,15 @@ fn intake_starter(
                 }
                 None => None,
             };
-            let cfg = cfg.clone();
+            let (cfg, m) = (cfg.clone(), m.clone());
             Ok(Box::new(move |stop| {
-                let (cfg, handle, hook) = (cfg.clone(), handle.clone(), hook.clone());
+                let (cfg, m, handle, hook) = (cfg.clone(), m.clone(), handle.clone(), hook.clone());
                 vec![tokio::spawn(async move {
-                    if let Err(e) = crate::source::imap::watch_woken(&cfg, handle, stop, hook).await
+                    let name = m.name.clone();
+                    if let Err(e) =
+                        crate::source::imap::watch_mailbox(&cfg, &m, handle, stop, hook).await
                     {
-                        tracing::error!(error = %e, "IMAP intake stopped");
+                        tracing::error!(mailbox = %name, error = %e, "IMAP intake stopped");
                     }
                 })]
             }))

@@ -51,6 +51,10 @@ pub struct MaildirMailbox {
     /// Letters larger than this are not read whole but quarantined.
     #[serde(default = "default_max_letter_mb")]
     pub max_letter_mb: f64,
+    /// This mailbox's own `From` for its tickets' letters (else `[desk]`'s).
+    pub support_address: Option<String>,
+    /// This mailbox's own display name on them (else `[desk] name`).
+    pub desk_name: Option<String>,
 }
 
 /// `[mailbox] kind = "imap"`.
@@ -100,9 +104,44 @@ pub struct ImapMailbox {
     pub client_secret_file: Option<PathBuf>,
     pub refresh_token_file: Option<PathBuf>,
     pub scope: Option<String>,
+    /// This mailbox's own `From` for its tickets' letters (else `[desk]`'s).
+    pub support_address: Option<String>,
+    /// This mailbox's own display name on them (else `[desk] name`).
+    pub desk_name: Option<String>,
+}
+
+impl Default for Mailbox {
+    /// A placeholder until the config is read (`[mailbox]` or
+    /// `[[mailboxes]]` is required; see `config::mailboxes`).
+    fn default() -> Mailbox {
+        Mailbox::Maildir(MaildirMailbox {
+            name: default_mailbox_name(),
+            path: PathBuf::from("var/mail/support"),
+            poll_interval_secs: default_poll(),
+            max_letter_mb: default_max_letter_mb(),
+            support_address: None,
+            desk_name: None,
+        })
+    }
 }
 
 impl Mailbox {
+    /// This mailbox's own `support_address`, if it has one.
+    pub fn support_address(&self) -> Option<&str> {
+        match self {
+            Mailbox::Maildir(m) => m.support_address.as_deref(),
+            Mailbox::Imap(m) => m.support_address.as_deref(),
+        }
+    }
+
+    /// This mailbox's own `desk_name`, if it has one.
+    pub fn desk_name(&self) -> Option<&str> {
+        match self {
+            Mailbox::Maildir(m) => m.desk_name.as_deref(),
+            Mailbox::Imap(m) => m.desk_name.as_deref(),
+        }
+    }
+
     pub fn kind(&self) -> MailboxKind {
         match self {
             Mailbox::Maildir(_) => MailboxKind::Maildir,
@@ -174,6 +213,21 @@ impl Mailbox {
             return Err((
                 "mailbox.name",
                 format!("`{name}` must be ASCII letters, digits, `-` or `_` (e.g. \"main\"): it names the mailbox's state in the database"),
+            ));
+        }
+        if let Some(a) = self.support_address() {
+            if !crate::workflow::rules::is_address(a.trim()) {
+                return Err((
+                    "mailbox.support_address",
+                    format!("`{a}` is not an e-mail address (e.g. \"support@tula.example.org\")"),
+                ));
+            }
+        }
+        if self.desk_name().is_some_and(|n| n.trim().is_empty()) {
+            return Err((
+                "mailbox.desk_name",
+                "is empty: remove it to use [desk] name, or give the name letters are signed with"
+                    .into(),
             ));
         }
         let Mailbox::Imap(m) = self else {
@@ -294,7 +348,14 @@ pub fn check_wake_listen(value: &str, allow_remote: bool) -> Result<std::net::So
 
 /// Is `key` one of the keys of `[mailbox] kind = "<kind>"`?
 pub(super) fn key_of_kind(kind: &str, key: &str) -> bool {
-    const MAILDIR: &[&str] = &["name", "path", "poll_interval_secs", "max_letter_mb"];
+    const MAILDIR: &[&str] = &[
+        "name",
+        "path",
+        "poll_interval_secs",
+        "max_letter_mb",
+        "support_address",
+        "desk_name",
+    ];
     const IMAP: &[&str] = &[
         "name",
         "poll_interval_secs",
@@ -318,6 +379,8 @@ pub(super) fn key_of_kind(kind: &str, key: &str) -> bool {
         "client_secret_file",
         "refresh_token_file",
         "scope",
+        "support_address",
+        "desk_name",
     ];
     match kind {
         "maildir" => MAILDIR.contains(&key),

@@ -12,6 +12,7 @@
 mod error;
 pub mod examples;
 mod mailbox;
+mod mailboxes;
 pub mod oauth2;
 pub mod sections;
 mod types;
@@ -39,10 +40,12 @@ impl Config {
         let (readable, set_aside) = mailbox::set_aside(path, text);
         let mut cfg: Config = toml::from_str(&readable).map_err(|e| {
             mailbox::locate(path, &readable)
+                .or_else(|| mailboxes::locate(path, &readable))
                 .unwrap_or_else(|| ConfigError::from_toml(path, &readable, e))
         })?;
         cfg.set_aside = set_aside;
         cfg.source_path = path.to_path_buf();
+        mailboxes::gather(&mut cfg, path, text)?;
         cfg.resolve_paths(base);
         cfg.validate(text)?;
         if cfg.outgoing.helo_name.is_none() {
@@ -59,7 +62,12 @@ impl Config {
         };
         abs(&mut self.database.path);
         abs(&mut self.attachments.dir);
-        self.mailbox.resolve_paths(abs);
+        for m in &mut self.mailboxes {
+            m.resolve_paths(abs);
+        }
+        if let Some(first) = self.mailboxes.first() {
+            self.mailbox = first.clone();
+        }
         if let Some(p) = self.outgoing.dir.as_mut() {
             abs(p);
         }
@@ -132,11 +140,8 @@ impl Config {
                 ),
             ));
         }
-        self.mailbox
-            .check()
-            .map_err(|(key, reason)| bad(key, reason))?;
+        mailboxes::check_all(self, text)?;
         vitals::check(&self.metrics, &self.reports).map_err(|(key, reason)| bad(&key, reason))?;
-        let imap = self.mailbox.imap();
         match self.outgoing.kind {
             OutgoingKind::File if self.outgoing.dir.is_none() => {
                 return Err(bad(
@@ -170,11 +175,6 @@ impl Config {
             ));
         }
         for (key, p) in [
-            (
-                "mailbox.password_file",
-                &imap.and_then(|m| m.password_file.clone()),
-            ),
-            ("mailbox.ca_file", &imap.and_then(|m| m.ca_file.clone())),
             ("outgoing.password_file", &self.outgoing.password_file),
             ("outgoing.ca_file", &self.outgoing.ca_file),
         ] {
@@ -187,20 +187,13 @@ impl Config {
                 }
             }
         }
-        for (key, var, used) in [
-            (
-                "mailbox.password_env",
-                &imap.and_then(|m| m.password_env.clone()),
-                imap.is_some_and(|m| m.password_file.is_none()),
-            ),
-            (
-                "outgoing.password_env",
-                &self.outgoing.password_env,
-                self.outgoing.kind == OutgoingKind::Smtp
-                    && self.outgoing.user.is_some()
-                    && self.outgoing.password_file.is_none(),
-            ),
-        ] {
+        for (key, var, used) in [(
+            "outgoing.password_env",
+            &self.outgoing.password_env,
+            self.outgoing.kind == OutgoingKind::Smtp
+                && self.outgoing.user.is_some()
+                && self.outgoing.password_file.is_none(),
+        )] {
             if let (Some(var), true) = (var, used) {
                 if std::env::var_os(var).is_none() {
                     return Err(bad(

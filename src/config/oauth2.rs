@@ -25,7 +25,7 @@ struct Keys<'a> {
 pub(super) fn check(cfg: &Config, text: &str) -> Result<(), ConfigError> {
     let o = &cfg.outgoing;
     let mut sections = Vec::new();
-    if let Some(m) = cfg.mailbox.imap() {
+    for m in cfg.mailboxes.iter().filter_map(|m| m.imap()) {
         sections.push(Keys {
             section: "mailbox",
             logs_in: true,

@@ -15,7 +15,24 @@ pub struct Config {
     pub attachments: Attachments,
     #[serde(default)]
     pub tickets: Tickets,
+    /// `[mailbox]`: the one-mailbox shorthand, as written (read through
+    /// [`Config::mailboxes`]).
+    #[serde(default, rename = "mailbox")]
+    pub(super) mailbox_section: Option<super::Mailbox>,
+    /// `[[mailboxes]]`, as written (read through [`Config::mailboxes`]).
+    #[serde(default, rename = "mailboxes")]
+    pub(super) mailbox_list: Vec<super::Mailbox>,
+    /// The first mailbox (the only one with `[mailbox]`): what takes a
+    /// letter that came through none (`ticketd ingest`) is bounded by it.
+    #[serde(skip)]
     pub mailbox: super::Mailbox,
+    /// Every mailbox, in the order written: `[mailbox]` alone, or each
+    /// `[[mailboxes]]` entry. Each has its own intake, lease and state.
+    #[serde(skip)]
+    pub mailboxes: Vec<super::Mailbox>,
+    /// The mailboxes were given as `[[mailboxes]]` (errors say so).
+    #[serde(skip)]
+    pub(super) mailboxes_listed: bool,
     pub outgoing: Outgoing,
     #[serde(default)]
     pub templates: Templates,

@@ -10,6 +10,7 @@ pub mod compose;
 pub mod digest;
 pub mod file;
 pub mod header;
+pub mod identity;
 pub mod notices;
 pub mod phone_notice;
 pub mod reply_to_notice;

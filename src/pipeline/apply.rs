@@ -105,6 +105,9 @@ pub(super) fn history_at(
 pub(super) struct Queued {
     pub letter: Result<OutgoingLetter, ComposeError>,
     pub limited: bool,
+    /// A letter to the user: it leaves from the ticket's mailbox's own
+    /// address when that has one ([`crate::outbox::identity`]).
+    pub to_user: bool,
 }
 
 /// What one decision changes besides the ticket row.
@@ -127,6 +130,7 @@ impl Effects {
         self.letters.push(Queued {
             letter,
             limited: true,
+            to_user: true,
         });
     }
 
@@ -136,6 +140,7 @@ impl Effects {
         self.letters.push(Queued {
             letter,
             limited: false,
+            to_user: true,
         });
     }
 
@@ -144,6 +149,7 @@ impl Effects {
         self.letters.push(Queued {
             letter,
             limited: false,
+            to_user: false,
         });
     }
 }
@@ -257,10 +263,17 @@ fn queue_all(
     for h in &effects.history {
         tx.add_history(ticket, h, letter_id)?;
     }
+    let mut face = None;
+    if effects.letters.iter().any(|q| q.to_user) {
+        face = tx
+            .ticket_mailbox(ticket)?
+            .and_then(|m| crate::outbox::identity::Identity::of(parts.cfg, &m));
+    }
     for q in effects.letters {
-        let letter = match q.letter {
-            Ok(l) => l,
-            Err(e) => {
+        let letter = match (q.letter, face.as_ref().filter(|_| q.to_user)) {
+            (Ok(l), Some(id)) => crate::outbox::identity::sent_as(l, id),
+            (Ok(l), None) => l,
+            (Err(e), _) => {
                 tracing::warn!(ticket, error = %e, "letter not composed");
                 let h = history_at(
                     now,

@@ -97,6 +97,7 @@ fn create_with(
     t.form = form.clone();
     t.channel = incoming.channel;
     t.registered_by = incoming.registered_by.map(str::to_string);
+    t.mailbox = parts.mailbox.map(str::to_string);
     t.created_at = incoming.now;
     t.updated_at = incoming.now;
     t.deadline = Some(wf.deadline(incoming.now, &class.priority));

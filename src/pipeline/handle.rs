@@ -36,26 +36,46 @@ impl Handle {
         }
     }
 
+    /// A handle on the same pipeline for intake from `mailbox` (several
+    /// mailboxes in one daemon): its own state keys and its own fence, and
+    /// the tickets its letters create record it.
+    pub fn for_mailbox(&self, mailbox: crate::config::Mailbox) -> Handle {
+        Handle {
+            inner: self.inner.clone(),
+            wake: self.wake.clone(),
+            changed: self.changed.clone(),
+            clock: self.clock.clone(),
+            mailbox,
+            fence: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The name of the mailbox this handle takes letters in from.
+    pub fn mailbox_name(&self) -> &str {
+        self.mailbox.name()
+    }
+
     /// Fence intake's letters by this mailbox lease from now on (set when
     /// the daemon takes the lease; a lost lease's fence stays, refusing).
     pub fn set_fence(&self, fence: Fence) {
         *self.fence.lock().unwrap_or_else(|e| e.into_inner()) = Some(fence);
     }
 
-    /// Run `f` on the pipeline with intake's fence set for its writes
-    /// (only intake's: the web form and the timers are not a mailbox's).
+    /// Run `f` on the pipeline with intake's fence set for its writes and
+    /// its mailbox recorded on the tickets it creates (only intake's: the
+    /// web form and the timers are not a mailbox's).
     async fn fenced<R, F>(&self, f: F) -> Result<R, IngestError>
     where
         F: FnOnce(&mut Pipeline) -> Result<R, IngestError> + Send + 'static,
         R: Send + 'static,
     {
         let fence = self.fence.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if fence.is_none() {
-            return self.with(f).await;
-        }
+        let mailbox = self.mailbox.name().to_string();
         self.with(move |p| {
             p.store_mut().set_fence(fence);
+            p.set_intake_mailbox(Some(mailbox));
             let r = f(p);
+            p.set_intake_mailbox(None);
             p.store_mut().set_fence(None);
             r
         })

@@ -133,6 +133,9 @@ pub struct Pipeline {
     own_addresses: Vec<String>,
     key: ReplyKey,
     clock: Arc<dyn crate::clock::Clock>,
+    /// The mailbox the letter in hand came through (set by intake's
+    /// [`Handle`]; `None` for `ingest`, the web form, the timers).
+    intake_mailbox: Option<String>,
 }
 
 /// The read-only parts of the pipeline that decisions and letters need,
@@ -142,6 +145,8 @@ pub(crate) struct Parts<'a> {
     pub composer: &'a Composer,
     pub own_addresses: &'a [String],
     pub key: &'a ReplyKey,
+    /// The mailbox the letter in hand came through, if any.
+    pub mailbox: Option<&'a str>,
 }
 
 /// Prepared statements kept by the pipeline's connection.
@@ -173,6 +178,7 @@ impl Pipeline {
             own_addresses,
             key,
             clock: crate::clock::system(),
+            intake_mailbox: None,
         })
     }
 
@@ -185,6 +191,7 @@ impl Pipeline {
                 composer: &self.composer,
                 own_addresses: &self.own_addresses,
                 key: &self.key,
+                mailbox: self.intake_mailbox.as_deref(),
             },
         )
     }
@@ -196,6 +203,7 @@ impl Pipeline {
             composer: &self.composer,
             own_addresses: &self.own_addresses,
             key: &self.key,
+            mailbox: self.intake_mailbox.as_deref(),
         }
     }
 
@@ -214,6 +222,12 @@ impl Pipeline {
     /// The desk's key (proofs of receipt, status links, form tokens).
     pub fn key(&self) -> &ReplyKey {
         &self.key
+    }
+
+    /// The mailbox the next letters come through (`None`: none, as for
+    /// `ticketd ingest`): new tickets record it, routing rules may match it.
+    pub fn set_intake_mailbox(&mut self, mailbox: Option<String>) {
+        self.intake_mailbox = mailbox;
     }
 
     /// Read the time from `clock` from now on (tests: a manual clock).

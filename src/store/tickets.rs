@@ -33,6 +33,9 @@ pub struct Ticket {
     pub channel: Channel,
     /// The engineer who registered a phone appeal.
     pub registered_by: Option<String>,
+    /// The mailbox (config name) a letter-borne appeal came through; its
+    /// letters leave from that mailbox's address.
+    pub mailbox: Option<String>,
     pub attachments: Vec<AttachmentRow>,
     pub rejected_attachments: Vec<RejectedRow>,
     #[serde(serialize_with = "super::serialize_ts")]
@@ -74,9 +77,9 @@ pub struct HistoryRow {
 pub(super) const COLUMNS: &str =
     "id, status, kind, priority, line, assignee, requester, reply_to, subject,
     organization, full_name, location, room, floor, phone, phone_ext, description, note,
-    created_at, updated_at, deadline, escalated_for, channel, registered_by";
+    created_at, updated_at, deadline, escalated_for, channel, registered_by, mailbox";
 /// How many columns [`COLUMNS`] names.
-pub(super) const COLUMN_COUNT: usize = 24;
+pub(super) const COLUMN_COUNT: usize = 25;
 
 impl Ticket {
     /// The ticket's status.
@@ -154,6 +157,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         escalated_for: named(r, 21, |s: Option<String>| opt_ts(s))?,
         channel: named(r, 22, |s: String| Channel::parse(&s))?,
         registered_by: r.get(23)?,
+        mailbox: r.get(24)?,
         ..Default::default()
     })
 }
@@ -164,6 +168,8 @@ pub struct ListFilter {
     pub status: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub requester: Option<String>,
+    /// Only the tickets that came through this mailbox.
+    pub mailbox: Option<String>,
     pub open_only: bool,
     pub limit: Option<usize>,
 }
@@ -232,11 +238,12 @@ impl Store {
             "SELECT {COLUMNS} FROM tickets
              WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR created_at >= ?2)
                AND (?3 IS NULL OR requester = ?3) AND (NOT ?4 OR status <> 'confirmed')
+               AND (?6 IS NULL OR mailbox = ?6)
              ORDER BY created_at DESC, id DESC LIMIT ?5"
         ))?;
         let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
         let rows = st.query_map(
-            params![f.status, since, f.requester, f.open_only, limit],
+            params![f.status, since, f.requester, f.open_only, limit, f.mailbox],
             from_row,
         )?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
@@ -309,7 +316,7 @@ pub fn allocate_id(tx: &Connection, prefix: &str, at: DateTime<Utc>) -> Result<S
 pub fn insert_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
     let sql = format!(
         "INSERT INTO tickets({COLUMNS}) VALUES
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
     );
     tx.prepare_cached(&sql)?.execute(params![
         t.id,
@@ -335,9 +342,19 @@ pub fn insert_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
         t.deadline.map(ts),
         t.escalated_for.map(ts),
         t.channel.machine_name(),
-        t.registered_by
+        t.registered_by,
+        t.mailbox
     ])?;
     super::facts::on_insert(tx, &t.id, t.line.number())
+}
+
+/// The mailbox a ticket came through (inside a unit: sees its own rows).
+pub fn ticket_mailbox(tx: &Connection, id: &str) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached("SELECT mailbox FROM tickets WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .flatten())
 }
 
 /// Write back every mutable column of a ticket.

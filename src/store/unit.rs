@@ -23,6 +23,11 @@ impl Unit<'_> {
         tickets::insert_ticket(self.conn(), t)
     }
 
+    /// The mailbox the ticket came through, if recorded.
+    pub fn ticket_mailbox(&self, id: &str) -> Result<Option<String>> {
+        tickets::ticket_mailbox(self.conn(), id)
+    }
+
     pub fn update_ticket(&self, t: &Ticket) -> Result<()> {
         tickets::update_ticket(self.conn(), t)
     }

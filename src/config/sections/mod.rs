@@ -12,6 +12,7 @@
 mod compile;
 mod rules;
 
+pub(crate) use compile::array_entry_line;
 pub use compile::compile;
 
 use crate::workflow::status::{Kind, Line};

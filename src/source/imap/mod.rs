@@ -48,6 +48,10 @@ pub const KEY_UIDVALIDITY: &str = "imap.uidvalidity";
 pub const KEY_LAST_UID: &str = "imap.last_uid";
 /// State key: RFC 3339 time of the last complete sync (for `ticketd status`).
 pub const KEY_LAST_SYNC: &str = "imap.last_sync";
+/// State key: the connection's last failure, `{"at": RFC 3339, "message"}`
+/// as JSON, written once per outage and emptied by the next complete sync
+/// (for `ticketd status`).
+pub const KEY_LAST_ERROR: &str = "imap.last_error";
 
 /// Longest wait between reconnection attempts.
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
@@ -89,6 +93,11 @@ pub struct Carry {
     pub skip: HashSet<(u32, u32)>,
     /// How letters are acknowledged, and a refusal of the processed folder.
     pub ack: AckState,
+    /// A failure is recorded under [`KEY_LAST_ERROR`] (emptied by the next
+    /// complete sync).
+    pub error_shown: bool,
+    /// [`KEY_LAST_ERROR`] was emptied since this watcher started.
+    pub error_cleared: bool,
 }
 
 /// Per-connection settings derived from `[mailbox]`.
@@ -137,7 +146,15 @@ fn imap_of(cfg: &Config) -> Result<&ImapMailbox, ImapError> {
 /// One complete pass for `ticketd run --once`: connect, process everything
 /// waiting in the folder, log out.
 pub async fn sync_once<I: LetterSink>(cfg: &Config, intake: &I) -> Result<SyncReport, ImapError> {
-    let m = imap_of(cfg)?;
+    sync_mailbox(cfg, imap_of(cfg)?, intake).await
+}
+
+/// [`sync_once`] of the IMAP mailbox `m` (one of `[[mailboxes]]`).
+pub async fn sync_mailbox<I: LetterSink>(
+    cfg: &Config,
+    m: &ImapMailbox,
+    intake: &I,
+) -> Result<SyncReport, ImapError> {
     let target = Target::from_config(m, intake.clock())?;
     target.report_token_status(cfg);
     let settings = Settings::from_config(m);
@@ -180,10 +197,22 @@ pub async fn watch<I: LetterSink>(
 pub async fn watch_woken<I: LetterSink>(
     cfg: &Config,
     intake: I,
+    shutdown: watch::Receiver<bool>,
+    wake: Option<Arc<Notify>>,
+) -> Result<(), ImapError> {
+    watch_mailbox(cfg, imap_of(cfg)?, intake, shutdown, wake).await
+}
+
+/// [`watch_woken`] of the IMAP mailbox `m` (one of `[[mailboxes]]`): its
+/// own connection, backoff and position; its failures are recorded under
+/// its state ([`KEY_LAST_ERROR`]).
+pub async fn watch_mailbox<I: LetterSink>(
+    cfg: &Config,
+    m: &ImapMailbox,
+    intake: I,
     mut shutdown: watch::Receiver<bool>,
     wake: Option<Arc<Notify>>,
 ) -> Result<(), ImapError> {
-    let m = imap_of(cfg)?;
     let target = Target::from_config(m, intake.clock())?;
     target.report_token_status(cfg);
     let settings = Settings {
@@ -224,6 +253,13 @@ pub async fn watch_woken<I: LetterSink>(
                     attempt = 0;
                 } else {
                     tracing::debug!(mailbox = ?target, attempt, "still failing: {e}");
+                }
+                if !carry.error_shown {
+                    let at = crate::store::ts(intake.clock().now());
+                    let v = serde_json::json!({"at": at, "message": e.to_string()}).to_string();
+                    if intake.state_set(KEY_LAST_ERROR, &v).await.is_ok() {
+                        carry.error_shown = true;
+                    }
                 }
                 let delay = backoff(attempt);
                 attempt = attempt.saturating_add(1);
@@ -392,6 +428,14 @@ async fn session_loop<I: LetterSink>(
         // fails right after connecting keeps the outage's backoff.
         if let Some(since) = outage.take() {
             tracing::info!(mailbox = ?target, "IMAP connection restored after {:.0?}", since.elapsed());
+        }
+        if carry.error_shown || !carry.error_cleared {
+            intake
+                .state_set(KEY_LAST_ERROR, "")
+                .await
+                .map_err(ImapError::Sink)?;
+            carry.error_shown = false;
+            carry.error_cleared = true;
         }
         if stopping(shutdown) {
             let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;

@@ -171,7 +171,7 @@ async fn pass<I: LetterSink>(
     carry: &mut Carry,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<(SyncReport, usize), ImapError> {
-    let Carry { skip, ack } = carry;
+    let Carry { skip, ack, .. } = carry;
     // Moved letters leave the folder, so everything there is unfinished
     // (a crash may leave a committed one: it returns as a duplicate).
     // Flagged letters stay, so only UIDs above the last one count.
