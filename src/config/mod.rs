@@ -336,6 +336,8 @@ pub fn read_secret(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_mailboxes;
 
 /// `[outgoing] helo_name`'s default: the domain of the support address
 /// (servers that want a fully qualified name refuse a bare host name).
