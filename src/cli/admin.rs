@@ -209,6 +209,7 @@ pub(super) fn status(cfg: &Desk, json: bool, clock: &dyn Clock) -> anyhow::Resul
         .and_then(|v| serde_json::from_str(&v).ok());
     let ack_error = imap_ack_error(&store, &cfg.mailbox)?;
     let daemons = store.daemons_alive(clock.now())?;
+    let mailboxes = mailbox_states(&store, &cfg.mailboxes)?;
     if json {
         let v = serde_json::json!({
             "tickets": by_status.iter().map(|(s, n)| (s.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
@@ -221,6 +222,7 @@ pub(super) fn status(cfg: &Desk, json: bool, clock: &dyn Clock) -> anyhow::Resul
             "outbox_blocked": outbox_blocked,
             "imap_error": ack_error.as_ref().map(|(message, since)| serde_json::json!({"message": message, "since": since})),
             "daemons": daemons,
+            "mailboxes": mailboxes,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
@@ -265,8 +267,28 @@ pub(super) fn status(cfg: &Desk, json: bool, clock: &dyn Clock) -> anyhow::Resul
             b["message"].as_str().unwrap_or("?")
         );
     }
-    if let Some(t) = last_sync {
-        println!("Последняя синхронизация IMAP: {t}");
+    if cfg.mailboxes.len() == 1 {
+        if let Some(t) = last_sync {
+            println!("Последняя синхронизация IMAP: {t}");
+        }
+    } else {
+        println!("Почтовые ящики:");
+    }
+    for m in &mailboxes {
+        let name = m["name"].as_str().unwrap_or("?");
+        if cfg.mailboxes.len() > 1 {
+            say!(
+                "  {name}: последняя синхронизация {}",
+                m["last_sync"].as_str().unwrap_or("—")
+            );
+        }
+        if let Some(e) = m["last_error"].as_object() {
+            say!(
+                "  {name}: ОШИБКА с {}: {}",
+                e.get("at").and_then(|v| v.as_str()).unwrap_or("?"),
+                e.get("message").and_then(|v| v.as_str()).unwrap_or("?")
+            );
+        }
     }
     print_daemons(&daemons);
     if let Some((message, since)) = ack_error {
@@ -282,6 +304,35 @@ pub(super) fn status(cfg: &Desk, json: bool, clock: &dyn Clock) -> anyhow::Resul
         }
     }
     Ok(0)
+}
+
+/// Each mailbox's `{name, kind, last_sync, last_error}` for `status`
+/// (`last_error`: `{at, message}` of the connection's failure since the
+/// last complete sync, or null).
+fn mailbox_states(
+    store: &crate::store::Store,
+    mailboxes: &[crate::config::Mailbox],
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    use crate::source::imap::{KEY_LAST_ERROR, KEY_LAST_SYNC};
+    mailboxes
+        .iter()
+        .map(|m| {
+            let last_sync = store.state_get(&m.state_key(KEY_LAST_SYNC))?;
+            let last_error: Option<serde_json::Value> = store
+                .state_get(&m.state_key(KEY_LAST_ERROR))?
+                .filter(|v| !v.is_empty())
+                .and_then(|v| serde_json::from_str(&v).ok());
+            Ok(serde_json::json!({
+                "name": m.name(),
+                "kind": match m.kind() {
+                    crate::config::MailboxKind::Maildir => "maildir",
+                    crate::config::MailboxKind::Imap => "imap",
+                },
+                "last_sync": last_sync,
+                "last_error": last_error,
+            }))
+        })
+        .collect()
 }
 
 /// The IMAP source's refusal of the processed folder (message, since), if any.

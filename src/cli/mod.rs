@@ -140,6 +140,10 @@ pub enum TicketsCmd {
         /// At most this many.
         #[arg(long)]
         limit: Option<usize>,
+        /// Only tickets that came through this mailbox (its config name;
+        /// letters from before `[[mailboxes]]` count as "main").
+        #[arg(long)]
+        mailbox: Option<String>,
     },
     /// One ticket with its form, attachments and history.
     Show {

@@ -50,7 +50,17 @@ pub(super) fn run(cfg: &Desk, cmd: TicketsCmd) -> anyhow::Result<i32> {
             status,
             since,
             limit,
+            mailbox,
         } => {
+            if let Some(m) = mailbox.as_deref() {
+                if cfg.mailbox_named(m).is_none() && m != crate::config::DEFAULT_MAILBOX {
+                    let names: Vec<&str> = cfg.mailboxes.iter().map(|m| m.name()).collect();
+                    anyhow::bail!(
+                        "--mailbox {m}: no such mailbox in the config; the mailboxes are: {}",
+                        names.join(", ")
+                    );
+                }
+            }
             let filter = ListFilter {
                 status: status.as_deref().map(status_arg).transpose()?,
                 since: since
@@ -59,6 +69,7 @@ pub(super) fn run(cfg: &Desk, cmd: TicketsCmd) -> anyhow::Result<i32> {
                     .transpose()
                     .map_err(anyhow::Error::msg)?,
                 limit,
+                mailbox,
                 ..Default::default()
             };
             let list = store.tickets(&filter)?;
@@ -112,6 +123,7 @@ fn summary_json(t: &Ticket) -> serde_json::Value {
     serde_json::json!({
         "id": t.id, "status": t.status(), "kind": t.kind, "priority": t.priority, "line": t.line,
         "requester": t.requester, "subject": t.subject, "created_at": t.created_at, "deadline": t.deadline,
+        "mailbox": t.mailbox_shown(),
     })
 }
 
@@ -121,6 +133,7 @@ pub fn show_json(t: &Ticket) -> serde_json::Value {
     let missing: Vec<&str> = crate::pipeline::form_missing(t);
     if let Some(o) = v.as_object_mut() {
         o.insert("missing_fields".into(), serde_json::json!(missing));
+        o.insert("mailbox".into(), serde_json::json!(t.mailbox_shown()));
     }
     v
 }

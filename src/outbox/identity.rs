@@ -94,11 +94,11 @@ mod tests {
             // (raw, the From line expected in the result)
             (
                 "From: Desk <support@sed.example.org>\r\nTo: user@example.com\r\nSubject: s\r\n\r\nFrom: body stays\r\n",
-                "From: =?utf-8?b?",
+                "From: =?UTF-8?B?",
             ),
             (
                 "Subject: s\r\nFrom: =?utf-8?b?0KHQu9GD0LbQsdCw?=\r\n <support@sed.example.org>\r\nTo: user@example.com\r\n\r\nbody\r\n",
-                "From: =?utf-8?b?",
+                "From: =?UTF-8?B?",
             ),
         ];
         for (raw, want) in cases {

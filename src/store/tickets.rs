@@ -81,7 +81,21 @@ pub(super) const COLUMNS: &str =
 /// How many columns [`COLUMNS`] names.
 pub(super) const COLUMN_COUNT: usize = 25;
 
+/// The mailbox a ticket is shown under: its own, or "main" for a letter
+/// from before several mailboxes were recorded (schema 7); `NULL` for the
+/// web form and phone calls. Kept equal to [`Ticket::mailbox_shown`].
+const MAILBOX_SHOWN: &str = "COALESCE(mailbox, CASE WHEN channel = 'email' THEN 'main' END)";
+
 impl Ticket {
+    /// The mailbox this ticket is shown under (see [`MAILBOX_SHOWN`]).
+    pub fn mailbox_shown(&self) -> Option<&str> {
+        match (&self.mailbox, self.channel) {
+            (Some(m), _) => Some(m),
+            (None, Channel::Email) => Some(crate::config::DEFAULT_MAILBOX),
+            (None, _) => None,
+        }
+    }
+
     /// The ticket's status.
     pub fn status(&self) -> Status {
         self.status
@@ -238,7 +252,7 @@ impl Store {
             "SELECT {COLUMNS} FROM tickets
              WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR created_at >= ?2)
                AND (?3 IS NULL OR requester = ?3) AND (NOT ?4 OR status <> 'confirmed')
-               AND (?6 IS NULL OR mailbox = ?6)
+               AND (?6 IS NULL OR {MAILBOX_SHOWN} = ?6)
              ORDER BY created_at DESC, id DESC LIMIT ?5"
         ))?;
         let limit = f.limit.map(|l| l as i64).unwrap_or(-1);

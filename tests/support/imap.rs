@@ -47,6 +47,64 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// Passwords changed by a test ([`set_password`]); every other mailbox
+/// has [`PASSWORD`].
+static CHANGED: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn password_of(user: &str) -> String {
+    CHANGED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .rev()
+        .find(|(u, _)| u == user)
+        .map_or_else(|| PASSWORD.to_string(), |(_, p)| p.clone())
+}
+
+/// Change `user`'s password on the server (Dovecot's passwd-file, re-read
+/// at the next login; open sessions stay until kicked). This client logs
+/// in with the new one from now on.
+pub fn set_password(user: &str, password: &str) {
+    let path = servers().dir.join("dovecot/users");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let prefix = format!("{user}:{{PLAIN}}");
+    let mut found = false;
+    let out: Vec<String> = text
+        .lines()
+        .map(
+            |l| match l.strip_prefix(&prefix).and_then(|r| r.split_once(':')) {
+                Some((_, rest)) => {
+                    found = true;
+                    format!("{prefix}{password}:{rest}")
+                }
+                None => l.to_string(),
+            },
+        )
+        .collect();
+    assert!(found, "{user} is no test mailbox (scripts/servers/setup)");
+    std::fs::write(&path, out.join("\n") + "\n")
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    CHANGED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((user.to_string(), password.to_string()));
+    // Dovecot looks at the file at most once a second: wait until the new
+    // password is the one that counts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match block_on(login(user)) {
+            Ok(mut s) => {
+                block_on(async move {
+                    let _ = s.logout().await;
+                });
+                return;
+            }
+            Err(e) if Instant::now() > deadline => panic!("{user}: new password refused: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
 async fn login(user: &str) -> Result<Session, String> {
     let port = servers().imap_port;
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -58,7 +116,7 @@ async fn login(user: &str) -> Result<Session, String> {
         .await
         .map_err(|e| format!("greeting: {e}"))?;
     client
-        .login(user, PASSWORD)
+        .login(user, password_of(user))
         .await
         .map_err(|(e, _)| format!("login {user}: {e}"))
 }

@@ -93,9 +93,10 @@ pub struct Carry {
     pub skip: HashSet<(u32, u32)>,
     /// How letters are acknowledged, and a refusal of the processed folder.
     pub ack: AckState,
-    /// A failure is recorded under [`KEY_LAST_ERROR`] (emptied by the next
-    /// complete sync).
-    pub error_shown: bool,
+    /// The failure recorded under [`KEY_LAST_ERROR`] (emptied by the next
+    /// complete sync); a different one replaces it (a cut connection, then
+    /// a refused login: the login is what the admin must fix).
+    pub error_shown: Option<String>,
     /// [`KEY_LAST_ERROR`] was emptied since this watcher started.
     pub error_cleared: bool,
 }
@@ -254,11 +255,12 @@ pub async fn watch_mailbox<I: LetterSink>(
                 } else {
                     tracing::debug!(mailbox = ?target, attempt, "still failing: {e}");
                 }
-                if !carry.error_shown {
+                let message = e.to_string();
+                if carry.error_shown.as_deref() != Some(message.as_str()) {
                     let at = crate::store::ts(intake.clock().now());
-                    let v = serde_json::json!({"at": at, "message": e.to_string()}).to_string();
+                    let v = serde_json::json!({"at": at, "message": message}).to_string();
                     if intake.state_set(KEY_LAST_ERROR, &v).await.is_ok() {
-                        carry.error_shown = true;
+                        carry.error_shown = Some(message);
                     }
                 }
                 let delay = backoff(attempt);
@@ -429,12 +431,12 @@ async fn session_loop<I: LetterSink>(
         if let Some(since) = outage.take() {
             tracing::info!(mailbox = ?target, "IMAP connection restored after {:.0?}", since.elapsed());
         }
-        if carry.error_shown || !carry.error_cleared {
+        if carry.error_shown.is_some() || !carry.error_cleared {
             intake
                 .state_set(KEY_LAST_ERROR, "")
                 .await
                 .map_err(ImapError::Sink)?;
-            carry.error_shown = false;
+            carry.error_shown = None;
             carry.error_cleared = true;
         }
         if stopping(shutdown) {
