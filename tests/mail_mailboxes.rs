@@ -44,9 +44,23 @@ fn two_mailboxes(test: &str, name: &str, user: &str) -> (PathBuf, PathBuf) {
             &format!("{:?}", pw2.display().to_string()),
         );
     assert!(second.contains(user) && second.contains("imap-password-2"));
+    // The second mailbox's own confirmation text.
+    let templates = dir.join("templates-2");
+    std::fs::create_dir_all(&templates).expect("templates dir");
+    std::fs::write(
+        templates.join("confirmation.txt"),
+        "Обращение {ticket} принято филиалом.\nТема: {subject}\n",
+    )
+    .expect("template");
+    // Its letters go to the 2nd line (`via_mailbox`), the others' to the 1st.
+    let desk = "[[lines]]\nnumber = 1\nmailbox = \"line1@sed.example.org\"\n\n\
+                [[lines]]\nnumber = 2\nmailbox = \"line2@sed.example.org\"\n\n";
+    let routes =
+        format!("[[routes]]\nvia_mailbox = [\"{name}\"]\nline = 2\n\n[[routes]]\nline = 1\n");
     let text = format!(
-        "{}[[mailboxes]]\nname = \"main\"\n{block}\n[[mailboxes]]\nname = \"{name}\"\nsupport_address = \"{user}\"\ndesk_name = \"Тульский филиал\"\n{second}\n{}",
+        "{}[[mailboxes]]\nname = \"main\"\n{block}\n[[mailboxes]]\nname = \"{name}\"\nsupport_address = \"{user}\"\ndesk_name = \"Тульский филиал\"\ntemplates_dir = {:?}\n{second}\n{}\n{desk}{routes}",
         &text[..start],
+        templates.display().to_string(),
         &text[end..]
     );
     std::fs::write(&config, text).expect("config");
@@ -127,7 +141,11 @@ fn listed(config: &Path, mailbox: &str) -> Vec<String> {
         .iter()
         .map(|t| {
             assert_eq!(t["mailbox"], mailbox, "{t}");
-            t["subject"].as_str().unwrap_or_default().to_string()
+            format!(
+                "{} line {}",
+                t["subject"].as_str().unwrap_or_default(),
+                t["line"]
+            )
         })
         .collect()
 }
@@ -176,6 +194,23 @@ fn each_mailbox_makes_its_own_tickets_and_answers_from_its_own_address() {
     };
     assert_eq!(name(&tula_reply), "Тульский филиал");
     assert_ne!(name(&main_reply), "Тульский филиал");
+    // The mailbox's own template; the other's is the desk's.
+    let body = |l: &imap::Stored| {
+        mail_parser::MessageParser::default()
+            .parse(&l.raw)
+            .and_then(|m| m.body_text(0).map(|b| b.into_owned()))
+            .unwrap_or_default()
+    };
+    assert!(
+        body(&tula_reply).contains("принято филиалом"),
+        "{}",
+        body(&tula_reply)
+    );
+    assert!(
+        !body(&main_reply).contains("принято филиалом"),
+        "{}",
+        body(&main_reply)
+    );
     // Listed by mailbox.
     let main = listed(&config, "main");
     let tula_list = listed(&config, "tula");
@@ -188,6 +223,9 @@ fn each_mailbox_makes_its_own_tickets_and_answers_from_its_own_address() {
         tula_list.iter().any(|s| s.contains("mbx-tula-1")) && tula_list.len() == 1,
         "{tula_list:?}"
     );
+    // Routed by `via_mailbox`: tula's to the 2nd line, main's to the 1st.
+    assert!(tula_list[0].ends_with("line 2"), "{tula_list:?}");
+    assert!(main.iter().all(|s| s.ends_with("line 1")), "{main:?}");
     // Both in status, no error.
     let st = status(&config);
     let names: Vec<&str> = st["mailboxes"]

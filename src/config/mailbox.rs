@@ -55,6 +55,9 @@ pub struct MaildirMailbox {
     pub support_address: Option<String>,
     /// This mailbox's own display name on them (else `[desk] name`).
     pub desk_name: Option<String>,
+    /// A directory of this mailbox's own templates (`confirmation.txt`,
+    /// `clarification.txt`; each missing one is `[templates]`'s).
+    pub templates_dir: Option<PathBuf>,
 }
 
 /// `[mailbox] kind = "imap"`.
@@ -108,6 +111,9 @@ pub struct ImapMailbox {
     pub support_address: Option<String>,
     /// This mailbox's own display name on them (else `[desk] name`).
     pub desk_name: Option<String>,
+    /// A directory of this mailbox's own templates (`confirmation.txt`,
+    /// `clarification.txt`; each missing one is `[templates]`'s).
+    pub templates_dir: Option<PathBuf>,
 }
 
 impl Default for Mailbox {
@@ -121,6 +127,7 @@ impl Default for Mailbox {
             max_letter_mb: default_max_letter_mb(),
             support_address: None,
             desk_name: None,
+            templates_dir: None,
         })
     }
 }
@@ -131,6 +138,14 @@ impl Mailbox {
         match self {
             Mailbox::Maildir(m) => m.support_address.as_deref(),
             Mailbox::Imap(m) => m.support_address.as_deref(),
+        }
+    }
+
+    /// This mailbox's own templates directory, if it has one.
+    pub fn templates_dir(&self) -> Option<&std::path::Path> {
+        match self {
+            Mailbox::Maildir(m) => m.templates_dir.as_deref(),
+            Mailbox::Imap(m) => m.templates_dir.as_deref(),
         }
     }
 
@@ -186,9 +201,15 @@ impl Mailbox {
     /// Relative paths against the config file's folder.
     pub(super) fn resolve_paths(&mut self, abs: impl Fn(&mut PathBuf)) {
         match self {
-            Mailbox::Maildir(m) => abs(&mut m.path),
+            Mailbox::Maildir(m) => {
+                abs(&mut m.path);
+                if let Some(p) = m.templates_dir.as_mut() {
+                    abs(p);
+                }
+            }
             Mailbox::Imap(m) => {
                 for p in [
+                    &mut m.templates_dir,
                     &mut m.password_file,
                     &mut m.ca_file,
                     &mut m.client_secret_file,
@@ -355,6 +376,7 @@ pub(super) fn key_of_kind(kind: &str, key: &str) -> bool {
         "max_letter_mb",
         "support_address",
         "desk_name",
+        "templates_dir",
     ];
     const IMAP: &[&str] = &[
         "name",
@@ -381,6 +403,7 @@ pub(super) fn key_of_kind(kind: &str, key: &str) -> bool {
         "scope",
         "support_address",
         "desk_name",
+        "templates_dir",
     ];
     match kind {
         "maildir" => MAILDIR.contains(&key),

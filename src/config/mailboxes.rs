@@ -78,6 +78,19 @@ pub(super) fn gather(cfg: &mut Config, path: &Path, text: &str) -> Result<(), Co
                         "missing key `name`: every [[mailboxes]] entry is named (e.g. name = \"tula\"); its state and lease are kept under it".into(),
                     ));
                 }
+                if m.name().chars().any(|c| c.is_ascii_uppercase()) {
+                    return Err(entry_error(
+                        path,
+                        text,
+                        i,
+                        "name",
+                        format!(
+                            "`{}` has capital letters: a [[mailboxes]] name is a-z, 0-9, `-`, `_` (e.g. \"{}\")",
+                            m.name(),
+                            m.name().to_ascii_lowercase()
+                        ),
+                    ));
+                }
                 if let Some(j) = list[..i].iter().position(|o| o.name() == m.name()) {
                     return Err(entry_error(
                         path,
@@ -172,6 +185,19 @@ pub(super) fn check_all(cfg: &Config, text: &str) -> Result<(), ConfigError> {
     for (i, m) in cfg.mailboxes.iter().enumerate() {
         if let Err((key, reason)) = m.check() {
             return Err(at(cfg, text, listed, i, key, reason));
+        }
+        if let Some(d) = m.templates_dir().filter(|d| !d.is_dir()) {
+            return Err(at(
+                cfg,
+                text,
+                listed,
+                i,
+                "mailbox.templates_dir",
+                format!(
+                    "`{}` is not a directory; create it with this mailbox's confirmation.txt / clarification.txt, or remove the key",
+                    d.display()
+                ),
+            ));
         }
         if let Mailbox::Imap(imap) = m {
             for (key, p) in [

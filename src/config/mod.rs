@@ -257,6 +257,7 @@ impl Config {
             commands: &self.commands,
             escalation: &self.escalation,
             loops: &self.loops,
+            mailboxes: self.mailboxes.iter().map(|m| m.name()).collect(),
         };
         sections::compile(&sections, &self.source_path, text)
     }

@@ -86,9 +86,14 @@ fn mailboxes_mistakes_name_file_line_and_key() {
             "already the name of entry 1",
         ),
         (
-            "[[mailboxes]]\nname = \"Tula.1\" #HERE\nkind = \"maildir\"\npath = \"m\"\n".into(),
+            "[[mailboxes]]\nname = \"tula.1\" #HERE\nkind = \"maildir\"\npath = \"m\"\n".into(),
             "mailboxes[1].name",
             "ASCII letters",
+        ),
+        (
+            "[[mailboxes]]\nname = \"Tula\" #HERE\nkind = \"maildir\"\npath = \"m\"\n".into(),
+            "mailboxes[1].name",
+            "has capital letters",
         ),
         (
             "[[mailboxes]]\nname = \"\" #HERE\nkind = \"maildir\"\npath = \"m\"\n".into(),

@@ -47,6 +47,8 @@ pub struct Composer {
     domain: String,
     desk: String,
     texts: Texts,
+    /// The texts of mailboxes with their own `templates_dir`, by name.
+    mailbox_texts: Vec<(String, Texts)>,
     tz: chrono_tz::Tz,
     /// The desk's priority names, for the routed letter's help.
     priorities: Vec<String>,
@@ -107,6 +109,32 @@ impl Composer {
             clarification: load("clarification", &t.clarification, texts::CLARIFICATION)?,
             too_large: load("too_large", &t.too_large, texts::TOO_LARGE)?,
         };
+        let mut mailbox_texts = Vec::new();
+        for m in &cfg.mailboxes {
+            let Some(dir) = m.templates_dir() else {
+                continue;
+            };
+            let own = |file: &str, desk: &str| -> Result<String, ComposeError> {
+                let p = dir.join(file);
+                if p.exists() {
+                    load(
+                        &format!("mailboxes {} templates_dir", m.name()),
+                        &Some(p),
+                        "",
+                    )
+                } else {
+                    Ok(desk.to_string())
+                }
+            };
+            mailbox_texts.push((
+                m.name().to_string(),
+                Texts {
+                    confirmation: own("confirmation.txt", &texts.confirmation)?,
+                    clarification: own("clarification.txt", &texts.clarification)?,
+                    too_large: own("too_large.txt", &texts.too_large)?,
+                },
+            ));
+        }
         let support = cfg.desk.support_address.to_lowercase();
         let from = Mailbox::new(
             Some(cfg.desk.name.clone()),
@@ -124,6 +152,7 @@ impl Composer {
             support,
             domain,
             texts,
+            mailbox_texts,
             desk: cfg.desk.name.clone(),
             tz: cfg.workflow.calendar.time_zone(),
             priorities: cfg
@@ -236,10 +265,16 @@ impl Composer {
             .map(|f| format!("  — {}\n", missing_label(*f, t)))
             .collect();
         let deadline = self.show_time(t.deadline);
+        // The ticket's mailbox's own templates, when it has them.
+        let texts = t
+            .mailbox
+            .as_deref()
+            .and_then(|m| self.mailbox_texts.iter().find(|(n, _)| n == m))
+            .map_or(&self.texts, |(_, texts)| texts);
         let (name, body, kind) = if missing.is_empty() {
-            ("confirmation", &self.texts.confirmation, "confirmation")
+            ("confirmation", &texts.confirmation, "confirmation")
         } else {
-            ("clarification", &self.texts.clarification, "clarification")
+            ("clarification", &texts.clarification, "clarification")
         };
         let text = self.render(name, body, |k| {
             Some(match k {

@@ -50,6 +50,7 @@ pub(super) fn state(t: &Ticket, routed: bool) -> decide::TicketState {
         form: apply::form_of(t),
         subject: t.subject.clone(),
         has_files: !t.attachments.is_empty(),
+        via_mailbox: t.mailbox_shown().map(str::to_string),
     }
 }
 
@@ -97,6 +98,9 @@ pub(super) fn carry_out(
     }
     if let Some(form) = f.form {
         t.form = form;
+    }
+    if let Some(m) = f.mailbox {
+        t.mailbox = Some(m);
     }
     if f.join_files {
         t.attachments.extend_from_slice(answering.files);

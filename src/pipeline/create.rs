@@ -53,7 +53,6 @@ fn create_with(
     t.subject = parsed.subject.trim().to_string();
     t.channel = incoming.channel;
     t.registered_by = incoming.registered_by.map(str::to_string);
-    t.mailbox = parts.mailbox.map(str::to_string);
     t.created_at = incoming.now;
     t.updated_at = incoming.now;
     t.attachments = kept.clone();
@@ -163,6 +162,7 @@ fn appeal_of(
             message_id: crate::pipeline::quick_message_id(incoming.raw),
         }),
         opened,
+        via_mailbox: parts.mailbox.map(str::to_string),
     })
 }
 

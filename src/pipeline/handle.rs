@@ -50,6 +50,11 @@ impl Handle {
         }
     }
 
+    /// `max_letter_mb` of the mailbox this handle takes letters in from.
+    pub fn mailbox_max_letter_mb(&self) -> f64 {
+        self.mailbox.max_letter_mb()
+    }
+
     /// The name of the mailbox this handle takes letters in from.
     pub fn mailbox_name(&self) -> &str {
         self.mailbox.name()

@@ -27,6 +27,7 @@ pub mod files;
 mod handle;
 mod key;
 pub mod link;
+mod outcome;
 mod phone;
 mod reply;
 mod sink;
@@ -39,89 +40,18 @@ mod user_reply;
 pub use user_reply::ticket_facts;
 
 pub use handle::Handle;
+pub use outcome::{IngestError, IngestReport, Outcome};
 
 use crate::desk::Desk;
-use crate::outbox::compose::{ComposeError, Composer};
+use crate::outbox::compose::Composer;
 use crate::parse::{parse_letter, ParseOptions};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::workflow::intake::{self, Intake, IntakeFacts};
 use crate::workflow::token::ReplyKey;
 use crate::workflow::{commands, thread, token};
 use chrono::Utc;
-use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// What happened to a letter (the contract's `outcome`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Created,
-    Updated,
-    Duplicate,
-    Ignored,
-    Quarantined,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Created => "created",
-            Outcome::Updated => "updated",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Ignored => "ignored",
-            Outcome::Quarantined => "quarantined",
-        }
-    }
-}
-
-/// One line of `ingest` output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IngestReport {
-    pub message_id: Option<String>,
-    pub outcome: Outcome,
-    pub ticket: Option<String>,
-    pub reason: Option<String>,
-    /// Whether outgoing letters were queued (the sender should wake).
-    #[serde(skip)]
-    pub queued_mail: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot store attachment in `{}`: {cause}", path.display())]
-    Attachment {
-        path: std::path::PathBuf,
-        cause: std::io::Error,
-    },
-    #[error(transparent)]
-    Compose(#[from] ComposeError),
-    #[error("the pipeline worker stopped")]
-    Gone,
-    #[error("command key: {0}")]
-    Key(String),
-    /// A letter of a batch not stored because the batch's transaction did
-    /// not commit (or an earlier letter stopped the batch); retried later.
-    #[error("not stored: {0}")]
-    Batch(String),
-    /// An appeal from another channel that cannot be registered as given.
-    #[error("appeal not registered: {0}")]
-    Appeal(String),
-}
-
-impl IngestError {
-    /// True when trying the same letter later may succeed (database locked
-    /// or read-only, disk full): the source must keep the letter.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            IngestError::Store(e) => e.is_transient(),
-            IngestError::Attachment { .. } | IngestError::Gone | IngestError::Batch(_) => true,
-            IngestError::Compose(_) | IngestError::Key(_) | IngestError::Appeal(_) => false,
-        }
-    }
-}
 
 /// The synchronous pipeline: one database connection, the composer, the
 /// parse options. Not shared between threads; see [`Handle`] for async use.
@@ -166,6 +96,13 @@ impl Pipeline {
         let opts = cfg.parse_options();
         let mut own_addresses = cfg.workflow.own_addresses();
         own_addresses.push(cfg.desk.support_address.to_lowercase());
+        // A mailbox's own address is the desk's too: never answered.
+        own_addresses.extend(
+            cfg.mailboxes
+                .iter()
+                .filter_map(|m| m.support_address())
+                .map(|a| a.trim().to_lowercase()),
+        );
         let key = key::reply_key(&cfg, &store)?;
         if let Some(w) = &cfg.web {
             composer.set_status_link(w.base_url(), key.clone());

@@ -44,9 +44,9 @@ impl LetterSink for Handle {
             .map_err(intake_error)
     }
     async fn letter_limit(&self) -> Result<u64, SinkError> {
-        self.with(|p| Ok(p.config().max_letter_bytes()))
-            .await
-            .map_err(intake_error)
+        // This handle's mailbox's own `max_letter_mb` (several mailboxes:
+        // each its own).
+        Ok((self.mailbox_max_letter_mb().max(0.0) * 1024.0 * 1024.0) as u64)
     }
     fn clock(&self) -> Arc<dyn Clock> {
         Handle::clock(self)

@@ -93,5 +93,6 @@ pub fn ticket_facts(t: &Ticket) -> TicketFacts {
         subject: t.subject.clone(),
         description: t.form.description.clone().unwrap_or_default(),
         has_attachments: !t.attachments.is_empty(),
+        via_mailbox: t.mailbox_shown().map(str::to_string),
     }
 }

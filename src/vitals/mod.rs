@@ -241,13 +241,17 @@ pub fn start(
         Duration::from_millis(cfg.database.busy_timeout_ms),
     )
     .with_context(|| format!("database `{}` (metrics)", cfg.database.path.display()))?;
-    let mailboxes = match &cfg.mailbox {
-        crate::config::Mailbox::Imap(_) => vec![(
-            cfg.mailbox.name().to_string(),
-            cfg.mailbox.state_key(crate::source::imap::KEY_LAST_SYNC),
-        )],
-        crate::config::Mailbox::Maildir(_) => Vec::new(),
-    };
+    let mailboxes = cfg
+        .mailboxes
+        .iter()
+        .filter(|m| m.imap().is_some())
+        .map(|m| {
+            (
+                m.name().to_string(),
+                m.state_key(crate::source::imap::KEY_LAST_SYNC),
+            )
+        })
+        .collect();
     let vitals = Arc::new(Vitals::new(m, clock));
     tracing::info!(%addr, "metrics listening (/metrics, /healthz, /readyz)");
     Ok(vec![

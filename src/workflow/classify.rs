@@ -157,6 +157,7 @@ mod tests {
             subject: subject.into(),
             description: "Описание".into(),
             has_attachments: false,
+            via_mailbox: None,
         }
     }
 

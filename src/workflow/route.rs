@@ -149,6 +149,7 @@ mod tests {
             subject: "Вопрос".into(),
             description: "Как найти документ".into(),
             has_attachments: false,
+            via_mailbox: None,
         }
     }
 

@@ -27,6 +27,8 @@ pub struct TicketFacts {
     /// the form has none).
     pub description: String,
     pub has_attachments: bool,
+    /// The mailbox (its config name) the ticket came through.
+    pub via_mailbox: Option<String>,
 }
 
 impl TicketFacts {
@@ -53,6 +55,7 @@ impl TicketFacts {
             subject: letter.subject.clone(),
             description,
             has_attachments: !letter.attachments.is_empty(),
+            via_mailbox: None,
         }
     }
 }
@@ -143,6 +146,9 @@ pub struct Conditions {
     /// Matched against the subject and against the description.
     pub regex: Option<Regex>,
     pub has_attachments: Option<bool>,
+    /// `via_mailbox`: the ticket came through one of these mailboxes
+    /// (config names).
+    pub via_mailbox: Vec<String>,
 }
 
 impl Conditions {
@@ -155,6 +161,7 @@ impl Conditions {
             && self.words.is_empty()
             && self.regex.is_none()
             && self.has_attachments.is_none()
+            && self.via_mailbox.is_empty()
     }
 
     /// `Ok(why it matched)` or `Err(the first condition that failed)`.
@@ -251,6 +258,16 @@ impl Conditions {
                 .into(),
             );
         }
+        if !self.via_mailbox.is_empty() {
+            let Some(m) = f.via_mailbox.as_deref() else {
+                return Err("обращение пришло не через почтовый ящик".into());
+            };
+            if !self.via_mailbox.iter().any(|w| w == m) {
+                let want: Vec<&str> = self.via_mailbox.iter().map(String::as_str).collect();
+                return Err(format!("пришло через ящик «{m}», а не {}", one_of(&want)));
+            }
+            why.push(format!("пришло через ящик «{m}»"));
+        }
         if why.is_empty() {
             return Ok("правило по умолчанию, без условий".into());
         }
@@ -329,6 +346,7 @@ mod tests {
             subject: "Не работает ЭЦП".into(),
             description: "При подписании документа ошибка 0x80090008".into(),
             has_attachments: true,
+            via_mailbox: Some("tula".into()),
         }
     }
 
@@ -392,6 +410,8 @@ mod tests {
             (c(|c| c.regex = re(r"принтер")), Err("ни тема, ни описание не подходят под /принтер/")),
             (c(|c| c.has_attachments = Some(true)), Ok("есть вложения")),
             (c(|c| c.has_attachments = Some(false)), Err("в письме есть вложения")),
+            (c(|c| c.via_mailbox = vec!["oryol".into(), "tula".into()]), Ok("пришло через ящик «tula»")),
+            (c(|c| c.via_mailbox = vec!["main".into()]), Err("пришло через ящик «tula», а не «main»")),
             (
                 c(|c| {
                     c.kind = vec![Kind::Incident];
@@ -407,6 +427,14 @@ mod tests {
         }
         let mut no_org = facts();
         no_org.organization = None;
+        let mut web = facts();
+        web.via_mailbox = None;
+        let cond = c(|c| c.via_mailbox = vec!["tula".into()]);
+        assert_eq!(
+            cond.check(&web),
+            Err("обращение пришло не через почтовый ящик".into())
+        );
+        assert!(!cond.is_unconditional());
         let cond = c(|c| c.organization = vec!["x".into()]);
         assert_eq!(
             cond.check(&no_org),

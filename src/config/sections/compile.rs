@@ -111,7 +111,7 @@ pub fn compile(s: &WorkflowSections<'_>, path: &Path, text: &str) -> Result<Work
     let priorities = compile_priorities(&at, s.priorities)?;
     let calendar = compile_calendar(&at, s.calendar, s.desk_time_zone)?;
     let classify = compile_classify(&at, s.classify, &priorities)?;
-    let routes = compile_routes(&at, s.routes, &lines, &priorities)?;
+    let routes = compile_routes(&at, s.routes, &lines, &priorities, &s.mailboxes)?;
     if !lines.is_empty() && routes.is_empty() {
         return Err(at.section(
             "lines",

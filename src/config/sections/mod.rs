@@ -127,6 +127,10 @@ pub struct RouteConfig {
     pub words: Vec<String>,
     pub regex: Option<String>,
     pub has_attachments: Option<bool>,
+    /// The ticket came through one of these mailboxes (config names of
+    /// `[mailbox]`/`[[mailboxes]]`). Not `mailbox`: that is the action.
+    #[serde(default)]
+    pub via_mailbox: Vec<String>,
     // --- actions ---
     pub line: Line,
     /// Another mailbox than the line's own.
@@ -194,6 +198,8 @@ pub struct WorkflowSections<'a> {
     pub commands: &'a CommandsConfig,
     pub escalation: &'a EscalationConfig,
     pub loops: &'a LoopsConfig,
+    /// The names of the mailboxes (`via_mailbox` names one of them).
+    pub mailboxes: Vec<&'a str>,
 }
 
 #[cfg(test)]

@@ -137,6 +137,7 @@ pub(super) fn compile_routes(
     rules: &[RouteConfig],
     lines: &[LineDef],
     prios: &[Priority],
+    mailboxes: &[&str],
 ) -> Result<Vec<RouteRule>, ConfigError> {
     let mut out: Vec<RouteRule> = Vec::new();
     for (i, r) in rules.iter().enumerate() {
@@ -164,6 +165,18 @@ pub(super) fn compile_routes(
         for p in &r.priority {
             when.priority
                 .push(check_priority(p, prios).map_err(|e| err("priority", e))?);
+        }
+        for m in &r.via_mailbox {
+            if !mailboxes.contains(&m.as_str()) {
+                return Err(err(
+                    "via_mailbox",
+                    format!(
+                        "no mailbox is named `{m}` (the mailboxes: {}); name one of [mailbox]/[[mailboxes]]",
+                        mailboxes.join(", ")
+                    ),
+                ));
+            }
+            when.via_mailbox.push(m.clone());
         }
         let Some(line) = lines.iter().find(|l| l.line == r.line) else {
             let declared: Vec<String> = lines.iter().map(|l| l.line.to_string()).collect();

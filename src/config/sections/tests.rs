@@ -127,6 +127,7 @@ fn the_example_desk_compiles_and_works() {
         subject: subject.into(),
         description: description.into(),
         has_attachments: false,
+        via_mailbox: None,
     };
     // (subject, description, kind, priority, line)
     let cases = [
@@ -262,6 +263,11 @@ fn rule_errors_name_the_rule_and_its_line() {
             format!("{LINES}[[routes]]\nsender = [\"not an address\"] #HERE\nline = 2\n[[routes]]\nline = 1\n"),
             "routes[1].sender",
             "is neither an address",
+        ),
+        (
+            format!("{LINES}[[routes]]\nvia_mailbox = [\"tula\"] #HERE\nline = 2\n[[routes]]\nline = 1\n"),
+            "routes[1].via_mailbox",
+            "no mailbox is named `tula` (the mailboxes: main)",
         ),
         (
             format!("{LINES}[[routes]]\nwords = [\"\"] #HERE\nline = 2\n[[routes]]\nline = 1\n"),

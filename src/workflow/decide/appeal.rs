@@ -38,6 +38,9 @@ pub struct Appeal {
     /// New tickets in the last hour from this sender (and naming this
     /// Reply-To); `None`: not counted (nothing to bound).
     pub opened: Option<Opened>,
+    /// The mailbox (its config name) the letter came through; `None` for
+    /// the site's form, a call, `ticketd ingest`.
+    pub via_mailbox: Option<String>,
 }
 
 /// A closed ticket a new appeal continues.
@@ -109,6 +112,7 @@ pub(super) fn decide(a: &Appeal, state: &TicketState, ctx: &Context<'_>) -> Effe
         subject: a.subject.clone(),
         description,
         has_attachments: a.has_files,
+        via_mailbox: a.via_mailbox.clone(),
     };
     let class = wf.classify(&facts);
     facts.kind = class.kind;
@@ -117,6 +121,7 @@ pub(super) fn decide(a: &Appeal, state: &TicketState, ctx: &Context<'_>) -> Effe
     effects.fields.priority = Some(class.priority.clone());
     effects.fields.deadline = Some(wf.deadline(ctx.now, &class.priority));
     effects.fields.form = Some(form);
+    effects.fields.mailbox = a.via_mailbox.clone();
     // Registered as `new`; asked for what is missing (п. 94) at once.
     let mut status = state.status;
     if !missing.is_empty()

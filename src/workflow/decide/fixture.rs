@@ -44,6 +44,7 @@ pub fn state(status: Status, line: Line) -> TicketState {
         form: full_form(),
         subject: "Принтер".into(),
         has_files: false,
+        via_mailbox: None,
     }
 }
 

@@ -80,6 +80,7 @@ pub(super) fn decide(a: &FormAnswer, state: &TicketState, ctx: &Context<'_>) -> 
             subject: state.subject.clone(),
             description: form.description.clone().unwrap_or_default(),
             has_attachments: state.has_files || a.has_files,
+            via_mailbox: state.via_mailbox.clone(),
         };
         // Classified again now that the description is known, and the
         // deadline runs from now (it stood still while fields were missing).

@@ -32,6 +32,8 @@ mod tests_appeal;
 #[cfg(test)]
 mod tests_commands;
 #[cfg(test)]
+mod tests_mailbox;
+#[cfg(test)]
 mod tests_moves;
 #[cfg(test)]
 mod tests_sweep;
@@ -138,6 +140,9 @@ pub struct TicketState {
     pub subject: String,
     /// The ticket holds files.
     pub has_files: bool,
+    /// The mailbox the ticket came through, as shown (routing's
+    /// `via_mailbox`).
+    pub via_mailbox: Option<String>,
 }
 
 impl TicketState {
@@ -182,6 +187,9 @@ pub struct Fields {
     /// The letter's files join the ticket's (the routed letter carries
     /// them).
     pub join_files: bool,
+    /// The mailbox (its config name) a new appeal came through: the
+    /// ticket records it, and its letters leave from that mailbox.
+    pub mailbox: Option<String>,
 }
 
 /// One history row (its time is the event's).

@@ -56,6 +56,7 @@ fn printers_why() -> String {
         subject: "Принтер".into(),
         description: "Не печатает принтер".into(),
         has_attachments: false,
+        via_mailbox: None,
     };
     routed_wf().route(&facts).unwrap().explain()
 }
@@ -74,6 +75,7 @@ fn fresh() -> TicketState {
         form: Form::default(),
         subject: "Принтер".into(),
         has_files: false,
+        via_mailbox: None,
     }
 }
 
@@ -90,6 +92,7 @@ pub(super) fn appeal(form: Form) -> Appeal {
         related: None,
         registered_by: None,
         opened: None,
+        via_mailbox: None,
     }
 }
 
