@@ -28,7 +28,7 @@ pub const VERSION: i64 = super::super::VERSION;
 
 /// Key of the advisory lock that serialises migrations (any constant
 /// ticketd alone uses: "tkd" in ASCII).
-const LOCK_KEY: i64 = 0x746b_64;
+const LOCK_KEY: i64 = 0x0074_6b64;
 
 /// The version a migration found and the one it left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
