@@ -88,7 +88,7 @@ fn sqlite_stays_the_default_and_postgres_keys_are_read() {
 fn database_errors_name_file_line_key_and_what_to_do() {
     // (section, the key's text on its line, words the message must hold)
     let cases: &[(&str, &str, &[&str])] = &[
-        ("kind = \"postgres\"", "kind", &["database.url", "missing key `url`"]),
+        ("kind = \"postgres\"", "url", &["database.url", "missing key `url`"]),
         (
             "kind = \"postgres\"\nurl = \"postgresql://t:hunter2@db.example.org/d\"",
             "url",
@@ -112,7 +112,7 @@ fn database_errors_name_file_line_key_and_what_to_do() {
         (
             "kind = \"postgres\"\nurl = \"postgresql://t@db.example.org/d\"\nsslmode = \"prefer\"",
             "sslmode",
-            &["sslmode", "unknown variant `prefer`"],
+            &["unknown variant `prefer`", "verify-full"],
         ),
         (
             "kind = \"postgres\"\nurl = \"postgresql://t@127.0.0.1/d\"\nca_file = \"/nonexistent/ca.pem\"",
@@ -149,7 +149,7 @@ fn database_errors_name_file_line_key_and_what_to_do() {
             "url",
             &["database.url", "kind = \"postgres\""],
         ),
-        ("busy_timeout_ms = 10", "busy_timeout_ms", &["database.path", "kind = \"sqlite\""]),
+        ("busy_timeout_ms = 10", "path", &["database.path", "kind = \"sqlite\""]),
     ];
     for (section, key, words) in cases {
         let (text, _) = err_line(section, key);
