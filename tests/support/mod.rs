@@ -26,6 +26,7 @@ pub mod imap;
 pub mod letters;
 pub mod mta;
 pub mod oauth;
+pub mod pg;
 
 use std::fs;
 use std::path::{Path, PathBuf};
