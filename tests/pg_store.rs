@@ -591,6 +591,32 @@ fn connection_errors_name_the_key_to_fix() {
         "the password leaked: {err}"
     );
 
+    // The same through `db copy --to`: the flags are named, not the keys.
+    let lite = TestDesk::new();
+    let (v, code) = lite.ingest(&letter_with_files(1));
+    assert_eq!(code, 0, "{v}");
+    let url = pg.url("desk");
+    let wrong_s = wrong.display().to_string();
+    let out = ticketd(
+        &lite,
+        &["db", "copy", "--to", &url, "--password-file", &wrong_s],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert!(
+        err.contains("--password-file") && err.contains("--to"),
+        "{err}"
+    );
+    assert!(!err.contains("[database]"), "{err}");
+    assert_eq!(
+        pg.query(
+            "desk",
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        "0"
+    );
+
     // Nothing listens on this port.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -99,7 +99,13 @@ pub struct PgTarget {
     pub sslmode: SslMode,
     pub ca_file: Option<PathBuf>,
     pub pool_size: usize,
+    /// Where these settings were given, for a connection error to name
+    /// what to change ([`DATABASE_KEYS`] or the `db copy` flags).
+    pub given_by: &'static str,
 }
+
+/// The keys a connection error asks to check, for a config's target.
+pub const DATABASE_KEYS: &str = "[database] url, password_file/password_env and sslmode";
 
 impl std::fmt::Debug for PgTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,6 +115,7 @@ impl std::fmt::Debug for PgTarget {
             .field("sslmode", &self.sslmode)
             .field("ca_file", &self.ca_file)
             .field("pool_size", &self.pool_size)
+            .field("given_by", &self.given_by)
             .finish()
     }
 }
@@ -347,6 +354,7 @@ impl Database {
             sslmode: effective_sslmode(self.sslmode, &hosts),
             ca_file: self.ca_file.clone(),
             pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+            given_by: DATABASE_KEYS,
             url,
         }))
     }

@@ -150,10 +150,9 @@ pub async fn connect(target: &PgTarget) -> Result<Pool> {
         .map_err(|e| fail(e.to_string()))?;
     match pool.get().await {
         Ok(_) => Ok(pool),
-        Err(deadpool_postgres::PoolError::Backend(e)) => Err(fail(format!(
-            "{}; check [database] url, password_file/password_env and sslmode",
-            describe(&e)
-        ))),
+        Err(deadpool_postgres::PoolError::Backend(e)) => {
+            Err(fail(format!("{}; check {}", describe(&e), target.given_by)))
+        }
         Err(e) => Err(fail(e.to_string())),
     }
 }
