@@ -175,6 +175,12 @@ fn copy_of_ten_thousand_tickets_is_identical_and_numbering_continues() {
         assert!(v.contains_key(t), "no verification of {t}: {}", text(&out));
     }
 
+    // Every table PostgreSQL has (but its version) was verified.
+    let mut verified_tables: Vec<&String> = v.keys().collect();
+    verified_tables.sort();
+    let mut in_pg = pg_tables(&pg, "desk");
+    in_pg.retain(|t| t != "schema_version");
+    assert_eq!(verified_tables, in_pg.iter().collect::<Vec<_>>());
     // Independently: every ticketd table in PostgreSQL has SQLite's count.
     for t in pg_tables(&pg, "desk") {
         if t == "schema_version" || t == "attachment_blobs" {
@@ -444,4 +450,18 @@ fn connection_errors_name_the_key_to_fix() {
     let desk = pg_desk(&pg, "desk", &pg.password_file);
     let out = ticketd(&desk, &["db", "migrate"]);
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// Without PostgreSQL's programs the tests fail (never skip), saying how
+/// to install them.
+#[test]
+fn missing_server_programs_fail_naming_scripts_test() {
+    let empty = tempfile::tempdir().unwrap();
+    let e = support::pg::find_bindir(vec![empty.path().to_path_buf()]).unwrap_err();
+    assert!(
+        e.contains("scripts/test") && e.contains("postgresql"),
+        "{e}"
+    );
+    let found = support::pg::bindir().unwrap();
+    assert!(found.join("initdb").is_file(), "{}", found.display());
 }

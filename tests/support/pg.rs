@@ -43,11 +43,6 @@ pub struct Cluster {
 
 /// The folder holding `initdb`, `pg_ctl` and `postgres`.
 pub fn bindir() -> Result<PathBuf, String> {
-    let has_all = |d: &Path| {
-        ["initdb", "pg_ctl", "postgres"]
-            .iter()
-            .all(|p| d.join(p).is_file())
-    };
     let mut candidates = Vec::new();
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         if out.status.success() {
@@ -68,6 +63,17 @@ pub fn bindir() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("PATH") {
         candidates.extend(std::env::split_paths(&path));
     }
+    find_bindir(candidates)
+}
+
+/// The first of `candidates` with all the server's programs, or what to
+/// do (install them: `scripts/test`).
+pub fn find_bindir(candidates: Vec<PathBuf>) -> Result<PathBuf, String> {
+    let has_all = |d: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|p| d.join(p).is_file())
+    };
     candidates.into_iter().find(|d| has_all(d)).ok_or_else(|| {
         "PostgreSQL's server programs (initdb, pg_ctl, postgres) are not installed: \
          none in `pg_config --bindir`, /usr/lib/postgresql/*/bin or PATH. Run scripts/test \

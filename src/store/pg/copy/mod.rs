@@ -279,3 +279,40 @@ async fn claim_target(client: &mut tokio_postgres::Client, source_id: &str) -> R
     tx.commit().await?;
     Ok(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table a new SQLite migration adds must be copied (or derived):
+    /// the list of [`TABLES`] is every table of the current schema.
+    #[test]
+    fn every_sqlite_table_is_copied_or_derived() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.sqlite3");
+        drop(crate::store::Store::open(&path, std::time::Duration::from_secs(5)).unwrap());
+        let db = Connection::open(&path).unwrap();
+        let mut in_sqlite: Vec<String> = db
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        in_sqlite.sort();
+        let mut listed: Vec<String> = TABLES.iter().map(|t| t.name.to_string()).collect();
+        listed.sort();
+        assert_eq!(in_sqlite, listed, "add the new table to copy::TABLES");
+        // Each table once.
+        listed.dedup();
+        assert_eq!(listed.len(), TABLES.len());
+        // Only tables keyed by `id` can have an identity sequence to move.
+        for name in IDENTITY {
+            let t = TABLES.iter().find(|t| t.name == name).unwrap();
+            assert_eq!(t.key, ["id"], "{name}");
+        }
+    }
+}
