@@ -465,3 +465,95 @@ fn missing_server_programs_fail_naming_scripts_test() {
     let found = support::pg::bindir().unwrap();
     assert!(found.join("initdb").is_file(), "{}", found.display());
 }
+
+/// A desk on `url` with `[database]` keys `extra` (sslmode, ca_file).
+fn pg_desk_with(pg: &Cluster, url: &str, extra: &[(&str, String)]) -> TestDesk {
+    let pw = pg.password_file.display().to_string();
+    TestDesk::with(|cfg| {
+        if let Some(toml::Value::Table(t)) = cfg.get_mut("database") {
+            t.insert("kind".into(), "postgres".into());
+            t.insert("url".into(), url.into());
+            t.insert("password_file".into(), pw.into());
+            for (k, v) in extra {
+                t.insert((*k).into(), v.clone().into());
+            }
+        }
+    })
+}
+
+/// TLS against a server that refuses ticketd's role without it: `require`
+/// and `verify-full` with the CA of `ca_file` connect; plain TCP and
+/// `verify-full` against the public roots fail, naming what to check.
+#[test]
+fn tls_modes_against_a_server_that_requires_tls() {
+    let pg = Cluster::start_tls();
+    pg.createdb("desk");
+    let url = pg.url("desk");
+    let ca = pg.ca_file.clone().unwrap().display().to_string();
+
+    let plain = pg_desk_with(&pg, &url, &[("sslmode", "disable".into())]);
+    let out = ticketd(&plain, &["db", "migrate"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no encryption") && err.contains("sslmode"),
+        "{err}"
+    );
+
+    let unchecked = pg_desk_with(&pg, &url, &[("sslmode", "require".into())]);
+    let out = ticketd(&unchecked, &["db", "migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let public_roots = pg_desk_with(&pg, &url, &[("sslmode", "verify-full".into())]);
+    let out = ticketd(&public_roots, &["db", "migrate"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("certificate") && err.contains("ca_file"),
+        "{err}"
+    );
+
+    let checked = pg_desk_with(
+        &pg,
+        &url,
+        &[("sslmode", "verify-full".into()), ("ca_file", ca.clone())],
+    );
+    let out = ticketd(&checked, &["db", "migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(up to date)"),
+        "{}",
+        text(&out)
+    );
+    // The server saw TLS from ticketd's role (psql's own session too).
+    assert_eq!(
+        pg.query(
+            "desk",
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        ),
+        "t"
+    );
+
+    // The copy over verify-full, its flags.
+    let lite = TestDesk::new();
+    let (v, code) = lite.ingest(&letter_with_files(3));
+    assert_eq!(code, 0, "{v}");
+    pg.createdb("copy");
+    let pw = pg.password_file.display().to_string();
+    let to = pg.url("copy");
+    let args = [
+        "db",
+        "copy",
+        "--to",
+        &to,
+        "--password-file",
+        &pw,
+        "--sslmode",
+        "verify-full",
+        "--ca-file",
+        &ca,
+    ];
+    let out = ticketd(&lite, &args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(pg.query("copy", "SELECT count(*) FROM tickets"), "1");
+}

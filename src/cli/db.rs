@@ -185,6 +185,6 @@ fn copy_target(cfg: &Desk, args: &CopyArgs) -> anyhow::Result<PgTarget> {
         sslmode: database::effective_sslmode(sslmode, &hosts),
         ca_file: args.ca_file.clone(),
         pool_size: 2,
-        given_by: "--to, --password-file/--password-env and --sslmode",
+        given_by: "--to, --password-file/--password-env, --sslmode and --ca-file",
     })
 }

@@ -105,7 +105,7 @@ pub struct PgTarget {
 }
 
 /// The keys a connection error asks to check, for a config's target.
-pub const DATABASE_KEYS: &str = "[database] url, password_file/password_env and sslmode";
+pub const DATABASE_KEYS: &str = "[database] url, password_file/password_env, sslmode and ca_file";
 
 impl std::fmt::Debug for PgTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

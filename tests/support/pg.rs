@@ -39,6 +39,9 @@ pub struct Cluster {
     pub port: u16,
     /// A file holding [`ROLE_PASSWORD`], for `password_file`.
     pub password_file: PathBuf,
+    /// With TLS ([`Cluster::start_tls`]): the test CA that signed the
+    /// server's certificate (for `localhost` and 127.0.0.1).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The folder holding `initdb`, `pg_ctl` and `postgres`.
@@ -117,13 +120,23 @@ impl Cluster {
     /// A new cluster, running, with the role [`ROLE`]; panics (failing
     /// the test) with what to do when it cannot be made.
     pub fn start() -> Cluster {
-        match Cluster::try_start() {
+        match Cluster::try_start(false) {
             Ok(c) => c,
             Err(e) => panic!("private PostgreSQL cluster: {e}"),
         }
     }
 
-    fn try_start() -> Result<Cluster, String> {
+    /// Like [`Cluster::start`], with TLS (`ssl = on`, a certificate from a
+    /// per-cluster CA: [`Cluster::ca_file`]) and [`ROLE`] refused on
+    /// plain TCP, so its every connection is encrypted.
+    pub fn start_tls() -> Cluster {
+        match Cluster::try_start(true) {
+            Ok(c) => c,
+            Err(e) => panic!("private PostgreSQL cluster with TLS: {e}"),
+        }
+    }
+
+    fn try_start(tls: bool) -> Result<Cluster, String> {
         use std::os::unix::fs::PermissionsExt;
         let bin = bindir()?;
         let dir = tempfile::Builder::new()
@@ -152,11 +165,12 @@ impl Cluster {
                     .args([&data, &run, &super_pw]),
             )?;
         }
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             bin,
             data,
             port: 0,
             password_file,
+            ca_file: None,
             dir,
         };
         cluster.spawn_watchdog()?;
@@ -170,6 +184,24 @@ impl Cluster {
                 .arg(format!("--pwfile={}", super_pw.display()))
                 .arg("--no-sync"),
         )?;
+        let mut tls_opts = String::new();
+        if tls {
+            let (ca, cert, key) = cluster.make_certificates()?;
+            tls_opts = format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            );
+            cluster.ca_file = Some(ca);
+            // ticketd's role only over TLS (rules are read in order).
+            let hba = cluster.data.join("pg_hba.conf");
+            let old = std::fs::read_to_string(&hba).map_err(|e| e.to_string())?;
+            std::fs::write(
+                &hba,
+                format!("hostnossl all {ROLE} 127.0.0.1/32 reject\n{old}"),
+            )
+            .map_err(|e| e.to_string())?;
+        }
         // Retried on another port if the one picked was taken meanwhile.
         let mut last = String::new();
         for _ in 0..3 {
@@ -177,7 +209,7 @@ impl Cluster {
             let opts = format!(
                 "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} \
                  -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                 -c max_connections=40 -c shared_buffers=32MB",
+                 -c max_connections=40 -c shared_buffers=32MB{tls_opts}",
                 run.display()
             );
             let started = output(
@@ -191,7 +223,6 @@ impl Cluster {
             );
             match started {
                 Ok(_) => {
-                    let mut cluster = cluster;
                     cluster.port = port;
                     cluster.superuser_sql(&format!(
                         "CREATE ROLE {ROLE} LOGIN PASSWORD '{ROLE_PASSWORD}'"
@@ -205,6 +236,73 @@ impl Cluster {
             }
         }
         Err(last)
+    }
+
+    /// A CA and the server's certificate and key signed by it (P-256),
+    /// for `localhost` and 127.0.0.1; the key readable by the server only.
+    fn make_certificates(&self) -> Result<(PathBuf, PathBuf, PathBuf), String> {
+        use std::os::unix::fs::PermissionsExt;
+        let d = self.dir.path().join("tls");
+        std::fs::create_dir(&d).map_err(|e| e.to_string())?;
+        let p = |name: &str| d.join(name);
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        output(
+            Command::new("openssl")
+                .args(["req", "-x509"])
+                .args(ec)
+                .arg("-keyout")
+                .arg(p("ca.key"))
+                .arg("-out")
+                .arg(p("ca.pem"))
+                .args(["-days", "2", "-subj", "/CN=ticketd test PostgreSQL CA"])
+                .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+                .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]),
+        )?;
+        output(
+            Command::new("openssl")
+                .arg("req")
+                .args(ec)
+                .arg("-keyout")
+                .arg(p("server.key"))
+                .arg("-out")
+                .arg(p("server.csr"))
+                .args(["-subj", "/CN=localhost"]),
+        )?;
+        std::fs::write(
+            p("server.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        )
+        .map_err(|e| e.to_string())?;
+        output(
+            Command::new("openssl")
+                .args(["x509", "-req", "-days", "2", "-in"])
+                .arg(p("server.csr"))
+                .arg("-CA")
+                .arg(p("ca.pem"))
+                .arg("-CAkey")
+                .arg(p("ca.key"))
+                .arg("-CAcreateserial")
+                .arg("-extfile")
+                .arg(p("server.ext"))
+                .arg("-out")
+                .arg(p("server.crt")),
+        )?;
+        std::fs::set_permissions(p("server.key"), std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| e.to_string())?;
+        if is_root() {
+            output(
+                Command::new("chown")
+                    .arg(format!("{RUN_AS}:"))
+                    .args([p("server.key"), p("server.crt")]),
+            )?;
+        }
+        Ok((p("ca.pem"), p("server.crt"), p("server.key")))
     }
 
     /// One of the server's programs, as the user the server runs as.
@@ -259,7 +357,7 @@ rm -rf "$dir"
         let out = output(
             Command::new(self.bin.join("psql"))
                 .arg(format!(
-                    "host=127.0.0.1 port={} user={user} dbname={db} sslmode=disable",
+                    "host=127.0.0.1 port={} user={user} dbname={db} sslmode=prefer",
                     self.port
                 ))
                 .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
