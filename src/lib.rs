@@ -43,6 +43,9 @@
 //!   exactly once across crashes. Also the outbox table,
 //!   quarantine and daemon state (IMAP UIDs, last sync), kept per mailbox
 //!   (`mailbox.<name>.…`, [`config::Mailbox::state_key`]).
+//!   [`store::pg`]: PostgreSQL as a second store (connection pool, schema
+//!   versions for both engines, `db migrate`, `db copy` of a SQLite desk);
+//!   the daemon itself does not run on it yet.
 //! * [`outbox`]: composing outgoing letters from Russian templates and
 //!   delivering queued rows through a [`outbox::Transport`] — `.eml` files or
 //!   SMTP — with retries and backoff.
