@@ -21,7 +21,10 @@ use super::{PgError, Result};
 use std::path::Path;
 
 /// PostgreSQL's steps: `(version, SQL)`, ascending.
-pub const PG_MIGRATIONS: &[(i64, &str)] = &[(6, include_str!("m006_baseline.sql"))];
+pub const PG_MIGRATIONS: &[(i64, &str)] = &[
+    (6, include_str!("m006_baseline.sql")),
+    (7, include_str!("m007_mailbox.sql")),
+];
 
 /// The version this ticketd brings (the same for both engines).
 pub const VERSION: i64 = super::super::VERSION;
