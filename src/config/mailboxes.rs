@@ -186,6 +186,25 @@ pub(super) fn check_all(cfg: &Config, text: &str) -> Result<(), ConfigError> {
         if let Err((key, reason)) = m.check() {
             return Err(at(cfg, text, listed, i, key, reason));
         }
+        let wake = |m: &Mailbox| m.imap().and_then(|i| i.wake_listen.clone());
+        if let Some(addr) = wake(m) {
+            if let Some(j) = cfg.mailboxes[..i]
+                .iter()
+                .position(|o| wake(o).as_deref() == Some(addr.as_str()))
+            {
+                return Err(at(
+                    cfg,
+                    text,
+                    listed,
+                    i,
+                    "mailbox.wake_listen",
+                    format!(
+                        "`{addr}` is already the wake_listen of mailbox `{}`: each mailbox needs its own port",
+                        cfg.mailboxes[j].name()
+                    ),
+                ));
+            }
+        }
         if let Some(d) = m.templates_dir().filter(|d| !d.is_dir()) {
             return Err(at(
                 cfg,

@@ -138,6 +138,16 @@ fn mailboxes_mistakes_name_file_line_and_key() {
             "is empty",
         ),
         (
+            format!("{ORYOL}wake_listen = \"127.0.0.1:8025\"\n{}wake_listen = \"127.0.0.1:8025\" #HERE\n", ORYOL.replace("oryol\"", "kursk\"")),
+            "mailboxes[2].wake_listen",
+            "already the wake_listen of mailbox `oryol`",
+        ),
+        (
+            format!("{TULA}templates_dir = \"/nonexistent/t\" #HERE\n"),
+            "mailboxes[1].templates_dir",
+            "is not a directory",
+        ),
+        (
             format!("{TULA}{ORYOL}password_file = \"/nonexistent/pw\" #HERE\n"),
             "mailboxes[2].password_file",
             "does not exist",
