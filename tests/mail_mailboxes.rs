@@ -43,13 +43,21 @@ fn two_mailboxes(test: &str, name: &str, user: &str) -> (PathBuf, PathBuf) {
             &format!("{:?}", dir.join("imap-password").display().to_string()),
             &format!("{:?}", pw2.display().to_string()),
         );
+    // Its own size bound, a tenth of a megabyte.
+    let second = second.replace("max_letter_mb = 25\n", "max_letter_mb = 0.1\n");
     assert!(second.contains(user) && second.contains("imap-password-2"));
+    assert!(second.contains("max_letter_mb = 0.1"), "{second}");
     // The second mailbox's own confirmation text.
     let templates = dir.join("templates-2");
     std::fs::create_dir_all(&templates).expect("templates dir");
     std::fs::write(
         templates.join("confirmation.txt"),
         "Обращение {ticket} принято филиалом.\nТема: {subject}\n",
+    )
+    .expect("template");
+    std::fs::write(
+        templates.join("too_large.txt"),
+        "Филиал не принимает писем больше {limit}: {subject}\n",
     )
     .expect("template");
     // Its letters go to the 2nd line (`via_mailbox`), the others' to the 1st.
@@ -211,6 +219,38 @@ fn each_mailbox_makes_its_own_tickets_and_answers_from_its_own_address() {
         "{}",
         body(&main_reply)
     );
+    // A letter over tula's own bound (not main's): refused from tula, in
+    // its words.
+    imap::append(
+        tula,
+        "mbx-two-in",
+        &letters::big_appeal(USER, "mbx-tula-big", 200_000),
+    );
+    imap::append(
+        SUPPORT,
+        "mbx-two-in",
+        &letters::big_appeal(USER, "mbx-main-big", 200_000),
+    );
+    let refusal = imap::wait_reply(USER, "mbx-tula-big", Duration::from_secs(15));
+    assert!(
+        from(&refusal).contains(&format!("<{tula}>")),
+        "{}",
+        from(&refusal)
+    );
+    assert!(
+        body(&refusal).contains("Филиал не принимает"),
+        "{}",
+        body(&refusal)
+    );
+    let t0 = Instant::now();
+    while mailbox_of(&db, "mbx-main-big").is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "main's big letter: no ticket"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(mailbox_of(&db, "mbx-tula-big"), None, "refused, no ticket");
     // Listed by mailbox.
     let main = listed(&config, "main");
     let tula_list = listed(&config, "tula");

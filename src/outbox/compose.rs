@@ -266,11 +266,7 @@ impl Composer {
             .collect();
         let deadline = self.show_time(t.deadline);
         // The ticket's mailbox's own templates, when it has them.
-        let texts = t
-            .mailbox
-            .as_deref()
-            .and_then(|m| self.mailbox_texts.iter().find(|(n, _)| n == m))
-            .map_or(&self.texts, |(_, texts)| texts);
+        let texts = self.texts_of(t.mailbox.as_deref());
         let (name, body, kind) = if missing.is_empty() {
             ("confirmation", &texts.confirmation, "confirmation")
         } else {
@@ -301,17 +297,26 @@ impl Composer {
         })
     }
 
-    /// The polite refusal of a letter over the size limit.
+    /// The texts of `mailbox` (its `templates_dir`'s), else the desk's.
+    fn texts_of(&self, mailbox: Option<&str>) -> &Texts {
+        mailbox
+            .and_then(|m| self.mailbox_texts.iter().find(|(n, _)| n == m))
+            .map_or(&self.texts, |(_, texts)| texts)
+    }
+
+    /// The polite refusal of a letter over the size limit (that came
+    /// through `mailbox`: its template, when it has its own).
     pub fn too_large(
         &self,
         to: &str,
         subject: &str,
         limit_bytes: u64,
         in_reply_to: Option<&str>,
+        mailbox: Option<&str>,
     ) -> Result<OutgoingLetter, ComposeError> {
         let limit = super::texts::size_limit(limit_bytes);
         let subject = short_subject(subject);
-        let text = self.render("too_large", &self.texts.too_large, |k| {
+        let text = self.render("too_large", &self.texts_of(mailbox).too_large, |k| {
             Some(match k {
                 "subject" => subject.clone(),
                 "limit" => limit.clone(),

@@ -462,7 +462,16 @@ pub(super) fn oversize(
             &incoming.parsed.subject,
             limit,
             incoming.parsed.message_id.as_deref(),
+            parts.mailbox,
         );
+        // From the address of the mailbox it came through.
+        let face = parts
+            .mailbox
+            .and_then(|m| crate::outbox::identity::Identity::of(parts.cfg, m));
+        let letter = letter.map(|l| match &face {
+            Some(id) => crate::outbox::identity::sent_as(l, id),
+            None => l,
+        });
         match letter {
             Ok(letter) if over_address_limit(&tx, &parts, &letter, incoming.now)?.is_some() => {
                 tracing::info!("too-large notice suppressed by the per-address limit");

@@ -80,7 +80,7 @@ pub(crate) fn every_letter(t: &Ticket) -> Vec<(&'static str, OutgoingLetter, boo
         ),
         (
             "too_large",
-            c.too_large("user@example.com", &t.subject, 1 << 20, irt),
+            c.too_large("user@example.com", &t.subject, 1 << 20, irt, None),
             false,
         ),
         (
