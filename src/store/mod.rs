@@ -17,6 +17,9 @@ pub mod cluster;
 #[cfg(test)]
 mod cluster_tests;
 pub mod digest;
+pub mod engineers;
+#[cfg(test)]
+mod engineers_tests;
 pub mod facts;
 pub mod letters;
 pub mod outbox;
@@ -36,7 +39,7 @@ use std::time::Duration;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 /// Current schema version; bump with a new entry in [`MIGRATIONS`].
-const VERSION: i64 = 6;
+const VERSION: i64 = 7;
 /// Migrations from version `i` to `i + 1` (index 0: empty database → 1).
 const MIGRATIONS: &[&str] = &[
     SCHEMA,
@@ -45,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("m004_facts.sql"),
     include_str!("m005_cluster.sql"),
     include_str!("m006_indexed_reads.sql"),
+    include_str!("m007_engineer_figures.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

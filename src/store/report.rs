@@ -179,49 +179,4 @@ impl Store {
             |r| r.get(0),
         )?)
     }
-
-    /// Engineers' figures over `[from, to)`, by address.
-    pub fn engineers_between(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<EngineerRow>> {
-        let mut st = self.conn.prepare(
-            "SELECT actor, count(*),
-                    count(DISTINCT CASE WHEN to_status IN ('solution_proposed', 'confirmed')
-                                        THEN ticket_id END)
-               FROM history INDEXED BY history_commands
-              WHERE action = 'command' AND at >= ?1 AND at < ?2
-              GROUP BY actor ORDER BY actor",
-        )?;
-        let mut out: Vec<EngineerRow> = st
-            .query_map(params![ts(from), ts(to)], |r| {
-                Ok(EngineerRow {
-                    actor: r.get(0)?,
-                    commands: r.get::<_, i64>(1)?.max(0) as u64,
-                    closed: r.get::<_, i64>(2)?.max(0) as u64,
-                    solution_secs: Vec::new(),
-                })
-            })?
-            .collect::<std::result::Result<_, _>>()?;
-        // The solution times, one row per proposal: matched to the
-        // engineer by address without copying it.
-        let mut st = self.conn.prepare(
-            "SELECT h.actor, f.solution_secs
-               FROM history h INDEXED BY history_commands
-               JOIN ticket_facts f ON f.ticket_id = h.ticket_id
-              WHERE h.action = 'command' AND h.at >= ?1 AND h.at < ?2
-                AND h.to_status = 'solution_proposed' AND f.solution_proposed_at = h.at
-                AND f.solution_secs IS NOT NULL",
-        )?;
-        let mut rows = st.query(params![ts(from), ts(to)])?;
-        while let Some(r) = rows.next()? {
-            let actor = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-            let secs: i64 = r.get(1)?;
-            if let Ok(i) = out.binary_search_by(|e| e.actor.as_str().cmp(actor)) {
-                out[i].solution_secs.push(secs);
-            }
-        }
-        Ok(out)
-    }
 }
