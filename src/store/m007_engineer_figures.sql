@@ -59,7 +59,11 @@ CREATE TABLE IF NOT EXISTS engineer_solutions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS engineer_solutions_ticket ON engineer_solutions(ticket_id);
 
--- Back-fill from the history and facts already there.
+-- Back-fill from the history and facts already there (from scratch, so
+-- that running this file twice counts nothing twice).
+DELETE FROM engineer_days;
+DELETE FROM engineer_recloses;
+DELETE FROM engineer_solutions;
 INSERT INTO engineers(address)
 SELECT DISTINCT actor FROM history WHERE action = 'command' ORDER BY actor
     ON CONFLICT(address) DO NOTHING;

@@ -233,7 +233,14 @@ impl Store {
                 cause: source,
             })
         };
-        let conn = open(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        // NO_MUTEX: a `Connection` is never used by two threads at once
+        // (it is not `Sync`), so SQLite's own lock around every call (one
+        // per column read: 12 % of a year's report) is not needed.
+        let conn = open(
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         conn.busy_timeout(busy_timeout)?;
         let mut store = Store {
             conn,

@@ -63,20 +63,108 @@ const REPORT_COLUMNS: &str = "ticket_id, created_ms, status, kind, priority, lin
     organization, deadline_ms, first_response_ms, first_response_secs, solution_proposed_ms,
     solution_secs, confirmed_ms, deadline_breached_ms";
 
-fn report_row<'a>(r: &'a rusqlite::Row<'_>) -> rusqlite::Result<ReportRow<'a>> {
+/// The short texts of a column (priorities, channels, organisations),
+/// checked as UTF-8 once each instead of once a row: the first
+/// [`Texts::MAX`] different values are kept, the rest read as they come.
+#[derive(Default)]
+struct Texts(Vec<String>);
+
+impl Texts {
+    const MAX: usize = 64;
+
+    /// The index of `b` in the kept values, keeping it when there is room.
+    fn index(&mut self, b: &[u8], col: usize) -> rusqlite::Result<Option<usize>> {
+        if let Some(i) = self.0.iter().position(|s| s.as_bytes() == b) {
+            return Ok(Some(i));
+        }
+        if self.0.len() >= Self::MAX {
+            return Ok(None);
+        }
+        let s = std::str::from_utf8(b).map_err(|e| utf8(col, e))?;
+        self.0.push(s.to_string());
+        Ok(Some(self.0.len() - 1))
+    }
+
+    /// The value at `i`, else `b` itself.
+    fn get<'a>(&'a self, i: Option<usize>, b: &'a [u8], col: usize) -> rusqlite::Result<&'a str> {
+        match i {
+            Some(i) => Ok(&self.0[i]),
+            None => std::str::from_utf8(b).map_err(|e| utf8(col, e)),
+        }
+    }
+}
+
+fn utf8(col: usize, e: std::str::Utf8Error) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e))
+}
+
+/// A stored status or kind: the machine names compared as bytes first.
+fn enum_of<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    parse: fn(&str) -> Option<T>,
+    b: &[u8],
+    col: usize,
+    what: &str,
+) -> rusqlite::Result<T> {
+    if let Some(v) = all.iter().find(|v| name(**v).as_bytes() == b) {
+        return Ok(*v);
+    }
+    let s = std::str::from_utf8(b).map_err(|e| utf8(col, e))?;
+    parse(s).ok_or_else(|| bad(col, what))
+}
+
+/// The kept texts of one walk: priorities, channels, organisations.
+#[derive(Default)]
+struct RowTexts {
+    priority: Texts,
+    channel: Texts,
+    organization: Texts,
+}
+
+fn report_row<'a>(
+    r: &'a rusqlite::Row<'_>,
+    t: &'a mut RowTexts,
+) -> rusqlite::Result<ReportRow<'a>> {
     let line: i64 = r.get(5)?;
+    let (pb, cb) = (r.get_ref(4)?.as_bytes()?, r.get_ref(6)?.as_bytes()?);
+    let ob = r.get_ref(7)?.as_bytes_or_null()?;
+    let pi = t.priority.index(pb, 4)?;
+    let ci = t.channel.index(cb, 6)?;
+    let oi = match ob {
+        Some(b) => t.organization.index(b, 7)?,
+        None => None,
+    };
+    let t: &'a RowTexts = t;
     Ok(ReportRow {
         id: r.get_ref(0)?.as_str()?,
         created_at: time_ms(r, 1)?.ok_or_else(|| bad(1, "time"))?,
-        status: Status::parse(r.get_ref(2)?.as_str()?).ok_or_else(|| bad(2, "status"))?,
-        kind: Kind::parse(r.get_ref(3)?.as_str()?).ok_or_else(|| bad(3, "kind"))?,
-        priority: r.get_ref(4)?.as_str()?,
+        status: enum_of(
+            &Status::ALL,
+            Status::machine_name,
+            Status::parse,
+            r.get_ref(2)?.as_bytes()?,
+            2,
+            "status",
+        )?,
+        kind: enum_of(
+            &Kind::ALL,
+            Kind::machine_name,
+            Kind::parse,
+            r.get_ref(3)?.as_bytes()?,
+            3,
+            "kind",
+        )?,
+        priority: t.priority.get(pi, pb, 4)?,
         line: u8::try_from(line)
             .ok()
             .and_then(Line::from_number)
             .ok_or_else(|| bad(5, "line"))?,
-        channel: r.get_ref(6)?.as_str()?,
-        organization: r.get_ref(7)?.as_str_or_null()?,
+        channel: t.channel.get(ci, cb, 6)?,
+        organization: match ob {
+            Some(b) => Some(t.organization.get(oi, b, 7)?),
+            None => None,
+        },
         deadline: time_ms(r, 8)?,
         first_response_at: time_ms(r, 9)?,
         first_response_secs: r.get(10)?,
@@ -161,8 +249,9 @@ impl Store {
         );
         let mut st = self.conn.prepare(&sql)?;
         let mut rows = st.query(params![from.timestamp_millis(), to.timestamp_millis()])?;
+        let mut texts = RowTexts::default();
         while let Some(r) = rows.next()? {
-            each(&report_row(r)?);
+            each(&report_row(r, &mut texts)?);
         }
         Ok(())
     }
