@@ -4,12 +4,16 @@
 use super::listing::Listing;
 use super::render::Format;
 use super::{Backlog, Builder, Period, Report};
+use crate::store::report::EngineerRow;
 use crate::store::{Store, StoreError};
 use crate::workflow::Workflow;
 use chrono::{DateTime, Utc};
 use std::io::Write;
 
-/// The report of `period` as known at `now`.
+/// The report of `period` as known at `now`. The tickets are walked on
+/// this connection while the engineers' figures and the backlog are read
+/// on another one, on another thread (one connection when the database
+/// has no file).
 pub fn report(
     store: &Store,
     wf: &Workflow,
@@ -18,13 +22,33 @@ pub fn report(
 ) -> Result<Report, StoreError> {
     let priorities: Vec<String> = wf.priorities.iter().map(|p| p.name.clone()).collect();
     let mut b = Builder::new(period, now, &wf.calendar, &priorities);
-    store.each_report_row(period.from, period.to, |row| b.add(row))?;
+    let (backlog, engineers) = match store.reopener() {
+        Some(again) => std::thread::scope(|s| {
+            let side = s.spawn(move || side(&again.open()?, period, now));
+            let walk = store.each_report_row(period.from, period.to, |row| b.add(row));
+            let side = side.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            walk.and(side)
+        })?,
+        None => {
+            store.each_report_row(period.from, period.to, |row| b.add(row))?;
+            side(store, period, now)?
+        }
+    };
+    Ok(b.finish(backlog, engineers))
+}
+
+/// The backlog at the period's ends and the engineers' figures.
+fn side(
+    store: &Store,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<(Backlog, Vec<EngineerRow>), StoreError> {
     let end = period.to.min(now);
     let backlog = Backlog {
         start: store.backlog_at(period.from)?.max(0) as u64,
         end: store.backlog_at(end)?.max(0) as u64,
     };
-    Ok(b.finish(backlog, store.engineers_between(period.from, period.to)?))
+    Ok((backlog, store.engineers_between(period.from, period.to)?))
 }
 
 /// Why writing a listing stopped.

@@ -192,6 +192,21 @@ pub struct Store {
     owner: String,
 }
 
+/// Another connection to a store's database ([`Store::reopener`]): plain
+/// data, to be sent to another thread.
+#[derive(Debug, Clone)]
+pub struct Reopen {
+    path: PathBuf,
+    busy: Duration,
+}
+
+impl Reopen {
+    /// The database opened again (already migrated: a read).
+    pub fn open(&self) -> Result<Store> {
+        Store::open(&self.path, self.busy)
+    }
+}
+
 impl Store {
     /// Open (creating file and folder if needed) and migrate.
     pub fn open(path: &Path, busy_timeout: Duration) -> Result<Store> {
@@ -352,6 +367,16 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// How to open another connection to this database, for reading on
+    /// another thread; `None` for a database without a file.
+    pub fn reopener(&self) -> Option<Reopen> {
+        let path = self.conn.path().filter(|p| !p.is_empty())?;
+        Some(Reopen {
+            path: PathBuf::from(path),
+            busy: self.busy,
+        })
     }
 
     /// Keep `n` prepared statements (the pipeline's letter paths use

@@ -6,7 +6,7 @@ use super::facts::{lines_of, Facts};
 use super::tickets::Ticket;
 use super::{parse_ts, ts, Result, Store};
 use crate::workflow::status::{Kind, Line, Status};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rusqlite::params;
 
 /// One engineer's figures over a period, as the history recorded them.
@@ -50,12 +50,6 @@ fn bad(i: usize, what: &str) -> rusqlite::Error {
         rusqlite::types::Type::Text,
         format!("unknown {what} in column {i} of report_rows").into(),
     )
-}
-
-/// A time stored as milliseconds since 1970 (`report_rows`).
-fn time_ms(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    Ok(r.get::<_, Option<i64>>(i)?
-        .and_then(DateTime::from_timestamp_millis))
 }
 
 /// The columns of `report_rows` in the order [`report_row`] reads them.
@@ -114,12 +108,46 @@ fn enum_of<T: Copy>(
     parse(s).ok_or_else(|| bad(col, what))
 }
 
-/// The kept texts of one walk: priorities, channels, organisations.
+/// Milliseconds to times with the date of the last day kept: the times of
+/// neighbouring rows mostly fall on the same days, and finding a day's
+/// date is most of the cost of a conversion.
+#[derive(Default)]
+struct Days(Option<(i64, NaiveDate)>);
+
+impl Days {
+    const MS: i64 = 86_400_000;
+
+    fn at(&mut self, ms: i64) -> Option<DateTime<Utc>> {
+        let (day, rest) = (ms.div_euclid(Self::MS), ms.rem_euclid(Self::MS));
+        let date = match self.0 {
+            Some((d, date)) if d == day => date,
+            _ => {
+                let date = DateTime::from_timestamp(day.checked_mul(86_400)?, 0)?.date_naive();
+                self.0 = Some((day, date));
+                date
+            }
+        };
+        let time = NaiveTime::from_num_seconds_from_midnight_opt(
+            u32::try_from(rest / 1000).ok()?,
+            u32::try_from(rest % 1000 * 1_000_000).ok()?,
+        )?;
+        Some(date.and_time(time).and_utc())
+    }
+
+    /// Column `i` of `r`, a time as milliseconds or NULL.
+    fn get(&mut self, r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(r.get::<_, Option<i64>>(i)?.and_then(|ms| self.at(ms)))
+    }
+}
+
+/// What one walk keeps between rows: the texts seen, and per time column
+/// its last day.
 #[derive(Default)]
 struct RowTexts {
     priority: Texts,
     channel: Texts,
     organization: Texts,
+    days: [Days; 6],
 }
 
 fn report_row<'a>(
@@ -135,10 +163,17 @@ fn report_row<'a>(
         Some(b) => t.organization.index(b, 7)?,
         None => None,
     };
+    let [d1, d8, d9, d11, d13, d14] = &mut t.days;
+    let created_at = d1.get(r, 1)?.ok_or_else(|| bad(1, "time"))?;
+    let deadline = d8.get(r, 8)?;
+    let first_response_at = d9.get(r, 9)?;
+    let solution_proposed_at = d11.get(r, 11)?;
+    let confirmed_at = d13.get(r, 13)?;
+    let deadline_breached_at = d14.get(r, 14)?;
     let t: &'a RowTexts = t;
     Ok(ReportRow {
         id: r.get_ref(0)?.as_str()?,
-        created_at: time_ms(r, 1)?.ok_or_else(|| bad(1, "time"))?,
+        created_at,
         status: enum_of(
             &Status::ALL,
             Status::machine_name,
@@ -165,13 +200,13 @@ fn report_row<'a>(
             Some(b) => Some(t.organization.get(oi, b, 7)?),
             None => None,
         },
-        deadline: time_ms(r, 8)?,
-        first_response_at: time_ms(r, 9)?,
+        deadline,
+        first_response_at,
         first_response_secs: r.get(10)?,
-        solution_proposed_at: time_ms(r, 11)?,
+        solution_proposed_at,
         solution_secs: r.get(12)?,
-        confirmed_at: time_ms(r, 13)?,
-        deadline_breached_at: time_ms(r, 14)?,
+        confirmed_at,
+        deadline_breached_at,
     })
 }
 
@@ -267,5 +302,39 @@ impl Store {
             [ts(at)],
             |r| r.get(0),
         )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Days;
+    use chrono::DateTime;
+
+    /// The kept day gives the same times as a conversion from scratch,
+    /// across midnights, backwards, before 1970 and out of range.
+    #[test]
+    fn times_from_milliseconds_with_the_day_kept() {
+        let mut d = Days::default();
+        let day = 86_400_000i64;
+        let mut ms = vec![0, 1, -1, day - 1, day, -day, -day - 1, i64::MAX, i64::MIN];
+        for k in [19_000i64, 20_427, 20_792] {
+            for off in [
+                0,
+                1,
+                999,
+                1000,
+                3_599_999,
+                day - 1,
+                day,
+                day + 1,
+                2 * day - 1,
+            ] {
+                ms.push(k * day + off);
+                ms.push(k * day - off);
+            }
+        }
+        for m in ms {
+            assert_eq!(d.at(m), DateTime::from_timestamp_millis(m), "{m} ms");
+        }
     }
 }
