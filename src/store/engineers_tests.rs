@@ -104,12 +104,11 @@ fn row(at: DateTime<Utc>, actor: &str, action: &str, to: Option<&str>) -> Histor
     }
 }
 
-/// Each history row `(ticket index, time, actor, action, to)` in its own unit.
-fn play(
-    s: &mut Store,
-    tickets: &[String],
-    rows: &[(usize, DateTime<Utc>, &str, &str, Option<&str>)],
-) {
+/// A history row: ticket index, time, actor, action, new status.
+type Event<'a> = (usize, DateTime<Utc>, &'a str, &'a str, Option<&'a str>);
+
+/// Each history row in its own unit.
+fn play(s: &mut Store, tickets: &[String], rows: &[Event<'_>]) {
     for (i, when, actor, action, to) in rows {
         let u = s.unit().unwrap();
         u.add_history(&tickets[*i], &row(*when, actor, action, *to), None)
