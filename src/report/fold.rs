@@ -73,6 +73,17 @@ impl Samples {
         self.by_line[line].push(secs);
     }
 
+    /// `other`'s samples of its priority slot `from` into slot `to`.
+    fn take(&mut self, other: &Samples, from: usize, to: usize) {
+        let Some(v) = other.by_priority.get(from).filter(|v| !v.is_empty()) else {
+            return;
+        };
+        if self.by_priority.len() <= to {
+            self.by_priority.resize_with(to + 1, Vec::new);
+        }
+        self.by_priority[to].extend_from_slice(v);
+    }
+
     /// Only the priorities and lines with samples are listed.
     fn finish(self, priorities: &Names) -> TimeStats {
         let keep = |(k, v): (String, Vec<i64>)| (!v.is_empty()).then(|| (k, stat(v)));
@@ -93,6 +104,18 @@ impl Samples {
                 .collect(),
         }
     }
+}
+
+fn add(into: &mut [u64], from: &[u64]) {
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+fn merge(into: &mut Deadlines, from: &Deadlines) {
+    into.met += from.met;
+    into.breached += from.breached;
+    into.open_overdue += from.open_overdue;
 }
 
 fn position<T: PartialEq>(all: &[T], x: &T) -> usize {
@@ -236,6 +259,65 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// This fold followed by `other`, the fold of the tickets registered
+    /// after all of this one's (the same period): names keep the order in
+    /// which the whole sequence first showed them.
+    pub fn then(mut self, other: Builder<'_>) -> Self {
+        self.received += other.received;
+        add(&mut self.by_status, &other.by_status);
+        add(&mut self.by_kind, &other.by_kind);
+        add(&mut self.by_line, &other.by_line);
+        add(&mut self.per_day, &other.per_day);
+        merge(&mut self.deadlines, &other.deadlines);
+        for (i, name) in other.priorities.0.iter().enumerate() {
+            let p = self.priorities.slot(name);
+            if self.by_priority.len() <= p {
+                self.by_priority.resize(p + 1, 0);
+            }
+            self.by_priority[p] += other.by_priority.get(i).copied().unwrap_or(0);
+            if let Some(Some(d)) = other.deadlines_by_priority.get(i) {
+                if self.deadlines_by_priority.len() <= p {
+                    self.deadlines_by_priority.resize(p + 1, None);
+                }
+                merge(
+                    self.deadlines_by_priority[p].get_or_insert_with(Deadlines::default),
+                    d,
+                );
+            }
+            self.first.take(&other.first, i, p);
+            self.solution.take(&other.solution, i, p);
+        }
+        for (names, n, other_names, other_n) in [
+            (
+                &mut self.channels,
+                &mut self.by_channel,
+                &other.channels,
+                &other.by_channel,
+            ),
+            (
+                &mut self.organizations,
+                &mut self.by_organization,
+                &other.organizations,
+                &other.by_organization,
+            ),
+        ] {
+            for (i, name) in other_names.0.iter().enumerate() {
+                let k = names.slot(name);
+                if n.len() <= k {
+                    n.resize(k + 1, 0);
+                }
+                n[k] += other_n.get(i).copied().unwrap_or(0);
+            }
+        }
+        self.first.all.extend_from_slice(&other.first.all);
+        self.solution.all.extend_from_slice(&other.solution.all);
+        for l in 0..3 {
+            self.first.by_line[l].extend_from_slice(&other.first.by_line[l]);
+            self.solution.by_line[l].extend_from_slice(&other.solution.by_line[l]);
+        }
+        self
+    }
+
     /// The report, with the backlog counts and the engineers' figures.
     pub fn finish(self, backlog: Backlog, engineers: Vec<EngineerRow>) -> Report {
         let engineers = engineers
@@ -296,3 +378,7 @@ impl<'a> Builder<'a> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "fold_tests.rs"]
+mod tests;
