@@ -27,10 +27,12 @@
 //!   changes, the status move
 //!   checked against the table, history rows, letters to compose (kind,
 //!   to whom, facts); `pipeline/carry.rs` applies them and composes the
-//!   letters through `outbox`. Decided there: a letter on a ticket (its
-//!   way, refusals), the user's letters, an engineer's commands, the
-//!   timer; a new appeal and a completed form are still decided in
-//!   `pipeline` (`create.rs`, `user_reply.rs`).
+//!   letters through `outbox`. Decided there: a new appeal (the bound on
+//!   new tickets, classification, deadline, the request for missing
+//!   fields, routing, the requester's letters), the answer that completes
+//!   a form, a letter on a ticket (its way, refusals), the user's letters,
+//!   an engineer's commands, the timer; `pipeline` only loads the facts,
+//!   calls it and commits.
 //! * [`store`]: SQLite in WAL mode; the database engine appears nowhere
 //!   else. The pipeline writes through a [`store::unit::Unit`] (one
 //!   letter's rows, committed together, by use-case methods) and reads
@@ -41,6 +43,9 @@
 //!   exactly once across crashes. Also the outbox table,
 //!   quarantine and daemon state (IMAP UIDs, last sync), kept per mailbox
 //!   (`mailbox.<name>.…`, [`config::Mailbox::state_key`]).
+//!   [`store::pg`]: PostgreSQL as a second store (connection pool, schema
+//!   versions for both engines, `db migrate`, `db copy` of a SQLite desk);
+//!   the daemon itself does not run on it yet.
 //! * [`outbox`]: composing outgoing letters from Russian templates and
 //!   delivering queued rows through a [`outbox::Transport`] — `.eml` files or
 //!   SMTP — with retries and backoff.

@@ -136,6 +136,21 @@ async fn letter_to_ticket_routed_escalated_twice_on_a_manual_clock() {
         to.iter().any(|t| t.contains("line1@sed.example.org")),
         "{to:?}"
     );
+    // The reply to the user: the automatic answer about this ticket.
+    let reply = desk
+        .outbox()
+        .into_iter()
+        .find(|l| common::header(l, "to").is_some_and(|t| t.contains("user1@example.com")))
+        .expect("the reply to the user is in the outbox");
+    assert_eq!(
+        common::header(&reply, "x-ticketd-ticket").as_deref(),
+        Some(id.as_str())
+    );
+    assert_eq!(
+        common::header(&reply, "auto-submitted").as_deref(),
+        Some("auto-replied")
+    );
+    assert!(common::body_text(&reply).contains(&id));
 
     stop.send(()).expect("the daemon is running");
     tokio::time::timeout(std::time::Duration::from_secs(5), daemon)

@@ -11,6 +11,7 @@ mod term;
 mod admin;
 mod assets;
 mod dates;
+mod db;
 mod ingest;
 mod phone;
 mod quarantine;
@@ -92,6 +93,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The database: its schema (`migrate`), a SQLite desk's move to
+    /// PostgreSQL (`copy`).
+    #[command(subcommand)]
+    Db(db::DbCmd),
     /// Print the built-in example configuration.
     ExampleConfig,
     /// Write the Debian package's generated files (man pages, completions,
@@ -344,6 +349,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     }
     let cfg = load_config(&cli.config)?;
     init_logging(&cfg.log.level);
+    if let Command::Db(cmd) = cli.command {
+        return db::run(&cfg, cmd);
+    }
+    let what = match &cli.command {
+        Command::Run { .. } => "the daemon (`ticketd run`)",
+        _ => "this command",
+    };
+    if let Some(refusal) = db::refuse_postgres(&cfg, what) {
+        eprintln!("ticketd: error: {refusal}");
+        return Ok(EX_CONFIG);
+    }
     let clock = crate::clock::system();
     match cli.command {
         Command::Run { once: true } => {
@@ -388,8 +404,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Status { json } => admin::status(&cfg, json, clock.as_ref()),
         Command::Report(args) => report::run(&cfg, args, clock.now()),
         Command::Route(RouteCmd::Explain { id, letter }) => admin::route_explain(&cfg, id, letter),
-        Command::CheckConfig { .. } | Command::ExampleConfig | Command::PackageAssets { .. } => {
-            Ok(0)
-        }
+        Command::CheckConfig { .. }
+        | Command::ExampleConfig
+        | Command::PackageAssets { .. }
+        | Command::Db(_) => Ok(0),
     }
 }

@@ -9,6 +9,7 @@
 //! `config.example.toml` at the top of the repository documents every key and
 //! is embedded in the binary ([`EXAMPLE`]) as the default configuration.
 
+pub mod database;
 mod error;
 pub mod examples;
 mod mailbox;
@@ -18,6 +19,7 @@ mod types;
 pub mod vitals;
 pub mod web;
 
+pub use database::{Database, DatabaseKind, PgTarget, SslMode};
 pub use error::ConfigError;
 pub use mailbox::*;
 pub use types::*;
@@ -57,7 +59,7 @@ impl Config {
                 *p = base.join(&*p);
             }
         };
-        abs(&mut self.database.path);
+        self.database.resolve_paths(base);
         abs(&mut self.attachments.dir);
         self.mailbox.resolve_paths(abs);
         if let Some(p) = self.outgoing.dir.as_mut() {
@@ -239,14 +241,9 @@ impl Config {
                 ));
             }
         }
-        if let Some(dir) = self.database.path.parent() {
-            if dir.exists() && !dir.is_dir() {
-                return Err(bad(
-                    "database.path",
-                    format!("`{}` is not a folder", dir.display()),
-                ));
-            }
-        }
+        self.database
+            .check()
+            .map_err(|(key, reason)| bad(&key, reason))?;
         Ok(())
     }
 

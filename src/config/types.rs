@@ -11,7 +11,7 @@ pub struct Config {
     pub desk: DeskSection,
     #[serde(default)]
     pub log: Log,
-    pub database: Database,
+    pub database: super::database::Database,
     pub attachments: Attachments,
     #[serde(default)]
     pub tickets: Tickets,
@@ -164,19 +164,6 @@ impl Cluster {
     pub fn renew_every(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.lease_secs.max(1) * 1000 / 3)
     }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Database {
-    pub path: PathBuf,
-    /// How long a writer waits for a lock before giving up, milliseconds.
-    #[serde(default = "default_busy_timeout")]
-    pub busy_timeout_ms: u64,
-}
-
-fn default_busy_timeout() -> u64 {
-    5000
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -221,7 +221,10 @@ where
         // No new letter while `width` outcomes are owed (the resend bound).
         while in_flight.len() < width && marks.len() < width && !*stop.borrow() {
             if queue.is_empty() && may_find {
-                queue = fresh(store.outbox_due(clock.now(), BATCH + width)?, &handed_out);
+                queue = fresh(
+                    store.outbox_due(clock.now(), BATCH + width, width)?,
+                    &handed_out,
+                );
                 may_find = !queue.is_empty();
             }
             let Some(letter) = queue.pop_front() else {

@@ -115,22 +115,9 @@ pub fn actor_name(actor: &str) -> &str {
     }
 }
 
-/// A form field by its machine name (as in `missing_fields`), as people
-/// read it: `organization` → «организация».
-pub fn field_name(machine: &str) -> &str {
-    match machine {
-        "organization" => "организация",
-        "full_name" => "Ф.И.О.",
-        "location" => "местонахождение",
-        "room" => "кабинет",
-        "floor" => "этаж",
-        "phone" => "телефон",
-        "phone_ext" => "добавочный номер",
-        "description" => "описание проблемы",
-        "note" => "примечание",
-        other => other,
-    }
-}
+/// A form field by its machine name, as people read it (defined with
+/// the form, [`crate::parse::field_name`]).
+pub use crate::parse::field_name;
 
 /// Russian display name of a kind machine name; the names live with
 /// [`Kind`].

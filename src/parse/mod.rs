@@ -156,6 +156,23 @@ impl Field {
     }
 }
 
+/// A form field (or part of one) by its machine name (as in
+/// `missing_fields`), as people read it: `organization` → «организация».
+pub fn field_name(machine: &str) -> &str {
+    match machine {
+        "organization" => "организация",
+        "full_name" => "Ф.И.О.",
+        "location" => "местонахождение",
+        "room" => "кабинет",
+        "floor" => "этаж",
+        "phone" => "телефон",
+        "phone_ext" => "добавочный номер",
+        "description" => "описание проблемы",
+        "note" => "примечание",
+        other => other,
+    }
+}
+
 /// The form as read from a letter. `None` means "not found".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Form {

@@ -23,6 +23,8 @@ pub(super) struct Answering<'a> {
     pub rejected: &'a [RejectedRow],
     /// Where an engineer's words go in the user's thread.
     pub thread: Option<&'a Thread>,
+    /// What reading the letter noticed (for the registration letter).
+    pub notes: &'a [String],
 }
 
 pub(super) const NO_LETTER: Answering<'static> = Answering {
@@ -30,6 +32,7 @@ pub(super) const NO_LETTER: Answering<'static> = Answering {
     files: &[],
     rejected: &[],
     thread: None,
+    notes: &[],
 };
 
 /// The ticket as [`decide::decide`] reads it; `routed`: it was sent to a
@@ -44,7 +47,9 @@ pub(super) fn state(t: &Ticket, routed: bool) -> decide::TicketState {
         assignee: t.assignee.clone(),
         requester: t.requester.clone(),
         routed,
-        form_incomplete: !apply::form_of(t).missing().is_empty(),
+        form: apply::form_of(t),
+        subject: t.subject.clone(),
+        has_files: !t.attachments.is_empty(),
     }
 }
 
@@ -58,7 +63,8 @@ pub(super) fn context<'a>(parts: &'a Parts<'_>, now: DateTime<Utc>) -> decide::C
 }
 
 /// Apply `decided` to `t` and add its history rows and letters to
-/// `effects`.
+/// `effects`. (A quarantine and another ticket's rows are the caller's:
+/// see [`decide::Effects::quarantine`], [`decide::Effects::elsewhere`].)
 pub(super) fn carry_out(
     parts: &Parts<'_>,
     t: &mut Ticket,
@@ -89,6 +95,12 @@ pub(super) fn carry_out(
     if f.touched {
         t.updated_at = now;
     }
+    if let Some(form) = f.form {
+        t.form = form;
+    }
+    if f.join_files {
+        t.attachments.extend_from_slice(answering.files);
+    }
     if let Some(m) = &decided.transition {
         // Decided through the table; a refusal here would be a bug, said.
         if let Err(r) = t.move_to(m.to, &m.actor) {
@@ -109,10 +121,22 @@ pub(super) fn carry_out(
         ));
     }
     for letter in decided.letters {
-        compose(parts, t, letter, effects, now, answering);
+        compose(parts, t, letter, effects, now, answering, f.join_files);
+    }
+    for h in decided.after_letters {
+        effects.log(history_at(
+            now,
+            &h.actor,
+            &h.action,
+            h.from.as_deref(),
+            h.to.as_deref(),
+            h.detail,
+        ));
     }
 }
 
+/// Compose `letter` into `effects`; `joined`: the letter's files are the
+/// ticket's already.
 fn compose(
     parts: &Parts<'_>,
     t: &Ticket,
@@ -120,6 +144,7 @@ fn compose(
     effects: &mut Effects,
     now: DateTime<Utc>,
     answering: &Answering<'_>,
+    joined: bool,
 ) {
     let wf = &parts.cfg.workflow;
     let mailbox_of = |line| wf.line(line).map(|l| l.mailbox.clone());
@@ -215,6 +240,42 @@ fn compose(
         }
         Letter::AskToConfirm => {
             effects.send(parts.composer.ask_to_confirm(t, answering.message_id));
+        }
+        Letter::Registration { missing } => {
+            // The ticket's files and the answer's, and every file refused.
+            let mut files = t.attachments.clone();
+            if !joined {
+                files.extend_from_slice(answering.files);
+            }
+            let mut rejected = t.rejected_attachments.clone();
+            rejected.extend_from_slice(answering.rejected);
+            effects.send(parts.composer.registration(
+                t,
+                &missing,
+                &rejected,
+                &files,
+                answering.notes,
+                answering.message_id,
+            ));
+        }
+        Letter::ReplyToNotice { to } => {
+            effects.send(
+                parts
+                    .composer
+                    .reply_to_notice(&t.id, &to, answering.message_id),
+            );
+        }
+        Letter::PhoneRegistered {
+            engineer,
+            missing,
+            in_reply_to,
+        } => {
+            effects.send_to_desk(parts.composer.phone_registered(
+                t,
+                &engineer,
+                &missing,
+                in_reply_to.as_deref(),
+            ));
         }
         Letter::Refusal { to, reasons } => {
             tracing::warn!(ticket = %t.id, "command refused");

@@ -1,9 +1,10 @@
 //! The desk's own moves (registration, routing, a completed form,
 //! reopening), checked against the one transition table
 //! ([`crate::workflow::status::TRANSITIONS`] through [`transition`]).
-//! Engineers' commands and the user's letters × every status are table
-//! tests of [`crate::workflow::decide`] (`decide/tests.rs`,
-//! `decide/tests_commands.rs`). The ticket's status has one writer,
+//! Every event (a new appeal, a completed form, engineers' commands, the
+//! user's letters, the timer) × every status is a table test of
+//! [`crate::workflow::decide`] (`decide/tests_appeal.rs`,
+//! `decide/tests.rs`, `decide/tests_commands.rs`). The ticket's status has one writer,
 //! `store::tickets::Ticket::move_to`, which applies the same table; the
 //! field is private, so no other code can set it.
 

@@ -117,6 +117,7 @@ pub(super) fn follow_up(
         files: &kept,
         rejected: &[],
         thread: None,
+        notes: &[],
     };
     carry::carry_out(
         &parts,
@@ -277,6 +278,7 @@ fn engineer(
         files: kept,
         rejected: &rejected,
         thread: Some(thread),
+        notes: &[],
     };
     carry::carry_out(parts, t, decided, effects, incoming.now, &answering);
 }

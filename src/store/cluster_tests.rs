@@ -177,13 +177,13 @@ fn outbox_rows_are_claimed_by_one_daemon_and_taken_over_from_a_dead_one() {
     a.daemon_beat(&info("a"), at(1), at(16)).unwrap();
     b.daemon_beat(&info("b"), at(1), at(16)).unwrap();
     let got_a: Vec<i64> = a
-        .outbox_due(at(2), 6)
+        .outbox_due(at(2), 6, 6)
         .unwrap()
         .iter()
         .map(|l| l.id)
         .collect();
     let got_b: Vec<i64> = b
-        .outbox_due(at(2), 6)
+        .outbox_due(at(2), 6, 6)
         .unwrap()
         .iter()
         .map(|l| l.id)
@@ -195,28 +195,28 @@ fn outbox_rows_are_claimed_by_one_daemon_and_taken_over_from_a_dead_one() {
         "only the rows a did not claim"
     );
     let again: Vec<i64> = b
-        .outbox_due(at(3), 6)
+        .outbox_due(at(3), 6, 6)
         .unwrap()
         .iter()
         .map(|l| l.id)
         .collect();
     assert_eq!(again, got_b, "its own claims again, none of a's");
     // a's own claims are its own on its next read.
-    assert_eq!(a.outbox_due(at(3), 2).unwrap().len(), 2);
+    assert_eq!(a.outbox_due(at(3), 2, 2).unwrap().len(), 2);
     // a sends row 1; the mark frees it (sent, not pending: gone).
     a.outbox_marks(&[super::outbox::Mark::Sent { id: 1, at: at(3) }], true)
         .unwrap();
     // a is killed: its heartbeat runs out at 16; b beats on.
     b.daemon_beat(&info("b"), at(15), at(30)).unwrap();
     let before: Vec<i64> = b
-        .outbox_due(at(15), 20)
+        .outbox_due(at(15), 20, 20)
         .unwrap()
         .iter()
         .map(|l| l.id)
         .collect();
     assert_eq!(before, got_b, "a still alive: its rows stay a's");
     let taken: Vec<i64> = b
-        .outbox_due(at(17), 20)
+        .outbox_due(at(17), 20, 20)
         .unwrap()
         .iter()
         .map(|l| l.id)
@@ -268,10 +268,10 @@ fn a_daemon_killed_on_this_host_frees_its_lease_at_once() {
     queue(&mut s, 1, at(0));
     let mut theirs = Store::open(&_d.path().join("db.sqlite3"), StdDuration::from_secs(1)).unwrap();
     theirs.set_owner("dead");
-    assert_eq!(theirs.outbox_due(at(1), 5).unwrap().len(), 1);
+    assert_eq!(theirs.outbox_due(at(1), 5, 5).unwrap().len(), 1);
     s.set_owner(&me.id);
     assert!(
-        s.outbox_due(at(1), 5).unwrap().is_empty(),
+        s.outbox_due(at(1), 5, 5).unwrap().is_empty(),
         "claimed by a daemon alive"
     );
     assert!(matches!(
@@ -284,7 +284,7 @@ fn a_daemon_killed_on_this_host_frees_its_lease_at_once() {
         LeaseStep::Take { generation: 2 }
     );
     assert_eq!(
-        s.outbox_due(at(1), 5).unwrap().len(),
+        s.outbox_due(at(1), 5, 5).unwrap().len(),
         1,
         "its claim is free"
     );
@@ -294,4 +294,46 @@ fn a_daemon_killed_on_this_host_frees_its_lease_at_once() {
         LeaseStep::Wait { .. }
     ));
     assert_eq!(s.daemons_alive(at(1)).unwrap().len(), 2);
+}
+
+/// While intake holds the write lock and no other daemon is alive, the
+/// sender reads free rows without claiming them — only as many as it sends
+/// at once: a daemon starting meanwhile finds those rows free too, and
+/// every row read ahead unclaimed would be a duplicate reply.
+#[test]
+fn rows_read_unclaimed_under_intakes_lock_are_only_those_sent_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite3");
+    let mut a = Store::open(&path, StdDuration::from_secs(1)).unwrap();
+    a.set_owner("a");
+    queue(&mut a, 10, at(0));
+    let me = DaemonInfo {
+        id: "a".into(),
+        host: "h".into(),
+        pid: 1,
+        pid_ns: String::new(),
+    };
+    a.daemon_beat(&me, at(1), at(16)).unwrap();
+    let intake = Store::open(&path, StdDuration::from_secs(1)).unwrap();
+    intake.conn().execute_batch("BEGIN IMMEDIATE").unwrap();
+    let read: Vec<i64> = a
+        .outbox_due(at(2), 65, 2)
+        .unwrap()
+        .iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(read, vec![1, 2], "the two sent at once, oldest first");
+    intake.conn().execute_batch("COMMIT").unwrap();
+    // Unclaimed: a daemon starting now would find them free; once the lock
+    // is free the reads claim again, the whole batch.
+    let unclaimed: i64 = a
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE claimed_by IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unclaimed, 10);
+    assert_eq!(a.outbox_due(at(2), 65, 2).unwrap().len(), 10);
 }

@@ -12,6 +12,8 @@
 //! [`outbox`] (the queue of outgoing letters, claimed row by row),
 //! [`cluster`] (leases, the daemons registry, the fence a letter's
 //! transaction checks when several daemons share the database).
+//! [`pg`]: PostgreSQL as a second store (connection, schema versions,
+//! `db migrate`, `db copy`; the daemon's queries are not ported yet).
 
 pub mod cluster;
 #[cfg(test)]
@@ -23,6 +25,7 @@ mod engineers_tests;
 pub mod facts;
 pub mod letters;
 pub mod outbox;
+pub mod pg;
 pub mod report;
 #[cfg(test)]
 mod report_rows_tests;

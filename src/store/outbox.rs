@@ -166,9 +166,18 @@ impl Store {
     /// The claim is a write: while another writer (intake's transaction)
     /// holds the lock and no other daemon is alive on the database, the
     /// free rows are read unclaimed instead, so sending never waits for
-    /// intake (a daemon starting in that very moment could send one of
-    /// those rows too: a window of one read).
-    pub fn outbox_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedLetter>> {
+    /// intake — but at most `unclaimed` of them, the letters the caller
+    /// sends at once: a daemon starting in that very moment finds those
+    /// rows free and may send them too, so the window is bounded by what is
+    /// in hand, not by a whole batch read ahead (the kill test of
+    /// `tests/mail_cluster.rs` once saw 30 duplicate replies from a
+    /// read-ahead of 65 unclaimed rows).
+    pub fn outbox_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        unclaimed: usize,
+    ) -> Result<Vec<QueuedLetter>> {
         self.conn.busy_timeout(std::time::Duration::ZERO)?;
         let claimed = self.outbox_claim(now, limit);
         self.conn.busy_timeout(self.busy)?;
@@ -179,7 +188,7 @@ impl Store {
                 if self.others_alive(now)? {
                     self.outbox_claim(now, limit)
                 } else {
-                    self.outbox_free(now, limit)
+                    self.outbox_free(now, limit.min(unclaimed))
                 }
             }
             other => other,

@@ -14,7 +14,8 @@
 //! Around the servers: IMAP helpers to APPEND and read letters back with a
 //! wait-until predicate ([`imap`]), outage controls (stop/start/restart),
 //! a config writer for ticketd ([`Servers::write_config`]), the daemon under
-//! test ([`daemon`]) and Table 2 letters ([`letters`]).
+//! test ([`daemon`]) and Table 2 letters ([`letters`]). Apart from the mail
+//! servers: a private PostgreSQL cluster per test ([`pg`]).
 #![allow(dead_code)]
 
 pub mod cyrus;
@@ -26,6 +27,7 @@ pub mod imap;
 pub mod letters;
 pub mod mta;
 pub mod oauth;
+pub mod pg;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,10 @@
 //! One place that decides: an event on a ticket and the ticket's state in,
 //! the effects out, as plain data.
 //!
-//! [`decide`] takes an [`Event`] (a letter from the user's side, the
-//! escalation timer) and the [`TicketState`] and returns [`Effects`]: the
+//! [`decide`] takes an [`Event`] (a new appeal, the answer to a request
+//! for missing fields, a letter from the user's side, an engineer's
+//! commands, the escalation timer) and the [`TicketState`] and returns
+//! [`Effects`]: the
 //! field changes, the status transition (taken through the table in
 //! [`super::status`], so a move the table refuses is never returned), the
 //! history rows, and the letters to compose ([`Letter`]: which kind, to
@@ -14,28 +16,46 @@
 //! ([`super::user::user_reply`], [`super::escalate`]); this module turns
 //! their verdicts into the complete list of what happens.
 
+mod appeal;
 mod commands;
 mod follow_up;
+mod form;
 mod timer;
 mod user;
 
 #[cfg(test)]
+mod fixture;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_appeal;
 #[cfg(test)]
 mod tests_commands;
 #[cfg(test)]
 mod tests_moves;
+#[cfg(test)]
+mod tests_sweep;
+
+pub use appeal::{too_many_new, Appeal, Opened, Registrar, Related};
+pub use form::FormAnswer;
 
 use super::commands::CommandSet;
 use super::compiled::Workflow;
 use super::escalate::Escalation;
 use super::follow_up::FollowUp;
 use super::status::{transition, Actor, Kind, Line, Refusal, Status};
+use crate::parse::{Field, Form};
 use chrono::{DateTime, Utc};
 
 /// What happened to a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// A new appeal (a letter, the site's form, a phone call): `state` is
+    /// the fresh ticket (`new`, on the 1st line, its id allocated).
+    NewAppeal(Box<Appeal>),
+    /// The requester's answer to the request for missing fields (after
+    /// [`Then::CompleteForm`]).
+    FormAnswer(Box<FormAnswer>),
     /// A letter on a ticket, the way [`super::follow_up::decide`] sent it
     /// (not a replayed command or a related appeal: those change no ticket).
     FollowUp(FollowUpLetter),
@@ -113,8 +133,18 @@ pub struct TicketState {
     pub requester: String,
     /// The ticket was sent to a line before (it has `routed` history).
     pub routed: bool,
+    /// The Table 2 form as the ticket holds it.
+    pub form: Form,
+    pub subject: String,
+    /// The ticket holds files.
+    pub has_files: bool,
+}
+
+impl TicketState {
     /// Required fields of the form are still missing.
-    pub form_incomplete: bool,
+    pub fn form_incomplete(&self) -> bool {
+        !self.form.missing().is_empty()
+    }
 }
 
 /// The desk's settings a decision depends on, and the time.
@@ -147,6 +177,11 @@ pub struct Fields {
     pub escalated_for: Option<Option<DateTime<Utc>>>,
     /// The ticket was changed by the system at this time (`updated_at`).
     pub touched: bool,
+    /// The form as it is now (filled from the letter).
+    pub form: Option<Form>,
+    /// The letter's files join the ticket's (the routed letter carries
+    /// them).
+    pub join_files: bool,
 }
 
 /// One history row (its time is the event's).
@@ -220,6 +255,19 @@ pub enum Letter {
     },
     /// To `to`: what was refused, and why.
     Refusal { to: String, reasons: Vec<String> },
+    /// To the requester: the appeal is registered (its form, files and
+    /// deadline), with what is still `missing` asked for (п. 94).
+    Registration { missing: Vec<Field> },
+    /// To `to`, named as Reply-To in the letter: the desk answers From
+    /// alone.
+    ReplyToNotice { to: String },
+    /// To the engineer who took a call down: the ticket registered, and
+    /// what is `missing`; `in_reply_to` the letter the call came in.
+    PhoneRegistered {
+        engineer: String,
+        missing: Vec<Field>,
+        in_reply_to: Option<String>,
+    },
 }
 
 /// Everything one event does to a ticket.
@@ -235,6 +283,15 @@ pub struct Effects {
     /// The replay key of the engineer's command applied, recorded with
     /// the commit.
     pub replay: Option<String>,
+    /// History rows recorded after the letters are composed (the letters
+    /// do not list them).
+    pub after_letters: Vec<Entry>,
+    /// History rows of another ticket (by id): a closed ticket the
+    /// requester wrote on again.
+    pub elsewhere: Vec<(String, Entry)>,
+    /// The appeal is not taken: quarantined, for this reason; nothing else
+    /// happens.
+    pub quarantine: Option<String>,
 }
 
 /// A step the pipeline takes with the letter after these effects.
@@ -249,10 +306,20 @@ pub enum Then {
 }
 
 impl Effects {
-    /// Move `from` → `to` as `actor` if the table allows it.
+    /// Move `from` → `to` as `actor` if the table allows it. A second move
+    /// continues the first (`awaiting_user` → `new` → `assigned`): each
+    /// step and the whole move are checked, and the whole is recorded.
     fn move_status(&mut self, from: Status, to: Status, actor: Actor) -> Result<(), Refusal> {
         transition(from, to, &actor)?;
-        self.transition = Some(Transition { from, to, actor });
+        let start = self.transition.as_ref().map_or(from, |m| m.from);
+        if start != from {
+            transition(start, to, &actor)?;
+        }
+        self.transition = Some(Transition {
+            from: start,
+            to,
+            actor,
+        });
         Ok(())
     }
 
@@ -268,6 +335,8 @@ impl Effects {
 /// Decide what `event` does to a ticket in `state`.
 pub fn decide(event: &Event, state: &TicketState, ctx: &Context<'_>) -> Effects {
     match event {
+        Event::NewAppeal(a) => appeal::decide(a, state, ctx),
+        Event::FormAnswer(a) => form::decide(a, state, ctx),
         Event::FollowUp(letter) => follow_up::decide(letter, state, ctx),
         Event::UserLetter(letter) => user::decide(letter, state, ctx),
         Event::Timer(timer) => timer::decide(timer, state, ctx),

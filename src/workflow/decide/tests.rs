@@ -2,31 +2,9 @@
 //! effects, whole; and every user's letter × status × sender checked
 //! against the transition table.
 
+use super::fixture::*;
 use super::*;
-use crate::workflow::plan::tests::wf;
-use chrono::TimeZone;
 use Status::*;
-
-const REQUESTER: &str = "user@example.org";
-const COLLEAGUE: &str = "colleague@example.org";
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
-}
-
-fn state(status: Status, line: Line) -> TicketState {
-    TicketState {
-        id: "SD-1".into(),
-        status,
-        line,
-        priority: "high".into(),
-        kind: crate::workflow::status::Kind::Incident,
-        assignee: None,
-        requester: REQUESTER.into(),
-        routed: line != Line::First,
-        form_incomplete: false,
-    }
-}
 
 fn letter(sender: &str, trust: Result<(), String>, text: &str) -> Event {
     Event::UserLetter(UserLetter {
@@ -34,22 +12,6 @@ fn letter(sender: &str, trust: Result<(), String>, text: &str) -> Event {
         trust,
         text: text.into(),
     })
-}
-
-fn entry(actor: &str, action: &str, from: Option<Status>, to: Option<Status>, d: &str) -> Entry {
-    Entry {
-        actor: actor.into(),
-        action: action.into(),
-        from: from.map(|s| s.machine_name().to_string()),
-        to: to.map(|s| s.machine_name().to_string()),
-        detail: Some(d.into()),
-    }
-}
-
-fn user(address: &str) -> Actor {
-    Actor::User {
-        address: address.into(),
-    }
 }
 
 fn relay(line: Line, who: &str, text: &str) -> Letter {
@@ -63,16 +25,6 @@ fn comment(sender: &str) -> String {
     format!("Комментарий с адреса {sender} (не заявитель; поля и статус не изменены)")
 }
 
-fn decide_with(event: &Event, state: &TicketState, copies: bool) -> Effects {
-    let wf = wf();
-    let ctx = Context {
-        workflow: &wf,
-        first_line_copies: copies,
-        now: now(),
-    };
-    decide(event, state, &ctx)
-}
-
 #[test]
 fn a_users_letter_table() {
     let ok = || Ok(());
@@ -80,7 +32,7 @@ fn a_users_letter_table() {
     let restart = wf().deadline(now(), "high");
     let confirmed_text = format!("Пользователь {REQUESTER} подтвердил решение. Обращение закрыто.");
     let mut incomplete = state(AwaitingUser, Line::First);
-    incomplete.form_incomplete = true;
+    incomplete.form = Form::default();
     let rows: Vec<(&str, Event, TicketState, Effects)> = vec![
         (
             "the requester confirms a proposed solution: closed, the line told, the 1st line copied",

@@ -2,38 +2,10 @@
 //! effects; and every engineer × status × status asked, against the
 //! transition table.
 
+use super::fixture::*;
 use super::*;
-use crate::workflow::plan::{self, tests::wf};
-use chrono::TimeZone;
+use crate::workflow::plan;
 use Status::*;
-
-const ENGINEER: &str = "eng1@sed.example.org";
-const OPERATOR: &str = "op1@sed.example.org";
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
-}
-
-fn state(status: Status, line: Line) -> TicketState {
-    TicketState {
-        id: "SD-1".into(),
-        status,
-        line,
-        priority: "high".into(),
-        kind: Kind::Incident,
-        assignee: None,
-        requester: "user@example.org".into(),
-        routed: line != Line::First,
-        form_incomplete: false,
-    }
-}
-
-fn engineer(address: &str, line: Line) -> Actor {
-    Actor::Engineer {
-        line,
-        address: address.into(),
-    }
-}
 
 fn commands(sender: &str, actor: Option<Actor>, body: &str) -> Commands {
     Commands {
@@ -49,14 +21,8 @@ fn commands(sender: &str, actor: Option<Actor>, body: &str) -> Commands {
     }
 }
 
-fn decide_with(c: Commands, state: &TicketState) -> Effects {
-    let wf = wf();
-    let ctx = Context {
-        workflow: &wf,
-        first_line_copies: true,
-        now: now(),
-    };
-    decide(&Event::Commands(c), state, &ctx)
+fn commands_decided(c: Commands, state: &TicketState) -> Effects {
+    decide_with(&Event::Commands(c), state, true)
 }
 
 fn refused(sender: &str, reasons: Vec<String>) -> Effects {
@@ -144,7 +110,7 @@ fn refused_command_letters_change_nothing() {
         ),
     ];
     for (name, c, want) in rows {
-        let got = decide_with(c, &on);
+        let got = commands_decided(c, &on);
         assert_eq!(got, want, "{name}");
         assert_eq!(got.transition, None, "{name}");
         assert_eq!(got.replay, None, "{name}");
@@ -157,7 +123,7 @@ fn applied_command_letters_table() {
     let eng = engineer(ENGINEER, Line::Second);
     let on = state(Assigned, Line::Second);
     let p = planned(propose, &on, &eng);
-    let got = decide_with(commands(ENGINEER, Some(eng.clone()), propose), &on);
+    let got = commands_decided(commands(ENGINEER, Some(eng.clone()), propose), &on);
     assert_eq!(
         got,
         Effects {
@@ -201,7 +167,7 @@ fn applied_command_letters_table() {
     let why =
         format!("по команде {OPERATOR}\n\nКомментарий {OPERATOR}:\nПринтер в 305, посмотрите.\n");
     let lead = format!("Обращение SD-1 направлено на линию 2 ({why}).");
-    let got = decide_with(commands(OPERATOR, Some(op.clone()), hand), &on);
+    let got = commands_decided(commands(OPERATOR, Some(op.clone()), hand), &on);
     assert_eq!(
         got,
         Effects {
@@ -246,7 +212,7 @@ fn applied_command_letters_table() {
     // The line closes a ticket for the user (after a phone call).
     let close = "Статус: Подтверждено";
     let on = state(SolutionProposed, Line::Second);
-    let got = decide_with(commands(ENGINEER, Some(eng.clone()), close), &on);
+    let got = commands_decided(commands(ENGINEER, Some(eng.clone()), close), &on);
     assert_eq!(got.transition.as_ref().map(|m| m.to), Some(Confirmed));
     assert_eq!(
         got.letters[..2],
@@ -282,7 +248,7 @@ fn every_engineers_command_follows_the_table() {
                     "Статус: {}\n\nПереустановите драйвер принтера.",
                     to.display_name()
                 );
-                let got = decide_with(
+                let got = commands_decided(
                     commands(address, Some(actor.clone()), &body),
                     &state(from, *line),
                 );

@@ -1,9 +1,8 @@
 //! Which move each user's letter makes, status by status: the table of
 //! the desk's answers to the requester (and to anyone else: none).
 
+use super::fixture::*;
 use super::*;
-use crate::workflow::plan::tests::wf;
-use chrono::TimeZone;
 use Status::*;
 
 #[test]
@@ -31,11 +30,7 @@ fn users_letters_move_exactly_these() {
         (Confirmed, true, "words", Assigned, Actor::System),
     ];
     let wf = wf();
-    let ctx = Context {
-        workflow: &wf,
-        first_line_copies: false,
-        now: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
-    };
+    let ctx = context(&wf, false);
     for from in Status::ALL {
         for from_requester in [true, false] {
             for (body, what) in bodies {
@@ -49,17 +44,7 @@ fn users_letters_move_exactly_these() {
                     trust: Ok(()),
                     text: body.into(),
                 });
-                let state = TicketState {
-                    id: "SD-1".into(),
-                    status: from,
-                    line: Line::Second,
-                    priority: "high".into(),
-                    kind: Kind::Incident,
-                    assignee: None,
-                    requester: "user@example.org".into(),
-                    routed: true,
-                    form_incomplete: false,
-                };
+                let state = state(from, Line::Second);
                 let got = decide(&event, &state, &ctx).transition;
                 let want = moves
                     .iter()

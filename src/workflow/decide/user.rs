@@ -26,7 +26,7 @@ pub(super) fn decide_into(
         }
     }
     let from_requester = is_requester && letter.trust.is_ok();
-    if from_requester && state.status == Status::AwaitingUser && state.form_incomplete {
+    if from_requester && state.status == Status::AwaitingUser && state.form_incomplete() {
         effects.then = Some(Then::CompleteForm);
         return effects;
     }
