@@ -10,6 +10,8 @@
 //! (`psql`: counts, ticket numbers, SHA-256 of the blobs against the files
 //! on disk, a row-text fingerprint of every table).
 
+#[path = "pg_store/backfill.rs"]
+mod backfill;
 #[path = "pg_store/check.rs"]
 mod check;
 mod common;
