@@ -4,12 +4,17 @@
 use super::listing::Listing;
 use super::render::Format;
 use super::{Backlog, Builder, Period, Report};
+use crate::store::report::EngineerRow;
 use crate::store::{Store, StoreError};
 use crate::workflow::Workflow;
 use chrono::{DateTime, Utc};
 use std::io::Write;
 
-/// The report of `period` as known at `now`.
+/// The report of `period` as known at `now`. The period's tickets are
+/// walked in two halves (by time) on two connections, each on its thread,
+/// while the engineers' figures and the backlog are read on a third; the
+/// halves' folds are joined in order. One connection when the database has
+/// no file.
 pub fn report(
     store: &Store,
     wf: &Workflow,
@@ -17,14 +22,50 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> Result<Report, StoreError> {
     let priorities: Vec<String> = wf.priorities.iter().map(|p| p.name.clone()).collect();
-    let mut b = Builder::new(period, now, &wf.calendar, &priorities);
-    store.each_report_row(period.from, period.to, |row| b.add(row))?;
+    let fold = || Builder::new(period, now, &wf.calendar, &priorities);
+    let Some(again) = store.reopener() else {
+        let mut b = fold();
+        store.each_report_row(period.from, period.to, |row| b.add(row))?;
+        let (backlog, engineers) = side(store, period, now)?;
+        return Ok(b.finish(backlog, engineers));
+    };
+    let mid = period.from + (period.to - period.from) / 2;
+    std::thread::scope(|s| {
+        let side = s.spawn(|| side(&again.open()?, period, now));
+        let later = s.spawn(|| -> Result<Builder<'_>, StoreError> {
+            let mut b = fold();
+            again
+                .open()?
+                .each_report_row(mid, period.to, |row| b.add(row))?;
+            Ok(b)
+        });
+        let mut b = fold();
+        let walk = store.each_report_row(period.from, mid, |row| b.add(row));
+        let later = join(later);
+        let side = join(side);
+        walk?;
+        let (backlog, engineers) = side?;
+        Ok(b.then(later?).finish(backlog, engineers))
+    })
+}
+
+/// What a thread returned; its panic goes on here.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// The backlog at the period's ends and the engineers' figures.
+fn side(
+    store: &Store,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<(Backlog, Vec<EngineerRow>), StoreError> {
     let end = period.to.min(now);
     let backlog = Backlog {
         start: store.backlog_at(period.from)?.max(0) as u64,
         end: store.backlog_at(end)?.max(0) as u64,
     };
-    Ok(b.finish(backlog, store.engineers_between(period.from, period.to)?))
+    Ok((backlog, store.engineers_between(period.from, period.to)?))
 }
 
 /// Why writing a listing stopped.

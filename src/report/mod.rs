@@ -10,6 +10,7 @@
 
 pub mod charts;
 pub mod csv;
+mod fold;
 pub mod html;
 pub mod letters;
 pub mod listing;
@@ -19,10 +20,8 @@ pub mod render;
 pub mod schedule;
 
 use crate::store::facts::Facts;
-use crate::store::report::{EngineerRow, ReportRow};
-use crate::workflow::status::{Kind, Status};
-use crate::workflow::{working_time_between, Calendar};
 use chrono::{DateTime, NaiveDate, Utc};
+pub use fold::Builder;
 pub use period::Period;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -35,17 +34,6 @@ pub const CHANNELS: [&str; 3] = ["email", "web", "phone"];
 pub struct Counts(pub Vec<(String, u64)>);
 
 impl Counts {
-    fn with(names: impl IntoIterator<Item = String>) -> Counts {
-        Counts(names.into_iter().map(|n| (n, 0)).collect())
-    }
-
-    fn add(&mut self, name: &str) {
-        match self.0.iter_mut().find(|(n, _)| n == name) {
-            Some((_, c)) => *c += 1,
-            None => self.0.push((name.to_string(), 1)),
-        }
-    }
-
     pub fn get(&self, name: &str) -> u64 {
         self.0.iter().find(|(n, _)| n == name).map_or(0, |x| x.1)
     }
@@ -214,203 +202,33 @@ fn hours(secs: i64) -> f64 {
     (secs as f64 / 36.0).round() / 100.0
 }
 
+/// The statistic of `v` (any order): the two ranks picked in linear time,
+/// the same values [`percentile`] finds in the sorted samples.
 fn stat(mut v: Vec<i64>) -> Stat {
-    v.sort_unstable();
+    let (median, p90) = pick(&mut v, 50, 90);
     Stat {
         count: v.len() as u64,
-        median_hours: percentile(&v, 50).map(hours),
-        p90_hours: percentile(&v, 90).map(hours),
+        median_hours: median.map(hours),
+        p90_hours: p90.map(hours),
     }
 }
 
-/// The entry for `key`, allocating the key only the first time.
-fn entry<'m, V: Default>(m: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
-    if !m.contains_key(key) {
-        m.insert(key.to_string(), V::default());
+/// Nearest-rank percentiles `p ≤ q` of `v`, reordering it (no full sort).
+fn pick(v: &mut [i64], p: u32, q: u32) -> (Option<i64>, Option<i64>) {
+    let n = v.len() as u64;
+    if n == 0 {
+        return (None, None);
     }
-    m.get_mut(key).expect("inserted above")
-}
-
-fn line_name(t: &ReportRow<'_>) -> &'static str {
-    ["1", "2", "3"][usize::from(t.line.number().clamp(1, 3)) - 1]
-}
-
-#[derive(Default)]
-struct Samples {
-    all: Vec<i64>,
-    by_priority: BTreeMap<String, Vec<i64>>,
-    by_line: BTreeMap<String, Vec<i64>>,
-}
-
-impl Samples {
-    fn add(&mut self, secs: i64, t: &ReportRow<'_>) {
-        self.all.push(secs);
-        entry(&mut self.by_priority, t.priority).push(secs);
-        entry(&mut self.by_line, line_name(t)).push(secs);
-    }
-
-    fn finish(self) -> TimeStats {
-        TimeStats {
-            all: stat(self.all),
-            by_priority: self
-                .by_priority
-                .into_iter()
-                .map(|(k, v)| (k, stat(v)))
-                .collect(),
-            by_line: self
-                .by_line
-                .into_iter()
-                .map(|(k, v)| (k, stat(v)))
-                .collect(),
-        }
-    }
-}
-
-/// Folds tickets (with facts) into a [`Report`].
-pub struct Builder<'a> {
-    period: Period,
-    now: DateTime<Utc>,
-    cal: &'a Calendar,
-    totals: Totals,
-    deadlines: Deadlines,
-    by_priority: BTreeMap<String, Deadlines>,
-    first: Samples,
-    solution: Samples,
-    per_day: BTreeMap<NaiveDate, u64>,
-    /// The local day of the last ticket, `[start, end)` in UTC: tickets
-    /// come in order of registration, so most fall in the same day.
-    day: Option<(DateTime<Utc>, DateTime<Utc>, NaiveDate)>,
-}
-
-impl<'a> Builder<'a> {
-    /// `priorities`: the configured names, in order (listed even at 0).
-    pub fn new(
-        period: Period,
-        now: DateTime<Utc>,
-        cal: &'a Calendar,
-        priorities: &[String],
-    ) -> Self {
-        let totals = Totals {
-            by_status: Counts::with(Status::ALL.iter().map(|s| s.machine_name().to_string())),
-            by_kind: Counts::with(Kind::ALL.iter().map(|k| k.machine_name().to_string())),
-            by_priority: Counts::with(priorities.iter().cloned()),
-            by_channel: Counts::with(CHANNELS.iter().map(|c| c.to_string())),
-            by_line: Counts::with((1..=3).map(|l: u8| l.to_string())),
-            ..Default::default()
-        };
-        Builder {
-            period,
-            now,
-            cal,
-            totals,
-            deadlines: Deadlines::default(),
-            by_priority: BTreeMap::new(),
-            first: Samples::default(),
-            solution: Samples::default(),
-            per_day: period.each_day().map(|d| (d, 0)).collect(),
-            day: None,
-        }
-    }
-
-    /// The desk's local day of `at`: the time-zone lookup only when `at`
-    /// leaves the day of the ticket before.
-    fn local_day(&mut self, at: DateTime<Utc>) -> NaiveDate {
-        if let Some((start, end, d)) = self.day {
-            if start <= at && at < end {
-                return d;
-            }
-        }
-        let tz = self.period.tz;
-        let d = at.with_timezone(&tz).date_naive();
-        let start = period::midnight(d, tz);
-        let end = d.succ_opt().map(|n| period::midnight(n, tz));
-        // Remembered only when the bounds agree with the lookup.
-        self.day = match end {
-            Some(end) if start <= at && at < end => Some((start, end, d)),
-            _ => None,
-        };
-        d
-    }
-
-    /// Working seconds from registration to `at`: as stored, or computed
-    /// now for a back-filled ticket.
-    fn secs(
-        &self,
-        t: &ReportRow<'_>,
-        stored: Option<i64>,
-        at: Option<DateTime<Utc>>,
-    ) -> Option<i64> {
-        stored.or_else(|| at.map(|a| working_time_between(t.created_at, a, self.cal).num_seconds()))
-    }
-
-    pub fn add(&mut self, t: &ReportRow<'_>) {
-        let tt = &mut self.totals;
-        tt.received += 1;
-        tt.by_status.add(t.status.machine_name());
-        tt.by_kind.add(t.kind.machine_name());
-        tt.by_priority.add(t.priority);
-        tt.by_channel.add(t.channel);
-        tt.by_line.add(line_name(t));
-        tt.by_organization.add(t.organization.unwrap_or("—"));
-        let m = Moments {
-            deadline: t.deadline,
-            solved: earlier(t.solution_proposed_at, t.confirmed_at),
-            breached: t.deadline_breached_at,
-        };
-        let j = judge(m, self.period.to.min(self.now), self.now);
-        let d = entry(&mut self.by_priority, t.priority);
-        for x in [&mut self.deadlines, d] {
-            x.met += u64::from(j.met);
-            x.breached += u64::from(j.breached);
-            x.open_overdue += u64::from(j.open_overdue);
-        }
-        if let Some(s) = self.secs(t, t.first_response_secs, t.first_response_at) {
-            self.first.add(s, t);
-        }
-        if let Some(s) = self.secs(t, t.solution_secs, t.solution_proposed_at) {
-            self.solution.add(s, t);
-        }
-        let day = self.local_day(t.created_at);
-        *self.per_day.entry(day).or_default() += 1;
-    }
-
-    /// The report, with the backlog counts and the engineers' figures.
-    pub fn finish(self, backlog: Backlog, engineers: Vec<EngineerRow>) -> Report {
-        let engineers = engineers
-            .into_iter()
-            .map(|mut e| {
-                e.solution_secs.sort_unstable();
-                Engineer {
-                    median_hours_to_solution: percentile(&e.solution_secs, 50).map(hours),
-                    address: e.actor,
-                    commands: e.commands,
-                    closed: e.closed,
-                }
-            })
-            .collect();
-        Report {
-            period: PeriodOut {
-                from: self.period.first_day,
-                to: self.period.last_day,
-                time_zone: self.period.tz.name().to_string(),
-            },
-            totals: self.totals,
-            deadlines: self.deadlines,
-            deadlines_by_priority: self.by_priority,
-            times: Times {
-                first_response: self.first.finish(),
-                solution: self.solution.finish(),
-            },
-            backlog,
-            engineers,
-            per_day: self
-                .per_day
-                .into_iter()
-                .filter(|(d, _)| *d >= self.period.first_day && *d <= self.period.last_day)
-                .map(|(date, received)| Day { date, received })
-                .collect(),
-        }
-    }
+    let rank = |p: u32| (u64::from(p) * n).div_ceil(100).max(1) as usize - 1;
+    let (kp, kq) = (rank(p), rank(q));
+    let (_, at_p, above) = v.select_nth_unstable(kp);
+    let at_p = *at_p;
+    let at_q = if kq > kp {
+        *above.select_nth_unstable(kq - kp - 1).1
+    } else {
+        at_p
+    };
+    (Some(at_p), Some(at_q))
 }
 
 #[cfg(test)]
@@ -506,6 +324,32 @@ mod tests {
         for (dl, solved, breached, end, now, want, why) in cases {
             let j = judge(facts(dl, solved, breached), t(end), t(now));
             assert_eq!((j.met, j.breached, j.open_overdue), want, "{why}");
+        }
+    }
+
+    /// The linear-time picks equal the percentiles of the sorted samples.
+    #[test]
+    fn picks_equal_sorted_percentiles() {
+        let mut x: u64 = 7;
+        for n in [0usize, 1, 2, 3, 9, 10, 11, 99, 100, 101, 1000] {
+            let v: Vec<i64> = (0..n)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (x >> 50) as i64 % 50
+                })
+                .collect();
+            let mut s = v.clone();
+            s.sort_unstable();
+            for (p, q) in [(50, 90), (50, 50), (10, 99), (1, 100)] {
+                let got = pick(&mut v.clone(), p, q);
+                assert_eq!(
+                    got,
+                    (percentile(&s, p), percentile(&s, q)),
+                    "n {n}, {p}/{q}"
+                );
+            }
         }
     }
 

@@ -6,7 +6,7 @@ use super::facts::{lines_of, Facts};
 use super::tickets::Ticket;
 use super::{parse_ts, ts, Result, Store};
 use crate::workflow::status::{Kind, Line, Status};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rusqlite::params;
 
 /// One engineer's figures over a period, as the history recorded them.
@@ -52,38 +52,161 @@ fn bad(i: usize, what: &str) -> rusqlite::Error {
     )
 }
 
-/// A time stored as milliseconds since 1970 (`report_rows`).
-fn time_ms(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    Ok(r.get::<_, Option<i64>>(i)?
-        .and_then(DateTime::from_timestamp_millis))
-}
-
 /// The columns of `report_rows` in the order [`report_row`] reads them.
 const REPORT_COLUMNS: &str = "ticket_id, created_ms, status, kind, priority, line, channel,
     organization, deadline_ms, first_response_ms, first_response_secs, solution_proposed_ms,
     solution_secs, confirmed_ms, deadline_breached_ms";
 
-fn report_row<'a>(r: &'a rusqlite::Row<'_>) -> rusqlite::Result<ReportRow<'a>> {
+/// The short texts of a column (priorities, channels, organisations),
+/// checked as UTF-8 once each instead of once a row: the first
+/// [`Texts::MAX`] different values are kept, the rest read as they come.
+#[derive(Default)]
+struct Texts(Vec<String>);
+
+impl Texts {
+    const MAX: usize = 64;
+
+    /// The index of `b` in the kept values, keeping it when there is room.
+    fn index(&mut self, b: &[u8], col: usize) -> rusqlite::Result<Option<usize>> {
+        if let Some(i) = self.0.iter().position(|s| s.as_bytes() == b) {
+            return Ok(Some(i));
+        }
+        if self.0.len() >= Self::MAX {
+            return Ok(None);
+        }
+        let s = std::str::from_utf8(b).map_err(|e| utf8(col, e))?;
+        self.0.push(s.to_string());
+        Ok(Some(self.0.len() - 1))
+    }
+
+    /// The value at `i`, else `b` itself.
+    fn get<'a>(&'a self, i: Option<usize>, b: &'a [u8], col: usize) -> rusqlite::Result<&'a str> {
+        match i {
+            Some(i) => Ok(&self.0[i]),
+            None => std::str::from_utf8(b).map_err(|e| utf8(col, e)),
+        }
+    }
+}
+
+fn utf8(col: usize, e: std::str::Utf8Error) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e))
+}
+
+/// A stored status or kind: the machine names compared as bytes first.
+fn enum_of<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    parse: fn(&str) -> Option<T>,
+    b: &[u8],
+    col: usize,
+    what: &str,
+) -> rusqlite::Result<T> {
+    if let Some(v) = all.iter().find(|v| name(**v).as_bytes() == b) {
+        return Ok(*v);
+    }
+    let s = std::str::from_utf8(b).map_err(|e| utf8(col, e))?;
+    parse(s).ok_or_else(|| bad(col, what))
+}
+
+/// Milliseconds to times with the date of the last day kept: the times of
+/// neighbouring rows mostly fall on the same days, and finding a day's
+/// date is most of the cost of a conversion.
+#[derive(Default)]
+struct Days(Option<(i64, NaiveDate)>);
+
+impl Days {
+    const MS: i64 = 86_400_000;
+
+    fn at(&mut self, ms: i64) -> Option<DateTime<Utc>> {
+        let (day, rest) = (ms.div_euclid(Self::MS), ms.rem_euclid(Self::MS));
+        let date = match self.0 {
+            Some((d, date)) if d == day => date,
+            _ => {
+                let date = DateTime::from_timestamp(day.checked_mul(86_400)?, 0)?.date_naive();
+                self.0 = Some((day, date));
+                date
+            }
+        };
+        let time = NaiveTime::from_num_seconds_from_midnight_opt(
+            u32::try_from(rest / 1000).ok()?,
+            u32::try_from(rest % 1000 * 1_000_000).ok()?,
+        )?;
+        Some(date.and_time(time).and_utc())
+    }
+
+    /// Column `i` of `r`, a time as milliseconds or NULL.
+    fn get(&mut self, r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(r.get::<_, Option<i64>>(i)?.and_then(|ms| self.at(ms)))
+    }
+}
+
+/// What one walk keeps between rows: the texts seen, and per time column
+/// its last day.
+#[derive(Default)]
+struct RowTexts {
+    priority: Texts,
+    channel: Texts,
+    organization: Texts,
+    days: [Days; 6],
+}
+
+fn report_row<'a>(
+    r: &'a rusqlite::Row<'_>,
+    t: &'a mut RowTexts,
+) -> rusqlite::Result<ReportRow<'a>> {
     let line: i64 = r.get(5)?;
+    let (pb, cb) = (r.get_ref(4)?.as_bytes()?, r.get_ref(6)?.as_bytes()?);
+    let ob = r.get_ref(7)?.as_bytes_or_null()?;
+    let pi = t.priority.index(pb, 4)?;
+    let ci = t.channel.index(cb, 6)?;
+    let oi = match ob {
+        Some(b) => t.organization.index(b, 7)?,
+        None => None,
+    };
+    let [d1, d8, d9, d11, d13, d14] = &mut t.days;
+    let created_at = d1.get(r, 1)?.ok_or_else(|| bad(1, "time"))?;
+    let deadline = d8.get(r, 8)?;
+    let first_response_at = d9.get(r, 9)?;
+    let solution_proposed_at = d11.get(r, 11)?;
+    let confirmed_at = d13.get(r, 13)?;
+    let deadline_breached_at = d14.get(r, 14)?;
+    let t: &'a RowTexts = t;
     Ok(ReportRow {
         id: r.get_ref(0)?.as_str()?,
-        created_at: time_ms(r, 1)?.ok_or_else(|| bad(1, "time"))?,
-        status: Status::parse(r.get_ref(2)?.as_str()?).ok_or_else(|| bad(2, "status"))?,
-        kind: Kind::parse(r.get_ref(3)?.as_str()?).ok_or_else(|| bad(3, "kind"))?,
-        priority: r.get_ref(4)?.as_str()?,
+        created_at,
+        status: enum_of(
+            &Status::ALL,
+            Status::machine_name,
+            Status::parse,
+            r.get_ref(2)?.as_bytes()?,
+            2,
+            "status",
+        )?,
+        kind: enum_of(
+            &Kind::ALL,
+            Kind::machine_name,
+            Kind::parse,
+            r.get_ref(3)?.as_bytes()?,
+            3,
+            "kind",
+        )?,
+        priority: t.priority.get(pi, pb, 4)?,
         line: u8::try_from(line)
             .ok()
             .and_then(Line::from_number)
             .ok_or_else(|| bad(5, "line"))?,
-        channel: r.get_ref(6)?.as_str()?,
-        organization: r.get_ref(7)?.as_str_or_null()?,
-        deadline: time_ms(r, 8)?,
-        first_response_at: time_ms(r, 9)?,
+        channel: t.channel.get(ci, cb, 6)?,
+        organization: match ob {
+            Some(b) => Some(t.organization.get(oi, b, 7)?),
+            None => None,
+        },
+        deadline,
+        first_response_at,
         first_response_secs: r.get(10)?,
-        solution_proposed_at: time_ms(r, 11)?,
+        solution_proposed_at,
         solution_secs: r.get(12)?,
-        confirmed_at: time_ms(r, 13)?,
-        deadline_breached_at: time_ms(r, 14)?,
+        confirmed_at,
+        deadline_breached_at,
     })
 }
 
@@ -161,8 +284,9 @@ impl Store {
         );
         let mut st = self.conn.prepare(&sql)?;
         let mut rows = st.query(params![from.timestamp_millis(), to.timestamp_millis()])?;
+        let mut texts = RowTexts::default();
         while let Some(r) = rows.next()? {
-            each(&report_row(r)?);
+            each(&report_row(r, &mut texts)?);
         }
         Ok(())
     }
@@ -179,49 +303,38 @@ impl Store {
             |r| r.get(0),
         )?)
     }
+}
 
-    /// Engineers' figures over `[from, to)`, by address.
-    pub fn engineers_between(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<EngineerRow>> {
-        let mut st = self.conn.prepare(
-            "SELECT actor, count(*),
-                    count(DISTINCT CASE WHEN to_status IN ('solution_proposed', 'confirmed')
-                                        THEN ticket_id END)
-               FROM history INDEXED BY history_commands
-              WHERE action = 'command' AND at >= ?1 AND at < ?2
-              GROUP BY actor ORDER BY actor",
-        )?;
-        let mut out: Vec<EngineerRow> = st
-            .query_map(params![ts(from), ts(to)], |r| {
-                Ok(EngineerRow {
-                    actor: r.get(0)?,
-                    commands: r.get::<_, i64>(1)?.max(0) as u64,
-                    closed: r.get::<_, i64>(2)?.max(0) as u64,
-                    solution_secs: Vec::new(),
-                })
-            })?
-            .collect::<std::result::Result<_, _>>()?;
-        // The solution times, one row per proposal: matched to the
-        // engineer by address without copying it.
-        let mut st = self.conn.prepare(
-            "SELECT h.actor, f.solution_secs
-               FROM history h INDEXED BY history_commands
-               JOIN ticket_facts f ON f.ticket_id = h.ticket_id
-              WHERE h.action = 'command' AND h.at >= ?1 AND h.at < ?2
-                AND h.to_status = 'solution_proposed' AND f.solution_proposed_at = h.at
-                AND f.solution_secs IS NOT NULL",
-        )?;
-        let mut rows = st.query(params![ts(from), ts(to)])?;
-        while let Some(r) = rows.next()? {
-            let actor = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-            let secs: i64 = r.get(1)?;
-            if let Ok(i) = out.binary_search_by(|e| e.actor.as_str().cmp(actor)) {
-                out[i].solution_secs.push(secs);
+#[cfg(test)]
+mod tests {
+    use super::Days;
+    use chrono::DateTime;
+
+    /// The kept day gives the same times as a conversion from scratch,
+    /// across midnights, backwards, before 1970 and out of range.
+    #[test]
+    fn times_from_milliseconds_with_the_day_kept() {
+        let mut d = Days::default();
+        let day = 86_400_000i64;
+        let mut ms = vec![0, 1, -1, day - 1, day, -day, -day - 1, i64::MAX, i64::MIN];
+        for k in [19_000i64, 20_427, 20_792] {
+            for off in [
+                0,
+                1,
+                999,
+                1000,
+                3_599_999,
+                day - 1,
+                day,
+                day + 1,
+                2 * day - 1,
+            ] {
+                ms.push(k * day + off);
+                ms.push(k * day - off);
             }
         }
-        Ok(out)
+        for m in ms {
+            assert_eq!(d.at(m), DateTime::from_timestamp_millis(m), "{m} ms");
+        }
     }
 }

@@ -82,7 +82,7 @@ pub(super) const COLUMNS: &str =
 pub(super) const COLUMN_COUNT: usize = 25;
 
 /// The mailbox a ticket is shown under: its own, or "main" for a letter
-/// from before several mailboxes were recorded (schema 7); `NULL` for the
+/// from before several mailboxes were recorded (schema 8); `NULL` for the
 /// web form and phone calls. Kept equal to [`Ticket::mailbox_shown`].
 const MAILBOX_SHOWN: &str = "COALESCE(mailbox, CASE WHEN channel = 'email' THEN 'main' END)";
 

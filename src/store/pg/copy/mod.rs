@@ -4,10 +4,12 @@
 //! - **What**: the tables of [`TABLES`] in foreign-key order, each read in
 //!   the order of its key and written in chunks (binary `COPY`), then the
 //!   attachment files the `attachments` rows name into `attachment_blobs`
-//!   (content-addressed: sha256 → bytes). `report_rows` is not copied: the
-//!   PostgreSQL triggers rebuild it from `tickets` and `ticket_facts`, and
-//!   the verification compares it with SQLite's like any other table (so
-//!   it also proves the two engines' triggers agree). Row ids are kept,
+//!   (content-addressed: sha256 → bytes). `report_rows` and the
+//!   engineers' figures (`engineer_days`, `engineer_recloses`,
+//!   `engineer_solutions`) are not copied: the PostgreSQL triggers rebuild
+//!   them from `tickets`, `history` and `ticket_facts`, and the
+//!   verification compares them with SQLite's like any other table (so it
+//!   also proves the two engines' triggers agree). Row ids are kept,
 //!   so ticket numbers, ids in history and outbox stay; the identity
 //!   sequences are moved past the copied ids at the end.
 //! - **Resumable**: every chunk is committed in one transaction with the
@@ -55,7 +57,9 @@ const fn t(name: &'static str, key: &'static [&'static str], rowid: bool) -> Tab
     }
 }
 
-/// Every table of schema version 6, parents before children.
+/// Every table of schema version 8, parents before children. The
+/// engineers are copied before the history, so that PostgreSQL's triggers
+/// derive the engineers' figures (migration 7) with SQLite's numbers.
 pub const TABLES: &[Table] = &[
     t("letters", &["id"], true),
     t("ticket_seq", &["prefix", "year"], true),
@@ -63,6 +67,7 @@ pub const TABLES: &[Table] = &[
     t("ticket_messages", &["message_id"], true),
     t("attachments", &["id"], true),
     t("rejected_attachments", &["id"], true),
+    t("engineers", &["id"], true),
     t("history", &["id"], true),
     t("outbox", &["id"], true),
     t(
@@ -76,17 +81,26 @@ pub const TABLES: &[Table] = &[
     t("ticket_facts", &["ticket_id"], false),
     t("leases", &["name"], false),
     t("daemons", &["id"], false),
-    Table {
-        name: "report_rows",
-        key: &["ticket_id"],
-        rowid: false,
-        derived: true,
-    },
+    derived("report_rows", &["ticket_id"]),
+    derived("engineer_days", &["day", "engineer"]),
+    derived("engineer_recloses", &["at_ms", "history_id"]),
+    derived("engineer_solutions", &["at_ms", "history_id"]),
 ];
 
+/// A table PostgreSQL's triggers fill from the copied ones.
+const fn derived(name: &'static str, key: &'static [&'static str]) -> Table {
+    Table {
+        name,
+        key,
+        rowid: false,
+        derived: true,
+    }
+}
+
 /// Tables whose `id` is an identity column (moved past the copied ids).
-const IDENTITY: [&str; 6] = [
+const IDENTITY: [&str; 7] = [
     "letters",
+    "engineers",
     "attachments",
     "rejected_attachments",
     "history",

@@ -1,5 +1,5 @@
--- Version 7 (issue 17, several mailboxes in one daemon): the PostgreSQL
--- twin of src/store/m007_mailbox.sql.
+-- Version 8 (issue 17, several mailboxes in one daemon): the PostgreSQL
+-- twin of src/store/m008_mailbox.sql.
 
 -- The mailbox (its config name) a letter-borne ticket came through; NULL
 -- for the web form, a phone call, `ticketd ingest`, and tickets from

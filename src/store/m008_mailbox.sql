@@ -1,4 +1,4 @@
--- Version 7 (issue 17, several mailboxes in one daemon).
+-- Version 8 (issue 17, several mailboxes in one daemon).
 
 -- The mailbox (its config name, `[mailbox]`/`[[mailboxes]] name`) a
 -- letter-borne ticket came through; NULL for the web form, a phone call,
