@@ -48,13 +48,15 @@
 //!   the daemon itself does not run on it yet.
 //! * [`outbox`]: composing outgoing letters from Russian templates and
 //!   delivering queued rows through a [`outbox::Transport`] — `.eml` files or
-//!   SMTP — with retries and backoff.
+//!   SMTP — with retries and backoff; a ticket's letters leave from its
+//!   mailbox's own address and name ([`outbox::identity`], `[[mailboxes]]`).
 //! * [`pipeline`]: glues one letter — or an appeal from another channel,
 //!   [`pipeline::submission::Submission`] — through parse → workflow →
 //!   store; shared by `ingest`, the Maildir watcher and the IMAP watcher
 //!   so they behave the same.
 //! * [`daemon`]: the composition root, [`daemon::serve`]`(config, clock,
-//!   shutdown)`: the tokio tasks (intake, sender, escalation timer) of one
+//!   shutdown)`: the tokio tasks (one intake per mailbox, each with its own
+//!   connection, backoff, position and lease; sender; escalation timer) of one
 //!   config until a shutdown future completes; [`daemon::serve_with`] also
 //!   takes reloaded configs. Signals (SIGTERM/SIGINT stop, SIGHUP reload)
 //!   and systemd notify are at the CLI edge (`cli/run.rs`), so a test

@@ -87,7 +87,7 @@ pub(super) const COLUMN_COUNT: usize = 25;
 const MAILBOX_SHOWN: &str = "COALESCE(mailbox, CASE WHEN channel = 'email' THEN 'main' END)";
 
 impl Ticket {
-    /// The mailbox this ticket is shown under (see [`MAILBOX_SHOWN`]).
+    /// The mailbox this ticket is shown under (as `MAILBOX_SHOWN` in SQL).
     pub fn mailbox_shown(&self) -> Option<&str> {
         match (&self.mailbox, self.channel) {
             (Some(m), _) => Some(m),
