@@ -2,7 +2,9 @@
 //! two months on a manual clock — known kinds, priorities, organisations,
 //! a deadline kept, one missed and escalated, one solved late — and the
 //! report of each month checked number by number through the binary; the
-//! per-ticket CSV row by row.
+//! per-ticket CSV row by row. The desk has two mailboxes (issue 17): the
+//! tickets came through `main`, `north`, none recorded (`ingest`, shown as
+//! `main`) and the web form (no mailbox).
 
 mod common;
 
@@ -32,12 +34,39 @@ fn form(org: &str, description: &str) -> String {
 const MINFIN: &str = "Министерство финансов";
 const MINZDRAV: &str = "Министерство здравоохранения";
 
+/// The example desk with two `[[mailboxes]]`: `main` (the example's
+/// Maildir) and `north` (a second one).
+fn desk() -> Conv {
+    Conv::with(|cfg| {
+        let main = cfg.remove("mailbox").expect("[mailbox]");
+        let toml::Value::Table(mut main) = main else {
+            panic!("[mailbox] is a table")
+        };
+        let mut north = main.clone();
+        main.insert("name".into(), "main".into());
+        north.insert("name".into(), "north".into());
+        let path = north["path"].as_str().expect("path").to_string();
+        north.insert("path".into(), format!("{path}-north").into());
+        cfg.insert(
+            "mailboxes".into(),
+            toml::Value::Array(vec![main.into(), north.into()]),
+        );
+    })
+}
+
+/// The mailbox the next letters come through.
+fn via(c: &mut Conv, mailbox: Option<&str>) {
+    c.p.set_intake_mailbox(mailbox.map(str::to_string));
+}
+
 /// The two months at the desk; the ticket ids in order.
 fn two_months(c: &mut Conv) -> Vec<String> {
     let mut ids = Vec::new();
     // T1 — Wed 1 Oct 2025 10:00: an incident (высокий, 4h, line 2); a
-    // solution at 11:30 (1.5 working hours), confirmed at 12:00.
+    // solution at 11:30 (1.5 working hours), confirmed at 12:00. Through
+    // the mailbox `main`.
     c.clock.set(local("2025-10-01T10:00:00"));
+    via(c, Some("main"));
     let t1 = c.appeal(APPEAL);
     c.clock.set(local("2025-10-01T11:30:00"));
     c.engineer(
@@ -50,8 +79,10 @@ fn two_months(c: &mut Conv) -> Vec<String> {
     assert_eq!(c.user(&t1, "Подтверждаю"), "updated");
     ids.push(t1);
     // T2 — Thu 2 Oct 10:00: a consultation (обычный, 1d = 8 working hours,
-    // line 1); nobody answers; escalated on Fri 3 Oct at 11:00.
+    // line 1); nobody answers; escalated on Fri 3 Oct at 11:00. Through
+    // `north`.
     c.clock.set(local("2025-10-02T10:00:00"));
+    via(c, Some("north"));
     let t2 = c.appeal(&form(
         MINZDRAV,
         "Подскажите, как зарегистрировать входящий документ.",
@@ -61,7 +92,9 @@ fn two_months(c: &mut Conv) -> Vec<String> {
     ids.push(t2);
     // T3 — Mon 6 Oct 11:00: a service request (обычный, line 1); the 1st
     // line proposes a solution at 15:00: 3 working hours (lunch 13–14).
+    // By `ingest` (no mailbox recorded: shown as `main`).
     c.clock.set(local("2025-10-06T11:00:00"));
+    via(c, None);
     let t3 = c.appeal(&form(
         MINFIN,
         "Прошу создать учётную запись для нового сотрудника.",
@@ -76,7 +109,9 @@ fn two_months(c: &mut Conv) -> Vec<String> {
     ids.push(t3);
     // T4 — Mon 3 Nov 10:00: an incident (высокий, deadline 15:00); the
     // solution at 17:00, 6 working hours: late, with no escalation run.
+    // Through `north`.
     c.clock.set(local("2025-11-03T10:00:00"));
+    via(c, Some("north"));
     let t4 = c.appeal(APPEAL);
     c.clock.set(local("2025-11-03T17:00:00"));
     c.engineer(
@@ -87,13 +122,15 @@ fn two_months(c: &mut Conv) -> Vec<String> {
     );
     ids.push(t4);
     // T5 — Wed 5 Nov 10:00: a consultation nobody answers (deadline Thu
-    // 6 Nov 10:00), open at the end of November.
+    // 6 Nov 10:00), open at the end of November. Through `main`.
     c.clock.set(local("2025-11-05T10:00:00"));
+    via(c, Some("main"));
     let t5 = c.appeal(&form(MINZDRAV, "Подскажите, где найти архив документов."));
     ids.push(t5);
     // T6 — Thu 6 Nov 10:00: a service request through the site's form
-    // (channel web; обычный, line 1), not answered.
+    // (channel web, no mailbox; обычный, line 1), not answered.
     c.clock.set(local("2025-11-06T10:00:00"));
+    via(c, None);
     let r =
         c.p.submit(Submission::Appeal(Box::new(NewAppeal {
             channel: Channel::Web,
@@ -135,11 +172,15 @@ fn stat(median: f64, p90: f64, count: u64) -> Value {
 
 #[test]
 fn the_report_of_two_months_number_by_number() {
-    let mut c = Conv::new();
+    let mut c = desk();
     let ids = two_months(&mut c);
     assert_eq!(ids[0], "TP-2025-000001");
     let json_of = |period: &str| -> Value {
         let out = report(&c, &["report", "--period", period, "--format", "json"]);
+        // by_mailbox follows by_channel in the file.
+        let text = String::from_utf8_lossy(&out);
+        let at = |k: &str| text.find(&format!("\"{k}\"")).expect(k);
+        assert!(at("by_channel") < at("by_mailbox") && at("by_mailbox") < at("by_line"));
         serde_json::from_slice(&out).expect("report JSON")
     };
 
@@ -163,6 +204,8 @@ fn the_report_of_two_months_number_by_number() {
         json!({"критический": 0, "высокий": 1, "обычный": 2, "низкий": 0})
     );
     assert_eq!(t["by_channel"], json!({"email": 3, "web": 0, "phone": 0}));
+    // T1 through main, T2 through north, T3 by ingest (shown as main).
+    assert_eq!(t["by_mailbox"], json!({"main": 2, "north": 1}));
     // T2 went to the 2nd line when it was escalated.
     assert_eq!(t["by_line"], json!({"1": 1, "2": 2, "3": 0}));
     assert_eq!(
@@ -214,6 +257,8 @@ fn the_report_of_two_months_number_by_number() {
         json!({"consultation": 1, "incident": 1, "service_request": 1})
     );
     assert_eq!(t["by_channel"], json!({"email": 2, "web": 1, "phone": 0}));
+    // T4 through north, T5 through main; T6 (the web form) through none.
+    assert_eq!(t["by_mailbox"], json!({"main": 1, "north": 1}));
     assert_eq!(
         nov["deadlines"],
         json!({"met": 0, "breached": 3, "open_overdue": 2})
@@ -242,11 +287,70 @@ fn the_report_of_two_months_number_by_number() {
     let text = String::from_utf8(report(&c, &["report", "--period", "2025-10"])).expect("utf-8");
     assert!(text.contains("Поступило обращений: 3"), "{text}");
     assert!(text.contains("соблюдены 2, нарушены 1"), "{text}");
+    let mb = text
+        .split("Почтовый ящик:")
+        .nth(1)
+        .expect("mailboxes shown");
+    let mb: Vec<Vec<&str>> = mb
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(mb, [["main", "2"], ["north", "1"]], "{text}");
+
+    // The CSV summary lists them as well.
+    let csv = String::from_utf8(report(
+        &c,
+        &["report", "--period", "2025-11", "--format", "csv"],
+    ))
+    .expect("utf-8");
+    let rows = ticketd::report::csv::parse(&csv);
+    let of = |section: &str| -> Vec<(String, String)> {
+        rows.iter()
+            .filter(|r| r[0] == section)
+            .map(|r| (r[1].clone(), r[2].clone()))
+            .collect()
+    };
+    assert_eq!(
+        of("by_mailbox"),
+        [("main".into(), "1".into()), ("north".into(), "1".into())]
+    );
+    assert_eq!(of("by_channel")[1], ("web".into(), "1".into()));
+
+    // HTML: a table of the mailboxes.
+    let html = String::from_utf8(report(
+        &c,
+        &["report", "--period", "2025-10", "--format", "html"],
+    ))
+    .expect("utf-8");
+    assert!(html.contains("Почтовый ящик"), "mailboxes in the HTML");
+}
+
+/// A desk of one mailbox called `main` has no mailbox table in text and
+/// HTML (JSON and CSV list it all the same).
+#[test]
+fn one_mailbox_is_not_a_table_of_its_own() {
+    let mut c = Conv::new();
+    c.clock.set(local("2025-10-01T10:00:00"));
+    c.appeal(APPEAL);
+    let text = String::from_utf8(report(&c, &["report", "--period", "2025-10"])).expect("utf-8");
+    assert!(text.contains("Поступило обращений: 1"), "{text}");
+    assert!(!text.contains("Почтовый ящик"), "{text}");
+    let html = String::from_utf8(report(
+        &c,
+        &["report", "--period", "2025-10", "--format", "html"],
+    ))
+    .expect("utf-8");
+    assert!(!html.contains("Почтовый ящик"));
+    let out = report(&c, &["report", "--period", "2025-10", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out).expect("JSON");
+    assert_eq!(v["totals"]["by_mailbox"], json!({"main": 1}));
 }
 
 #[test]
 fn the_ticket_listing_row_by_row_as_csv() {
-    let mut c = Conv::new();
+    let mut c = desk();
     let ids = two_months(&mut c);
     let dir = c.desk.root().join("listing.csv");
     let path = dir.display().to_string();
@@ -263,6 +367,9 @@ fn the_ticket_listing_row_by_row_as_csv() {
     assert_eq!(rows.len(), 1 + ids.len(), "a header and one row per ticket");
     let head = &rows[0];
     assert_eq!(head[0], "id");
+    // The mailbox right after the channel.
+    let channel = head.iter().position(|h| h == "channel").expect("channel");
+    assert_eq!(head[channel + 1], "mailbox");
     let col = |row: &Vec<String>, name: &str| -> String {
         let i = head
             .iter()
@@ -389,6 +496,30 @@ fn the_ticket_listing_row_by_row_as_csv() {
         );
         assert_eq!(got, w);
     }
+    // Through main, north, none recorded (ingest: main), north, main; the
+    // web form's ticket came through no mailbox.
+    let mailboxes: Vec<String> = rows[1..].iter().map(|r| col(r, "mailbox")).collect();
+    assert_eq!(mailboxes, ["main", "north", "main", "north", "main", ""]);
+    // JSON: the same column, null for none.
+    let out = report(&c, &["report", "--tickets", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out).expect("listing JSON");
+    let got: Vec<Value> = v
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["mailbox"].clone())
+        .collect();
+    assert_eq!(
+        got,
+        [
+            json!("main"),
+            json!("north"),
+            json!("main"),
+            json!("north"),
+            json!("main"),
+            Value::Null
+        ]
+    );
     // Every stored time is there, as stored.
     assert_eq!(col(&rows[1], "created_at"), "2025-10-01T08:00:00.000Z");
     assert_eq!(
@@ -451,7 +582,7 @@ fn chromium_own(request: &str) -> bool {
 /// test's output folder) without making any request.
 #[test]
 fn the_html_report_renders_in_headless_chromium_without_requests() {
-    let mut c = Conv::new();
+    let mut c = desk();
     two_months(&mut c);
     let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-html");
     std::fs::create_dir_all(&out).expect("output folder");

@@ -73,7 +73,7 @@ pub(super) fn run(cfg: &Desk, a: ReportArgs, now: DateTime<Utc>) -> anyhow::Resu
     let Some(period) = period else {
         bail!("no period");
     };
-    let r = make::report(&store, &cfg.workflow, period, now)?;
+    let r = make::report(&store, cfg, period, now)?;
     match format {
         Format::Text => out.write_all(render::text(&r).as_bytes())?,
         Format::Json => out.write_all(render::json(&r).as_bytes())?,

@@ -29,6 +29,9 @@ pub(super) struct Ctx<'a> {
     /// (a phone appeal); a letter's is `Email` and `None`.
     pub channel: crate::workflow::channel::Channel,
     pub registered_by: Option<&'a str>,
+    /// The mailbox the letter came through (`None`: `ingest`, the web
+    /// form, a phone call), recorded with it for the metrics.
+    pub mailbox: Option<String>,
 }
 
 impl Ctx<'_> {
@@ -47,6 +50,7 @@ impl Ctx<'_> {
             reason,
             raw: self.raw,
             at: self.now,
+            mailbox: self.mailbox.as_deref(),
         }
     }
 

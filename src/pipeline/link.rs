@@ -81,6 +81,7 @@ impl Pipeline {
             kept: None,
             channel: t.channel,
             registered_by: None,
+            mailbox: None,
         };
         let (store, parts) = self.split();
         let mut effects = Effects::default();

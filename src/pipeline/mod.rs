@@ -353,6 +353,7 @@ impl Pipeline {
                     kept: None,
                     channel: crate::workflow::channel::Channel::Email,
                     registered_by: None,
+                    mailbox: self.intake_mailbox.clone(),
                 };
                 tracing::error!(
                     message_id = parsed.message_id.as_deref().unwrap_or("-"),
@@ -427,6 +428,7 @@ impl Pipeline {
             kept: prepared.kept.as_deref(),
             channel: crate::workflow::channel::Channel::Email,
             registered_by: None,
+            mailbox: self.intake_mailbox.clone(),
         };
         let report = match decision {
             Intake::Quarantine(reason) => apply::quarantine(self, &ctx, &reason)?,
@@ -478,6 +480,7 @@ impl Pipeline {
             kept: None,
             channel: crate::workflow::channel::Channel::Email,
             registered_by: None,
+            mailbox: self.intake_mailbox.clone(),
         };
         apply::oversize(self, &ctx, size, limit)
     }

@@ -50,6 +50,7 @@ impl Pipeline {
             kept,
             channel: Channel::Email,
             registered_by: None,
+            mailbox: self.intake_mailbox.clone(),
         };
         let sender = crate::address::canonical(incoming.sender().unwrap_or_default());
         let first_line = matches!(

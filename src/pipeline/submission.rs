@@ -214,6 +214,7 @@ impl Pipeline {
             kept: kept.as_deref(),
             channel: a.channel,
             registered_by: a.registered_by.as_deref(),
+            mailbox: None,
         };
         tracing::info!(channel = a.channel.machine_name(), key, "appeal submitted");
         super::create::create(self, &ctx)

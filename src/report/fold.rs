@@ -137,6 +137,9 @@ pub struct Builder<'a> {
     by_priority: Vec<u64>,
     channels: Names,
     by_channel: Vec<u64>,
+    /// The configured mailboxes first; tickets with none are not counted.
+    mailboxes: Names,
+    by_mailbox: Vec<u64>,
     organizations: Names,
     by_organization: Vec<u64>,
     deadlines: Deadlines,
@@ -153,12 +156,14 @@ pub struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    /// `priorities`: the configured names, in order (listed even at 0).
+    /// `priorities`, `mailboxes`: the configured names, in order (listed
+    /// even at 0).
     pub fn new(
         period: Period,
         now: DateTime<Utc>,
         cal: &'a Calendar,
         priorities: &[String],
+        mailboxes: &[String],
     ) -> Self {
         Builder {
             period,
@@ -173,6 +178,8 @@ impl<'a> Builder<'a> {
             by_priority: vec![0; priorities.len()],
             channels: Names::with(CHANNELS),
             by_channel: vec![0; CHANNELS.len()],
+            mailboxes: Names::with(mailboxes.iter().cloned()),
+            by_mailbox: vec![0; mailboxes.len()],
             organizations: Names::default(),
             by_organization: Vec::new(),
             deadlines: Deadlines::default(),
@@ -231,6 +238,10 @@ impl<'a> Builder<'a> {
         bump(&mut self.by_priority, p);
         let c = self.channels.slot(t.channel);
         bump(&mut self.by_channel, c);
+        if let Some(m) = t.mailbox {
+            let m = self.mailboxes.slot(m);
+            bump(&mut self.by_mailbox, m);
+        }
         let o = self.organizations.slot(t.organization.unwrap_or("—"));
         bump(&mut self.by_organization, o);
         let m = Moments {
@@ -295,6 +306,12 @@ impl<'a> Builder<'a> {
                 &other.by_channel,
             ),
             (
+                &mut self.mailboxes,
+                &mut self.by_mailbox,
+                &other.mailboxes,
+                &other.by_mailbox,
+            ),
+            (
                 &mut self.organizations,
                 &mut self.by_organization,
                 &other.organizations,
@@ -343,6 +360,7 @@ impl<'a> Builder<'a> {
             by_kind: named(&Kind::ALL.map(Kind::machine_name), &self.by_kind),
             by_priority: counts(&self.priorities, &self.by_priority),
             by_channel: counts(&self.channels, &self.by_channel),
+            by_mailbox: counts(&self.mailboxes, &self.by_mailbox),
             by_line: named(&["1", "2", "3"], &self.by_line),
             by_organization: counts(&self.organizations, &self.by_organization),
         };

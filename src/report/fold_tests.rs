@@ -1,7 +1,7 @@
 //! A fold split anywhere into two, joined with [`Builder::then`], gives
 //! the report of the whole fold: counts, names in order of first sight
-//! (configured priorities first, others and new channels and
-//! organisations appended), deadlines by priority, samples and days.
+//! (configured priorities and mailboxes first, others and new channels
+//! and organisations appended), deadlines by priority, samples and days.
 
 use super::*;
 use crate::workflow::status::Line;
@@ -11,6 +11,7 @@ fn rows(start: DateTime<Utc>) -> Vec<ReportRow<'static>> {
     let prio = ["высокий", "низкий", "старый", "обычный"];
     let chan = ["email", "web", "fax", "phone"];
     let org = [None, Some("Минфин"), Some("Минздрав"), Some("Агентство")];
+    let mb = [Some("main"), None, Some("north"), Some("old")];
     (0..40i64)
         .map(|i| {
             let at = start + Duration::hours(5 * i);
@@ -32,6 +33,8 @@ fn rows(start: DateTime<Utc>) -> Vec<ReportRow<'static>> {
                 solution_secs: (i % 3 == 0).then_some(3600 * (i % 7)),
                 confirmed_at: (i % 5 == 2).then(|| at + Duration::hours(3)),
                 deadline_breached_at: (i % 7 == 3).then(|| at + Duration::hours(1)),
+                // The unconfigured mailbox "old" only from the 29th on.
+                mailbox: mb[if i < 29 { k % 3 } else { k % 4 }],
             }
         })
         .collect()
@@ -45,6 +48,7 @@ fn a_fold_split_anywhere_joins_to_the_whole() {
     let now = period.to - Duration::hours(30);
     let cal = Calendar::always();
     let priorities = ["критический", "высокий", "обычный", "низкий"].map(String::from);
+    let mailboxes = ["north", "south", "main"].map(String::from);
     let rows = rows(period.from);
     let engineers = || {
         vec![EngineerRow {
@@ -56,7 +60,7 @@ fn a_fold_split_anywhere_joins_to_the_whole() {
     };
     let backlog = || Backlog { start: 1, end: 2 };
     let fold = |rows: &[ReportRow<'_>]| {
-        let mut b = Builder::new(period, now, &cal, &priorities);
+        let mut b = Builder::new(period, now, &cal, &priorities, &mailboxes);
         for r in rows {
             b.add(r);
         }
@@ -66,6 +70,17 @@ fn a_fold_split_anywhere_joins_to_the_whole() {
     assert_eq!(whole.totals.received, 40);
     assert_eq!(whole.totals.by_priority.0[4].0, "старый");
     assert_eq!(whole.totals.by_channel.0[3].0, "fax");
+    // Configured mailboxes first (south at 0), then the one seen later;
+    // the tickets that came through none are not counted.
+    let mbs = &whole.totals.by_mailbox.0;
+    assert_eq!(
+        mbs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["north", "south", "main", "old"]
+    );
+    assert_eq!(whole.totals.by_mailbox.get("south"), 0);
+    let none = rows.iter().filter(|r| r.mailbox.is_none()).count() as u64;
+    assert_eq!(mbs.iter().map(|x| x.1).sum::<u64>() + none, 40);
+    assert!(whole.totals.shows_mailboxes());
     assert!(whole.deadlines_by_priority.contains_key("старый"));
     assert_eq!(whole.engineers[0].median_hours_to_solution, Some(0.01));
     for cut in 0..=rows.len() {

@@ -82,7 +82,7 @@ pub fn page(r: &Report) -> String {
     );
     let _ = writeln!(o, "<div class=\"chart\">{}</div>", charts::per_day(r));
     o.push_str("<h2>Обращения</h2><div class=\"grid\">");
-    for (key, title, counts) in sections(r) {
+    for (key, title, counts) in sections(r, false) {
         let rows: Vec<Vec<String>> = counts
             .0
             .iter()

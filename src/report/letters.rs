@@ -34,7 +34,7 @@ pub fn compose(
     to: &[String],
     now: DateTime<Utc>,
 ) -> anyhow::Result<crate::store::outbox::OutgoingLetter> {
-    let r = make::report(store, &cfg.workflow, period, now)?;
+    let r = make::report(store, cfg, period, now)?;
     let mut csv = Vec::new();
     make::listing(
         store,

@@ -8,7 +8,7 @@ use crate::store::ts;
 use std::io::{self, Write};
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 29] = [
+pub const COLUMNS: [&str; 30] = [
     "id",
     "created_at",
     "status",
@@ -17,6 +17,7 @@ pub const COLUMNS: [&str; 29] = [
     "line",
     "lines",
     "channel",
+    "mailbox",
     "assignee",
     "requester",
     "subject",
@@ -59,6 +60,7 @@ pub fn values(t: &Ticket, f: &Facts) -> Vec<String> {
         t.line.number().to_string(),
         lines.join(" "),
         f.channel.clone(),
+        t.mailbox_shown().unwrap_or_default().to_string(),
         o(&t.assignee),
         t.requester.clone(),
         t.subject.clone(),

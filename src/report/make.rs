@@ -4,9 +4,9 @@
 use super::listing::Listing;
 use super::render::Format;
 use super::{Backlog, Builder, Period, Report};
+use crate::desk::Desk;
 use crate::store::report::EngineerRow;
 use crate::store::{Store, StoreError};
-use crate::workflow::Workflow;
 use chrono::{DateTime, Utc};
 use std::io::Write;
 
@@ -17,12 +17,14 @@ use std::io::Write;
 /// no file.
 pub fn report(
     store: &Store,
-    wf: &Workflow,
+    cfg: &Desk,
     period: Period,
     now: DateTime<Utc>,
 ) -> Result<Report, StoreError> {
+    let wf = &cfg.workflow;
     let priorities: Vec<String> = wf.priorities.iter().map(|p| p.name.clone()).collect();
-    let fold = || Builder::new(period, now, &wf.calendar, &priorities);
+    let mailboxes: Vec<String> = cfg.mailboxes.iter().map(|m| m.name().to_string()).collect();
+    let fold = || Builder::new(period, now, &wf.calendar, &priorities, &mailboxes);
     let Some(again) = store.reopener() else {
         let mut b = fold();
         store.each_report_row(period.from, period.to, |row| b.add(row))?;

@@ -57,8 +57,24 @@ pub struct Totals {
     pub by_kind: Counts,
     pub by_priority: Counts,
     pub by_channel: Counts,
+    /// By the mailbox a ticket came through (its config name; `main` for a
+    /// letter from before mailboxes were recorded): the configured
+    /// mailboxes in order, even at 0, then any other seen. Tickets from the
+    /// web form or by phone came through none and are not counted here.
+    pub by_mailbox: Counts,
     pub by_line: Counts,
     pub by_organization: Counts,
+}
+
+impl Totals {
+    /// Whether the mailboxes are worth a table of their own: the desk has
+    /// more than one, or one not called `main`. (JSON always has them.)
+    pub fn shows_mailboxes(&self) -> bool {
+        self.by_mailbox
+            .0
+            .iter()
+            .any(|(n, _)| n != crate::store::DEFAULT_MAILBOX)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

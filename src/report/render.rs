@@ -45,17 +45,25 @@ fn hours(h: Option<f64>) -> String {
     h.map_or_else(|| "—".to_string(), |h| format!("{h:.2}"))
 }
 
-/// The counts of the report, by section, for every format.
-pub fn sections(r: &Report) -> [(&'static str, &'static str, &Counts); 6] {
+/// The counts of the report, by section, for every format. The mailboxes
+/// are listed when `every` (CSV, as JSON always) or when worth showing
+/// ([`super::Totals::shows_mailboxes`]: text, HTML).
+pub fn sections(r: &Report, every: bool) -> Vec<(&'static str, &'static str, &Counts)> {
     let t = &r.totals;
-    [
+    let mut v = vec![
         ("by_status", "Статус сейчас", &t.by_status),
         ("by_kind", "Вид", &t.by_kind),
         ("by_priority", "Приоритет", &t.by_priority),
         ("by_channel", "Канал", &t.by_channel),
+    ];
+    if every || t.shows_mailboxes() {
+        v.push(("by_mailbox", "Почтовый ящик", &t.by_mailbox));
+    }
+    v.extend([
         ("by_line", "Линия", &t.by_line),
         ("by_organization", "Организация", &t.by_organization),
-    ]
+    ]);
+    v
 }
 
 /// The time statistics as rows: (what, group, stat).
@@ -85,7 +93,7 @@ pub fn text(r: &Report) -> String {
         r.period.time_zone
     );
     let _ = writeln!(s, "Поступило обращений: {}", r.totals.received);
-    for (key, title, counts) in sections(r) {
+    for (key, title, counts) in sections(r, false) {
         let _ = writeln!(s, "\n{title}:");
         for (name, n) in &counts.0 {
             let _ = writeln!(s, "  {:<40} {n:>8}", display(key, name));
@@ -150,7 +158,7 @@ pub fn csv<W: Write>(r: &Report, w: &mut W) -> io::Result<()> {
     row(w, "period", "from", r.period.from.to_string())?;
     row(w, "period", "to", r.period.to.to_string())?;
     row(w, "totals", "received", r.totals.received.to_string())?;
-    for (key, _, counts) in sections(r) {
+    for (key, _, counts) in sections(r, true) {
         for (name, n) in &counts.0 {
             row(w, key, name, n.to_string())?;
         }

@@ -57,6 +57,8 @@ pub struct LetterRecord<'a> {
     pub reason: Option<&'a str>,
     pub raw: &'a [u8],
     pub at: DateTime<Utc>,
+    /// The mailbox it came through (schema 9), if any.
+    pub mailbox: Option<&'a str>,
 }
 
 /// A quarantined letter as an admin sees it.
@@ -263,10 +265,10 @@ pub fn opening_letter_id(tx: &Connection, ticket: &str) -> Result<Option<String>
 /// Record a processed letter; returns its row id.
 pub fn insert_letter(tx: &Connection, l: &LetterRecord<'_>) -> Result<i64> {
     tx.prepare_cached(
-        "INSERT INTO letters(identity, message_id, received_at, outcome, ticket_id, reason, sender, raw)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO letters(identity, message_id, received_at, outcome, ticket_id, reason, sender, raw, mailbox)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![l.identity, l.message_id, ts(l.at), l.outcome, l.ticket_id, l.reason, l.sender, l.raw])?;
+    .execute(params![l.identity, l.message_id, ts(l.at), l.outcome, l.ticket_id, l.reason, l.sender, l.raw, l.mailbox])?;
     Ok(tx.last_insert_rowid())
 }
 

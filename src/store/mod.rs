@@ -42,7 +42,7 @@ use std::time::Duration;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 /// Current schema version; bump with a new entry in [`MIGRATIONS`].
-const VERSION: i64 = 8;
+const VERSION: i64 = 9;
 /// Migrations from version `i` to `i + 1` (index 0: empty database → 1).
 const MIGRATIONS: &[&str] = &[
     SCHEMA,
@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("m006_indexed_reads.sql"),
     include_str!("m007_engineer_figures.sql"),
     include_str!("m008_mailbox.sql"),
+    include_str!("m009_mailbox_figures.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -42,6 +42,10 @@ pub struct ReportRow<'a> {
     pub solution_secs: Option<i64>,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub deadline_breached_at: Option<DateTime<Utc>>,
+    /// The mailbox the ticket is shown under
+    /// ([`Ticket::mailbox_shown`]): its own, `main` for a letter from
+    /// before mailboxes were recorded, `None` for the web form and phone.
+    pub mailbox: Option<&'a str>,
 }
 
 fn bad(i: usize, what: &str) -> rusqlite::Error {
@@ -55,7 +59,7 @@ fn bad(i: usize, what: &str) -> rusqlite::Error {
 /// The columns of `report_rows` in the order [`report_row`] reads them.
 const REPORT_COLUMNS: &str = "ticket_id, created_ms, status, kind, priority, line, channel,
     organization, deadline_ms, first_response_ms, first_response_secs, solution_proposed_ms,
-    solution_secs, confirmed_ms, deadline_breached_ms";
+    solution_secs, confirmed_ms, deadline_breached_ms, mailbox";
 
 /// The short texts of a column (priorities, channels, organisations),
 /// checked as UTF-8 once each instead of once a row: the first
@@ -147,6 +151,7 @@ struct RowTexts {
     priority: Texts,
     channel: Texts,
     organization: Texts,
+    mailbox: Texts,
     days: [Days; 6],
 }
 
@@ -163,6 +168,11 @@ fn report_row<'a>(
         Some(b) => t.organization.index(b, 7)?,
         None => None,
     };
+    let mb = r.get_ref(15)?.as_bytes_or_null()?;
+    let mi = match mb {
+        Some(b) => t.mailbox.index(b, 15)?,
+        None => None,
+    };
     let [d1, d8, d9, d11, d13, d14] = &mut t.days;
     let created_at = d1.get(r, 1)?.ok_or_else(|| bad(1, "time"))?;
     let deadline = d8.get(r, 8)?;
@@ -171,6 +181,7 @@ fn report_row<'a>(
     let confirmed_at = d13.get(r, 13)?;
     let deadline_breached_at = d14.get(r, 14)?;
     let t: &'a RowTexts = t;
+    let channel = t.channel.get(ci, cb, 6)?;
     Ok(ReportRow {
         id: r.get_ref(0)?.as_str()?,
         created_at,
@@ -195,7 +206,7 @@ fn report_row<'a>(
             .ok()
             .and_then(Line::from_number)
             .ok_or_else(|| bad(5, "line"))?,
-        channel: t.channel.get(ci, cb, 6)?,
+        channel,
         organization: match ob {
             Some(b) => Some(t.organization.get(oi, b, 7)?),
             None => None,
@@ -207,6 +218,11 @@ fn report_row<'a>(
         solution_secs: r.get(12)?,
         confirmed_at,
         deadline_breached_at,
+        mailbox: match mb {
+            Some(b) => Some(t.mailbox.get(mi, b, 15)?),
+            None if cb == b"email" => Some(super::DEFAULT_MAILBOX),
+            None => None,
+        },
     })
 }
 

@@ -23,6 +23,7 @@ type Row = (
     Option<String>,
     [Option<DateTime<Utc>>; 5],
     [Option<i64>; 2],
+    Option<String>,
 );
 
 fn owned(r: &ReportRow<'_>) -> Row {
@@ -43,6 +44,7 @@ fn owned(r: &ReportRow<'_>) -> Row {
             r.deadline_breached_at,
         ],
         [r.first_response_secs, r.solution_secs],
+        r.mailbox.map(str::to_string),
     )
 }
 
@@ -65,7 +67,8 @@ fn reference(c: &Connection) -> Vec<Row> {
         .prepare(
             "SELECT t.id, t.created_at, t.status, t.kind, t.priority, t.line, t.channel,
                     t.organization, t.deadline, f.first_response_at, f.solution_proposed_at,
-                    f.confirmed_at, f.deadline_breached_at, f.first_response_secs, f.solution_secs
+                    f.confirmed_at, f.deadline_breached_at, f.first_response_secs, f.solution_secs,
+                    COALESCE(t.mailbox, CASE WHEN t.channel = 'email' THEN 'main' END)
                FROM tickets t LEFT JOIN ticket_facts f ON f.ticket_id = t.id
               ORDER BY t.created_at, t.id",
         )
@@ -88,6 +91,7 @@ fn reference(c: &Connection) -> Vec<Row> {
                 t(r.get(12)?),
             ],
             [r.get(13)?, r.get(14)?],
+            r.get(15)?,
         ))
     })
     .unwrap()
@@ -136,6 +140,11 @@ fn report_rows_follow_every_write() {
         t.created_at = at(i);
         t.updated_at = at(i);
         t.deadline = Some(at(i + 240));
+        // Through a mailbox of its own, the default one, the web form.
+        t.mailbox = (i % 3 == 0).then(|| format!("north{i}"));
+        if i == 2 {
+            t.channel = crate::workflow::channel::Channel::Web;
+        }
         u.insert_ticket(&t).unwrap();
         u.add_history(&t.id, &h(at(i), "system", "created", Some("new")), None)
             .unwrap();
@@ -146,6 +155,10 @@ fn report_rows_follow_every_write() {
     assert!(read(&s)
         .iter()
         .all(|r| r.8[1..].iter().all(Option::is_none)));
+    assert_eq!(
+        read(&s).iter().map(|r| r.10.as_deref()).collect::<Vec<_>>(),
+        [Some("north0"), Some("main"), None, Some("north3")]
+    );
 
     // Ticket 0: a letter to the user (a response), then solved and confirmed.
     let t0 = tickets[0].clone();
@@ -282,4 +295,54 @@ fn a_version_4_database_is_back_filled() {
     )
     .unwrap();
     assert_eq!(ids, ["TP-2026-000001"]);
+}
+
+/// A version-8 database (tickets with their mailbox, report rows without
+/// it) is back-filled on open: the report reads each ticket's mailbox, and
+/// new tickets carry theirs.
+#[test]
+fn a_version_8_database_gets_the_mailbox_in_its_report_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("db");
+    {
+        let c = Connection::open(&p).unwrap();
+        for m in &MIGRATIONS[..8] {
+            c.execute_batch(m).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO tickets(id, status, kind, priority, line, requester, reply_to, subject,
+                created_at, updated_at, channel, mailbox)
+             VALUES
+               ('TP-2026-000001', 'new', 'incident', 'высокий', 1, 'u@x', 'u@x', 's',
+                '2026-11-23T07:00:00.000Z', '2026-11-23T07:00:00.000Z', 'email', 'north'),
+               ('TP-2026-000002', 'new', 'incident', 'высокий', 1, 'u@x', 'u@x', 's',
+                '2026-11-23T08:00:00.000Z', '2026-11-23T08:00:00.000Z', 'email', NULL),
+               ('TP-2026-000003', 'new', 'incident', 'высокий', 1, 'u@x', 'u@x', 's',
+                '2026-11-23T09:00:00.000Z', '2026-11-23T09:00:00.000Z', 'phone', NULL);
+             PRAGMA user_version = 8;",
+        )
+        .unwrap();
+    }
+    let s = Store::open(&p, std::time::Duration::from_millis(100)).unwrap();
+    let rows = read(&s);
+    assert_eq!(rows, reference(s.conn()));
+    assert_eq!(
+        rows.iter().map(|r| r.10.as_deref()).collect::<Vec<_>>(),
+        [Some("north"), Some("main"), None]
+    );
+    s.conn()
+        .execute_batch(
+            "UPDATE tickets SET mailbox = 'south' WHERE id = 'TP-2026-000002';
+             INSERT INTO tickets(id, status, kind, priority, line, requester, reply_to, subject,
+                created_at, updated_at, channel, mailbox)
+             VALUES ('TP-2026-000004', 'new', 'incident', 'высокий', 1, 'u@x', 'u@x', 's',
+                '2026-11-23T10:00:00.000Z', '2026-11-23T10:00:00.000Z', 'email', 'east');",
+        )
+        .unwrap();
+    let rows = read(&s);
+    assert_eq!(rows, reference(s.conn()));
+    assert_eq!(
+        rows.iter().map(|r| r.10.as_deref()).collect::<Vec<_>>(),
+        [Some("north"), Some("south"), None, Some("east")]
+    );
 }

@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counts {
     /// Letters taken in, by outcome (`created`, `updated`, `ignored`,
-    /// `quarantined`), since the database began.
-    pub letters: Vec<(String, u64)>,
+    /// `quarantined`) and the mailbox they came through (`main` for a
+    /// letter with none recorded: `ingest`, or from before schema 9, as
+    /// `tickets list` shows such tickets), since the database began.
+    pub letters: Vec<(String, String, u64)>,
     /// Tickets by (status, line).
     pub tickets: Vec<(String, u8, u64)>,
     pub outbox_pending: u64,
@@ -24,10 +26,22 @@ pub struct Counts {
 impl Store {
     pub fn vital_counts(&self) -> Result<Counts> {
         let c = &self.conn;
-        let mut st = c.prepare_cached("SELECT outcome, count(*) FROM letters GROUP BY outcome")?;
-        let letters = st
-            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?
-            .collect::<std::result::Result<_, _>>()?;
+        // One walk of the index letters_outcome_mailbox; NULL sorts first
+        // there, so "main" may come twice for one outcome: summed below.
+        let mut st = c.prepare_cached(
+            "SELECT outcome, COALESCE(mailbox, ?1), count(*) FROM letters GROUP BY outcome, mailbox",
+        )?;
+        let mut letters: Vec<(String, String, u64)> = Vec::new();
+        let rows = st.query_map([super::DEFAULT_MAILBOX], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.max(0) as u64))
+        })?;
+        for row in rows {
+            let (o, m, n): (String, String, u64) = row?;
+            match letters.iter_mut().find(|x| x.0 == o && x.1 == m) {
+                Some(x) => x.2 += n,
+                None => letters.push((o, m, n)),
+            }
+        }
         let mut st =
             c.prepare_cached("SELECT status, line, count(*) FROM tickets GROUP BY status, line")?;
         let tickets = st

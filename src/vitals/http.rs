@@ -48,7 +48,7 @@ pub fn answer(v: &Vitals, method: &str, path: &str) -> Answer {
         }
         "/metrics" => {
             let ready = v.reasons().is_empty();
-            let page = text::page(&v.snapshot(), v.clock.now(), ready);
+            let page = text::page(&v.snapshot(), &v.mailboxes, v.clock.now(), ready);
             (200, text::CONTENT_TYPE, page)
         }
         _ => (

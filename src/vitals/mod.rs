@@ -118,6 +118,9 @@ pub struct Vitals {
     pub limits: Limits,
     pub started: DateTime<Utc>,
     pub clock: Arc<dyn Clock>,
+    /// The configured mailboxes' names (`ticketd_letters_total` lists
+    /// each, at 0 before its first letter).
+    pub mailboxes: Vec<String>,
 }
 
 impl Vitals {
@@ -127,6 +130,7 @@ impl Vitals {
             limits: Limits::of(m),
             started: clock.now(),
             clock,
+            mailboxes: Vec::new(),
         }
     }
 
@@ -252,7 +256,9 @@ pub fn start(
             )
         })
         .collect();
-    let vitals = Arc::new(Vitals::new(m, clock));
+    let mut vitals = Vitals::new(m, clock);
+    vitals.mailboxes = cfg.mailboxes.iter().map(|b| b.name().to_string()).collect();
+    let vitals = Arc::new(vitals);
     tracing::info!(%addr, "metrics listening (/metrics, /healthz, /readyz)");
     Ok(vec![
         tokio::spawn(refresh(

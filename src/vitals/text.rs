@@ -35,24 +35,39 @@ fn counter(v: u64) -> Counter {
     c
 }
 
-/// The page for `s` at `now`, with `ready` (1 or 0).
-pub fn page(s: &Snapshot, now: DateTime<Utc>, ready: bool) -> String {
+/// The page for `s` at `now`, with `ready` (1 or 0). `mailboxes`: the
+/// configured ones, listed at 0 before their first letter.
+pub fn page(s: &Snapshot, mailboxes: &[String], now: DateTime<Utc>, ready: bool) -> String {
     let mut r = Registry::default();
     let c = &s.counts;
     let letters = Family::<Labels, Counter>::default();
+    let mut names: Vec<&str> = mailboxes.iter().map(String::as_str).collect();
+    for (_, m, _) in &c.letters {
+        if !names.contains(&m.as_str()) {
+            names.push(m);
+        }
+    }
+    if names.is_empty() {
+        names.push(crate::store::DEFAULT_MAILBOX);
+    }
     for outcome in ["created", "updated", "ignored", "quarantined"] {
-        let n = c
-            .letters
-            .iter()
-            .find(|(o, _)| o == outcome)
-            .map_or(0, |x| x.1);
-        letters
-            .get_or_create(&vec![("outcome".into(), outcome.into())])
-            .inc_by(n);
+        for m in &names {
+            let n = c
+                .letters
+                .iter()
+                .find(|(o, b, _)| o == outcome && b == m)
+                .map_or(0, |x| x.2);
+            letters
+                .get_or_create(&vec![
+                    ("outcome".into(), outcome.into()),
+                    ("mailbox".into(), m.to_string()),
+                ])
+                .inc_by(n);
+        }
     }
     r.register(
         "ticketd_letters",
-        "Letters taken in, by outcome (since the database began)",
+        "Letters taken in, by outcome and mailbox (since the database began)",
         letters,
     );
     let tickets = Family::<Labels, Gauge>::default();

@@ -136,6 +136,7 @@ pub fn build_desk(desk: &TestDesk, letters: usize, n: usize) {
                     reason: None,
                     raw: &raw,
                     at: created,
+                    mailbox: None,
                 })
                 .unwrap();
             let row = AttachmentRow {

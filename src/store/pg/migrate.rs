@@ -1,7 +1,7 @@
 //! Schema versions for both engines from one numbered set.
 //!
 //! SQLite keeps its version in `PRAGMA user_version` and its steps in
-//! `crate::store` (`schema.sql`, `m002_…sql` … `m008_…sql`); PostgreSQL
+//! `crate::store` (`schema.sql`, `m002_…sql` … `m009_…sql`); PostgreSQL
 //! keeps it in the table `schema_version` (one row per version applied)
 //! and its steps in [`PG_MIGRATIONS`], numbered the same. PostgreSQL
 //! starts at version 6 (`m006_baseline.sql`: the whole SQLite schema of
@@ -25,6 +25,7 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("m006_baseline.sql")),
     (7, include_str!("m007_engineer_figures.sql")),
     (8, include_str!("m008_mailbox.sql")),
+    (9, include_str!("m009_mailbox_figures.sql")),
 ];
 
 /// The version this ticketd brings (the same for both engines).

@@ -57,7 +57,7 @@ const fn t(name: &'static str, key: &'static [&'static str], rowid: bool) -> Tab
     }
 }
 
-/// Every table of schema version 8, parents before children. The
+/// Every table of schema version 9, parents before children. The
 /// engineers are copied before the history, so that PostgreSQL's triggers
 /// derive the engineers' figures (migration 7) with SQLite's numbers.
 pub const TABLES: &[Table] = &[
