@@ -2,7 +2,8 @@
 //! mail servers): `/metrics` parsed by a Prometheus text-format parser with
 //! the counters moving as letters arrive; `/readyz` 200, then 503 with its
 //! reason when the oldest outgoing letter waits too long (the SMTP server
-//! is unreachable) on a manual clock; `/healthz` 200 throughout.
+//! is unreachable) on a manual clock; `/healthz` 200 throughout; the
+//! letters counted by mailbox (issue 17).
 //! The IMAP cases (server stopped, server hanging) are in
 //! `tests/mail_metrics.rs`.
 
@@ -167,6 +168,83 @@ async fn metrics_move_with_letters_and_readyz_names_a_stale_outbox() {
     assert!(value(&s, "ticketd_outbox_oldest_age_seconds", &[]).is_some_and(|v| v >= 660.0));
     assert_eq!(value(&s, "ticketd_ready", &[]), Some(0.0));
     assert_eq!(get(p, "/nothing").0, 404);
+
+    let _ = stop.send(());
+    daemon
+        .await
+        .expect("joined")
+        .expect("the daemon stops cleanly");
+}
+
+/// Issue 17: `ticketd_letters_total` by outcome and mailbox. Two Maildir
+/// mailboxes, `main` and `north`: both listed at 0 before any letter; a
+/// letter into `north` moves `north`'s counter and not `main`'s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letters_are_counted_by_mailbox() {
+    let port = free_port();
+    let desk = TestDesk::with(|cfg| {
+        let m: toml::Table =
+            toml::from_str(&format!("listen = \"127.0.0.1:{port}\"\nrefresh_secs = 1"))
+                .expect("metrics");
+        cfg.insert("metrics".into(), toml::Value::Table(m));
+        let Some(toml::Value::Table(mut main)) = cfg.remove("mailbox") else {
+            panic!("[mailbox]")
+        };
+        let mut north = main.clone();
+        main.insert("name".into(), "main".into());
+        north.insert("name".into(), "north".into());
+        let path = main["path"].as_str().expect("path").to_string();
+        north.insert("path".into(), format!("{path}-north").into());
+        cfg.insert(
+            "mailboxes".into(),
+            toml::Value::Array(vec![main.into(), north.into()]),
+        );
+    });
+    let north = desk.root().join("maildir-north");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(north.join(sub)).expect("north maildir");
+    }
+    let config = Desk::load(&desk.config).expect("config loads");
+    let clock = ManualClock::new("2026-12-07T08:00:00Z".parse().expect("time"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(ticketd::daemon::serve(
+        config,
+        Arc::new(clock.clone()) as Arc<dyn Clock>,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let p = port;
+    until("ready", 10, || (get(p, "/readyz").0 == 200).then_some(())).await;
+    let created = |s: &prometheus_parse::Scrape, m: &str| {
+        value(
+            s,
+            "ticketd_letters_total",
+            &[("outcome", "created"), ("mailbox", m)],
+        )
+    };
+    let before = scrape(p);
+    assert_eq!(
+        (created(&before, "main"), created(&before, "north")),
+        (Some(0.0), Some(0.0))
+    );
+    std::fs::write(north.join("tmp/1.metrics.test"), appeal(7)).expect("write");
+    std::fs::rename(
+        north.join("tmp/1.metrics.test"),
+        north.join("new/1.metrics.test"),
+    )
+    .expect("deliver");
+    let after = until("the north letter counted", 15, || {
+        let s = scrape(p);
+        (created(&s, "north") == Some(1.0)).then_some(s)
+    })
+    .await;
+    assert_eq!(created(&after, "main"), Some(0.0));
+    let mailbox: Option<String> = desk
+        .db()
+        .query_row("SELECT mailbox FROM letters", [], |r| r.get(0))
+        .expect("the letter's row");
+    assert_eq!(mailbox.as_deref(), Some("north"));
 
     let _ = stop.send(());
     daemon
