@@ -1,6 +1,7 @@
 //! The counts behind the daemon's vital signs (`[metrics]`): read by the
 //! metrics refresher on its own connection, every count from an index.
 
+use super::engine::params;
 use super::{parse_ts, ts, Result, Store};
 use chrono::{DateTime, Utc};
 
@@ -24,28 +25,25 @@ pub struct Counts {
 impl Store {
     pub fn vital_counts(&self) -> Result<Counts> {
         let c = &self.conn;
-        let mut st = c.prepare_cached("SELECT outcome, count(*) FROM letters GROUP BY outcome")?;
-        let letters = st
-            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?
-            .collect::<std::result::Result<_, _>>()?;
-        let mut st =
-            c.prepare_cached("SELECT status, line, count(*) FROM tickets GROUP BY status, line")?;
-        let tickets = st
-            .query_map([], |r| {
+        let letters = c.query_map(
+            "SELECT outcome, count(*) FROM letters GROUP BY outcome",
+            &params![],
+            |r| Ok((r.get(0)?, r.get::<i64>(1)?.max(0) as u64)),
+        )?;
+        let tickets = c.query_map(
+            "SELECT status, line, count(*) FROM tickets GROUP BY status, line",
+            &params![],
+            |r| {
                 let line: i64 = r.get(1)?;
                 Ok((
                     r.get(0)?,
                     u8::try_from(line).unwrap_or(0),
-                    r.get::<_, i64>(2)?.max(0) as u64,
+                    r.get::<i64>(2)?.max(0) as u64,
                 ))
-            })?
-            .collect::<std::result::Result<_, _>>()?;
+            },
+        )?;
         let backlog = self.outbox_backlog()?;
-        let one = |sql: &str| -> Result<u64> {
-            Ok(c.prepare_cached(sql)?
-                .query_row([], |r| r.get::<_, i64>(0))?
-                .max(0) as u64)
-        };
+        let one = |sql: &str| -> Result<u64> { Ok(c.one::<i64>(sql, &params![])?.max(0) as u64) };
         Ok(Counts {
             letters,
             tickets,

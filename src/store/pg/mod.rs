@@ -158,7 +158,7 @@ pub async fn connect(target: &PgTarget) -> Result<Pool> {
 }
 
 /// The rustls client settings of `mode` (`require` or `verify-full`).
-fn tls_config(
+pub(crate) fn tls_config(
     mode: SslMode,
     ca_file: Option<&std::path::Path>,
 ) -> std::result::Result<rustls::ClientConfig, String> {
