@@ -51,7 +51,6 @@ use crate::workflow::token::ReplyKey;
 use crate::workflow::{commands, thread, token};
 use chrono::Utc;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The synchronous pipeline: one database connection, the composer, the
 /// parse options. Not shared between threads; see [`Handle`] for async use.
@@ -84,10 +83,7 @@ const STATEMENT_CACHE: usize = 48;
 
 impl Pipeline {
     pub fn open(cfg: Arc<Desk>) -> Result<Pipeline, IngestError> {
-        let mut store = Store::open(
-            &cfg.database.path,
-            Duration::from_millis(cfg.database.busy_timeout_ms),
-        )?;
+        let mut store = cfg.database.store_at()?.open()?;
         // Response and solution times in the desk's working time.
         store.set_calendar(&cfg.workflow.calendar)?;
         // Every statement a letter runs stays compiled.
