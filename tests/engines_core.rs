@@ -225,3 +225,68 @@ fn after_db_copy_the_daemon_carries_on_with_the_same_numbers() {
         "the new ticket is in PostgreSQL"
     );
 }
+
+/// Files under the folder `dir` (recursively), by name.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if !p.ends_with(".web-upload") {
+                out.extend(files_in(&p));
+            }
+        } else {
+            out.push(e.file_name().to_string_lossy().to_string());
+        }
+    }
+    out
+}
+
+/// A kept attachment is in the folder on SQLite and in the database on
+/// PostgreSQL (none in the folder), and is forwarded from there with the
+/// routed letter.
+#[test]
+fn attachments_live_in_the_folder_on_sqlite_and_in_the_database_on_postgres() {
+    for engine in BOTH {
+        let desk = EngineDesk::with(engine, |_| {});
+        let (v, code) = desk.ingest(&letter(7, true));
+        assert_eq!(code, 0, "{engine:?}: {v}");
+        let cfg = ticketd::desk::Desk::load(&desk.config).expect("config");
+        let on_disk = files_in(&cfg.attachments.dir);
+        let sha = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(common::PNG))
+        };
+        match &desk.cluster {
+            None => assert_eq!(on_disk, vec![sha.clone()], "SQLite: the folder"),
+            Some(pg) => {
+                assert!(
+                    on_disk.is_empty(),
+                    "PostgreSQL: nothing in the folder: {on_disk:?}"
+                );
+                assert_eq!(
+                    pg.query("desk", "SELECT sha256, size FROM attachment_blobs"),
+                    format!("{sha}|{}", common::PNG.len())
+                );
+            }
+        }
+        // The routed letter carries the file, read back from where it is.
+        ok(&desk.run_once(), "run --once");
+        let routed: Vec<Vec<u8>> = desk
+            .outbox()
+            .into_iter()
+            .filter(|l| header(l, "to").is_some_and(|t| !t.contains("user7@")))
+            .collect();
+        assert!(!routed.is_empty(), "{engine:?}: a letter to a line");
+        let b64 = common::base64(common::PNG);
+        assert!(
+            routed.iter().any(|l| String::from_utf8_lossy(l)
+                .replace("\r\n", "")
+                .contains(&b64)),
+            "{engine:?}: the file is attached to the routed letter"
+        );
+    }
+}

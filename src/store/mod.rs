@@ -18,6 +18,7 @@
 //! the dialects differ. [`pg`]: PostgreSQL's connection settings, schema
 //! versions, `db migrate`, `db copy`.
 
+pub mod blobs;
 pub mod cluster;
 #[cfg(test)]
 mod cluster_tests;
