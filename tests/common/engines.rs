@@ -80,3 +80,48 @@ impl EngineDesk {
             .unwrap_or_else(|e| panic!("open the {:?} store: {e}", self.engine))
     }
 }
+
+impl EngineDesk {
+    /// The rows of `sql` (one statement, no parameters), a line each,
+    /// columns joined by `|`, NULL as empty (psql's unaligned output, the
+    /// same on both engines).
+    pub fn query(&self, sql: &str) -> String {
+        match &self.cluster {
+            Some(pg) => pg.query("desk", sql),
+            None => {
+                let db = self.desk.db();
+                let mut st = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let n = st.column_count();
+                let rows = st
+                    .query_map([], |r| {
+                        (0..n)
+                            .map(|i| {
+                                use rusqlite::types::ValueRef;
+                                Ok(match r.get_ref(i)? {
+                                    ValueRef::Null => String::new(),
+                                    ValueRef::Integer(v) => v.to_string(),
+                                    ValueRef::Real(v) => v.to_string(),
+                                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                                        String::from_utf8_lossy(t).to_string()
+                                    }
+                                })
+                            })
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                            .map(|c| c.join("|"))
+                    })
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .join("\n")
+            }
+        }
+    }
+
+    /// The one integer `sql` gives.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        let v = self.query(sql);
+        v.trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{sql}: {v:?}: {e}"))
+    }
+}

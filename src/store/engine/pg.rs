@@ -9,7 +9,8 @@
 //! current-thread runtime, the tokio-postgres client and its connection
 //! task; a call sends the work there and waits on a plain channel, which
 //! is allowed anywhere (it blocks the caller's thread as a SQLite call
-//! does). Statements are prepared once per connection and kept.
+//! does). Statements are prepared once per connection and kept; a
+//! connection the server closed is made again before the next call.
 
 use super::value::Value;
 use crate::config::{PgTarget, SslMode};
@@ -18,6 +19,10 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+/// Makes the connection (again, after a lost one).
+type Connect = Box<
+    dyn Fn(&tokio::runtime::Runtime) -> std::result::Result<tokio_postgres::Client, String> + Send,
+>;
 
 /// The caller's side: where the work goes.
 pub struct PgConn {
@@ -35,6 +40,7 @@ pub struct PgConn {
 pub struct Worker {
     rt: tokio::runtime::Runtime,
     client: tokio_postgres::Client,
+    connect: Connect,
     statements: HashMap<String, tokio_postgres::Statement>,
 }
 
@@ -81,29 +87,37 @@ impl PgConn {
                         .enable_all()
                         .build()
                         .map_err(|e| e.to_string())?;
-                    let connected = rt.block_on(async {
-                        match tls {
-                            None => cfg.connect(tokio_postgres::NoTls).await.map(|(c, conn)| {
-                                tokio::spawn(conn);
-                                c
-                            }),
-                            Some(tls) => cfg
-                                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
-                                .await
-                                .map(|(c, conn)| {
-                                    tokio::spawn(conn);
-                                    c
-                                }),
-                        }
+                    let connect: Connect = Box::new(move |rt| {
+                        let connected = rt.block_on(async {
+                            match &tls {
+                                None => {
+                                    cfg.connect(tokio_postgres::NoTls).await.map(|(c, conn)| {
+                                        tokio::spawn(conn);
+                                        c
+                                    })
+                                }
+                                Some(tls) => cfg
+                                    .connect(tokio_postgres_rustls::MakeRustlsConnect::new(
+                                        tls.clone(),
+                                    ))
+                                    .await
+                                    .map(|(c, conn)| {
+                                        tokio::spawn(conn);
+                                        c
+                                    }),
+                            }
+                        });
+                        connected.map_err(|e| {
+                            format!("{}; check {given_by}", crate::store::pg::describe(&e))
+                        })
                     });
-                    let mut client = connected.map_err(|e| {
-                        format!("{}; check {given_by}", crate::store::pg::describe(&e))
-                    })?;
+                    let mut client = connect(&rt)?;
                     rt.block_on(crate::store::pg::migrate::migrate_pg(&mut client))
                         .map_err(|e| e.to_string())?;
                     Ok(Worker {
                         rt,
                         client,
+                        connect,
                         statements: HashMap::new(),
                     })
                 })();
@@ -145,8 +159,15 @@ impl PgConn {
             url: self.shown.clone(),
             reason: "the connection's thread has ended (connection lost); restart ticketd".into(),
         };
+        // Never inside a transaction: its statements must not go on in
+        // autocommit on a new connection; it fails, and the next one
+        // begins on the new connection.
+        let may_reconnect = !self.in_tx.get();
         self.jobs
             .send(Box::new(move |w: &mut Worker| {
+                if may_reconnect {
+                    w.reconnect_if_lost();
+                }
                 let _ = tx.send(f(w));
             }))
             .map_err(|_| gone())?;
@@ -176,6 +197,25 @@ impl PgConn {
 }
 
 impl Worker {
+    /// A connection the server closed (restart, failover) is made again
+    /// before the next call outside a transaction: that call and the later
+    /// ones work once the server is back. The calls that found it closed
+    /// have failed (a transient error): their transaction was rolled back
+    /// by the server, and the caller retries the letter.
+    fn reconnect_if_lost(&mut self) {
+        if !self.client.is_closed() {
+            return;
+        }
+        match (self.connect)(&self.rt) {
+            Ok(c) => {
+                tracing::info!("PostgreSQL connection made again");
+                self.client = c;
+                self.statements.clear();
+            }
+            Err(e) => tracing::warn!(error = %e, "PostgreSQL connection still lost"),
+        }
+    }
+
     fn statement(
         &mut self,
         sql: &str,
