@@ -166,7 +166,12 @@ impl Store {
         let tx = self.conn.begin()?;
         // PostgreSQL: one lease step at a time per lease name (the row may
         // not exist yet, so a row lock alone would not serialise two takes).
+        // A letter's transaction holds the lease row (the fence, share
+        // lock) until it commits: the step waits for it at most a second,
+        // then fails (transient) and is tried again at the next look,
+        // instead of holding up the keeper's other leases.
         if tx.engine() == super::engine::Engine::Postgres {
+            tx.batch("SET LOCAL lock_timeout = '1s'")?;
             tx.execute("SELECT pg_advisory_xact_lock(hashtext(?1))", &params![name])?;
         }
         let row: Option<LeaseRow> = tx.query_opt(

@@ -385,6 +385,11 @@ rm -rf "$dir"
             .unwrap_or_else(|e| panic!("psql {db}: {e}"))
     }
 
+    /// [`Cluster::query`], the error returned instead of failing the test.
+    pub fn try_query(&self, db: &str, sql: &str) -> Result<String, String> {
+        self.psql_as(ROLE, ROLE_PASSWORD, db, sql)
+    }
+
     /// The server's log so far (for assertion messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("run/server.log")).unwrap_or_default()
