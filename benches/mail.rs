@@ -33,7 +33,12 @@
 //! client sends over. For analysis: BENCH_LOG (ticketd's log level, e.g.
 //! `debug` for each batch's timing), BENCH_KEEP_LOG=FILE and
 //! BENCH_KEEP_DB=FILE (the last round's log and database).
+//! BENCH_DB=postgres: ticketd's database is PostgreSQL (a private cluster
+//! of `tests/support/pg.rs` with its durability settings on, a fresh
+//! database per round) instead of SQLite.
 
+#[path = "mail/db.rs"]
+mod db;
 #[path = "mail/measure.rs"]
 mod measure;
 #[path = "../tests/support/mod.rs"]
@@ -41,10 +46,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use db::Db;
 use futures::{StreamExt, TryStreamExt};
 use measure::{cpu_secs, ms, p50_95_99, peak_rss_kb, percentile, rss_parts_kb};
 use support::daemon::Daemon;
-use support::db::sent_count;
 use support::{imap, letters, servers, ConfigOpts, SUPPORT};
 
 const USERS: [&str; 2] = ["user1@example.com", "user2@example.com"];
@@ -121,9 +126,11 @@ fn delivered() -> usize {
 /// Append `count` letters one at a time to the support INBOX; for each,
 /// the time to its reply accepted by SMTP and to the reply in the user's
 /// mailbox, both sorted.
-fn latency(db: &std::path::Path, count: usize, tag: &str) -> (Vec<Duration>, Vec<Duration>) {
+fn latency(db: &Db, count: usize, tag: &str) -> (Vec<Duration>, Vec<Duration>) {
     let mut acc = Vec::new();
     let mut del = Vec::new();
+    let mut peek = db.peek();
+    let mut sent_count = |db: &Db| peek.sent_count(&db.path);
     for i in 0..count {
         let before_sent = sent_count(db);
         let before_del = imap::count(USERS[0], "INBOX");
@@ -239,7 +246,7 @@ struct Round {
 /// Start `ticketd run` on `config` with N letters waiting in the INBOX; time
 /// the last ticket committed, the last reply accepted by SMTP and the last
 /// reply in the users' mailboxes; stop the daemon.
-fn throughput(n: usize, config: &std::path::Path, db: &std::path::Path) -> Round {
+fn throughput(n: usize, config: &std::path::Path, db: &Db) -> Round {
     let base_delivered = delivered();
     let t0 = Instant::now();
     let mut daemon = Daemon::start(config);
@@ -247,15 +254,15 @@ fn throughput(n: usize, config: &std::path::Path, db: &std::path::Path) -> Round
     let mut committed_at = None;
     let deadline = t0 + Duration::from_secs(600);
     let mut peak_parts = (0u64, 0u64);
-    let mut peek = support::db::Peek::default();
+    let mut peek = db.peek();
     while accepted_at.is_none() && Instant::now() < deadline {
         if let Some((anon, file)) = rss_parts_kb(daemon.pid()) {
             peak_parts = (peak_parts.0.max(anon), peak_parts.1.max(file));
         }
-        if committed_at.is_none() && peek.ticket_count(db) >= n {
+        if committed_at.is_none() && peek.ticket_count(&db.path) >= n {
             committed_at = Some(t0.elapsed());
         }
-        if peek.sent_count(db) >= n {
+        if peek.sent_count(&db.path) >= n {
             accepted_at = Some(t0.elapsed());
         } else {
             std::thread::sleep(Duration::from_millis(10));
@@ -280,7 +287,7 @@ fn throughput(n: usize, config: &std::path::Path, db: &std::path::Path) -> Round
     // round's is kept.
     if let Ok(keep) = std::env::var("BENCH_KEEP_DB") {
         let _ = std::fs::remove_file(&keep);
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        rusqlite::Connection::open_with_flags(&db.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .and_then(|c| c.execute("VACUUM INTO ?1", [&keep]))
             .unwrap_or_else(|e| panic!("BENCH_KEEP_DB {keep}: {e}"));
     }
@@ -332,6 +339,12 @@ fn main() {
         "opensmtpd" => Some(support::mta::opensmtpd()),
         other => panic!("BENCH_MTA={other}: use postfix or opensmtpd"),
     };
+    // BENCH_DB=postgres: one private cluster, a database per round.
+    let pg = match std::env::var("BENCH_DB").as_deref() {
+        Ok("postgres") => Some(support::pg::Cluster::start_durable()),
+        Ok("sqlite") | Err(_) => None,
+        Ok(other) => panic!("BENCH_DB={other}: use sqlite or postgres"),
+    };
     // A fresh ticketd directory (config, database) for each round.
     let setup = |name: &str| {
         let dir = s.test_dir(name);
@@ -352,7 +365,10 @@ fn main() {
         if let Some(o) = opensmtpd {
             support::mta::retarget(&config, o.port, "none", "");
         }
-        let db = dir.join("ticketd.sqlite3");
+        let db = match &pg {
+            None => Db::sqlite(&dir),
+            Some(cluster) => Db::postgres(cluster, &dir, &config),
+        };
         (dir, config, db)
     };
 
@@ -501,6 +517,14 @@ fn main() {
             Some(_) =>
                 "OpenSMTPD 6.8 (plain SMTP on loopback, no PIPELINING, 100 letters per session)",
             None => "Postfix 3.7 (STARTTLS, PIPELINING)",
+        }
+    );
+    println!(
+        "Database: {}.\n",
+        if pg.is_some() {
+            "PostgreSQL 15 (BENCH_DB=postgres: a private cluster on this machine, fsync and synchronous_commit on)"
+        } else {
+            "SQLite"
         }
     );
     println!("`[outgoing] connections = {connections}`; the raw client sends over as many. {rounds} rounds (throughput, then the raw ceiling, each on a fresh database); throughput figures are the median round's (by the rate to reply accepted), every round's are listed below the table; peak RSS is the highest of all rounds.\n");

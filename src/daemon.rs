@@ -58,18 +58,13 @@ fn open_handle(cfg: &Arc<Desk>, clock: &Arc<dyn Clock>) -> anyhow::Result<Handle
 }
 
 fn open_store(cfg: &Desk) -> anyhow::Result<Store> {
-    Store::open(
-        &cfg.database.path,
-        Duration::from_millis(cfg.database.busy_timeout_ms),
-    )
-    .with_context(|| format!("database `{}`", cfg.database.path.display()))
+    let at = cfg.database.store_at()?;
+    at.open()
+        .with_context(|| format!("database `{}`", at.shown()))
 }
 
 fn transport(cfg: &Desk, clock: &Arc<dyn Clock>) -> anyhow::Result<Transport> {
-    let token_status = crate::oauth2::store_sink(
-        cfg.database.path.clone(),
-        Duration::from_millis(cfg.database.busy_timeout_ms),
-    );
+    let token_status = crate::oauth2::store_sink(cfg.database.store_at()?);
     Transport::with_token_status(&cfg.outgoing, Some(token_status), clock.clone())
         .map_err(|e| anyhow::anyhow!("[outgoing] in `{}`: {e}", cfg.source_path.display()))
 }

@@ -33,8 +33,9 @@
 //!   a form, a letter on a ticket (its way, refusals), the user's letters,
 //!   an engineer's commands, the timer; `pipeline` only loads the facts,
 //!   calls it and commits.
-//! * [`store`]: SQLite in WAL mode; the database engine appears nowhere
-//!   else. The pipeline writes through a [`store::unit::Unit`] (one
+//! * [`store`]: SQLite in WAL mode, or PostgreSQL, behind one engine seam
+//!   ([`store::engine`]: every method written once over a connection of
+//!   either engine); the database engine appears nowhere else. The pipeline writes through a [`store::unit::Unit`] (one
 //!   letter's rows, committed together, by use-case methods) and reads
 //!   through `Store` methods; the typed domain ([`store::tickets::Ticket`]
 //!   with `Status`, `Kind`, `Line`, times) is converted to and from rows
@@ -43,9 +44,9 @@
 //!   exactly once across crashes. Also the outbox table,
 //!   quarantine and daemon state (IMAP UIDs, last sync), kept per mailbox
 //!   (`mailbox.<name>.…`, [`config::Mailbox::state_key`]).
-//!   [`store::pg`]: PostgreSQL as a second store (connection pool, schema
-//!   versions for both engines, `db migrate`, `db copy` of a SQLite desk);
-//!   the daemon itself does not run on it yet.
+//!   [`store::pg`]: PostgreSQL's settings (TLS), schema versions for both
+//!   engines, `db migrate`, `db copy` of a SQLite desk; on PostgreSQL the
+//!   attachment files live in the database ([`store::blobs`]).
 //! * [`outbox`]: composing outgoing letters from Russian templates and
 //!   delivering queued rows through a [`outbox::Transport`] — `.eml` files or
 //!   SMTP — with retries and backoff; a ticket's letters leave from its

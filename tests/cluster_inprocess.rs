@@ -2,11 +2,18 @@
 //! one Maildir (issue 17): the first takes the mailbox and the timers, the
 //! second waits and is listed in the registry; every letter becomes one
 //! ticket, every outbox row is sent once; when the first stops, the second
-//! takes the mailbox and the timers and carries on.
+//! takes the mailbox and the timers and carries on — on SQLite and on
+//! PostgreSQL (where the outbox is claimed with `FOR UPDATE SKIP LOCKED`
+//! and a letter's transaction holds the lease row's lock).
 
 mod common;
+#[path = "common/engines.rs"]
+mod engines;
+#[path = "support/pg.rs"]
+mod pg;
 
 use common::TestDesk;
+use engines::{Engine, EngineDesk};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ticketd::clock::{Clock, SystemClock};
@@ -56,14 +63,27 @@ async fn wait_for<T>(what: &str, secs: u64, mut done: impl FnMut() -> Option<T>)
     }
 }
 
-fn daemons(desk: &TestDesk) -> Vec<DaemonRow> {
-    let s =
-        Store::open(&desk.root().join("db.sqlite3"), Duration::from_millis(2000)).expect("open");
-    s.daemons_alive(chrono::Utc::now()).expect("daemons")
+fn daemons(desk: &EngineDesk) -> Vec<DaemonRow> {
+    desk.store()
+        .daemons_alive(chrono::Utc::now())
+        .expect("daemons")
 }
 
 /// (holder, generation) of a lease.
-fn lease(desk: &TestDesk, name: &str) -> Option<(String, i64)> {
+fn lease(desk: &EngineDesk, name: &str) -> Option<(String, i64)> {
+    let row = desk.query(&format!(
+        "SELECT holder, generation FROM leases WHERE name = '{name}'"
+    ));
+    let (holder, generation) = row.split_once('|')?;
+    Some((holder.to_string(), generation.parse().ok()?))
+}
+
+fn scalar(desk: &EngineDesk, sql: &str) -> i64 {
+    desk.scalar(sql)
+}
+
+/// (holder, generation) of a lease, in the SQLite file.
+fn lease_lite(desk: &TestDesk, name: &str) -> Option<(String, i64)> {
     desk.db()
         .query_row(
             "SELECT holder, generation FROM leases WHERE name = ?1",
@@ -73,19 +93,30 @@ fn lease(desk: &TestDesk, name: &str) -> Option<(String, i64)> {
         .ok()
 }
 
-fn scalar(desk: &TestDesk, sql: &str) -> i64 {
+fn scalar_lite(desk: &TestDesk, sql: &str) -> i64 {
     desk.db().query_row(sql, [], |r| r.get(0)).expect(sql)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_daemons_share_one_database_and_mailbox_and_fail_over() {
-    let desk = TestDesk::with(|cfg| {
+    two_daemons(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_daemons_share_one_postgres_database_and_mailbox_and_fail_over() {
+    two_daemons(Engine::Postgres).await;
+}
+
+async fn two_daemons(engine: Engine) {
+    let desk = EngineDesk::with(engine, |cfg| {
         cfg.remove("lines");
         cfg.remove("routes");
         let mut c = toml::Table::new();
         c.insert("lease_secs".into(), toml::Value::Integer(2));
         cfg.insert("cluster".into(), toml::Value::Table(c));
     });
+    // The schema, for the checks' first reads.
+    drop(desk.store());
     let a = start(&desk);
     let (a_id, _) = wait_for("the first daemon's mailbox lease", 5, || {
         lease(&desk, "mailbox.main")
@@ -227,9 +258,9 @@ fn run_once_reads_the_mailbox_only_under_its_lease() {
             .count()
     };
     assert_eq!(new_count(), 1, "left for the lease's holder");
-    assert_eq!(scalar(&desk, "SELECT count(*) FROM tickets"), 0);
+    assert_eq!(scalar_lite(&desk, "SELECT count(*) FROM tickets"), 0);
     assert_eq!(
-        lease(&desk, "mailbox.main"),
+        lease_lite(&desk, "mailbox.main"),
         Some(("other-daemon".into(), 7))
     );
 
@@ -247,12 +278,12 @@ fn run_once_reads_the_mailbox_only_under_its_lease() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(new_count(), 0);
-    assert_eq!(scalar(&desk, "SELECT count(*) FROM tickets"), 1);
-    let (holder, generation) = lease(&desk, "mailbox.main").expect("lease");
+    assert_eq!(scalar_lite(&desk, "SELECT count(*) FROM tickets"), 1);
+    let (holder, generation) = lease_lite(&desk, "mailbox.main").expect("lease");
     assert_ne!(holder, "other-daemon");
     assert_eq!(generation, 8, "taken under the next generation");
     assert_eq!(
-        scalar(
+        scalar_lite(
             &desk,
             "SELECT count(*) FROM leases WHERE expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
         ),
@@ -260,7 +291,7 @@ fn run_once_reads_the_mailbox_only_under_its_lease() {
         "given back at the end"
     );
     assert_eq!(
-        scalar(
+        scalar_lite(
             &desk,
             "SELECT count(*) FROM daemons WHERE id <> 'other-daemon'"
         ),

@@ -3,9 +3,14 @@
 //! `expect/*.json` by the rules of `fixtures/corpus/README.md`:
 //! `ingest < letter`, `run --once`, `tickets show ID --json`.
 //! Also: every real-world letter (`fixtures/realworld`) ends with a JSON
-//! line and no panic.
+//! line and no panic. The corpus runs on SQLite and on PostgreSQL (one
+//! private cluster, a fresh database per letter).
 
 mod common;
+#[path = "common/engines.rs"]
+mod engines;
+#[path = "support/pg.rs"]
+mod pg;
 
 use common::{header, headers, TestDesk};
 use regex::Regex;
@@ -68,8 +73,7 @@ fn sender_of(raw: &[u8]) -> String {
         .to_lowercase()
 }
 
-fn check_letter(set: &Path, raw: &[u8], exp: &Value) -> Vec<String> {
-    let desk = TestDesk::new();
+fn check_letter(set: &Path, raw: &[u8], exp: &Value, desk: TestDesk) -> Vec<String> {
     let mut fails = Vec::new();
     let mut raw = raw.to_vec();
     let mut tag_map: Vec<(String, String)> = Vec::new();
@@ -309,6 +313,21 @@ fn replace_bytes(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 
 #[test]
 fn corpus_letters_match_expectations() {
+    corpus_on(&|_| TestDesk::new());
+}
+
+#[test]
+fn corpus_letters_match_expectations_on_postgres() {
+    let cluster = pg::Cluster::start();
+    corpus_on(&|name| {
+        let db = format!("c{}", name.replace('-', "_"));
+        cluster.createdb(&db);
+        TestDesk::with(|cfg| engines::use_postgres(cfg, &cluster, &db))
+    });
+}
+
+/// The corpus, each letter in the desk `new_desk(letter name)` makes.
+fn corpus_on(new_desk: &(dyn Fn(&str) -> TestDesk + Sync)) {
     let set = common::repo().join("fixtures/corpus");
     let mut names: Vec<String> = std::fs::read_dir(set.join("letters"))
         .expect("fixtures/corpus/letters")
@@ -340,7 +359,7 @@ fn corpus_letters_match_expectations() {
                                     .expect("expect"),
                             )
                             .expect("expect JSON");
-                            (n.clone(), check_letter(set, &raw, &exp))
+                            (n.clone(), check_letter(set, &raw, &exp, new_desk(n)))
                         })
                         .collect::<Vec<_>>()
                 })

@@ -2,12 +2,17 @@
 //! (`daemon::serve`): a Maildir source, a manual clock and the file outbox;
 //! no mail servers, no sleeping until deadlines. A letter becomes a ticket,
 //! is routed to the 1st line, and escalates twice as the test moves the
-//! clock past each deadline.
+//! clock past each deadline — on SQLite and on PostgreSQL (issue 17).
 
 mod common;
+#[path = "common/engines.rs"]
+mod engines;
+#[path = "support/pg.rs"]
+mod pg;
 
 use chrono::{DateTime, Duration, Utc};
 use common::TestDesk;
+use engines::{Engine, EngineDesk};
 use std::sync::Arc;
 use std::time::Instant;
 use ticketd::clock::{Clock, ManualClock};
@@ -33,23 +38,17 @@ fn appeal() -> Vec<u8> {
         .to_vec()
 }
 
-/// The ticket's line and its history actions, read from the database.
-fn state(desk: &TestDesk) -> Option<(String, i64, Vec<String>)> {
-    let db = desk.db();
-    let (id, line): (String, i64) = db
-        .query_row("SELECT id, line FROM tickets", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .ok()?;
-    let mut st = db
-        .prepare("SELECT action FROM history WHERE ticket_id = ?1 ORDER BY id")
-        .ok()?;
-    let actions = st
-        .query_map([&id], |r| r.get::<_, String>(0))
-        .ok()?
-        .filter_map(Result::ok)
-        .collect();
-    Some((id, line, actions))
+/// The ticket's line and its history actions, read through the store
+/// (either engine).
+fn state(store: &ticketd::store::Store) -> Option<(String, i64, Vec<String>)> {
+    let list = store.tickets(&Default::default()).ok()?;
+    let id = list.first()?.id.clone();
+    let t = store.ticket_full(&id).ok()??;
+    let actions = t.history.iter().map(|h| h.action.clone()).collect();
+    // The line read after the history: at least as new as what it shows
+    // (the daemon may commit between the two reads).
+    let line = store.ticket(&id).ok()??.line.number();
+    Some((id, i64::from(line), actions))
 }
 
 fn count(actions: &[String], action: &str) -> usize {
@@ -78,8 +77,16 @@ fn recipients(desk: &TestDesk) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn letter_to_ticket_routed_escalated_twice_on_a_manual_clock() {
-    let started = Instant::now();
-    let desk = TestDesk::with(|cfg| {
+    routed_escalated_twice(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letter_to_ticket_routed_escalated_twice_on_postgres() {
+    routed_escalated_twice(Engine::Postgres).await;
+}
+
+async fn routed_escalated_twice(engine: Engine) {
+    let desk = EngineDesk::with(engine, |cfg| {
         // Every appeal goes to the 1st line first.
         let route: toml::Table =
             toml::from_str("name = \"all to the 1st line\"\nline = 1").expect("route");
@@ -88,6 +95,8 @@ async fn letter_to_ticket_routed_escalated_twice_on_a_manual_clock() {
             toml::Value::Array(vec![toml::Value::Table(route)]),
         );
     });
+    // The wall time counts from here (a PostgreSQL cluster is started).
+    let started = Instant::now();
     let config = ticketd::desk::Desk::load(&desk.config).expect("the test desk's config loads");
     let clock = ManualClock::new(monday_morning());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -98,10 +107,11 @@ async fn letter_to_ticket_routed_escalated_twice_on_a_manual_clock() {
             let _ = stopped.await;
         },
     ));
+    let store = desk.store();
 
     desk.drop_letter("1733565600.inprocess.test", &appeal());
     let (id, line, actions) = wait_for("the ticket, routed", || {
-        state(&desk).filter(|(_, _, a)| count(a, "routed") >= 1)
+        state(&store).filter(|(_, _, a)| count(a, "routed") >= 1)
     })
     .await;
     assert_eq!(line, 1, "routed to the 1st line: {actions:?}");
@@ -110,7 +120,7 @@ async fn letter_to_ticket_routed_escalated_twice_on_a_manual_clock() {
     // Past the first deadline: line 2.
     clock.advance(Duration::days(30));
     let (_, line, _) = wait_for("the first escalation", || {
-        state(&desk).filter(|(_, _, a)| count(a, "escalated") >= 1)
+        state(&store).filter(|(_, _, a)| count(a, "escalated") >= 1)
     })
     .await;
     assert_eq!(line, 2, "{id} escalated to the 2nd line");
@@ -118,10 +128,10 @@ async fn letter_to_ticket_routed_escalated_twice_on_a_manual_clock() {
     // Past the deadline extended at the escalation: line 3.
     clock.advance(Duration::days(30));
     let (_, line, actions) = wait_for("the second escalation", || {
-        state(&desk).filter(|(_, _, a)| count(a, "escalated") >= 2)
+        state(&store).filter(|(_, _, a)| count(a, "escalated") >= 2)
     })
     .await;
-    assert_eq!(line, 3, "{id} escalated to the 3rd line");
+    assert_eq!(line, 3, "{id} escalated to the 3rd line: {actions:?}");
     assert_eq!(count(&actions, "escalated"), 2, "once per deadline");
 
     // The letters reach the file outbox: the registration to the user and

@@ -11,7 +11,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -23,23 +22,41 @@ const KILLS: usize = 5;
 const LEASE_SECS: u64 = 3;
 const USER: &str = "user1@example.com";
 
+/// Where the daemons' database is: the SQLite file, or a PostgreSQL
+/// database of a private cluster.
+enum Db {
+    Sqlite(std::path::PathBuf),
+    Postgres(support::pg::Cluster),
+}
+
+const HOLDER: &str =
+    "SELECT l.holder, l.generation, d.pid FROM leases l JOIN daemons d ON d.id = l.holder
+         WHERE l.name = 'mailbox.main'";
+
 /// The mailbox lease: (holder's id, generation, holder's pid).
-fn holder(db: &Path) -> Option<(String, i64, u32)> {
+fn holder(db: &Db) -> Option<(String, i64, u32)> {
+    let db = match db {
+        Db::Sqlite(path) => path,
+        Db::Postgres(pg) => {
+            // Before the schema exists, nobody holds anything.
+            let row = pg.try_query("desk", HOLDER).ok()?;
+            let f: Vec<&str> = row.split('|').collect();
+            return match f.as_slice() {
+                [h, g, p] => Some((h.to_string(), g.parse().ok()?, p.parse().ok()?)),
+                _ => None,
+            };
+        }
+    };
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .ok()?;
     conn.busy_timeout(Duration::from_secs(2)).ok()?;
-    conn.query_row(
-        "SELECT l.holder, l.generation, d.pid FROM leases l JOIN daemons d ON d.id = l.holder
-         WHERE l.name = 'mailbox.main'",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-    .ok()
+    conn.query_row(HOLDER, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .ok()
 }
 
 fn wait_holder(
-    db: &Path,
+    db: &Db,
     what: &str,
     secs: u64,
     ok: impl Fn(&(String, i64, u32)) -> bool,
@@ -56,18 +73,49 @@ fn wait_holder(
 
 #[test]
 fn two_daemons_one_mailbox_the_holder_killed_5_times() {
+    killed_5_times("cluster", false);
+}
+
+/// The same on PostgreSQL (issue 17, "Must show" 2): the outbox claimed
+/// with `FOR UPDATE SKIP LOCKED`, the fence a share lock on the lease row.
+#[test]
+fn two_daemons_on_postgres_one_mailbox_the_holder_killed_5_times() {
+    killed_5_times("pgcluster", true);
+}
+
+fn killed_5_times(name: &str, postgres: bool) {
     let started = Instant::now();
     let opts = ConfigOpts {
         log_level: "info".into(),
-        ..ConfigOpts::named("cluster")
+        ..ConfigOpts::named(name)
     };
-    let dir = servers().test_dir("cluster");
+    let dir = servers().test_dir(name);
     let config = servers().write_config(&dir, &opts);
-    let mut text = std::fs::read_to_string(&config).expect("config");
-    text.push_str(&format!("\n[cluster]\nlease_secs = {LEASE_SECS}\n"));
-    std::fs::write(&config, text).expect("config");
-    let db = dir.join("ticketd.sqlite3");
-    let tags: Vec<String> = (0..LETTERS).map(|i| format!("clu-{i:03}")).collect();
+    let mut cfg: toml::Table = std::fs::read_to_string(&config)
+        .expect("config")
+        .parse()
+        .expect("config parses");
+    let mut cluster = toml::Table::new();
+    cluster.insert("lease_secs".into(), toml::Value::Integer(LEASE_SECS as i64));
+    cfg.insert("cluster".into(), toml::Value::Table(cluster));
+    let db = if postgres {
+        let pg = support::pg::Cluster::start();
+        pg.createdb("desk");
+        if let Some(toml::Value::Table(t)) = cfg.get_mut("database") {
+            t.insert("kind".into(), "postgres".into());
+            t.insert("url".into(), pg.url("desk").into());
+            t.insert(
+                "password_file".into(),
+                pg.password_file.display().to_string().into(),
+            );
+        }
+        Db::Postgres(pg)
+    } else {
+        Db::Sqlite(dir.join("ticketd.sqlite3"))
+    };
+    std::fs::write(&config, toml::to_string(&cfg).expect("toml")).expect("config");
+    let prefix = if postgres { "pgc" } else { "clu" };
+    let tags: Vec<String> = (0..LETTERS).map(|i| format!("{prefix}-{i:03}")).collect();
     let raws: Vec<Vec<u8>> = tags.iter().map(|t| letters::appeal(USER, t)).collect();
     imap::create(SUPPORT, &opts.folder);
 

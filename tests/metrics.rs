@@ -3,14 +3,20 @@
 //! the counters moving as letters arrive; `/readyz` 200, then 503 with its
 //! reason when the oldest outgoing letter waits too long (the SMTP server
 //! is unreachable) on a manual clock; `/healthz` 200 throughout; the
-//! letters counted by mailbox (issue 17).
+//! letters counted by mailbox (issue 17), on SQLite and on PostgreSQL,
+//! with the report's `totals.by_mailbox` from the same letters.
 //! The IMAP cases (server stopped, server hanging) are in
 //! `tests/mail_metrics.rs`.
 
 mod common;
+#[path = "common/engines.rs"]
+mod engines;
+#[path = "support/pg.rs"]
+mod pg;
 
 use chrono::{DateTime, Duration, Utc};
 use common::TestDesk;
+use engines::{Engine, EngineDesk};
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
@@ -181,8 +187,19 @@ async fn metrics_move_with_letters_and_readyz_names_a_stale_outbox() {
 /// letter into `north` moves `north`'s counter and not `main`'s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn letters_are_counted_by_mailbox() {
+    counted_by_mailbox(Engine::Sqlite).await;
+}
+
+/// The same on PostgreSQL (migration 9's twin: `letters.mailbox`, and
+/// `report_rows.mailbox` kept by its triggers for the report).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letters_are_counted_by_mailbox_on_postgres() {
+    counted_by_mailbox(Engine::Postgres).await;
+}
+
+async fn counted_by_mailbox(engine: Engine) {
     let port = free_port();
-    let desk = TestDesk::with(|cfg| {
+    let desk = EngineDesk::with(engine, |cfg| {
         let m: toml::Table =
             toml::from_str(&format!("listen = \"127.0.0.1:{port}\"\nrefresh_secs = 1"))
                 .expect("metrics");
@@ -239,12 +256,32 @@ async fn letters_are_counted_by_mailbox() {
         (created(&s, "north") == Some(1.0)).then_some(s)
     })
     .await;
-    assert_eq!(created(&after, "main"), Some(0.0));
-    let mailbox: Option<String> = desk
-        .db()
-        .query_row("SELECT mailbox FROM letters", [], |r| r.get(0))
-        .expect("the letter's row");
-    assert_eq!(mailbox.as_deref(), Some("north"));
+    assert_eq!(created(&after, "main"), Some(0.0), "{engine:?}");
+    assert_eq!(desk.query("SELECT mailbox FROM letters"), "north");
+    // The report counts the ticket under its mailbox, `main` listed at 0.
+    let out = desk.run(
+        &[
+            "report",
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-12-31",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{engine:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report JSON");
+    assert_eq!(
+        report["totals"]["by_mailbox"],
+        serde_json::json!({"main": 0, "north": 1}),
+        "{engine:?}"
+    );
 
     let _ = stop.send(());
     daemon

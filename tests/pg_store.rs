@@ -198,6 +198,13 @@ fn copy_of_ten_thousand_tickets_is_identical_and_numbering_continues() {
             "rows of {t}"
         );
     }
+    // Schema 9's columns came over with their values.
+    for t in ["letters", "report_rows"] {
+        let sql = format!("SELECT count(*) FROM {t} WHERE mailbox = 'north'");
+        let n: i64 = lite.query_row(&sql, [], |r| r.get(0)).unwrap();
+        assert!(n > 0, "{t}");
+        assert_eq!(pg.query("desk", &sql), n.to_string(), "{t}.mailbox");
+    }
     // The ticket numbers, the same in both.
     let ids_pg = pg.query("desk", "SELECT id FROM tickets ORDER BY id COLLATE \"C\"");
     let ids_lite: Vec<String> = lite

@@ -4,7 +4,7 @@
 //! the daemon's queries are not ported yet, and a half-working daemon is
 //! worse than a clear stop.
 
-use crate::config::{database, DatabaseKind, PgTarget, SslMode};
+use crate::config::{database, PgTarget, SslMode};
 use crate::desk::Desk;
 use crate::store::pg;
 use anyhow::{bail, Context};
@@ -51,21 +51,6 @@ pub struct CopyArgs {
     /// Stop after this many rows (tests: an interrupted copy).
     #[arg(long, hide = true, value_name = "N")]
     pub stop_after_rows: Option<u64>,
-}
-
-/// The refusal of a command that needs the store while the config says
-/// PostgreSQL; `None` when the store is SQLite.
-pub(super) fn refuse_postgres(cfg: &Desk, what: &str) -> Option<String> {
-    (cfg.database.kind == DatabaseKind::Postgres).then(|| {
-        format!(
-            "{what} does not yet run on PostgreSQL ([database] kind = \"postgres\" in {}): \
-             the daemon and its commands still work on SQLite only. What works with \
-             PostgreSQL today: `ticketd db migrate` (create or upgrade its schema) and \
-             `ticketd db copy` (move a SQLite desk there, verified). Keep kind = \"sqlite\" \
-             to run the desk (README, \"PostgreSQL\").",
-            cfg.source_path.display()
-        )
-    })
 }
 
 pub(super) fn run(cfg: &Desk, cmd: DbCmd) -> anyhow::Result<i32> {

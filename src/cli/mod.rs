@@ -356,14 +356,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     if let Command::Db(cmd) = cli.command {
         return db::run(&cfg, cmd);
     }
-    let what = match &cli.command {
-        Command::Run { .. } => "the daemon (`ticketd run`)",
-        _ => "this command",
-    };
-    if let Some(refusal) = db::refuse_postgres(&cfg, what) {
-        eprintln!("ticketd: error: {refusal}");
-        return Ok(EX_CONFIG);
-    }
     let clock = crate::clock::system();
     match cli.command {
         Command::Run { once: true } => {

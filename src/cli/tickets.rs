@@ -12,17 +12,13 @@ use crate::workflow::status::Status;
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use std::time::Duration;
 
 pub(super) fn open(cfg: &Desk) -> anyhow::Result<Store> {
-    Store::open(
-        &cfg.database.path,
-        Duration::from_millis(cfg.database.busy_timeout_ms),
-    )
-    .with_context(|| {
+    let at = cfg.database.store_at()?;
+    at.open().with_context(|| {
         format!(
-            "database `{}` (database.path in `{}`)",
-            cfg.database.path.display(),
+            "database `{}` ([database] in `{}`)",
+            at.shown(),
             cfg.source_path.display()
         )
     })
@@ -90,7 +86,7 @@ pub(super) fn run(cfg: &Desk, cmd: TicketsCmd) -> anyhow::Result<i32> {
         TicketsCmd::Show { id, json } => {
             let id = id.trim().trim_matches(['[', ']']).to_uppercase();
             let Some(t) = store.ticket_full(&id)? else {
-                bail!("no ticket `{id}` in database `{}`; `ticketd tickets list` shows the existing ones", cfg.database.path.display());
+                bail!("no ticket `{id}` in database `{}`; `ticketd tickets list` shows the existing ones", cfg.database.store_at()?.shown());
             };
             if json {
                 println!("{}", serde_json::to_string_pretty(&show_json(&t))?);

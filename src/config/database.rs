@@ -9,9 +9,8 @@
 //! loopback host or a Unix socket; `disable` towards another host is
 //! refused, as `[outgoing] tls = "none"` is.
 //!
-//! The daemon itself does not yet run on PostgreSQL: with `kind =
-//! "postgres"` only `ticketd db migrate` and `ticketd db copy` work (see
-//! `crate::store::pg`).
+//! Every command runs on either engine (`crate::store::engine`); the store
+//! is opened through [`Database::store_at`].
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -334,6 +333,23 @@ impl Database {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Where the store is, for [`crate::store::Reopen::open`]: the SQLite
+    /// file, or the PostgreSQL target with its password read (a password
+    /// that cannot be read is a connection error naming the keys).
+    pub fn store_at(&self) -> Result<crate::store::Reopen, crate::store::StoreError> {
+        match self.postgres() {
+            Ok(Some(t)) => Ok(crate::store::Reopen::Postgres(t)),
+            Ok(None) => Ok(crate::store::Reopen::Sqlite {
+                path: self.path.clone(),
+                busy: std::time::Duration::from_millis(self.busy_timeout_ms),
+            }),
+            Err(e) => Err(crate::store::StoreError::PgConnect {
+                url: redact(self.url.as_deref().unwrap_or_default()),
+                reason: e.to_string(),
+            }),
         }
     }
 

@@ -172,12 +172,13 @@ pub fn state_key(section: &str) -> String {
 
 /// A [`StatusSink`] writing into the database's state table (JSON, or an
 /// empty value when all is well again).
-pub fn store_sink(db: PathBuf, busy: Duration) -> StatusSink {
+pub fn store_sink(db: crate::store::Reopen) -> StatusSink {
     Arc::new(move |section, problem| {
         let value = problem
             .and_then(|p| serde_json::to_string(p).ok())
             .unwrap_or_default();
-        let r = crate::store::Store::open(&db, busy)
+        let r = db
+            .open()
             .and_then(|s| s.state_set(&state_key(section), &value));
         if let Err(e) = r {
             tracing::warn!(error = %e, "cannot record the OAuth2 state for `ticketd status`");

@@ -6,7 +6,7 @@
 //! per-day limit of automatic letters ([`crate::workflow::loops`]) is
 //! checked against the outbox itself.
 
-use super::{files, IngestError, IngestReport, Outcome, Parts, Pipeline};
+use super::{IngestError, IngestReport, Outcome, Parts, Pipeline};
 use crate::outbox::compose::ComposeError;
 use crate::outbox::notices::File;
 use crate::outbox::OutgoingLetter;
@@ -192,13 +192,15 @@ pub(super) fn store_files(
     parts: &Parts<'_>,
     atts: &[Attachment],
 ) -> Result<Vec<AttachmentRow>, IngestError> {
-    let dir = &parts.cfg.attachments.dir;
     atts.iter()
         .map(|a| {
-            let sha = files::store(dir, &a.data).map_err(|source| IngestError::Attachment {
-                path: dir.clone(),
-                cause: source,
-            })?;
+            let sha = parts
+                .files
+                .store(&a.data)
+                .map_err(|source| IngestError::Attachment {
+                    path: parts.files.shown(),
+                    cause: source,
+                })?;
             Ok(AttachmentRow {
                 filename: a.filename.clone(),
                 content_type: a.content_type.to_string(),
@@ -227,7 +229,7 @@ pub(super) fn kept_files(
 /// hash, is left out (and logged): the letter still goes.
 pub(super) fn read_files(parts: &Parts<'_>, rows: &[AttachmentRow]) -> Vec<File> {
     rows.iter()
-        .filter_map(|a| match files::read_verified(&parts.cfg.attachments.dir, &a.sha256) {
+        .filter_map(|a| match parts.files.read_verified(&a.sha256) {
             Ok(bytes) => Some((
                 crate::parse::filetype::safe_name(&a.filename, &a.content_type),
                 a.content_type.clone(),

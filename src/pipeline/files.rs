@@ -13,11 +13,55 @@
 //! when its content hashes to its name. Folders are created `0700` and
 //! files `0600` whatever the umask (the umask can only take bits away).
 
+use crate::store::Store;
 use sha2::{Digest, Sha256};
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+/// Where a desk keeps its attachment files: the folder (`[attachments]
+/// dir`, SQLite desks) or the database (`attachment_blobs`, PostgreSQL:
+/// [`crate::store::blobs`], through a connection of its own).
+#[derive(Clone, Copy)]
+pub enum Files<'a> {
+    Folder(&'a Path),
+    Database(&'a Store),
+}
+
+impl Files<'_> {
+    /// Keep `data`; its SHA-256.
+    pub fn store(&self, data: &[u8]) -> std::io::Result<String> {
+        match self {
+            Files::Folder(dir) => store(dir, data),
+            Files::Database(s) => s.blob_put(data).map_err(std::io::Error::other),
+        }
+    }
+
+    /// The bytes kept under `sha256`, checked against it.
+    pub fn read_verified(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
+        match self {
+            Files::Folder(dir) => read_verified(dir, sha256),
+            Files::Database(s) => s
+                .blob_get(sha256)
+                .map_err(std::io::Error::other)?
+                .ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no such attachment in the database",
+                    )
+                }),
+        }
+    }
+
+    /// Where they are, for messages.
+    pub fn shown(&self) -> PathBuf {
+        match self {
+            Files::Folder(dir) => dir.to_path_buf(),
+            Files::Database(_) => PathBuf::from("the database (attachment_blobs)"),
+        }
+    }
+}
 
 /// Path of the file holding bytes with this SHA-256.
 pub fn path_for(dir: &Path, sha256: &str) -> PathBuf {

@@ -51,7 +51,6 @@ use crate::workflow::token::ReplyKey;
 use crate::workflow::{commands, thread, token};
 use chrono::Utc;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The synchronous pipeline: one database connection, the composer, the
 /// parse options. Not shared between threads; see [`Handle`] for async use.
@@ -66,6 +65,10 @@ pub struct Pipeline {
     /// The mailbox the letter in hand came through (set by intake's
     /// [`Handle`]; `None` for `ingest`, the web form, the timers).
     intake_mailbox: Option<String>,
+    /// PostgreSQL: the connection attachment files are written and read
+    /// through (outside the letter's transaction, as the folder's files
+    /// are); `None`: the folder.
+    blobs: Option<Store>,
 }
 
 /// The read-only parts of the pipeline that decisions and letters need,
@@ -77,6 +80,16 @@ pub(crate) struct Parts<'a> {
     pub key: &'a ReplyKey,
     /// The mailbox the letter in hand came through, if any.
     pub mailbox: Option<&'a str>,
+    /// Where attachment files are kept.
+    pub files: files::Files<'a>,
+}
+
+/// The folder of `[attachments]`, or the database when it keeps them.
+fn files_of<'a>(cfg: &'a Desk, blobs: Option<&'a Store>) -> files::Files<'a> {
+    match blobs {
+        Some(s) => files::Files::Database(s),
+        None => files::Files::Folder(&cfg.attachments.dir),
+    }
 }
 
 /// Prepared statements kept by the pipeline's connection.
@@ -84,10 +97,12 @@ const STATEMENT_CACHE: usize = 48;
 
 impl Pipeline {
     pub fn open(cfg: Arc<Desk>) -> Result<Pipeline, IngestError> {
-        let mut store = Store::open(
-            &cfg.database.path,
-            Duration::from_millis(cfg.database.busy_timeout_ms),
-        )?;
+        let at = cfg.database.store_at()?;
+        let mut store = at.open()?;
+        let blobs = match store.engine() {
+            crate::store::engine::Engine::Postgres => Some(at.open()?),
+            crate::store::engine::Engine::Sqlite => None,
+        };
         // Response and solution times in the desk's working time.
         store.set_calendar(&cfg.workflow.calendar)?;
         // Every statement a letter runs stays compiled.
@@ -116,6 +131,7 @@ impl Pipeline {
             key,
             clock: crate::clock::system(),
             intake_mailbox: None,
+            blobs,
         })
     }
 
@@ -129,6 +145,7 @@ impl Pipeline {
                 own_addresses: &self.own_addresses,
                 key: &self.key,
                 mailbox: self.intake_mailbox.as_deref(),
+                files: files_of(&self.cfg, self.blobs.as_ref()),
             },
         )
     }
@@ -141,6 +158,7 @@ impl Pipeline {
             own_addresses: &self.own_addresses,
             key: &self.key,
             mailbox: self.intake_mailbox.as_deref(),
+            files: files_of(&self.cfg, self.blobs.as_ref()),
         }
     }
 

@@ -3,10 +3,10 @@
 //! and the fence a letter's transaction checks. The decision is
 //! [`crate::workflow::lease::decide`]; this is its I/O.
 
+use super::engine::{params, Conn};
 use super::{parse_ts, ts, Result, Store, StoreError};
 use crate::workflow::lease::{decide, LeaseRow, LeaseStep};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 /// The lease of the daemon that runs the timers (escalation, report letters).
@@ -118,12 +118,19 @@ pub(super) fn process_owner() -> String {
     format!("{}-{}", host_name(), std::process::id())
 }
 
-/// Fail the open transaction of `conn` unless `fence` holds in it.
-pub(super) fn check_fence(conn: &Connection, fence: &Fence) -> Result<()> {
-    let row: Option<(String, i64)> = conn
-        .prepare_cached("SELECT holder, generation FROM leases WHERE name = ?1")?
-        .query_row([&fence.lease], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+/// Fail the open transaction of `conn` unless `fence` holds in it. On
+/// PostgreSQL the lease row stays share-locked until the transaction ends,
+/// so a daemon taking the lease waits for this commit (SQLite's write
+/// lock does the same for the whole file).
+pub(super) fn check_fence(conn: &Conn, fence: &Fence) -> Result<()> {
+    let row: Option<(String, i64)> = conn.query_opt(
+        conn.pick(
+            "SELECT holder, generation FROM leases WHERE name = ?1",
+            "SELECT holder, generation FROM leases WHERE name = ?1 FOR SHARE",
+        ),
+        &params![fence.lease],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     match row {
         Some((holder, generation)) if holder == fence.holder && generation == fence.generation => {
             Ok(())
@@ -156,12 +163,21 @@ impl Store {
         now: DateTime<Utc>,
         lease: chrono::Duration,
     ) -> Result<LeaseStep> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let row: Option<LeaseRow> = tx
-            .prepare_cached("SELECT holder, generation, expires_at FROM leases WHERE name = ?1")?
-            .query_row([name], |r| {
+        let tx = self.conn.begin()?;
+        // PostgreSQL: one lease step at a time per lease name (the row may
+        // not exist yet, so a row lock alone would not serialise two takes).
+        // A letter's transaction holds the lease row (the fence, share
+        // lock) until it commits: the step waits for it at most a second,
+        // then fails (transient) and is tried again at the next look,
+        // instead of holding up the keeper's other leases.
+        if tx.engine() == super::engine::Engine::Postgres {
+            tx.batch("SET LOCAL lock_timeout = '1s'")?;
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext(?1))", &params![name])?;
+        }
+        let row: Option<LeaseRow> = tx.query_opt(
+            "SELECT holder, generation, expires_at FROM leases WHERE name = ?1",
+            &params![name],
+            |r| {
                 let at: String = r.get(2)?;
                 Ok(LeaseRow {
                     holder: r.get(0)?,
@@ -169,33 +185,32 @@ impl Store {
                     // An unreadable expiry is an expired one.
                     expires_at: parse_ts(&at).unwrap_or(DateTime::<Utc>::MIN_UTC),
                 })
-            })
-            .optional()?;
+            },
+        )?;
         let holder_alive = match &row {
-            Some(r) => tx
-                .prepare_cached(
-                    "SELECT EXISTS(SELECT 1 FROM daemons WHERE id = ?1 AND expires_at > ?2)",
-                )?
-                .query_row(params![r.holder, ts(now)], |r| r.get(0))?,
+            Some(r) => tx.one(
+                "SELECT EXISTS(SELECT 1 FROM daemons WHERE id = ?1 AND expires_at > ?2)",
+                &params![r.holder, ts(now)],
+            )?,
             None => false,
         };
         let step = decide(now, row.as_ref(), me, mine, holder_alive);
         let until = ts(now + lease);
         match &step {
             LeaseStep::Take { generation } => {
-                tx.prepare_cached(
+                tx.execute(
                     "INSERT INTO leases(name, holder, generation, since, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT(name) DO UPDATE SET holder = ?2, generation = ?3,
                         since = ?4, expires_at = ?5",
-                )?
-                .execute(params![name, me, generation, ts(now), until])?;
+                    &params![name, me, generation, ts(now), until],
+                )?;
             }
             LeaseStep::Renew => {
-                tx.prepare_cached(
+                tx.execute(
                     "UPDATE leases SET expires_at = ?3 WHERE name = ?1 AND holder = ?2",
-                )?
-                .execute(params![name, me, until])?;
+                    &params![name, me, until],
+                )?;
             }
             LeaseStep::Wait { .. } | LeaseStep::Lost { .. } => {}
         }
@@ -208,7 +223,7 @@ impl Store {
     pub fn leases_release(&self, me: &str, now: DateTime<Utc>) -> Result<()> {
         self.conn.execute(
             "UPDATE leases SET expires_at = ?2 WHERE holder = ?1",
-            params![me, ts(now)],
+            &params![me, ts(now)],
         )?;
         Ok(())
     }
@@ -220,13 +235,12 @@ impl Store {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO daemons(id, host, pid, pid_ns, started_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(id) DO UPDATE SET expires_at = ?6",
-            )?
-            .execute(params![d.id, d.host, d.pid, d.pid_ns, ts(now), ts(until)])?;
+        self.conn.execute(
+            "INSERT INTO daemons(id, host, pid, pid_ns, started_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(id) DO UPDATE SET expires_at = ?6",
+            &params![d.id, d.host, d.pid, d.pid_ns, ts(now), ts(until)],
+        )?;
         Ok(())
     }
 
@@ -237,20 +251,16 @@ impl Store {
         if me.pid_ns.is_empty() {
             return Ok(Vec::new());
         }
-        let mut st = self.conn.prepare_cached(
+        let local: Vec<(String, i64)> = self.conn.query_map(
             "SELECT id, pid FROM daemons WHERE host = ?1 AND pid_ns = ?2 AND id <> ?3",
+            &params![me.host, me.pid_ns, me.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let local: Vec<(String, i64)> = st
-            .query_map(params![me.host, me.pid_ns, me.id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<std::result::Result<_, _>>()?;
         let mut gone = Vec::new();
         for (id, pid) in local {
             if !pid_alive(pid) {
                 self.conn
-                    .prepare_cached("DELETE FROM daemons WHERE id = ?1")?
-                    .execute([&id])?;
+                    .execute("DELETE FROM daemons WHERE id = ?1", &params![id])?;
                 gone.push(id);
             }
         }
@@ -261,7 +271,7 @@ impl Store {
     pub fn daemon_leave(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
         self.conn.execute(
             "DELETE FROM daemons WHERE id = ?1 OR expires_at < ?2",
-            params![id, ts(now - chrono::Duration::days(1))],
+            &params![id, ts(now - chrono::Duration::days(1))],
         )?;
         Ok(())
     }
@@ -269,11 +279,10 @@ impl Store {
     /// The daemons alive at `now`, with the mailboxes each holds.
     pub fn daemons_alive(&self, now: DateTime<Utc>) -> Result<Vec<DaemonRow>> {
         let now = ts(now);
-        let mut st = self.conn.prepare(
+        let mut daemons: Vec<DaemonRow> = self.conn.query_map(
             "SELECT id, host, pid, started_at FROM daemons WHERE expires_at > ?1 ORDER BY started_at, id",
-        )?;
-        let mut daemons: Vec<DaemonRow> = st
-            .query_map([&now], |r| {
+            &params![now],
+            |r| {
                 Ok(DaemonRow {
                     id: r.get(0)?,
                     host: r.get(1)?,
@@ -282,20 +291,14 @@ impl Store {
                     mailboxes: Vec::new(),
                     leader: false,
                 })
-            })?
-            .collect::<std::result::Result<_, _>>()?;
-        let mut st = self.conn.prepare(
-            "SELECT name, holder, since FROM leases WHERE expires_at > ?1 ORDER BY name",
+            },
         )?;
-        let leases = st.query_map([&now], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        for l in leases {
-            let (name, holder, since) = l?;
+        let leases: Vec<(String, String, String)> = self.conn.query_map(
+            "SELECT name, holder, since FROM leases WHERE expires_at > ?1 ORDER BY name",
+            &params![now],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        for (name, holder, since) in leases {
             let Some(d) = daemons.iter_mut().find(|d| d.id == holder) else {
                 continue;
             };

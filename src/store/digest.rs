@@ -4,11 +4,11 @@
 //! letter is queued in the same transaction that moves it on, so an event
 //! is neither lost nor sent twice across a crash.
 
+use super::engine::params;
 use super::outbox::enqueue;
 use super::outbox::OutgoingLetter;
 use super::{parse_ts, Result, Store};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 /// The history action of an event kept for the digest.
 pub const DIGEST_ACTION: &str = "first_line_digest";
@@ -31,28 +31,18 @@ impl Store {
             .state_get(SENT_THROUGH)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let mut st = self.conn.prepare_cached(
+        let rows: Vec<(i64, String, String, String)> = self.conn.query_map(
             "SELECT id, ticket_id, at, COALESCE(detail, '') FROM history
               WHERE action = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-        )?;
-        let rows = st.query_map(
-            params![
+            &params![
                 DIGEST_ACTION,
                 after,
                 i64::try_from(limit).unwrap_or(i64::MAX)
             ],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            },
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
         let mut out = Vec::new();
-        for row in rows {
-            let (history_id, ticket_id, at, text) = row?;
+        for (history_id, ticket_id, at, text) in rows {
             // A row whose time cannot be read counts as old: sent at once.
             let at = parse_ts(&at).unwrap_or(DateTime::<Utc>::MIN_UTC);
             out.push(DigestItem {
@@ -75,11 +65,11 @@ impl Store {
     ) -> Result<()> {
         let tx = self.begin()?;
         enqueue(&tx, letter, now)?;
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO state(key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        )?
-        .execute(params![SENT_THROUGH, through.to_string()])?;
+            &params![SENT_THROUGH, through.to_string()],
+        )?;
         tx.commit()?;
         Ok(())
     }

@@ -7,10 +7,10 @@
 //! Every time is compared as an instant (integer milliseconds), as the
 //! report's tickets are (`report_rows`).
 
+use super::engine::params;
 use super::report::EngineerRow;
 use super::{ts, Result, Store};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::params;
 
 /// Milliseconds in a (UTC) day: `engineer_days.day` is `ms / DAY`.
 const DAY: i64 = 86_400_000;
@@ -30,22 +30,24 @@ macro_rules! ms {
 /// `engineer_days`, the two partial ends from `history` (its text times
 /// narrowed with a day's margin, then compared as instants), minus the
 /// repeated closes of one ticket by one engineer within the period.
-const COUNTS: &str = concat!(
+macro_rules! counts {
+    ($ms:ident, $indexed:literal) => {
+        concat!(
     "WITH edge(actor, to_status) AS (
-        SELECT actor, to_status FROM history INDEXED BY history_commands
+        SELECT actor, to_status FROM history ", $indexed, "
          WHERE action = 'command' AND at >= ?3 AND at < ?4
            AND ",
-    ms!("at"),
+    $ms!("at"),
     " >= ?7 AND ",
-    ms!("at"),
+    $ms!("at"),
     " < ?8
         UNION ALL
-        SELECT actor, to_status FROM history INDEXED BY history_commands
+        SELECT actor, to_status FROM history ", $indexed, "
          WHERE action = 'command' AND at >= ?5 AND at < ?6
            AND ",
-    ms!("at"),
+    $ms!("at"),
     " >= ?9 AND ",
-    ms!("at"),
+    $ms!("at"),
     " < ?10
      ),
      ev(engineer, commands, closes) AS (
@@ -57,11 +59,25 @@ const COUNTS: &str = concat!(
         SELECT engineer, 0, -1 FROM engineer_recloses
          WHERE at_ms >= ?7 AND at_ms < ?10 AND prev_ms >= ?7
      )
-     SELECT e.id, e.address, sum(ev.commands), sum(ev.closes)
+     SELECT e.id, e.address, CAST(sum(ev.commands) AS BIGINT), CAST(sum(ev.closes) AS BIGINT)
        FROM ev JOIN engineers e ON e.id = ev.engineer
       GROUP BY e.id HAVING sum(ev.commands) > 0
       ORDER BY e.address"
-);
+
+        )
+    };
+}
+
+/// PostgreSQL's instant of a stored time: the baseline's `ticketd_ms`.
+macro_rules! pg_ms {
+    ($col:literal) => {
+        concat!("ticketd_ms(", $col, ")")
+    };
+}
+
+const COUNTS: &str = counts!(ms, "INDEXED BY history_commands");
+/// PostgreSQL chooses its index itself.
+const COUNTS_PG: &str = counts!(pg_ms, "");
 
 /// How `[from_ms, to_ms)` splits: the whole UTC days `[d0, d1)` and the
 /// two partial ends `[from_ms, d0 · DAY)` and `[d1 · DAY, to_ms)`. No whole
@@ -98,53 +114,50 @@ impl Store {
             return Ok(Vec::new());
         }
         let ((d0, d1), [(a0, a1), (b0, b1)]) = split(f, t);
-        let mut st = self.conn.prepare_cached(COUNTS)?;
-        let mut ids = Vec::new();
-        let mut out: Vec<EngineerRow> = st
-            .query_map(
-                params![
-                    d0,
-                    d1,
-                    text_at(a0, -1),
-                    text_at(a1, 1),
-                    text_at(b0, -1),
-                    text_at(b1, 1),
-                    a0,
-                    a1,
-                    b0,
-                    b1
-                ],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        EngineerRow {
-                            actor: r.get(1)?,
-                            commands: r.get::<_, i64>(2)?.max(0) as u64,
-                            closed: r.get::<_, i64>(3)?.max(0) as u64,
-                            solution_secs: Vec::new(),
-                        },
-                    ))
-                },
-            )?
-            .enumerate()
-            .map(|(i, x)| {
-                x.map(|(id, e)| {
-                    ids.push((id, i));
-                    e
-                })
-            })
-            .collect::<std::result::Result<_, _>>()?;
-        ids.sort_unstable();
-        let mut st = self.conn.prepare_cached(
-            "SELECT engineer, secs FROM engineer_solutions WHERE at_ms >= ?1 AND at_ms < ?2",
+        let rows: Vec<(i64, EngineerRow)> = self.conn.query_map(
+            self.conn.pick(COUNTS, COUNTS_PG),
+            &params![
+                d0,
+                d1,
+                text_at(a0, -1),
+                text_at(a1, 1),
+                text_at(b0, -1),
+                text_at(b1, 1),
+                a0,
+                a1,
+                b0,
+                b1
+            ],
+            |r| {
+                Ok((
+                    r.get::<i64>(0)?,
+                    EngineerRow {
+                        actor: r.get(1)?,
+                        commands: r.get::<i64>(2)?.max(0) as u64,
+                        closed: r.get::<i64>(3)?.max(0) as u64,
+                        solution_secs: Vec::new(),
+                    },
+                ))
+            },
         )?;
-        let mut rows = st.query(params![f, t])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            if let Ok(i) = ids.binary_search_by_key(&id, |x| x.0) {
-                out[ids[i].1].solution_secs.push(r.get(1)?);
-            }
-        }
+        let mut ids: Vec<(i64, usize)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (*id, i))
+            .collect();
+        let mut out: Vec<EngineerRow> = rows.into_iter().map(|(_, e)| e).collect();
+        ids.sort_unstable();
+        self.conn.query_each(
+            "SELECT engineer, secs FROM engineer_solutions WHERE at_ms >= ?1 AND at_ms < ?2",
+            &params![f, t],
+            |r| {
+                let id: i64 = r.get(0)?;
+                if let Ok(i) = ids.binary_search_by_key(&id, |x| x.0) {
+                    out[ids[i].1].solution_secs.push(r.get(1)?);
+                }
+                Ok::<(), super::StoreError>(())
+            },
+        )?;
         Ok(out)
     }
 }

@@ -8,16 +8,19 @@
 //! write ([`on_insert`], [`on_line`]) passes here inside the same
 //! transaction, so a fact exists exactly when the event that makes it was
 //! committed. The working time is computed by the SQL function
-//! `ticketd_working_secs(from, to)` registered on the connection with the
-//! desk's calendar ([`Store::set_calendar`]; until then, wall-clock time).
+//! `ticketd_working_secs(from, to)` registered on the SQLite connection
+//! with the desk's calendar ([`Store::set_calendar`]; until then,
+//! wall-clock time); on PostgreSQL, which cannot call into ticketd, the
+//! same Rust function is applied here before the row is written.
 
+use super::engine::{params, Conn};
 use super::outbox::OutgoingLetter;
 use super::tickets::HistoryRow;
 use super::{parse_ts, Result, Store};
 use crate::workflow::{working_time_between, Calendar};
 use chrono::{DateTime, Utc};
 use rusqlite::functions::FunctionFlags;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde::Serialize;
 
 /// A ticket's recorded facts, as reports read them.
@@ -73,62 +76,107 @@ fn line_bit(line: u8) -> i64 {
 }
 
 /// A new ticket: its facts row, on its first line.
-pub(super) fn on_insert(tx: &Connection, ticket: &str, line: u8) -> Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO ticket_facts(ticket_id, lines) VALUES (?1, ?2)")?
-        .execute(params![ticket, line_bit(line)])?;
+pub(super) fn on_insert(tx: &Conn, ticket: &str, line: u8) -> Result<()> {
+    tx.execute(
+        "INSERT INTO ticket_facts(ticket_id, lines) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        &params![ticket, line_bit(line)],
+    )?;
     Ok(())
 }
 
 /// A ticket written back: the line it is on now joins the lines it passed.
-pub(super) fn on_line(tx: &Connection, ticket: &str, line: u8) -> Result<()> {
-    tx.prepare_cached("UPDATE ticket_facts SET lines = lines | ?2 WHERE ticket_id = ?1")?
-        .execute(params![ticket, line_bit(line)])?;
+pub(super) fn on_line(tx: &Conn, ticket: &str, line: u8) -> Result<()> {
+    tx.execute(
+        "UPDATE ticket_facts SET lines = lines | ?2 WHERE ticket_id = ?1",
+        &params![ticket, line_bit(line)],
+    )?;
     Ok(())
 }
 
-fn first_response(tx: &Connection, ticket: &str, at: &str) -> Result<()> {
-    tx.prepare_cached(&format!(
-        "UPDATE ticket_facts SET first_response_at = ?2,
-            first_response_secs = {WORKING_SECS}((SELECT created_at FROM tickets WHERE id = ?1), ?2)
-         WHERE ticket_id = ?1 AND first_response_at IS NULL"
-    ))?
-    .execute(params![ticket, at])?;
+/// Set the time column `at_col` (and `secs_col`, the working seconds since
+/// the ticket's registration) of `ticket` to `at` if not set yet.
+fn first_fact(tx: &Conn, ticket: &str, at: &str, at_col: &str, secs_col: &str) -> Result<()> {
+    match tx {
+        Conn::Sqlite(_) => {
+            tx.execute(
+                &format!(
+                    "UPDATE ticket_facts SET {at_col} = ?2,
+                        {secs_col} = {WORKING_SECS}((SELECT created_at FROM tickets WHERE id = ?1), ?2)
+                     WHERE ticket_id = ?1 AND {at_col} IS NULL"
+                ),
+                &params![ticket, at],
+            )?;
+        }
+        Conn::Pg(c) => {
+            let created: Option<String> = tx
+                .query_opt(
+                    &format!(
+                        "SELECT t.created_at FROM ticket_facts f JOIN tickets t ON t.id = f.ticket_id
+                          WHERE f.ticket_id = ?1 AND f.{at_col} IS NULL"
+                    ),
+                    &params![ticket],
+                    |r| r.get(0),
+                )?
+                .flatten();
+            let Some(created) = created else {
+                return Ok(());
+            };
+            let secs = working_secs(&c.calendar.borrow(), Some(&created), Some(at));
+            tx.execute(
+                &format!(
+                    "UPDATE ticket_facts SET {at_col} = ?2, {secs_col} = ?3
+                     WHERE ticket_id = ?1 AND {at_col} IS NULL"
+                ),
+                &params![ticket, at, secs],
+            )?;
+        }
+    }
     Ok(())
+}
+
+/// Working seconds between two stored times on `cal`; None when either
+/// is missing or unreadable.
+fn working_secs(cal: &Calendar, a: Option<&str>, b: Option<&str>) -> Option<i64> {
+    match (a.and_then(parse_ts), b.and_then(parse_ts)) {
+        (Some(a), Some(b)) => Some(working_time_between(a, b, cal).num_seconds()),
+        _ => None,
+    }
+}
+
+fn first_response(tx: &Conn, ticket: &str, at: &str) -> Result<()> {
+    first_fact(tx, ticket, at, "first_response_at", "first_response_secs")
 }
 
 /// A history row: an engineer's status command is a response; a move to
 /// `solution_proposed` or `confirmed` and an escalation are facts.
-pub(super) fn on_history(tx: &Connection, ticket: &str, h: &HistoryRow) -> Result<()> {
+pub(super) fn on_history(tx: &Conn, ticket: &str, h: &HistoryRow) -> Result<()> {
     if h.action == "command" && h.to.is_some() {
         first_response(tx, ticket, &h.at)?;
     }
     match h.to.as_deref() {
         Some("solution_proposed") => {
-            tx.prepare_cached(&format!(
-                "UPDATE ticket_facts SET solution_proposed_at = ?2,
-                    solution_secs = {WORKING_SECS}((SELECT created_at FROM tickets WHERE id = ?1), ?2)
-                 WHERE ticket_id = ?1 AND solution_proposed_at IS NULL"
-            ))?
-            .execute(params![ticket, h.at])?;
+            first_fact(tx, ticket, &h.at, "solution_proposed_at", "solution_secs")?;
         }
         Some("confirmed") => {
-            tx.prepare_cached("UPDATE ticket_facts SET confirmed_at = ?2 WHERE ticket_id = ?1")?
-                .execute(params![ticket, h.at])?;
+            tx.execute(
+                "UPDATE ticket_facts SET confirmed_at = ?2 WHERE ticket_id = ?1",
+                &params![ticket, h.at],
+            )?;
         }
         _ => {}
     }
     if h.action == "escalated" {
-        tx.prepare_cached(
+        tx.execute(
             "UPDATE ticket_facts SET deadline_breached_at = ?2
              WHERE ticket_id = ?1 AND deadline_breached_at IS NULL",
-        )?
-        .execute(params![ticket, h.at])?;
+            &params![ticket, h.at],
+        )?;
     }
     Ok(())
 }
 
 /// An outgoing letter: a line's words to the user are a response.
-pub(super) fn on_letter(tx: &Connection, l: &OutgoingLetter, at: &str) -> Result<()> {
+pub(super) fn on_letter(tx: &Conn, l: &OutgoingLetter, at: &str) -> Result<()> {
     match (&l.ticket_id, l.kind.as_str()) {
         (Some(t), "to_user") => first_response(tx, t, at),
         _ => Ok(()),
@@ -144,8 +192,15 @@ impl Store {
     /// Compute working times on `cal` from now on, and fill the ones a
     /// migration back-filled without a calendar.
     pub fn set_calendar(&mut self, cal: &Calendar) -> Result<()> {
-        register(&self.conn, cal.clone())?;
-        let n = self.conn.execute(
+        let sqlite = match &self.conn {
+            Conn::Sqlite(c) => c,
+            Conn::Pg(c) => {
+                *c.calendar.borrow_mut() = cal.clone();
+                return self.back_fill_working_times(cal);
+            }
+        };
+        register(sqlite, cal.clone())?;
+        let n = sqlite.execute(
             &format!(
                 "UPDATE ticket_facts SET
                    first_response_secs = coalesce(first_response_secs,
@@ -159,6 +214,39 @@ impl Store {
         )?;
         if n > 0 {
             tracing::info!(tickets = n, "working times of back-filled tickets computed");
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL's [`Store::set_calendar`]: the working times a copy or a
+    /// migration left empty, computed here row by row.
+    fn back_fill_working_times(&self, cal: &Calendar) -> Result<()> {
+        type Gap = (String, String, Option<String>, Option<String>);
+        let gaps: Vec<Gap> = self.conn.query_map(
+            "SELECT f.ticket_id, t.created_at, f.first_response_at, f.solution_proposed_at
+               FROM ticket_facts f JOIN tickets t ON t.id = f.ticket_id
+              WHERE (f.first_response_at IS NOT NULL AND f.first_response_secs IS NULL)
+                 OR (f.solution_proposed_at IS NOT NULL AND f.solution_secs IS NULL)",
+            &params![],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        for (id, created, response, solution) in &gaps {
+            self.conn.execute(
+                "UPDATE ticket_facts SET first_response_secs = coalesce(first_response_secs, ?2),
+                        solution_secs = coalesce(solution_secs, ?3)
+                  WHERE ticket_id = ?1",
+                &params![
+                    id,
+                    working_secs(cal, Some(created), response.as_deref()),
+                    working_secs(cal, Some(created), solution.as_deref())
+                ],
+            )?;
+        }
+        if !gaps.is_empty() {
+            tracing::info!(
+                tickets = gaps.len(),
+                "working times of back-filled tickets computed"
+            );
         }
         Ok(())
     }

@@ -3,40 +3,29 @@
 //! transaction, or a savepoint inside a batch transaction
 //! ([`Store::batch_begin`]) that commits several letters at once.
 //!
-//! Hot statements go through rusqlite's statement cache
-//! (`prepare_cached`): the daemon runs the same dozen statements for every
-//! letter, and compiling them again each time cost about a tenth of its CPU.
+//! Hot statements go through the statement caches (SQLite's
+//! `prepare_cached`, PostgreSQL's statements kept per connection): the
+//! daemon runs the same dozen statements for every letter, and compiling
+//! them again each time cost about a tenth of its CPU.
 
+use super::engine::{params, Conn, Tx};
 use super::{ts, Result, Store};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Savepoint, Transaction};
 
-/// Where one letter's rows are written: its own IMMEDIATE transaction, or a
+/// Where one letter's rows are written: its own write transaction, or a
 /// savepoint in the open batch transaction. Dropping it without
 /// [`Unit::commit`] undoes the letter's rows only.
-pub enum Unit<'a> {
-    Own(Transaction<'a>),
-    InBatch(Savepoint<'a>),
-}
+pub struct Unit<'a>(Tx<'a>);
 
 impl Unit<'_> {
     /// Commit the letter (in a batch: keep its rows for the batch's commit).
     pub fn commit(self) -> Result<()> {
-        match self {
-            Unit::Own(tx) => tx.commit()?,
-            Unit::InBatch(sp) => sp.commit()?,
-        }
-        Ok(())
+        self.0.commit()
     }
-}
 
-impl Unit<'_> {
     /// The connection inside the unit (store modules only).
-    pub(super) fn conn(&self) -> &Connection {
-        match self {
-            Unit::Own(tx) => tx,
-            Unit::InBatch(sp) => sp,
-        }
+    pub(super) fn conn(&self) -> &Conn {
+        &self.0
     }
 }
 
@@ -78,19 +67,20 @@ impl Store {
     /// so a busy database fails here, before any work is done).
     pub fn unit(&mut self) -> Result<Unit<'_>> {
         if self.batch_open() {
-            Ok(Unit::InBatch(self.conn.savepoint()?))
+            Ok(Unit(self.conn.savepoint()?))
         } else {
-            Ok(Unit::Own(self.begin()?))
+            Ok(Unit(self.begin()?))
         }
     }
 
-    /// Open a batch transaction (IMMEDIATE: the write lock is taken now).
+    /// Open a batch transaction (SQLite: IMMEDIATE, the write lock is taken
+    /// now).
     /// Until [`Store::batch_commit`], every [`Store::unit`] is a savepoint in
     /// it; nothing is durable or visible to others before that commit.
     pub fn batch_begin(&mut self) -> Result<()> {
         // A batch left open by a panic must not swallow later letters.
         self.batch_rollback();
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.conn.begin_raw()?;
         if let Some(f) = &self.fence {
             if let Err(e) = super::cluster::check_fence(&self.conn, f) {
                 self.batch_rollback();
@@ -103,19 +93,18 @@ impl Store {
     /// Is a batch transaction open? False after SQLite rolled it back by
     /// itself (disk full, I/O error): the letters in it were not stored.
     pub fn batch_open(&self) -> bool {
-        !self.conn.is_autocommit()
+        self.conn.in_transaction()
     }
 
     pub fn batch_commit(&mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT")?;
-        Ok(())
+        self.conn.commit_raw()
     }
 
     /// Undo the open batch, if any (best effort: a failed rollback leaves
     /// SQLite to roll back on close).
     pub fn batch_rollback(&mut self) {
         if self.batch_open() {
-            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+            if let Err(e) = self.conn.rollback_raw() {
                 tracing::warn!(error = %e, "rolling back a batch failed");
             }
         }
@@ -123,24 +112,24 @@ impl Store {
 
     /// Has a letter with this identity been processed?
     pub fn seen(&self, identity: &str) -> Result<Option<SeenLetter>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT outcome, ticket_id FROM letters WHERE identity = ?1")?
-            .query_row([identity], |r| {
+        self.conn.query_opt(
+            "SELECT outcome, ticket_id FROM letters WHERE identity = ?1",
+            &params![identity],
+            |r| {
                 Ok(SeenLetter {
                     outcome: r.get(0)?,
                     ticket_id: r.get(1)?,
                 })
-            })
-            .optional()?)
+            },
+        )
     }
 
     pub fn state_get(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT value FROM state WHERE key = ?1")?
-            .query_row([key], |r| r.get(0))
-            .optional()?)
+        self.conn.query_opt(
+            "SELECT value FROM state WHERE key = ?1",
+            &params![key],
+            |r| r.get(0),
+        )
     }
 
     pub fn state_set(&self, key: &str, value: &str) -> Result<()> {
@@ -149,44 +138,40 @@ impl Store {
 }
 
 /// Set a state value on `conn` (inside the caller's transaction).
-pub fn state_set_in(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    {
-        conn.prepare_cached(
-            "INSERT INTO state(key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        )?
-        .execute(params![key, value])?;
-        Ok(())
-    }
+pub fn state_set_in(conn: &Conn, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO state(key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        &params![key, value],
+    )?;
+    Ok(())
 }
 
 impl Store {
     pub fn quarantine_list(&self, all: bool) -> Result<Vec<QuarantineRow>> {
-        let mut st = self.conn.prepare(
-            "SELECT id, message_id, reason, created_at, released_at, length(raw) FROM quarantine
-             WHERE ?1 OR released_at IS NULL ORDER BY id DESC",
-        )?;
-        let rows = st.query_map([all], |r| {
-            Ok(QuarantineRow {
-                id: r.get(0)?,
-                message_id: r.get(1)?,
-                reason: r.get(2)?,
-                created_at: r.get(3)?,
-                released_at: r.get(4)?,
-                size: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        self.conn.query_map(
+            "SELECT id, message_id, reason, created_at, released_at, CAST(length(raw) AS BIGINT)
+             FROM quarantine WHERE ?1 OR released_at IS NULL ORDER BY id DESC",
+            &params![all],
+            |r| {
+                Ok(QuarantineRow {
+                    id: r.get(0)?,
+                    message_id: r.get(1)?,
+                    reason: r.get(2)?,
+                    created_at: r.get(3)?,
+                    released_at: r.get(4)?,
+                    size: r.get(5)?,
+                })
+            },
+        )
     }
 
     /// A quarantined letter with its raw bytes.
     pub fn quarantine_get(&self, id: i64) -> Result<Option<(QuarantineRow, Vec<u8>)>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT id, message_id, reason, created_at, released_at, length(raw), raw
+        self.conn.query_opt(
+                "SELECT id, message_id, reason, created_at, released_at, CAST(length(raw) AS BIGINT), raw
                  FROM quarantine WHERE id = ?1",
-                [id],
+                &params![id],
                 |r| {
                     Ok((
                         QuarantineRow {
@@ -201,30 +186,30 @@ impl Store {
                     ))
                 },
             )
-            .optional()?)
     }
 
     /// Forget that a quarantined letter was processed, so that it can be
     /// ingested again; marks the quarantine row released.
     pub fn quarantine_release(&mut self, id: i64, at: DateTime<Utc>) -> Result<bool> {
         let tx = self.begin()?;
-        let letter: Option<Option<i64>> = tx
-            .query_row(
-                "SELECT letter_id FROM quarantine WHERE id = ?1 AND released_at IS NULL",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let letter: Option<Option<i64>> = tx.query_opt(
+            "SELECT letter_id FROM quarantine WHERE id = ?1 AND released_at IS NULL",
+            &params![id],
+            |r| r.get(0),
+        )?;
         let Some(letter) = letter else {
             return Ok(false);
         };
         tx.execute(
             "UPDATE quarantine SET released_at = ?2 WHERE id = ?1",
-            params![id, ts(at)],
+            &params![id, ts(at)],
         )?;
         if let Some(l) = letter {
-            tx.execute("UPDATE quarantine SET letter_id = NULL WHERE id = ?1", [id])?;
-            tx.execute("DELETE FROM letters WHERE id = ?1", [l])?;
+            tx.execute(
+                "UPDATE quarantine SET letter_id = NULL WHERE id = ?1",
+                &params![id],
+            )?;
+            tx.execute("DELETE FROM letters WHERE id = ?1", &params![l])?;
         }
         tx.commit()?;
         Ok(true)
@@ -235,55 +220,53 @@ impl Store {
 /// start of its bytes (the header block, for its References), so that the
 /// desk's answer threads under it in the user's mail client.
 pub fn last_letter_from(
-    tx: &Connection,
+    tx: &Conn,
     ticket: &str,
     sender: &str,
 ) -> Result<Option<(String, Vec<u8>)>> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT message_id, substr(raw, 1, 65536) FROM letters
-              WHERE ticket_id = ?1 AND lower(sender) = lower(?2) AND message_id IS NOT NULL
-              ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row(params![ticket, sender], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
+    tx.query_opt(
+        "SELECT message_id, substr(raw, 1, 65536) FROM letters
+          WHERE ticket_id = ?1 AND lower(sender) = lower(?2) AND message_id IS NOT NULL
+          ORDER BY id DESC LIMIT 1",
+        &params![ticket, sender],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 /// The Message-ID of the letter that opened `ticket` (the root of the
 /// user's thread), if it had one.
-pub fn opening_letter_id(tx: &Connection, ticket: &str) -> Result<Option<String>> {
+pub fn opening_letter_id(tx: &Conn, ticket: &str) -> Result<Option<String>> {
     Ok(tx
-        .prepare_cached(
+        .query_opt(
             "SELECT message_id FROM letters WHERE ticket_id = ?1 AND outcome = 'created'
               ORDER BY id LIMIT 1",
+            &params![ticket],
+            |r| r.get(0),
         )?
-        .query_row(params![ticket], |r| r.get(0))
-        .optional()?
         .flatten())
 }
 
 /// Record a processed letter; returns its row id.
-pub fn insert_letter(tx: &Connection, l: &LetterRecord<'_>) -> Result<i64> {
-    tx.prepare_cached(
+pub fn insert_letter(tx: &Conn, l: &LetterRecord<'_>) -> Result<i64> {
+    tx.one(
         "INSERT INTO letters(identity, message_id, received_at, outcome, ticket_id, reason, sender, raw, mailbox)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![l.identity, l.message_id, ts(l.at), l.outcome, l.ticket_id, l.reason, l.sender, l.raw, l.mailbox])?;
-    Ok(tx.last_insert_rowid())
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+        &params![l.identity, l.message_id, ts(l.at), l.outcome, l.ticket_id, l.reason, l.sender, l.raw, l.mailbox],
+    )
 }
 
 /// Keep a letter aside for an admin.
 pub fn insert_quarantine(
-    tx: &Connection,
+    tx: &Conn,
     letter_id: Option<i64>,
     message_id: Option<&str>,
     reason: &str,
     raw: &[u8],
     at: DateTime<Utc>,
 ) -> Result<i64> {
-    tx.prepare_cached(
-        "INSERT INTO quarantine(letter_id, message_id, reason, raw, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![letter_id, message_id, reason, raw, ts(at)])?;
-    Ok(tx.last_insert_rowid())
+    tx.one(
+        "INSERT INTO quarantine(letter_id, message_id, reason, raw, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        &params![letter_id, message_id, reason, raw, ts(at)],
+    )
 }

@@ -12,16 +12,22 @@
 //! [`outbox`] (the queue of outgoing letters, claimed row by row),
 //! [`cluster`] (leases, the daemons registry, the fence a letter's
 //! transaction checks when several daemons share the database).
-//! [`pg`]: PostgreSQL as a second store (connection, schema versions,
-//! `db migrate`, `db copy`; the daemon's queries are not ported yet).
+//! [`engine`]: the seam between these methods and the two engines — SQLite
+//! in-process, or PostgreSQL ([`Store::open_pg`]); every method is written
+//! once against [`engine::Conn`], with the engine's own statement only where
+//! the dialects differ. [`pg`]: PostgreSQL's connection settings, schema
+//! versions, `db migrate`, `db copy`.
 
+pub mod blobs;
 pub mod cluster;
 #[cfg(test)]
 mod cluster_tests;
 pub mod digest;
+pub mod engine;
 pub mod engineers;
 #[cfg(test)]
 mod engineers_tests;
+mod error;
 pub mod facts;
 pub mod letters;
 pub mod outbox;
@@ -36,7 +42,8 @@ pub mod unit;
 pub mod vitals;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use engine::{params, Conn};
+use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -56,58 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("m009_mailbox_figures.sql"),
 ];
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot open database `{}`: {cause}", path.display())]
-    Open {
-        path: PathBuf,
-        cause: rusqlite::Error,
-    },
-    #[error("cannot create folder `{}` for the database: {cause}", path.display())]
-    Folder {
-        path: PathBuf,
-        cause: std::io::Error,
-    },
-    #[error("cannot create database file `{}`: {cause}", path.display())]
-    Create {
-        path: PathBuf,
-        cause: std::io::Error,
-    },
-    #[error("database `{}` has schema version {found}, newer than this ticketd knows ({VERSION}); upgrade ticketd", path.display())]
-    TooNew { path: PathBuf, found: i64 },
-    #[error("the lease `{lease}` is another daemon's now; the letter is left for it")]
-    Fenced { lease: String },
-    #[error(transparent)]
-    Sql(#[from] rusqlite::Error),
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-}
-
-impl StoreError {
-    /// Errors that may go away by themselves: the database is locked by
-    /// another process, read-only for now, or the disk is full. The letter
-    /// must be retried later, not dropped (`ingest` exits 75).
-    pub fn is_transient(&self) -> bool {
-        use rusqlite::ErrorCode::*;
-        let sql = match self {
-            StoreError::Sql(e) | StoreError::Open { cause: e, .. } => e,
-            StoreError::Io(_) | StoreError::Folder { .. } | StoreError::Create { .. } => {
-                return true
-            }
-            StoreError::TooNew { .. } => return false,
-            // Left where it is, for the lease's new holder.
-            StoreError::Fenced { .. } => return true,
-        };
-        matches!(
-            sql.sqlite_error_code(),
-            Some(
-                DatabaseBusy | DatabaseLocked | ReadOnly | DiskFull | CannotOpen | SystemIoFailure
-            )
-        )
-    }
-}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
+pub use error::{Result, StoreError};
 
 /// The name of a mailbox that does not set one (`[mailbox] name`); the
 /// daemon state of versions before mailbox names is adopted under it.
@@ -188,7 +144,9 @@ fn parse_stored(b: &[u8]) -> Option<DateTime<Utc>> {
 
 /// An open database.
 pub struct Store {
-    conn: Connection,
+    conn: Conn,
+    /// How to open it again ([`Store::reopener`]).
+    at: Option<Reopen>,
     /// How long a write waits for another writer's lock.
     busy: Duration,
     /// Checked inside every letter's write transaction ([`cluster::Fence`]).
@@ -197,18 +155,29 @@ pub struct Store {
     owner: String,
 }
 
-/// Another connection to a store's database ([`Store::reopener`]): plain
-/// data, to be sent to another thread.
+/// Where a store's database is ([`Store::reopener`], and the config's
+/// `[database]`): plain data, to be sent to another thread.
 #[derive(Debug, Clone)]
-pub struct Reopen {
-    path: PathBuf,
-    busy: Duration,
+pub enum Reopen {
+    Sqlite { path: PathBuf, busy: Duration },
+    Postgres(crate::config::PgTarget),
 }
 
 impl Reopen {
-    /// The database opened again (already migrated: a read).
+    /// The database opened (and migrated when needed).
     pub fn open(&self) -> Result<Store> {
-        Store::open(&self.path, self.busy)
+        match self {
+            Reopen::Sqlite { path, busy } => Store::open(path, *busy),
+            Reopen::Postgres(t) => Store::open_pg(t),
+        }
+    }
+
+    /// What to show of it in messages (a PostgreSQL URL without password).
+    pub fn shown(&self) -> String {
+        match self {
+            Reopen::Sqlite { path, .. } => path.display().to_string(),
+            Reopen::Postgres(t) => crate::config::database::redact(&t.url),
+        }
     }
 }
 
@@ -262,23 +231,50 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(busy_timeout)?;
+        // Working times in wall-clock time until the desk's calendar is set.
+        facts::register(&conn, crate::workflow::Calendar::always())?;
         let mut store = Store {
-            conn,
+            conn: Conn::Sqlite(conn),
+            at: Some(Reopen::Sqlite {
+                path: path.to_path_buf(),
+                busy: busy_timeout,
+            }),
             busy: busy_timeout,
             fence: None,
             owner: cluster::process_owner(),
         };
         store.setup(path)?;
-        // Working times in wall-clock time until the desk's calendar is set.
-        facts::register(&store.conn, crate::workflow::Calendar::always())?;
         Ok(store)
     }
 
+    /// Connect to PostgreSQL (a connection of this handle's own, on a
+    /// thread of its own: [`engine::pg`]) and bring its schema to this
+    /// ticketd's version.
+    pub fn open_pg(target: &crate::config::PgTarget) -> Result<Store> {
+        let conn = engine::pg::PgConn::open(target)?;
+        let mut store = Store {
+            conn: Conn::Pg(conn),
+            at: Some(Reopen::Postgres(target.clone())),
+            busy: Duration::from_secs(5),
+            fence: None,
+            owner: cluster::process_owner(),
+        };
+        store.adopt_global_mailbox_state()?;
+        Ok(store)
+    }
+
+    /// The engine this store runs on.
+    pub fn engine(&self) -> engine::Engine {
+        self.conn.engine()
+    }
+
+    /// SQLite's settings and schema versions on a connection just opened.
     fn setup(&mut self, path: &Path) -> Result<()> {
+        let Conn::Sqlite(conn) = &mut self.conn else {
+            return Ok(());
+        };
         // WAL: readers (tickets list) never block the daemon's writer.
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if mode != "wal" {
             tracing::debug!(%mode, "database not in WAL mode");
         }
@@ -291,12 +287,10 @@ impl Store {
         // whole batch at once, so this is one fsync per batch. The daemon's
         // sender lowers it for its own marks (a lost mark resends a letter,
         // it loses none).
-        self.conn.execute_batch(
+        conn.execute_batch(
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024;",
         )?;
-        let found: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if found > VERSION {
             return Err(StoreError::TooNew {
                 path: path.to_path_buf(),
@@ -304,9 +298,7 @@ impl Store {
             });
         }
         if found < VERSION {
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             // Re-read under the write lock: another process may have migrated.
             let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             for m in MIGRATIONS.iter().skip(now.max(0) as usize) {
@@ -324,70 +316,72 @@ impl Store {
     /// such keys are found.
     fn adopt_global_mailbox_state(&mut self) -> Result<()> {
         const LEGACY: &str = "imap.%";
-        let found: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM state WHERE key LIKE ?1 LIMIT 1",
-                [LEGACY],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let found: Option<i64> = self.conn.query_opt(
+            "SELECT 1 FROM state WHERE key LIKE ?1 LIMIT 1",
+            &params![LEGACY],
+            |r| r.get(0),
+        )?;
         if found.is_none() {
             return Ok(());
         }
         let prefix = mailbox_state_key(DEFAULT_MAILBOX, "");
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.begin()?;
         // A key already under the new name wins (written by a newer daemon).
         tx.execute(
-            "DELETE FROM state WHERE key LIKE ?1 AND ?2 || key IN (SELECT key FROM state)",
-            params![LEGACY, prefix],
+            "DELETE FROM state WHERE key LIKE ?1 AND CAST(?2 AS TEXT) || key IN (SELECT key FROM state)",
+            &params![LEGACY, prefix],
         )?;
         tx.execute(
-            "UPDATE state SET key = ?2 || key WHERE key LIKE ?1",
-            params![LEGACY, prefix],
+            "UPDATE state SET key = CAST(?2 AS TEXT) || key WHERE key LIKE ?1",
+            &params![LEGACY, prefix],
         )?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Start the write transaction for one letter (IMMEDIATE: takes the write
-    /// lock now, so a busy database fails here, before any work is done).
-    /// Under a fence ([`Store::set_fence`]) the lease is checked inside it:
-    /// the write lock is held until the commit, so no other daemon can
-    /// take the lease in between.
-    pub(crate) fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    /// Start the write transaction for one letter (SQLite: IMMEDIATE, takes
+    /// the write lock now, so a busy database fails here, before any work
+    /// is done). Under a fence ([`Store::set_fence`]) the lease is checked
+    /// inside it: SQLite's write lock, PostgreSQL's share lock on the lease
+    /// row, is held until the commit, so no other daemon can take the
+    /// lease in between.
+    pub(crate) fn begin(&mut self) -> Result<engine::Tx<'_>> {
+        let tx = self.conn.begin()?;
         if let Some(f) = &self.fence {
             cluster::check_fence(&tx, f)?;
         }
         Ok(tx)
     }
 
-    /// The connection itself, for in-crate tests; everything else goes
-    /// through the store's methods.
+    /// The SQLite connection itself, for in-crate tests; everything else
+    /// goes through the store's methods.
     #[cfg(test)]
     pub(crate) fn conn(&self) -> &Connection {
+        self.conn.sqlite().expect("an in-crate test on SQLite")
+    }
+
+    /// The engine's connection, for in-crate tests.
+    #[cfg(test)]
+    pub(crate) fn db(&self) -> &Conn {
         &self.conn
     }
 
     /// How to open another connection to this database, for reading on
-    /// another thread; `None` for a database without a file.
+    /// another thread; `None` for a SQLite database without a file.
     pub fn reopener(&self) -> Option<Reopen> {
-        let path = self.conn.path().filter(|p| !p.is_empty())?;
-        Some(Reopen {
-            path: PathBuf::from(path),
-            busy: self.busy,
-        })
+        if let Conn::Sqlite(c) = &self.conn {
+            c.path().filter(|p| !p.is_empty())?;
+        }
+        self.at.clone()
     }
 
     /// Keep `n` prepared statements (the pipeline's letter paths use
-    /// about twenty; SQLite's default cache is 16).
+    /// about twenty; SQLite's default cache is 16). PostgreSQL keeps every
+    /// statement a connection prepared.
     pub fn keep_statements(&self, n: usize) {
-        self.conn.set_prepared_statement_cache_capacity(n);
+        if let Conn::Sqlite(c) = &self.conn {
+            c.set_prepared_statement_cache_capacity(n);
+        }
     }
 
     /// Settings of the outbox sender's own connection: it never
@@ -395,17 +389,25 @@ impl Store {
     /// checkpoint's two fsyncs there hold up the SMTP connections; the
     /// pipeline's connection checkpoints), and its marks need not reach
     /// the disk before the next send (after a power loss a lost "sent"
-    /// mark resends that letter, nothing more).
+    /// mark resends that letter, nothing more). On PostgreSQL the same
+    /// trade: its marks commit without waiting for the WAL flush.
     pub fn configure_for_sender(&self) -> Result<()> {
-        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        match &self.conn {
+            Conn::Sqlite(c) => {
+                c.pragma_update(None, "wal_autocheckpoint", 0)?;
+                c.pragma_update(None, "synchronous", "NORMAL")?;
+            }
+            Conn::Pg(_) => self.conn.batch("SET synchronous_commit = off")?,
+        }
         Ok(())
     }
 
-    /// A passive WAL checkpoint (never waits for readers).
+    /// A passive WAL checkpoint (never waits for readers); PostgreSQL
+    /// checkpoints by itself.
     pub fn checkpoint(&self) -> Result<()> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        if let Conn::Sqlite(c) = &self.conn {
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
         Ok(())
     }
 }

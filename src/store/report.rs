@@ -2,12 +2,12 @@
 //! order of registration; the backlog at a moment; engineers' commands.
 //! Plain data out; the figures are computed in `crate::report`.
 
+use super::engine::{params, Row};
 use super::facts::{lines_of, Facts};
 use super::tickets::Ticket;
-use super::{parse_ts, ts, Result, Store};
+use super::{parse_ts, ts, Result, Store, StoreError};
 use crate::workflow::status::{Kind, Line, Status};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use rusqlite::params;
 
 /// One engineer's figures over a period, as the history recorded them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,12 +48,12 @@ pub struct ReportRow<'a> {
     pub mailbox: Option<&'a str>,
 }
 
-fn bad(i: usize, what: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        i,
-        rusqlite::types::Type::Text,
-        format!("unknown {what} in column {i} of report_rows").into(),
-    )
+fn bad(i: usize, what: &'static str) -> StoreError {
+    StoreError::Column {
+        column: i,
+        want: what,
+        found: "a value ticketd does not know (report_rows)".into(),
+    }
 }
 
 /// The columns of `report_rows` in the order [`report_row`] reads them.
@@ -71,7 +71,7 @@ impl Texts {
     const MAX: usize = 64;
 
     /// The index of `b` in the kept values, keeping it when there is room.
-    fn index(&mut self, b: &[u8], col: usize) -> rusqlite::Result<Option<usize>> {
+    fn index(&mut self, b: &[u8], col: usize) -> Result<Option<usize>> {
         if let Some(i) = self.0.iter().position(|s| s.as_bytes() == b) {
             return Ok(Some(i));
         }
@@ -84,7 +84,7 @@ impl Texts {
     }
 
     /// The value at `i`, else `b` itself.
-    fn get<'a>(&'a self, i: Option<usize>, b: &'a [u8], col: usize) -> rusqlite::Result<&'a str> {
+    fn get<'a>(&'a self, i: Option<usize>, b: &'a [u8], col: usize) -> Result<&'a str> {
         match i {
             Some(i) => Ok(&self.0[i]),
             None => std::str::from_utf8(b).map_err(|e| utf8(col, e)),
@@ -92,8 +92,12 @@ impl Texts {
     }
 }
 
-fn utf8(col: usize, e: std::str::Utf8Error) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e))
+fn utf8(col: usize, e: std::str::Utf8Error) -> StoreError {
+    StoreError::Column {
+        column: col,
+        want: "UTF-8 text",
+        found: e.to_string(),
+    }
 }
 
 /// A stored status or kind: the machine names compared as bytes first.
@@ -103,8 +107,8 @@ fn enum_of<T: Copy>(
     parse: fn(&str) -> Option<T>,
     b: &[u8],
     col: usize,
-    what: &str,
-) -> rusqlite::Result<T> {
+    what: &'static str,
+) -> Result<T> {
     if let Some(v) = all.iter().find(|v| name(**v).as_bytes() == b) {
         return Ok(*v);
     }
@@ -139,8 +143,8 @@ impl Days {
     }
 
     /// Column `i` of `r`, a time as milliseconds or NULL.
-    fn get(&mut self, r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-        Ok(r.get::<_, Option<i64>>(i)?.and_then(|ms| self.at(ms)))
+    fn get(&mut self, r: &Row<'_>, i: usize) -> Result<Option<DateTime<Utc>>> {
+        Ok(r.get::<Option<i64>>(i)?.and_then(|ms| self.at(ms)))
     }
 }
 
@@ -155,20 +159,22 @@ struct RowTexts {
     days: [Days; 6],
 }
 
-fn report_row<'a>(
-    r: &'a rusqlite::Row<'_>,
-    t: &'a mut RowTexts,
-) -> rusqlite::Result<ReportRow<'a>> {
+/// A column's bytes that must not be NULL.
+fn bytes<'a>(r: &Row<'a>, i: usize) -> Result<&'a [u8]> {
+    r.bytes(i)?.ok_or_else(|| bad(i, "text"))
+}
+
+fn report_row<'a>(r: &Row<'a>, t: &'a mut RowTexts) -> Result<ReportRow<'a>> {
     let line: i64 = r.get(5)?;
-    let (pb, cb) = (r.get_ref(4)?.as_bytes()?, r.get_ref(6)?.as_bytes()?);
-    let ob = r.get_ref(7)?.as_bytes_or_null()?;
+    let (pb, cb) = (bytes(r, 4)?, bytes(r, 6)?);
+    let ob = r.bytes(7)?;
     let pi = t.priority.index(pb, 4)?;
     let ci = t.channel.index(cb, 6)?;
     let oi = match ob {
         Some(b) => t.organization.index(b, 7)?,
         None => None,
     };
-    let mb = r.get_ref(15)?.as_bytes_or_null()?;
+    let mb = r.bytes(15)?;
     let mi = match mb {
         Some(b) => t.mailbox.index(b, 15)?,
         None => None,
@@ -183,13 +189,13 @@ fn report_row<'a>(
     let t: &'a RowTexts = t;
     let channel = t.channel.get(ci, cb, 6)?;
     Ok(ReportRow {
-        id: r.get_ref(0)?.as_str()?,
+        id: r.get::<&str>(0)?,
         created_at,
         status: enum_of(
             &Status::ALL,
             Status::machine_name,
             Status::parse,
-            r.get_ref(2)?.as_bytes()?,
+            bytes(r, 2)?,
             2,
             "status",
         )?,
@@ -197,7 +203,7 @@ fn report_row<'a>(
             &Kind::ALL,
             Kind::machine_name,
             Kind::parse,
-            r.get_ref(3)?.as_bytes()?,
+            bytes(r, 3)?,
             3,
             "kind",
         )?,
@@ -226,7 +232,7 @@ fn report_row<'a>(
     })
 }
 
-fn opt_time(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+fn opt_time(r: &Row<'_>, i: usize) -> Result<Option<DateTime<Utc>>> {
     let s: Option<String> = r.get(i)?;
     Ok(s.as_deref().and_then(parse_ts))
 }
@@ -254,34 +260,31 @@ impl Store {
         let sql = format!(
             "SELECT {cols}, t.channel, f.first_response_at, f.first_response_secs,
                     f.solution_proposed_at, f.solution_secs, f.confirmed_at,
-                    f.deadline_breached_at, coalesce(f.lines, 1 << (t.line - 1))
+                    f.deadline_breached_at, coalesce(f.lines, 1 << CAST(t.line - 1 AS INTEGER))
                FROM tickets t LEFT JOIN ticket_facts f ON f.ticket_id = t.id
-              WHERE (?1 IS NULL OR t.created_at >= ?1) AND (?2 IS NULL OR t.created_at < ?2)
+              WHERE (CAST(?1 AS TEXT) IS NULL OR t.created_at >= ?1)
+                AND (CAST(?2 AS TEXT) IS NULL OR t.created_at < ?2)
               ORDER BY t.created_at, t.id"
         );
-        let mut st = self.conn.prepare(&sql).map_err(super::StoreError::from)?;
-        let mut rows = st
-            .query(params![from.map(ts), to.map(ts)])
-            .map_err(super::StoreError::from)?;
-        while let Some(r) = rows.next().map_err(super::StoreError::from)? {
-            let read = || -> rusqlite::Result<(Ticket, Facts)> {
-                let t = super::tickets::from_row(r)?;
-                let f = Facts {
-                    channel: r.get(n)?,
-                    first_response_at: opt_time(r, n + 1)?,
-                    first_response_secs: r.get(n + 2)?,
-                    solution_proposed_at: opt_time(r, n + 3)?,
-                    solution_secs: r.get(n + 4)?,
-                    confirmed_at: opt_time(r, n + 5)?,
-                    deadline_breached_at: opt_time(r, n + 6)?,
-                    lines: lines_of(r.get(n + 7)?),
+        self.conn
+            .query_each(&sql, &params![from.map(ts), to.map(ts)], |r| {
+                let read = || -> Result<(Ticket, Facts)> {
+                    let t = super::tickets::from_row(r)?;
+                    let f = Facts {
+                        channel: r.get(n)?,
+                        first_response_at: opt_time(r, n + 1)?,
+                        first_response_secs: r.get(n + 2)?,
+                        solution_proposed_at: opt_time(r, n + 3)?,
+                        solution_secs: r.get(n + 4)?,
+                        confirmed_at: opt_time(r, n + 5)?,
+                        deadline_breached_at: opt_time(r, n + 6)?,
+                        lines: lines_of(r.get(n + 7)?),
+                    };
+                    Ok((t, f))
                 };
-                Ok((t, f))
-            };
-            let (t, f) = read().map_err(super::StoreError::from)?;
-            each(t, f)?;
-        }
-        Ok(())
+                let (t, f) = read()?;
+                each(t, f)
+            })
     }
 
     /// The tickets registered in `[from, to)` as the report's figures need
@@ -298,26 +301,27 @@ impl Store {
               WHERE created_ms >= ?1 AND created_ms < ?2
               ORDER BY created_ms, ticket_id"
         );
-        let mut st = self.conn.prepare(&sql)?;
-        let mut rows = st.query(params![from.timestamp_millis(), to.timestamp_millis()])?;
         let mut texts = RowTexts::default();
-        while let Some(r) = rows.next()? {
-            each(&report_row(r, &mut texts)?);
-        }
-        Ok(())
+        self.conn.query_each(
+            &sql,
+            &params![from.timestamp_millis(), to.timestamp_millis()],
+            |r| {
+                each(&report_row(r, &mut texts)?);
+                Ok::<(), StoreError>(())
+            },
+        )
     }
 
     /// Tickets registered before `at` and not confirmed by then.
     pub fn backlog_at(&self, at: DateTime<Utc>) -> Result<i64> {
         // A ticket is confirmed after it is registered: the confirmed ones
         // before `at` are among those registered before it. Two index counts.
-        Ok(self.conn.query_row(
+        self.conn.one(
             "SELECT (SELECT count(*) FROM tickets WHERE created_at < ?1)
                   - (SELECT count(*) FROM ticket_facts
                       WHERE confirmed_at IS NOT NULL AND confirmed_at < ?1)",
-            [ts(at)],
-            |r| r.get(0),
-        )?)
+            &params![ts(at)],
+        )
     }
 }
 

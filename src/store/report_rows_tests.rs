@@ -163,7 +163,7 @@ fn report_rows_follow_every_write() {
     // Ticket 0: a letter to the user (a response), then solved and confirmed.
     let t0 = tickets[0].clone();
     enqueue(
-        s.conn(),
+        s.db(),
         &OutgoingLetter {
             message_id: "r0@desk".into(),
             ticket_id: Some(t0.id.clone()),

@@ -2,26 +2,27 @@
 //! commands, automatic letters per address, new tickets per sender, and
 //! the quarantine's rate-limit reasons for `ticketd status`.
 
+use super::engine::{params, Conn};
 use super::{parse_ts, ts, Result, Store};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 
 /// When a command with this replay key was last applied.
-pub fn replay_last(tx: &Connection, key: &str) -> Result<Option<DateTime<Utc>>> {
-    let at: Option<String> = tx
-        .prepare_cached("SELECT at FROM command_replays WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?;
+pub fn replay_last(tx: &Conn, key: &str) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<String> = tx.query_opt(
+        "SELECT at FROM command_replays WHERE key = ?1",
+        &params![key],
+        |r| r.get(0),
+    )?;
     Ok(at.as_deref().and_then(parse_ts))
 }
 
 /// Record that a command with this replay key was applied now.
-pub fn replay_record(tx: &Connection, key: &str, ticket: &str, at: DateTime<Utc>) -> Result<()> {
-    tx.prepare_cached(
+pub fn replay_record(tx: &Conn, key: &str, ticket: &str, at: DateTime<Utc>) -> Result<()> {
+    tx.execute(
         "INSERT INTO command_replays(key, ticket_id, at) VALUES (?1, ?2, ?3)
          ON CONFLICT(key) DO UPDATE SET at = excluded.at, ticket_id = excluded.ticket_id",
-    )?
-    .execute(params![key, ticket, ts(at)])?;
+        &params![key, ticket, ts(at)],
+    )?;
     Ok(())
 }
 
@@ -32,28 +33,26 @@ pub(super) const COUNT_TO_ADDRESS: &str = "SELECT count(*) FROM outbox_recipient
 
 /// Letters queued to `addr` since `since`, all tickets (one per recipient
 /// row, as the letter names it).
-pub fn count_to_address(tx: &Connection, addr: &str, since: DateTime<Utc>) -> Result<i64> {
-    Ok(tx
-        .prepare_cached(COUNT_TO_ADDRESS)?
-        .query_row(params![addr, ts(since)], |r| r.get(0))?)
+pub fn count_to_address(tx: &Conn, addr: &str, since: DateTime<Utc>) -> Result<i64> {
+    tx.one(COUNT_TO_ADDRESS, &params![addr, ts(since)])
 }
 
 /// Tickets opened since `since` by `requester`, and naming `reply_to`.
 pub fn count_new_tickets(
-    tx: &Connection,
+    tx: &Conn,
     requester: &str,
     reply_to: Option<&str>,
     since: DateTime<Utc>,
 ) -> Result<(i64, i64)> {
-    let by_from: i64 = tx
-        .prepare_cached("SELECT count(*) FROM tickets WHERE requester = ?1 AND created_at >= ?2")?
-        .query_row(params![requester, ts(since)], |r| r.get(0))?;
+    let by_from: i64 = tx.one(
+        "SELECT count(*) FROM tickets WHERE requester = ?1 AND created_at >= ?2",
+        &params![requester, ts(since)],
+    )?;
     let by_reply_to: i64 = match reply_to {
-        Some(r) => tx
-            .prepare_cached(
-                "SELECT count(*) FROM tickets WHERE reply_to = ?1 AND created_at >= ?2",
-            )?
-            .query_row(params![r, ts(since)], |r| r.get(0))?,
+        Some(r) => tx.one(
+            "SELECT count(*) FROM tickets WHERE reply_to = ?1 AND created_at >= ?2",
+            &params![r, ts(since)],
+        )?,
         None => 0,
     };
     Ok((by_from, by_reply_to))
@@ -65,11 +64,10 @@ pub const RATE_LIMIT_REASON: &str = "too many new tickets";
 impl Store {
     /// Letters in quarantine (not released) held back by a rate limit.
     pub fn quarantined_by_rate_limit(&self) -> Result<i64> {
-        Ok(self.conn.query_row(
+        self.conn.one(
             "SELECT count(*) FROM quarantine WHERE released_at IS NULL AND reason LIKE ?1",
-            [format!("{RATE_LIMIT_REASON}%")],
-            |r| r.get(0),
-        )?)
+            &params![format!("{RATE_LIMIT_REASON}%")],
+        )
     }
 }
 
@@ -78,6 +76,7 @@ mod tests {
     use super::super::outbox::{enqueue, OutgoingLetter};
     use super::super::MIGRATIONS;
     use super::*;
+    use rusqlite::Connection;
     use std::time::Duration;
 
     fn letter(n: u32, to: &[&str]) -> OutgoingLetter {
@@ -101,7 +100,7 @@ mod tests {
     fn counts_letters_to_an_address_since_a_moment() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
-        let c = s.conn();
+        let c = s.db();
         enqueue(c, &letter(1, &["User@Agency.example"]), at(0)).unwrap();
         enqueue(c, &letter(2, &["other@x", "user@agency.example"]), at(5)).unwrap();
         enqueue(c, &letter(3, &["other@x"]), at(6)).unwrap();
@@ -133,7 +132,9 @@ mod tests {
             .prepare(&format!("EXPLAIN QUERY PLAN {COUNT_TO_ADDRESS}"))
             .unwrap();
         let plan: Vec<String> = st
-            .query_map(params!["a@b", ts(at(0))], |r| r.get::<_, String>(3))
+            .query_map(rusqlite::params!["a@b", ts(at(0))], |r| {
+                r.get::<_, String>(3)
+            })
             .unwrap()
             .collect::<std::result::Result<_, _>>()
             .unwrap();
@@ -190,7 +191,7 @@ mod tests {
         );
         let since = parse_ts("2026-12-01T12:00:00.000Z").unwrap();
         assert_eq!(
-            count_to_address(c, "USER@agency.example", since).unwrap(),
+            count_to_address(s.db(), "USER@agency.example", since).unwrap(),
             1
         );
         // Opening again adds nothing.

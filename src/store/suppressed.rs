@@ -4,9 +4,9 @@
 //! `ticketd outbox list`, so that an admin sees them without opening every
 //! ticket.
 
+use super::engine::params;
 use super::{ts, Result, Store};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use serde::Serialize;
 
 /// One letter that was not sent.
@@ -34,31 +34,30 @@ fn split_detail(detail: &str) -> (String, String) {
 impl Store {
     /// How many letters were held back since `since` (all of them: `None`).
     pub fn suppressed_count(&self, since: Option<DateTime<Utc>>) -> Result<i64> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT count(*) FROM history WHERE action = 'suppressed' AND (?1 IS NULL OR at >= ?1)",
-            )?
-            .query_row(params![since.map(ts)], |r| r.get(0))?)
+        self.conn.one(
+            "SELECT count(*) FROM history WHERE action = 'suppressed'
+               AND (CAST(?1 AS TEXT) IS NULL OR at >= ?1)",
+            &params![since.map(ts)],
+        )
     }
 
     /// The latest `limit` letters held back, newest first.
     pub fn suppressed_latest(&self, limit: usize) -> Result<Vec<SuppressedRow>> {
-        let mut st = self.conn.prepare_cached(
+        self.conn.query_map(
             "SELECT ticket_id, at, coalesce(detail, '') FROM history
              WHERE action = 'suppressed' ORDER BY at DESC, id DESC LIMIT ?1",
-        )?;
-        let rows = st.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-            let detail: String = r.get(2)?;
-            let (kind, reason) = split_detail(&detail);
-            Ok(SuppressedRow {
-                ticket_id: r.get(0)?,
-                at: r.get(1)?,
-                kind,
-                reason,
-            })
-        })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+            &params![i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| {
+                let detail: String = r.get(2)?;
+                let (kind, reason) = split_detail(&detail);
+                Ok(SuppressedRow {
+                    ticket_id: r.get(0)?,
+                    at: r.get(1)?,
+                    kind,
+                    reason,
+                })
+            },
+        )
     }
 }
 

@@ -1,11 +1,11 @@
 //! Tickets, their attachments, history and the Message-IDs that thread them.
 
+use super::engine::{params, Conn, FromCell, Row};
 use super::{parse_ts, ts, Result, Store};
 use crate::parse::Form;
 use crate::workflow::channel::Channel;
 use crate::workflow::status::{self, Actor, Kind, Line, Refusal, Status};
 use chrono::{DateTime, Datelike, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 /// A ticket as stored; serialises to the contract's `tickets show --json`
@@ -118,17 +118,15 @@ impl Ticket {
 
 /// Column `i` read as `T` and turned into the domain's type by `conv`; a
 /// value the domain does not know is a conversion error naming it.
-fn named<T, V>(r: &Row<'_>, i: usize, conv: impl Fn(V) -> Option<T>) -> rusqlite::Result<T>
+fn named<'r, T, V>(r: &Row<'r>, i: usize, conv: impl Fn(V) -> Option<T>) -> Result<T>
 where
-    V: rusqlite::types::FromSql + std::fmt::Debug + Clone,
+    V: FromCell<'r> + std::fmt::Debug + Clone,
 {
     let v: V = r.get(i)?;
-    conv(v.clone()).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("unknown value {v:?} in column {i} of tickets").into(),
-        )
+    conv(v.clone()).ok_or_else(|| super::StoreError::Column {
+        column: i,
+        want: "value ticketd knows in tickets",
+        found: format!("{v:?}"),
     })
 }
 
@@ -141,7 +139,7 @@ fn opt_ts(s: Option<String>) -> Option<Option<DateTime<Utc>>> {
     }
 }
 
-pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
+pub(super) fn from_row(r: &Row<'_>) -> Result<Ticket> {
     Ok(Ticket {
         id: r.get(0)?,
         status: named(r, 1, |s: String| Status::parse(&s))?,
@@ -191,11 +189,11 @@ pub struct ListFilter {
 impl Store {
     /// The ticket's own row (no attachments or history).
     pub fn ticket(&self, id: &str) -> Result<Option<Ticket>> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM tickets WHERE id = ?1"))?
-            .query_row([id], from_row)
-            .optional()?)
+        self.conn.query_opt(
+            &format!("SELECT {COLUMNS} FROM tickets WHERE id = ?1"),
+            &params![id],
+            from_row,
+        )
     }
 
     /// The ticket with attachments, rejections and history.
@@ -203,35 +201,32 @@ impl Store {
         let Some(mut t) = self.ticket(id)? else {
             return Ok(None);
         };
-        let mut st = self.conn.prepare(
+        t.attachments = self.conn.query_map(
             "SELECT filename, content_type, size, sha256 FROM attachments WHERE ticket_id = ?1 ORDER BY id",
-        )?;
-        t.attachments = st
-            .query_map([id], |r| {
+            &params![id],
+            |r| {
                 Ok(AttachmentRow {
                     filename: r.get(0)?,
                     content_type: r.get(1)?,
                     size: r.get(2)?,
                     sha256: r.get(3)?,
                 })
-            })?
-            .collect::<std::result::Result<_, _>>()?;
-        let mut st = self.conn.prepare(
-            "SELECT filename, reason FROM rejected_attachments WHERE ticket_id = ?1 ORDER BY id",
+            },
         )?;
-        t.rejected_attachments = st
-            .query_map([id], |r| {
+        t.rejected_attachments = self.conn.query_map(
+            "SELECT filename, reason FROM rejected_attachments WHERE ticket_id = ?1 ORDER BY id",
+            &params![id],
+            |r| {
                 Ok(RejectedRow {
                     filename: r.get(0)?,
                     reason: r.get(1)?,
                 })
-            })?
-            .collect::<std::result::Result<_, _>>()?;
-        let mut st = self.conn.prepare(
-            "SELECT at, actor, action, from_status, to_status, detail FROM history WHERE ticket_id = ?1 ORDER BY id",
+            },
         )?;
-        t.history = st
-            .query_map([id], |r| {
+        t.history = self.conn.query_map(
+            "SELECT at, actor, action, from_status, to_status, detail FROM history WHERE ticket_id = ?1 ORDER BY id",
+            &params![id],
+            |r| {
                 Ok(HistoryRow {
                     at: r.get(0)?,
                     actor: r.get(1)?,
@@ -240,36 +235,41 @@ impl Store {
                     to: r.get(4)?,
                     detail: r.get(5)?,
                 })
-            })?
-            .collect::<std::result::Result<_, _>>()?;
+            },
+        )?;
         Ok(Some(t))
     }
 
     /// Tickets, newest first.
     pub fn tickets(&self, f: &ListFilter) -> Result<Vec<Ticket>> {
         let since = f.since.map(ts);
-        let mut st = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM tickets
-             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR created_at >= ?2)
-               AND (?3 IS NULL OR requester = ?3) AND (NOT ?4 OR status <> 'confirmed')
-               AND (?6 IS NULL OR {MAILBOX_SHOWN} = ?6)
-             ORDER BY created_at DESC, id DESC LIMIT ?5"
-        ))?;
-        let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
-        let rows = st.query_map(
-            params![f.status, since, f.requester, f.open_only, limit, f.mailbox],
+        // No limit: -1 for SQLite, NULL for PostgreSQL (which refuses -1).
+        let limit = match (f.limit, self.engine()) {
+            (Some(l), _) => Some(i64::try_from(l).unwrap_or(i64::MAX)),
+            (None, super::engine::Engine::Sqlite) => Some(-1),
+            (None, super::engine::Engine::Postgres) => None,
+        };
+        self.conn.query_map(
+            &format!(
+                "SELECT {COLUMNS} FROM tickets
+                 WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1)
+                   AND (CAST(?2 AS TEXT) IS NULL OR created_at >= ?2)
+                   AND (CAST(?3 AS TEXT) IS NULL OR requester = ?3) AND (NOT ?4 OR status <> 'confirmed')
+                   AND (CAST(?6 AS TEXT) IS NULL OR {MAILBOX_SHOWN} = ?6)
+                 ORDER BY created_at DESC, id DESC LIMIT ?5"
+            ),
+            &params![f.status, since, f.requester, f.open_only, limit, f.mailbox],
             from_row,
-        )?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        )
     }
 
     /// Ticket a Message-ID belongs to (a letter in or out of that ticket).
     pub fn ticket_by_message_id(&self, message_id: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT ticket_id FROM ticket_messages WHERE message_id = ?1")?
-            .query_row([message_id], |r| r.get(0))
-            .optional()?)
+        self.conn.query_opt(
+            "SELECT ticket_id FROM ticket_messages WHERE message_id = ?1",
+            &params![message_id],
+            |r| r.get(0),
+        )
     }
 
     /// Open tickets of a requester, newest first.
@@ -283,174 +283,174 @@ impl Store {
 
     /// Has the ticket ever been routed to a line?
     pub fn was_routed(&self, id: &str) -> Result<bool> {
-        Ok(self.conn.query_row(
+        self.conn.one(
             "SELECT EXISTS(SELECT 1 FROM history WHERE ticket_id = ?1 AND action IN ('routed', 'escalated'))",
-            [id],
-            |r| r.get(0),
-        )?)
+            &params![id],
+        )
     }
 
     /// Tickets that can escalate: `new` or `assigned` with a deadline; with
     /// `due_by`, only those whose deadline has passed by then.
     pub fn escalation_candidates(&self, due_by: Option<DateTime<Utc>>) -> Result<Vec<Ticket>> {
-        let mut st = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM tickets
-             WHERE status IN ('new', 'assigned') AND deadline IS NOT NULL
-               AND (?1 IS NULL OR deadline <= ?1)
-             ORDER BY deadline"
-        ))?;
-        let rows = st.query_map([due_by.map(ts)], from_row)?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        self.conn.query_map(
+            &format!(
+                "SELECT {COLUMNS} FROM tickets
+                 WHERE status IN ('new', 'assigned') AND deadline IS NOT NULL
+                   AND (CAST(?1 AS TEXT) IS NULL OR deadline <= ?1)
+                 ORDER BY deadline"
+            ),
+            &params![due_by.map(ts)],
+            from_row,
+        )
     }
 
     /// Number of tickets per status.
     pub fn count_by_status(&self) -> Result<Vec<(String, i64)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT status, count(*) FROM tickets GROUP BY status")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        self.conn.query_map(
+            "SELECT status, count(*) FROM tickets GROUP BY status",
+            &params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 }
 
 /// Allocate the next ticket ID for `prefix` in the year of `at`, inside the
 /// letter's transaction: a crash before commit leaves no trace, a committed
 /// number is never handed out again.
-pub fn allocate_id(tx: &Connection, prefix: &str, at: DateTime<Utc>) -> Result<String> {
+pub fn allocate_id(tx: &Conn, prefix: &str, at: DateTime<Utc>) -> Result<String> {
     let year = at.year();
-    let n: i64 = tx
-        .prepare_cached(
+    let n: i64 = tx.one(
+        tx.pick(
             "INSERT INTO ticket_seq(prefix, year, last) VALUES (?1, ?2, 1)
              ON CONFLICT(prefix, year) DO UPDATE SET last = last + 1 RETURNING last",
-        )?
-        .query_row(params![prefix, year], |r| r.get(0))?;
+            // The baseline's function (m006): the same upsert, in one place.
+            "SELECT ticketd_next_ticket_number(?1, ?2)",
+        ),
+        &params![prefix, year],
+    )?;
     Ok(format!("{prefix}-{year}-{n:06}"))
 }
 
-pub fn insert_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
+pub fn insert_ticket(tx: &Conn, t: &Ticket) -> Result<()> {
     let sql = format!(
         "INSERT INTO tickets({COLUMNS}) VALUES
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
     );
-    tx.prepare_cached(&sql)?.execute(params![
-        t.id,
-        t.status.machine_name(),
-        t.kind.machine_name(),
-        t.priority,
-        t.line.number(),
-        t.assignee,
-        t.requester,
-        t.reply_to,
-        t.subject,
-        t.form.organization,
-        t.form.full_name,
-        t.form.location,
-        t.form.room,
-        t.form.floor,
-        t.form.phone,
-        t.form.phone_ext,
-        t.form.description,
-        t.form.note,
-        ts(t.created_at),
-        ts(t.updated_at),
-        t.deadline.map(ts),
-        t.escalated_for.map(ts),
-        t.channel.machine_name(),
-        t.registered_by,
-        t.mailbox
-    ])?;
+    tx.execute(
+        &sql,
+        &params![
+            t.id,
+            t.status.machine_name(),
+            t.kind.machine_name(),
+            t.priority,
+            t.line.number(),
+            t.assignee,
+            t.requester,
+            t.reply_to,
+            t.subject,
+            t.form.organization,
+            t.form.full_name,
+            t.form.location,
+            t.form.room,
+            t.form.floor,
+            t.form.phone,
+            t.form.phone_ext,
+            t.form.description,
+            t.form.note,
+            ts(t.created_at),
+            ts(t.updated_at),
+            t.deadline.map(ts),
+            t.escalated_for.map(ts),
+            t.channel.machine_name(),
+            t.registered_by,
+            t.mailbox
+        ],
+    )?;
     super::facts::on_insert(tx, &t.id, t.line.number())
 }
 
 /// The mailbox a ticket came through (inside a unit: sees its own rows).
-pub fn ticket_mailbox(tx: &Connection, id: &str) -> Result<Option<String>> {
+pub fn ticket_mailbox(tx: &Conn, id: &str) -> Result<Option<String>> {
     Ok(tx
-        .prepare_cached("SELECT mailbox FROM tickets WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?
+        .query_opt(
+            "SELECT mailbox FROM tickets WHERE id = ?1",
+            &params![id],
+            |r| r.get(0),
+        )?
         .flatten())
 }
 
 /// Write back every mutable column of a ticket.
-pub fn update_ticket(tx: &Connection, t: &Ticket) -> Result<()> {
-    tx.prepare_cached(
+pub fn update_ticket(tx: &Conn, t: &Ticket) -> Result<()> {
+    tx.execute(
         "UPDATE tickets SET status = ?2, kind = ?3, priority = ?4, line = ?5, assignee = ?6,
             organization = ?7, full_name = ?8, location = ?9, room = ?10, floor = ?11, phone = ?12,
             phone_ext = ?13, description = ?14, note = ?15, updated_at = ?16, deadline = ?17,
             escalated_for = ?18
          WHERE id = ?1",
-    )?
-    .execute(params![
-        t.id,
-        t.status.machine_name(),
-        t.kind.machine_name(),
-        t.priority,
-        t.line.number(),
-        t.assignee,
-        t.form.organization,
-        t.form.full_name,
-        t.form.location,
-        t.form.room,
-        t.form.floor,
-        t.form.phone,
-        t.form.phone_ext,
-        t.form.description,
-        t.form.note,
-        ts(t.updated_at),
-        t.deadline.map(ts),
-        t.escalated_for.map(ts)
-    ])?;
+        &params![
+            t.id,
+            t.status.machine_name(),
+            t.kind.machine_name(),
+            t.priority,
+            t.line.number(),
+            t.assignee,
+            t.form.organization,
+            t.form.full_name,
+            t.form.location,
+            t.form.room,
+            t.form.floor,
+            t.form.phone,
+            t.form.phone_ext,
+            t.form.description,
+            t.form.note,
+            ts(t.updated_at),
+            t.deadline.map(ts),
+            t.escalated_for.map(ts)
+        ],
+    )?;
     super::facts::on_line(tx, &t.id, t.line.number())
 }
 
-pub fn add_history(
-    tx: &Connection,
-    ticket: &str,
-    h: &HistoryRow,
-    letter_id: Option<i64>,
-) -> Result<()> {
-    tx.prepare_cached(
+pub fn add_history(tx: &Conn, ticket: &str, h: &HistoryRow, letter_id: Option<i64>) -> Result<()> {
+    tx.execute(
         "INSERT INTO history(ticket_id, at, actor, action, from_status, to_status, detail, letter_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![ticket, h.at, h.actor, h.action, h.from, h.to, h.detail, letter_id])?;
+        &params![ticket, h.at, h.actor, h.action, h.from, h.to, h.detail, letter_id],
+    )?;
     super::facts::on_history(tx, ticket, h)
 }
 
-pub fn add_attachment(
-    tx: &Connection,
-    ticket: &str,
-    letter_id: i64,
-    a: &AttachmentRow,
-) -> Result<()> {
-    tx.prepare_cached(
+pub fn add_attachment(tx: &Conn, ticket: &str, letter_id: i64, a: &AttachmentRow) -> Result<()> {
+    tx.execute(
         "INSERT INTO attachments(ticket_id, letter_id, filename, content_type, size, sha256)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        ticket,
-        letter_id,
-        a.filename,
-        a.content_type,
-        a.size,
-        a.sha256
-    ])?;
+        &params![
+            ticket,
+            letter_id,
+            a.filename,
+            a.content_type,
+            a.size,
+            a.sha256
+        ],
+    )?;
     Ok(())
 }
 
-pub fn add_rejected(tx: &Connection, ticket: &str, letter_id: i64, r: &RejectedRow) -> Result<()> {
-    tx.prepare_cached(
+pub fn add_rejected(tx: &Conn, ticket: &str, letter_id: i64, r: &RejectedRow) -> Result<()> {
+    tx.execute(
         "INSERT INTO rejected_attachments(ticket_id, letter_id, filename, reason) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![ticket, letter_id, r.filename, r.reason])?;
+        &params![ticket, letter_id, r.filename, r.reason],
+    )?;
     Ok(())
 }
 
 /// Remember that `message_id` belongs to `ticket` (first writer wins).
-pub fn link_message(tx: &Connection, message_id: &str, ticket: &str) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO ticket_messages(message_id, ticket_id) VALUES (?1, ?2)",
-    )?
-    .execute(params![message_id, ticket])?;
+pub fn link_message(tx: &Conn, message_id: &str, ticket: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO ticket_messages(message_id, ticket_id) VALUES (?1, ?2)
+         ON CONFLICT DO NOTHING",
+        &params![message_id, ticket],
+    )?;
     Ok(())
 }

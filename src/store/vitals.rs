@@ -1,6 +1,7 @@
 //! The counts behind the daemon's vital signs (`[metrics]`): read by the
 //! metrics refresher on its own connection, every count from an index.
 
+use super::engine::params;
 use super::{parse_ts, ts, Result, Store};
 use chrono::{DateTime, Utc};
 
@@ -27,39 +28,36 @@ impl Store {
     pub fn vital_counts(&self) -> Result<Counts> {
         let c = &self.conn;
         // One walk of the index letters_outcome_mailbox; NULL sorts first
-        // there, so "main" may come twice for one outcome: summed below.
-        let mut st = c.prepare_cached(
-            "SELECT outcome, COALESCE(mailbox, ?1), count(*) FROM letters GROUP BY outcome, mailbox",
-        )?;
+        // there (last on PostgreSQL), so "main" may come twice for one
+        // outcome: summed below.
         let mut letters: Vec<(String, String, u64)> = Vec::new();
-        let rows = st.query_map([super::DEFAULT_MAILBOX], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.max(0) as u64))
-        })?;
-        for row in rows {
-            let (o, m, n): (String, String, u64) = row?;
-            match letters.iter_mut().find(|x| x.0 == o && x.1 == m) {
-                Some(x) => x.2 += n,
-                None => letters.push((o, m, n)),
-            }
-        }
-        let mut st =
-            c.prepare_cached("SELECT status, line, count(*) FROM tickets GROUP BY status, line")?;
-        let tickets = st
-            .query_map([], |r| {
+        c.query_each(
+            "SELECT outcome, COALESCE(mailbox, ?1), count(*) FROM letters GROUP BY outcome, mailbox",
+            &params![super::DEFAULT_MAILBOX],
+            |r| {
+                let (o, m): (String, String) = (r.get(0)?, r.get(1)?);
+                let n = r.get::<i64>(2)?.max(0) as u64;
+                match letters.iter_mut().find(|x| x.0 == o && x.1 == m) {
+                    Some(x) => x.2 += n,
+                    None => letters.push((o, m, n)),
+                }
+                Ok::<(), super::StoreError>(())
+            },
+        )?;
+        let tickets = c.query_map(
+            "SELECT status, line, count(*) FROM tickets GROUP BY status, line",
+            &params![],
+            |r| {
                 let line: i64 = r.get(1)?;
                 Ok((
                     r.get(0)?,
                     u8::try_from(line).unwrap_or(0),
-                    r.get::<_, i64>(2)?.max(0) as u64,
+                    r.get::<i64>(2)?.max(0) as u64,
                 ))
-            })?
-            .collect::<std::result::Result<_, _>>()?;
+            },
+        )?;
         let backlog = self.outbox_backlog()?;
-        let one = |sql: &str| -> Result<u64> {
-            Ok(c.prepare_cached(sql)?
-                .query_row([], |r| r.get::<_, i64>(0))?
-                .max(0) as u64)
-        };
+        let one = |sql: &str| -> Result<u64> { Ok(c.one::<i64>(sql, &params![])?.max(0) as u64) };
         Ok(Counts {
             letters,
             tickets,

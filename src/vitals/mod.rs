@@ -240,11 +240,10 @@ pub fn start(
     let listener = http::Listener::bind(addr).with_context(|| {
         format!("metrics.listen: cannot listen on {addr} (is another program using that port?)")
     })?;
-    let store = Store::open(
-        &cfg.database.path,
-        Duration::from_millis(cfg.database.busy_timeout_ms),
-    )
-    .with_context(|| format!("database `{}` (metrics)", cfg.database.path.display()))?;
+    let at = cfg.database.store_at()?;
+    let store = at
+        .open()
+        .with_context(|| format!("database `{}` (metrics)", at.shown()))?;
     let mailboxes = cfg
         .mailboxes
         .iter()

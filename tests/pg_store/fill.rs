@@ -78,6 +78,10 @@ pub fn build_desk(desk: &TestDesk, letters: usize, n: usize) {
         t.created_at = created;
         t.updated_at = created;
         t.deadline = Some(created + Duration::hours(8));
+        // Schema 9: some through a mailbox of their own (report_rows.mailbox).
+        if i % 5 == 1 {
+            t.mailbox = Some("north".into());
+        }
         unit.insert_ticket(&t).unwrap();
         let hist =
             |at: chrono::DateTime<Utc>, action: &str, from: Option<&str>, to: &str| HistoryRow {
@@ -136,7 +140,7 @@ pub fn build_desk(desk: &TestDesk, letters: usize, n: usize) {
                     reason: None,
                     raw: &raw,
                     at: created,
-                    mailbox: None,
+                    mailbox: (i % 50 == 0).then_some("north"),
                 })
                 .unwrap();
             let row = AttachmentRow {

@@ -120,7 +120,7 @@ impl Cluster {
     /// A new cluster, running, with the role [`ROLE`]; panics (failing
     /// the test) with what to do when it cannot be made.
     pub fn start() -> Cluster {
-        match Cluster::try_start(false) {
+        match Cluster::try_start(false, false) {
             Ok(c) => c,
             Err(e) => panic!("private PostgreSQL cluster: {e}"),
         }
@@ -130,13 +130,23 @@ impl Cluster {
     /// per-cluster CA: [`Cluster::ca_file`]) and [`ROLE`] refused on
     /// plain TCP, so its every connection is encrypted.
     pub fn start_tls() -> Cluster {
-        match Cluster::try_start(true) {
+        match Cluster::try_start(true, false) {
             Ok(c) => c,
             Err(e) => panic!("private PostgreSQL cluster with TLS: {e}"),
         }
     }
 
-    fn try_start(tls: bool) -> Result<Cluster, String> {
+    /// Like [`Cluster::start`], with the server's durability settings as
+    /// shipped (`fsync`, `synchronous_commit`, `full_page_writes` on): for
+    /// the benchmark, whose figures must hold on a real server.
+    pub fn start_durable() -> Cluster {
+        match Cluster::try_start(false, true) {
+            Ok(c) => c,
+            Err(e) => panic!("private PostgreSQL cluster: {e}"),
+        }
+    }
+
+    fn try_start(tls: bool, durable: bool) -> Result<Cluster, String> {
         use std::os::unix::fs::PermissionsExt;
         let bin = bindir()?;
         let dir = tempfile::Builder::new()
@@ -206,10 +216,14 @@ impl Cluster {
         let mut last = String::new();
         for _ in 0..3 {
             let port = free_port();
+            let fast = if durable {
+                ""
+            } else {
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            };
             let opts = format!(
                 "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} \
-                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                 -c max_connections=40 -c shared_buffers=32MB{tls_opts}",
+                 {fast}-c max_connections=40 -c shared_buffers=32MB{tls_opts}",
                 run.display()
             );
             let started = output(
@@ -383,6 +397,11 @@ rm -rf "$dir"
     pub fn query(&self, db: &str, sql: &str) -> String {
         self.psql_as(ROLE, ROLE_PASSWORD, db, sql)
             .unwrap_or_else(|e| panic!("psql {db}: {e}"))
+    }
+
+    /// [`Cluster::query`], the error returned instead of failing the test.
+    pub fn try_query(&self, db: &str, sql: &str) -> Result<String, String> {
+        self.psql_as(ROLE, ROLE_PASSWORD, db, sql)
     }
 
     /// The server's log so far (for assertion messages).

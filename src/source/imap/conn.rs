@@ -146,10 +146,10 @@ impl Target {
     /// `ticketd status`.
     pub fn report_token_status(&self, cfg: &crate::config::Config) {
         if let Some(t) = &self.oauth2 {
-            t.set_status_sink(crate::oauth2::store_sink(
-                cfg.database.path.clone(),
-                Duration::from_millis(cfg.database.busy_timeout_ms),
-            ));
+            match cfg.database.store_at() {
+                Ok(at) => t.set_status_sink(crate::oauth2::store_sink(at)),
+                Err(e) => tracing::warn!(error = %e, "cannot record the OAuth2 state"),
+            }
         }
     }
 

@@ -1,17 +1,15 @@
-//! PostgreSQL as a second store: the connection, the schema's migrations
-//! and the copy of a SQLite desk (issue 17). What exists today:
+//! PostgreSQL as a second store: the connection settings, the schema's
+//! migrations and the copy of a SQLite desk (issue 17). The daemon's own
+//! queries run through `super::engine` (one connection per store handle,
+//! `super::engine::pg`); here:
 //!
-//! - [`connect`]: a pool of connections to `[database] kind = "postgres"`
-//!   (or `ticketd db copy --to …`), TLS by rustls.
+//! - [`connect`]: a pool of connections for `ticketd db copy --to …` and
+//!   `db migrate`, TLS by rustls ([`tls_config`], shared with the engine).
 //! - [`migrate`]: the schema, versioned in `schema_version` with the same
 //!   numbers as SQLite's `PRAGMA user_version`, applied by `ticketd db
 //!   migrate` (and by every command that opens the store).
 //! - [`copy`]: `ticketd db copy`, a SQLite desk and its attachment files
 //!   into PostgreSQL, resumable, verified by counts and hashes.
-//!
-//! The daemon's own queries are not ported yet: `ticketd run` (and the
-//! other commands that read tickets) refuse `kind = "postgres"` at start
-//! with a message naming what works (`crate::cli`).
 //!
 //! ## The driver
 //!
@@ -158,7 +156,7 @@ pub async fn connect(target: &PgTarget) -> Result<Pool> {
 }
 
 /// The rustls client settings of `mode` (`require` or `verify-full`).
-fn tls_config(
+pub(crate) fn tls_config(
     mode: SslMode,
     ca_file: Option<&std::path::Path>,
 ) -> std::result::Result<rustls::ClientConfig, String> {
