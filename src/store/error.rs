@@ -83,9 +83,13 @@ fn pg_transient(e: &tokio_postgres::Error) -> bool {
             let class = &c.code()[..2];
             // 08 connection, 53 resources, 57 operator intervention
             // (shutdown, failover), 40 rollback (serialization, deadlock).
+            // A unique key taken by a transaction that committed first (the
+            // same letter through two paths at once, e.g. two `ingest`
+            // processes): the retry finds the letter seen, a duplicate.
             matches!(class, "08" | "53" | "57" | "40")
                 || *c == SqlState::LOCK_NOT_AVAILABLE
                 || *c == SqlState::READ_ONLY_SQL_TRANSACTION
+                || *c == SqlState::UNIQUE_VIOLATION
         }
     }
 }

@@ -253,7 +253,7 @@ impl Store {
     pub fn open_pg(target: &crate::config::PgTarget) -> Result<Store> {
         let conn = engine::pg::PgConn::open(target)?;
         let mut store = Store {
-            conn: Conn::Pg(conn),
+            conn: Conn::Pg(Box::new(conn)),
             at: Some(Reopen::Postgres(target.clone())),
             busy: Duration::from_secs(5),
             fence: None,

@@ -1,6 +1,7 @@
 //! The seam between the store's use-case methods and the two database
 //! engines (issue 17): SQLite (`rusqlite`, in-process) and PostgreSQL
-//! (`tokio-postgres` on a thread of its own, see [`pg`]).
+//! (`tokio-postgres`, its I/O on a thread of its own, the caller's
+//! requests driven on the caller's thread: see [`pg`] for why).
 //!
 //! Why a small connection type and not a trait with a second copy of
 //! every method: the store's SQL is portable in nearly every statement
@@ -40,7 +41,7 @@ pub enum Engine {
 /// One connection of either engine.
 pub enum Conn {
     Sqlite(rusqlite::Connection),
-    Pg(pg::PgConn),
+    Pg(Box<pg::PgConn>),
 }
 
 impl Conn {

@@ -3,50 +3,77 @@
 //! The store is synchronous (its callers are the pipeline under
 //! `spawn_blocking`, the CLI, and a few tokio tasks that call it directly
 //! on a runtime worker: the sender, the lease keeper, the metrics). A
-//! `Runtime::block_on` on a runtime worker panics, and so does the
-//! synchronous `postgres` crate (it is `block_on` over tokio-postgres).
-//! So each PostgreSQL store handle owns a thread of its own with a
-//! current-thread runtime, the tokio-postgres client and its connection
-//! task; a call sends the work there and waits on a plain channel, which
-//! is allowed anywhere (it blocks the caller's thread as a SQLite call
-//! does). Statements are prepared once per connection and kept; a
-//! connection the server closed is made again before the next call.
+//! tokio `Runtime::block_on` there panics, and so does the synchronous
+//! `postgres` crate (it is that `block_on` over tokio-postgres). So:
+//!
+//! - the connection's I/O (the socket, TLS, the protocol's
+//!   `Connection` future) runs on a thread of its own, a current-thread
+//!   runtime driven for as long as the handle lives;
+//! - the caller drives its own requests (`Client::query`, which talk to the
+//!   connection through channels, not through tokio) with a minimal
+//!   executor of its own ([`block_on`]: poll, park the thread until woken).
+//!   That is allowed on any thread, a runtime worker too: it blocks that
+//!   thread as a SQLite call does, and each statement costs one round trip
+//!   and two thread wake-ups, not a hop to another thread and back.
+//!
+//! Statements are prepared once per connection and kept; a connection the
+//! server closed is made again before the next call outside a transaction.
 
 use super::value::Value;
 use crate::config::{PgTarget, SslMode};
 use crate::store::{Result, StoreError};
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::sync::mpsc;
+use std::future::Future;
+use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll, Wake};
 
-type Job = Box<dyn FnOnce(&mut Worker) + Send>;
-/// Makes the connection (again, after a lost one).
-type Connect = Box<
-    dyn Fn(&tokio::runtime::Runtime) -> std::result::Result<tokio_postgres::Client, String> + Send,
->;
+/// Run `f` to its end on this thread: poll it, and park the thread until
+/// its waker is called (by the connection's I/O thread).
+fn block_on<F: Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Arc::new(Unpark(std::thread::current())).into();
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        match f.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            // A spurious wake-up only polls again.
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
 
-/// The caller's side: where the work goes.
+type Connected = std::result::Result<tokio_postgres::Client, String>;
+/// A request to the I/O thread: connect, and answer with the client.
+type ConnectJob = mpsc::SyncSender<Connected>;
+
+/// One connection: its client (used on the caller's thread) and the I/O
+/// thread that keeps the socket.
 pub struct PgConn {
-    jobs: mpsc::Sender<Job>,
+    io: tokio::sync::mpsc::UnboundedSender<ConnectJob>,
+    client: RefCell<tokio_postgres::Client>,
+    statements: RefCell<HashMap<String, tokio_postgres::Statement>>,
     /// Is a transaction open (`BEGIN` sent, no `COMMIT`/`ROLLBACK` yet)?
-    pub(super) in_tx: std::cell::Cell<bool>,
+    pub(super) in_tx: Cell<bool>,
     /// Shown in errors: the URL without its password.
     pub(super) shown: String,
     /// The desk's calendar for working times (SQLite has it as a SQL
     /// function, `store::facts`; PostgreSQL's are computed here).
-    pub calendar: std::cell::RefCell<crate::workflow::Calendar>,
-}
-
-/// The connection's thread: the runtime, the client and its statements.
-pub struct Worker {
-    rt: tokio::runtime::Runtime,
-    client: tokio_postgres::Client,
-    connect: Connect,
-    statements: HashMap<String, tokio_postgres::Statement>,
+    pub calendar: RefCell<crate::workflow::Calendar>,
 }
 
 impl PgConn {
-    /// Connect to `target` on a thread of its own and bring the schema to
-    /// this ticketd's version.
+    /// Connect to `target` (the I/O on a thread of its own) and bring the
+    /// schema to this ticketd's version.
     pub fn open(target: &PgTarget) -> Result<PgConn> {
         let shown = crate::config::database::redact(&target.url);
         let fail = |reason: String| StoreError::PgConnect {
@@ -77,183 +104,120 @@ impl PgConn {
             }
         };
         let given_by = target.given_by;
-        let (jobs, incoming) = mpsc::channel::<Job>();
-        let (ready_tx, ready) = mpsc::sync_channel::<std::result::Result<(), String>>(1);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| fail(format!("cannot start its runtime: {e}")))?;
+        let (io, mut jobs) = tokio::sync::mpsc::unbounded_channel::<ConnectJob>();
         std::thread::Builder::new()
             .name("ticketd-pg".into())
             .spawn(move || {
-                let started = (|| -> std::result::Result<Worker, String> {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| e.to_string())?;
-                    let connect: Connect = Box::new(move |rt| {
-                        let connected = rt.block_on(async {
-                            match &tls {
-                                None => {
-                                    cfg.connect(tokio_postgres::NoTls).await.map(|(c, conn)| {
-                                        tokio::spawn(conn);
-                                        c
-                                    })
-                                }
-                                Some(tls) => cfg
-                                    .connect(tokio_postgres_rustls::MakeRustlsConnect::new(
-                                        tls.clone(),
-                                    ))
-                                    .await
-                                    .map(|(c, conn)| {
-                                        tokio::spawn(conn);
-                                        c
-                                    }),
-                            }
-                        });
-                        connected.map_err(|e| {
+                // Until every handle is dropped; the connections' tasks run
+                // meanwhile.
+                rt.block_on(async move {
+                    while let Some(answer) = jobs.recv().await {
+                        let connected = match &tls {
+                            None => cfg.connect(tokio_postgres::NoTls).await.map(|(c, conn)| {
+                                tokio::spawn(conn);
+                                c
+                            }),
+                            Some(tls) => cfg
+                                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls.clone()))
+                                .await
+                                .map(|(c, conn)| {
+                                    tokio::spawn(conn);
+                                    c
+                                }),
+                        };
+                        let _ = answer.send(connected.map_err(|e| {
                             format!("{}; check {given_by}", crate::store::pg::describe(&e))
-                        })
-                    });
-                    let mut client = connect(&rt)?;
-                    rt.block_on(crate::store::pg::migrate::migrate_pg(&mut client))
-                        .map_err(|e| e.to_string())?;
-                    Ok(Worker {
-                        rt,
-                        client,
-                        connect,
-                        statements: HashMap::new(),
-                    })
-                })();
-                let mut worker = match started {
-                    Ok(w) => {
-                        let _ = ready_tx.send(Ok(()));
-                        w
+                        }));
                     }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                // Until every handle is dropped.
-                while let Ok(job) = incoming.recv() {
-                    job(&mut worker);
-                }
+                });
             })
             .map_err(|e| fail(format!("cannot start its thread: {e}")))?;
-        match ready.recv() {
-            Ok(Ok(())) => Ok(PgConn {
-                jobs,
-                in_tx: std::cell::Cell::new(false),
-                shown,
-                calendar: std::cell::RefCell::new(crate::workflow::Calendar::always()),
-            }),
-            Ok(Err(reason)) => Err(fail(reason)),
-            Err(_) => Err(fail("its thread ended while connecting".into())),
-        }
+        let mut client = connect(&io).map_err(fail)?;
+        block_on(crate::store::pg::migrate::migrate_pg(&mut client))
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(PgConn {
+            io,
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+            in_tx: Cell::new(false),
+            shown,
+            calendar: RefCell::new(crate::workflow::Calendar::always()),
+        })
     }
 
-    /// Run `f` on the connection's thread and wait for its answer.
-    pub fn call<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Worker) -> T + Send + 'static,
-    ) -> Result<T> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let gone = || StoreError::PgConnect {
-            url: self.shown.clone(),
-            reason: "the connection's thread has ended (connection lost); restart ticketd".into(),
-        };
-        // Never inside a transaction: its statements must not go on in
-        // autocommit on a new connection; it fails, and the next one
-        // begins on the new connection.
-        let may_reconnect = !self.in_tx.get();
-        self.jobs
-            .send(Box::new(move |w: &mut Worker| {
-                if may_reconnect {
-                    w.reconnect_if_lost();
-                }
-                let _ = tx.send(f(w));
-            }))
-            .map_err(|_| gone())?;
-        rx.recv().map_err(|_| gone())
-    }
-
-    /// Rows of `sql` (SQLite spelling of placeholders allowed).
-    pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<tokio_postgres::Row>> {
-        let (sql, params) = (sql.to_string(), params.to_vec());
-        self.call(move |w| w.query(&sql, &params))?
-            .map_err(StoreError::from)
-    }
-
-    /// Rows changed by `sql`.
-    pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        let (sql, params) = (sql.to_string(), params.to_vec());
-        self.call(move |w| w.execute(&sql, &params))?
-            .map_err(StoreError::from)
-    }
-
-    /// Statements without parameters, in one round trip.
-    pub fn batch(&self, sql: &str) -> Result<()> {
-        let sql = sql.to_string();
-        self.call(move |w| w.rt.block_on(w.client.batch_execute(&sql)))?
-            .map_err(StoreError::from)
-    }
-}
-
-impl Worker {
     /// A connection the server closed (restart, failover) is made again
     /// before the next call outside a transaction: that call and the later
     /// ones work once the server is back. The calls that found it closed
     /// have failed (a transient error): their transaction was rolled back
-    /// by the server, and the caller retries the letter.
-    fn reconnect_if_lost(&mut self) {
-        if !self.client.is_closed() {
-            return;
+    /// by the server, and the caller retries the letter. Never inside a
+    /// transaction: its statements must not go on in autocommit on a new
+    /// connection.
+    fn reconnect_if_lost(&self) -> Result<()> {
+        if self.in_tx.get() || !self.client.borrow().is_closed() {
+            return Ok(());
         }
-        match (self.connect)(&self.rt) {
-            Ok(c) => {
-                tracing::info!("PostgreSQL connection made again");
-                self.client = c;
-                self.statements.clear();
-            }
-            Err(e) => tracing::warn!(error = %e, "PostgreSQL connection still lost"),
-        }
+        let client = connect(&self.io).map_err(|reason| StoreError::PgConnect {
+            url: self.shown.clone(),
+            reason,
+        })?;
+        tracing::info!("PostgreSQL connection made again");
+        *self.client.borrow_mut() = client;
+        self.statements.borrow_mut().clear();
+        Ok(())
     }
 
-    fn statement(
-        &mut self,
-        sql: &str,
-    ) -> std::result::Result<tokio_postgres::Statement, tokio_postgres::Error> {
-        if let Some(s) = self.statements.get(sql) {
+    fn statement(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+        self.reconnect_if_lost()?;
+        if let Some(s) = self.statements.borrow().get(sql) {
             return Ok(s.clone());
         }
         let translated = placeholders(sql);
-        let s = self.rt.block_on(self.client.prepare(&translated))?;
-        self.statements.insert(sql.to_string(), s.clone());
+        let s = block_on(self.client.borrow().prepare(&translated))?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), s.clone());
         Ok(s)
     }
 
-    fn query(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-    ) -> std::result::Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+    /// Rows of `sql` (SQLite spelling of placeholders allowed).
+    pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<tokio_postgres::Row>> {
         let st = self.statement(sql)?;
-        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        self.rt.block_on(self.client.query(&st, &refs))
+        let refs = refs(params);
+        Ok(block_on(self.client.borrow().query(&st, &refs))?)
     }
 
-    fn execute(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-    ) -> std::result::Result<u64, tokio_postgres::Error> {
+    /// Rows changed by `sql`.
+    pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
         let st = self.statement(sql)?;
-        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        self.rt.block_on(self.client.execute(&st, &refs))
+        let refs = refs(params);
+        Ok(block_on(self.client.borrow().execute(&st, &refs))?)
     }
+
+    /// Statements without parameters, in one round trip.
+    pub fn batch(&self, sql: &str) -> Result<()> {
+        self.reconnect_if_lost()?;
+        Ok(block_on(self.client.borrow().batch_execute(sql))?)
+    }
+}
+
+/// A new connection made on the I/O thread.
+fn connect(io: &tokio::sync::mpsc::UnboundedSender<ConnectJob>) -> Connected {
+    let (tx, rx) = mpsc::sync_channel(1);
+    io.send(tx)
+        .map_err(|_| "its I/O thread has ended; restart ticketd".to_string())?;
+    rx.recv()
+        .map_err(|_| "its I/O thread ended while connecting".to_string())?
+}
+
+fn refs(params: &[Value]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect()
 }
 
 /// SQLite's placeholders (`?1`, `?`) in PostgreSQL's spelling (`$1`);
