@@ -1,7 +1,8 @@
 //! Schema version 7 on a PostgreSQL desk that already holds commands
 //! (copied by a version-6 ticketd): `ticketd db migrate` back-fills the
 //! engineers' tables, row for row as SQLite's triggers derive them from the
-//! same history and facts.
+//! same history and facts. Schema version 9 on a version-8 desk: the report
+//! rows get their tickets' mailbox, and the ticket triggers keep it.
 
 use super::common::TestDesk;
 use super::support::pg::Cluster;
@@ -108,4 +109,83 @@ fn a_version_6_postgresql_desk_is_back_filled_like_sqlite() {
         assert!(!lite_rows.is_empty(), "{table} has rows");
         assert_eq!(pg.query("desk", &sql), lite_rows.join("\n"), "{table}");
     }
+}
+
+/// A version-8 PostgreSQL desk (tickets with their mailbox, report rows
+/// without it): `ticketd db migrate` back-fills `report_rows.mailbox` (raw,
+/// NULL as in `tickets`), and the twin of migration 9's triggers carry it
+/// on a ticket's update and insert; `letters.mailbox` takes a value.
+#[test]
+fn a_version_8_postgresql_desk_gets_the_mailbox_in_its_report_rows() {
+    let pg = Cluster::start();
+    pg.createdb("desk");
+    let steps = [
+        include_str!("../../src/store/pg/m006_baseline.sql"),
+        include_str!("../../src/store/pg/m007_engineer_figures.sql"),
+        include_str!("../../src/store/pg/m008_mailbox.sql"),
+    ]
+    .join("\n");
+    pg.query(
+        "desk",
+        &format!(
+            "{steps}
+             CREATE TABLE schema_version (
+                 version    BIGINT PRIMARY KEY,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             INSERT INTO schema_version(version) VALUES (6), (7), (8);
+             INSERT INTO tickets(id, status, kind, priority, line, requester, reply_to, subject,
+                 created_at, updated_at, channel, mailbox)
+             VALUES
+               ('TP-2026-000001', 'new', 'incident', 'высокий', 1, 'u@x', 'u@x', 's',
+                '2026-11-23T07:00:00.000Z', '2026-11-23T07:00:00.000Z', 'email', 'north'),
+               ('TP-2026-000002', 'new', 'incident', 'высокий', 1, 'u@x', 'u@x', 's',
+                '2026-11-23T08:00:00.000Z', '2026-11-23T08:00:00.000Z', 'email', NULL),
+               ('TP-2026-000003', 'new', 'incident', 'высокий', 1, 'u@x', 'u@x', 's',
+                '2026-11-23T09:00:00.000Z', '2026-11-23T09:00:00.000Z', 'phone', NULL);"
+        ),
+    );
+    assert_eq!(
+        pg.query("desk", "SELECT count(*) FROM report_rows"),
+        "3",
+        "version 8: report rows, without a mailbox"
+    );
+    let rows = || {
+        pg.query(
+            "desk",
+            "SELECT ticket_id, mailbox FROM report_rows ORDER BY created_ms",
+        )
+    };
+    let desk = pg_desk(&pg, "desk", &pg.password_file);
+    let out = ticketd(&desk, &["db", "migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "schema version {} (was 8)",
+            ticketd::store::pg::migrate::VERSION
+        )),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        rows(),
+        "TP-2026-000001|north\nTP-2026-000002|\nTP-2026-000003|"
+    );
+    pg.query(
+        "desk",
+        "UPDATE tickets SET mailbox = 'south' WHERE id = 'TP-2026-000002';
+         INSERT INTO tickets(id, status, kind, priority, line, requester, reply_to, subject,
+             created_at, updated_at, channel, mailbox)
+         VALUES ('TP-2026-000004', 'new', 'incident', 'высокий', 1, 'u@x', 'u@x', 's',
+             '2026-11-23T10:00:00.000Z', '2026-11-23T10:00:00.000Z', 'email', 'east');
+         INSERT INTO letters(identity, received_at, outcome, ticket_id, raw, mailbox)
+         VALUES ('l-1', '2026-11-23T10:00:00.000Z', 'created', 'TP-2026-000004', '\\x00', 'east');",
+    );
+    assert_eq!(
+        rows(),
+        "TP-2026-000001|north\nTP-2026-000002|south\nTP-2026-000003|\nTP-2026-000004|east"
+    );
+    assert_eq!(
+        pg.query("desk", "SELECT outcome, mailbox FROM letters"),
+        "created|east"
+    );
 }
