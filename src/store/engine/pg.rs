@@ -213,7 +213,7 @@ fn connect(io: &tokio::sync::mpsc::UnboundedSender<ConnectJob>) -> Connected {
         .map_err(|_| "its I/O thread ended while connecting".to_string())?
 }
 
-fn refs(params: &[Value]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+fn refs<'a>(params: &'a [Value<'_>]) -> Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> {
     params
         .iter()
         .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))

@@ -12,25 +12,26 @@
 use super::super::{Result, StoreError};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 
-/// A parameter, owned: PostgreSQL's are sent to the connection's thread.
+/// A parameter, borrowed from the caller's values (a raw letter is not
+/// copied to be bound).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
     Int(i64),
     Bool(bool),
-    Text(String),
-    Blob(Vec<u8>),
+    Text(&'a str),
+    Blob(&'a [u8]),
 }
 
 /// What can be a parameter.
 pub trait ToValue {
-    fn to_value(&self) -> Value;
+    fn to_value(&self) -> Value<'_>;
 }
 
 macro_rules! int_value {
     ($($t:ty),*) => {$(
         impl ToValue for $t {
-            fn to_value(&self) -> Value {
+            fn to_value(&self) -> Value<'_> {
                 Value::Int(i64::try_from(*self).unwrap_or(i64::MAX))
             }
         }
@@ -39,42 +40,42 @@ macro_rules! int_value {
 int_value!(i64, i32, u8, u32, u64, usize);
 
 impl ToValue for bool {
-    fn to_value(&self) -> Value {
+    fn to_value(&self) -> Value<'_> {
         Value::Bool(*self)
     }
 }
 impl ToValue for str {
-    fn to_value(&self) -> Value {
-        Value::Text(self.to_string())
+    fn to_value(&self) -> Value<'_> {
+        Value::Text(self)
     }
 }
 impl ToValue for String {
-    fn to_value(&self) -> Value {
-        Value::Text(self.clone())
+    fn to_value(&self) -> Value<'_> {
+        Value::Text(self)
     }
 }
 impl ToValue for [u8] {
-    fn to_value(&self) -> Value {
-        Value::Blob(self.to_vec())
+    fn to_value(&self) -> Value<'_> {
+        Value::Blob(self)
     }
 }
 impl ToValue for Vec<u8> {
-    fn to_value(&self) -> Value {
-        Value::Blob(self.clone())
+    fn to_value(&self) -> Value<'_> {
+        Value::Blob(self)
     }
 }
 impl<T: ToValue> ToValue for Option<T> {
-    fn to_value(&self) -> Value {
+    fn to_value(&self) -> Value<'_> {
         self.as_ref().map_or(Value::Null, ToValue::to_value)
     }
 }
 impl<T: ToValue + ?Sized> ToValue for &T {
-    fn to_value(&self) -> Value {
+    fn to_value(&self) -> Value<'_> {
         (**self).to_value()
     }
 }
 
-impl rusqlite::ToSql for Value {
+impl rusqlite::ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         use rusqlite::types::{ToSqlOutput, ValueRef};
         Ok(ToSqlOutput::Borrowed(match self {
@@ -89,7 +90,7 @@ impl rusqlite::ToSql for Value {
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
-impl ToSql for Value {
+impl ToSql for Value<'_> {
     fn to_sql(
         &self,
         ty: &Type,
