@@ -346,14 +346,23 @@ fn the_daemon_carries_on_after_the_postgres_server_restarts() {
         cfg.remove("routes");
     });
     let pg = desk.cluster.as_ref().expect("a PostgreSQL desk");
-    let mut daemon = desk
-        .command()
-        .arg("run")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("ticketd run");
+    /// The daemon, killed when the test ends, however it ends.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let daemon = Running(
+        desk.command()
+            .arg("run")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("ticketd run"),
+    );
     let tickets =
         |n: &str| pg.try_query("desk", "SELECT count(*) FROM tickets").ok() == Some(n.into());
     let replies = || desk.outbox().len();
@@ -376,8 +385,7 @@ fn the_daemon_carries_on_after_the_postgres_server_restarts() {
     wait("the ticket after the restart and its reply", &|| {
         tickets("2") && replies() == 2
     });
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    drop(daemon);
     let list = desk.list_json();
     assert_eq!(list.len(), 2, "{list:?}");
     assert!(std::fs::read_dir(desk.root().join("maildir/new"))
