@@ -355,3 +355,61 @@ fn the_same_letter_ingested_at_once_is_one_ticket_on_postgres() {
         );
     }
 }
+
+/// `ticketd run` on PostgreSQL while the server restarts (every connection
+/// closed, as in a failover): the daemon makes its connections again and a
+/// letter delivered after the restart becomes a ticket and is answered.
+#[test]
+fn the_daemon_carries_on_after_the_postgres_server_restarts() {
+    let desk = EngineDesk::with(Engine::Postgres, |cfg| {
+        cfg.remove("lines");
+        cfg.remove("routes");
+    });
+    let pg = desk.cluster.as_ref().expect("a PostgreSQL desk");
+    /// The daemon, killed when the test ends, however it ends.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let daemon = Running(
+        desk.command()
+            .arg("run")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("ticketd run"),
+    );
+    let tickets =
+        |n: &str| pg.try_query("desk", "SELECT count(*) FROM tickets").ok() == Some(n.into());
+    let replies = || desk.outbox().len();
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !done() {
+            assert!(
+                std::time::Instant::now() < until,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    desk.drop_letter("1700000001.before.host", &letter(1, false));
+    wait("the first ticket and its reply", &|| {
+        tickets("1") && replies() == 1
+    });
+    pg.restart();
+    desk.drop_letter("1700000002.after.host", &letter(2, true));
+    wait("the ticket after the restart and its reply", &|| {
+        tickets("2") && replies() == 2
+    });
+    drop(daemon);
+    let list = desk.list_json();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert!(std::fs::read_dir(desk.root().join("maildir/new"))
+        .expect("maildir")
+        .next()
+        .is_none());
+}

@@ -399,6 +399,22 @@ rm -rf "$dir"
             .unwrap_or_else(|e| panic!("psql {db}: {e}"))
     }
 
+    /// Restart the server (`pg_ctl restart -m fast`, its options kept):
+    /// every client's connection is closed, as in a failover.
+    pub fn restart(&self) {
+        output(
+            self.server_cmd("pg_ctl")
+                .arg("-D")
+                .arg(&self.data)
+                // The new server's output to the log, not to this pipe
+                // (which it would hold open).
+                .arg("-l")
+                .arg(self.dir.path().join("run/server.log"))
+                .args(["-w", "-t", "60", "-m", "fast", "restart"]),
+        )
+        .unwrap_or_else(|e| panic!("pg_ctl restart: {e}"));
+    }
+
     /// [`Cluster::query`], the error returned instead of failing the test.
     pub fn try_query(&self, db: &str, sql: &str) -> Result<String, String> {
         self.psql_as(ROLE, ROLE_PASSWORD, db, sql)
