@@ -336,21 +336,53 @@ impl Pipeline {
 
     /// Decide and store one prepared letter (its own transaction, or a
     /// savepoint in the open batch).
+    ///
+    /// The duplicate check runs before the write lock: another process
+    /// (a second `ingest` of the same letter, another daemon) may commit
+    /// the same identity between the check and this letter's commit. Its
+    /// unique key then refuses this commit, which rolls back whole; the
+    /// letter is a duplicate, answered as one (not an error an MTA would
+    /// bounce).
     fn apply(&mut self, raw: &[u8], prepared: Prepared) -> Result<IngestReport, IngestError> {
+        let identity = prepared.identity.clone();
+        match self.apply_unseen(raw, prepared) {
+            Err(IngestError::Store(e)) if e.is_unique_violation() => {
+                match self.duplicate(raw, &identity)? {
+                    Some(report) => Ok(report),
+                    None => Err(IngestError::Store(e)),
+                }
+            }
+            r => r,
+        }
+    }
+
+    /// The report of a letter whose identity is stored already, if it is.
+    fn duplicate(&self, raw: &[u8], identity: &str) -> Result<Option<IngestReport>, IngestError> {
+        let Some(seen) = self.store.seen(identity)? else {
+            return Ok(None);
+        };
+        let message_id = quick_message_id(raw);
+        tracing::info!(
+            message_id = message_id.as_deref().unwrap_or("-"),
+            "duplicate letter, already processed"
+        );
+        Ok(Some(IngestReport {
+            message_id,
+            outcome: Outcome::Duplicate,
+            ticket: seen.ticket_id,
+            reason: Some(format!("already processed as {}", seen.outcome)),
+            queued_mail: false,
+        }))
+    }
+
+    fn apply_unseen(
+        &mut self,
+        raw: &[u8],
+        prepared: Prepared,
+    ) -> Result<IngestReport, IngestError> {
         let identity = prepared.identity;
-        if let Some(seen) = self.store.seen(&identity)? {
-            let message_id = quick_message_id(raw);
-            tracing::info!(
-                message_id = message_id.as_deref().unwrap_or("-"),
-                "duplicate letter, already processed"
-            );
-            return Ok(IngestReport {
-                message_id,
-                outcome: Outcome::Duplicate,
-                ticket: seen.ticket_id,
-                reason: Some(format!("already processed as {}", seen.outcome)),
-                queued_mail: false,
-            });
+        if let Some(report) = self.duplicate(raw, &identity)? {
+            return Ok(report);
         }
         let parsed = match prepared.parsed {
             Some(p) => p,

@@ -74,6 +74,25 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// A unique key refused the statement (on either engine): for a
+    /// letter's identity, another process stored the same letter first.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Sql(e) => matches!(
+                e,
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            StoreError::Pg(e) => {
+                e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Is a PostgreSQL error one that may pass by itself?
 fn pg_transient(e: &tokio_postgres::Error) -> bool {
     use tokio_postgres::error::SqlState;
